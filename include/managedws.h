@@ -1,0 +1,333 @@
+/*
+ * managedws — WebSocket connections that stay up.
+ *
+ * This header is the whole supported API. Same major version, same ABI:
+ * structs that start with `size` only ever grow at their end, enums only
+ * gain values, functions are never removed within a major version.
+ *
+ * Threads. Every context runs one I/O thread. Callbacks run on that thread,
+ * with no library lock held; they must not block. Calls marked "any thread"
+ * may also be made from inside a callback.
+ *
+ * Errors. Fallible calls return 0 or a negative MWS_E* code;
+ * mws_strerror() and mws_err_name() describe it. If a call that registers a
+ * callback fails, that callback never fires.
+ *
+ * Ownership. Send calls copy the payload. Buffers handed to a callback live
+ * only during that callback.
+ */
+#ifndef MANAGEDWS_H
+#define MANAGEDWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MWS_VERSION_MAJOR 0
+#define MWS_VERSION_MINOR 1
+#define MWS_VERSION_PATCH 0
+
+#ifndef MWS_API
+#if defined(_WIN32)
+#define MWS_API __declspec(dllimport)
+#else
+#define MWS_API __attribute__((visibility("default")))
+#endif
+#endif
+
+/* ---- version ---------------------------------------------------------- */
+
+/* (major << 16) | (minor << 8) | patch of the loaded library. Bindings
+ * compare it with the header they were built against. Any thread. */
+MWS_API unsigned mws_version(void);
+/* "0.1.0". Static storage. Any thread. */
+MWS_API const char *mws_version_string(void);
+
+/* ---- errors ----------------------------------------------------------- */
+
+#define MWS_ERRNO_MAP(XX)                                                  \
+	XX(EINVAL, -1, "invalid argument")                                  \
+	XX(ENOMEM, -2, "out of memory")                                     \
+	XX(ESTATE, -3, "not allowed in the current state")                  \
+	XX(EQUEUEFULL, -4, "send queue is full")                            \
+	XX(ECLOSED, -5, "closed, or no such connection")                    \
+	XX(ETOOBIG, -6, "message too big")                                  \
+	XX(EIO, -7, "I/O or libwebsockets failure")                         \
+	XX(ETIMEDOUT, -8, "timed out")                                      \
+	XX(EFAILED, -9, "connection failed permanently")                    \
+	XX(ELISTEN, -10, "cannot listen on the requested address")          \
+	XX(EDEADLK, -11, "would wait on the I/O thread from the I/O thread")
+
+typedef enum mws_err {
+	MWS_OK = 0,
+#define MWS__ERR_ENUM(name, value, text) MWS_##name = value,
+	MWS_ERRNO_MAP(MWS__ERR_ENUM)
+#undef MWS__ERR_ENUM
+} mws_err;
+
+/* A sentence for `err`, static storage; "unknown error" if unknown. */
+MWS_API const char *mws_strerror(int err);
+/* "MWS_EQUEUEFULL" and so on, static storage; "MWS_UNKNOWN" if unknown. */
+MWS_API const char *mws_err_name(int err);
+
+/* ---- logging ---------------------------------------------------------- */
+
+typedef enum mws_log_level {
+	MWS_LOG_ERROR = 1,
+	MWS_LOG_WARN = 2,
+	MWS_LOG_INFO = 3,
+	MWS_LOG_DEBUG = 4
+} mws_log_level;
+
+/* Runs on the I/O thread (or the calling thread for argument errors).
+ * `msg` lives only during the call. The library itself prints nothing. */
+typedef void (*mws_log_cb)(int level, const char *msg, void *user_data);
+
+/* ---- context ---------------------------------------------------------- */
+
+/* A context owns one libwebsockets context and one I/O thread. Many clients
+ * and servers share one context. */
+typedef struct mws_ctx mws_ctx;
+
+typedef struct mws_ctx_config {
+	size_t size;            /* set by mws_ctx_config_init() */
+	mws_log_cb log_cb;      /* NULL: no logging */
+	void *log_user_data;
+	int log_level;          /* 0: MWS_LOG_WARN */
+	int fd_limit;           /* 0: 4096 sockets per context */
+} mws_ctx_config;
+
+/* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */
+MWS_API int mws_ctx_config_init(mws_ctx_config *cfg);
+
+/* Creates a context and starts its I/O thread. `cfg` may be NULL.
+ * Errors: MWS_EINVAL, MWS_ENOMEM, MWS_EIO. Free with mws_ctx_free(). */
+MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg);
+
+/* Closes every client and server on the context with a close frame (bounded
+ * by about two seconds), stops the I/O thread and frees the context.
+ * Clients and servers still alive become unusable: free them first.
+ * Not from a callback (MWS_EDEADLK). */
+MWS_API int mws_ctx_free(mws_ctx *ctx);
+
+/* The process-wide context, created on first use and freed at exit.
+ * NULL only if it cannot be created. Any thread. */
+MWS_API mws_ctx *mws_ctx_default(void);
+
+/* ---- client ----------------------------------------------------------- */
+
+typedef struct mws_client mws_client;
+
+/* The six states. One transition table decides every move. */
+typedef enum mws_state {
+	MWS_STATE_DISCONNECTED = 0, /* initial, and after mws_client_disconnect() */
+	MWS_STATE_CONNECTING = 1,   /* an attempt is in flight */
+	MWS_STATE_CONNECTED = 2,    /* handshake done, messages flow */
+	MWS_STATE_RECONNECTING = 3, /* waiting for the backoff timer */
+	MWS_STATE_FAILED = 4,       /* permanent failure or circuit open */
+	MWS_STATE_CLOSED = 5        /* closed by the application or server; terminal */
+} mws_state;
+
+/* "CONNECTING" and so on, static storage. */
+MWS_API const char *mws_state_name(int state);
+
+typedef enum mws_heartbeat_mode {
+	MWS_HEARTBEAT_DEFAULT = 0, /* = MWS_HEARTBEAT_PING */
+	MWS_HEARTBEAT_PING = 1,    /* RFC 6455 ping, answered by any server */
+	MWS_HEARTBEAT_JSON = 2,    /* {"type":"heartbeat",...} -> heartbeat_ack */
+	MWS_HEARTBEAT_OFF = 3
+} mws_heartbeat_mode;
+
+typedef enum mws_jitter {
+	MWS_JITTER_DEFAULT = 0,     /* = MWS_JITTER_FULL */
+	MWS_JITTER_FULL = 1,        /* uniform [0, d] */
+	MWS_JITTER_EQUAL = 2,       /* d/2 + uniform [0, d/2] */
+	MWS_JITTER_DECORRELATED = 3,/* min(max, uniform [base, 3 * previous]) */
+	MWS_JITTER_PROPORTIONAL = 4,/* d + uniform [0, p * d] */
+	MWS_JITTER_NONE = 5         /* d */
+} mws_jitter;
+
+/* What the client does when a connection ends with a given close code. */
+typedef enum mws_close_action {
+	MWS_CLOSE_ACTION_DEFAULT = 0,   /* the built-in table (see README) */
+	MWS_CLOSE_ACTION_RECONNECT = 1, /* backoff with jitter, attempt counted */
+	MWS_CLOSE_ACTION_RESTART = 2,   /* random spread, attempt not counted */
+	MWS_CLOSE_ACTION_FAIL = 3,      /* -> FAILED, no retry */
+	MWS_CLOSE_ACTION_CLOSE = 4      /* -> CLOSED */
+} mws_close_action;
+
+typedef struct mws_close_rule {
+	int code;   /* 1000..4999 */
+	int action; /* mws_close_action */
+} mws_close_rule;
+
+typedef enum mws_msg_type {
+	MWS_MSG_TEXT = 1,
+	MWS_MSG_BINARY = 2
+} mws_msg_type;
+
+/* Durations are in milliseconds; 0 means the default written beside it. */
+typedef struct mws_client_config {
+	size_t size;                   /* set by mws_client_config_init() */
+	const char *subprotocol;       /* NULL: none requested */
+	const char *origin;            /* NULL: no Origin header */
+	const char *headers;           /* "Name: value" lines, '\n'-separated */
+	int connect_timeout_ms;        /* 0: 10000, TCP (and TLS) connect */
+	int handshake_timeout_ms;      /* 0: 10000, HTTP upgrade */
+	int base_delay_ms;             /* 0: 500 */
+	int max_delay_ms;              /* 0: 30000 */
+	int jitter;                    /* mws_jitter; 0: full */
+	double jitter_proportion;      /* 0: 0.3, for MWS_JITTER_PROPORTIONAL */
+	int restart_spread_ms;         /* 0: 5000, spread after 1001/1012 */
+	int min_uptime_ms;             /* 0: 5000, up this long resets attempts */
+	int max_attempts;              /* 0: unlimited */
+	int breaker_failures;          /* 0: breaker off; N failures ... */
+	int breaker_window_ms;         /* ... within this window: 0: 60000 */
+	int heartbeat_mode;            /* mws_heartbeat_mode; 0: ping */
+	int heartbeat_interval_ms;     /* 0: 20000 */
+	int heartbeat_timeout_ms;      /* 0: 10000 */
+	int queue_max_messages;        /* 0: 1024 messages waiting */
+	size_t queue_max_bytes;        /* 0: 4 MiB waiting */
+	size_t max_message_bytes;      /* 0: 16 MiB received; larger -> 1009 */
+	const char *ca_file;           /* NULL: the system's CAs (wss://) */
+	int insecure;                  /* 1: accept any certificate (tests) */
+	const mws_close_rule *close_rules; /* overrides of the table, copied */
+	size_t close_rule_count;
+	uint64_t random_seed;          /* 0: seeded from the OS */
+} mws_client_config;
+
+/* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */
+MWS_API int mws_client_config_init(mws_client_config *cfg);
+
+/* What a state callback is told. Lives only during the callback. */
+typedef struct mws_state_change {
+	int from;               /* mws_state */
+	int to;                 /* mws_state */
+	const char *reason;     /* never NULL: "connected", "heartbeat timeout", ... */
+	int close_code;         /* close code that caused it, 0 if none */
+	int retry_delay_ms;     /* to RECONNECTING: the wait before the next try */
+	uint32_t attempt;       /* attempts since the last stable connection */
+} mws_state_change;
+
+/* On the I/O thread. May call mws_client_send/close/disconnect. */
+typedef void (*mws_state_cb)(mws_client *client, const mws_state_change *change,
+                             void *user_data);
+/* On the I/O thread. `data` lives only during the call; text is UTF-8, not
+ * NUL-terminated. May call mws_client_send/close/disconnect. */
+typedef void (*mws_message_cb)(mws_client *client, const void *data, size_t len,
+                               int type, void *user_data);
+
+/* Handed to the credentials callback; valid only during it. */
+typedef struct mws_credentials mws_credentials;
+
+/* Called on the I/O thread before every connection attempt, so a token is
+ * fresh when it is used. Return 0 to go on, non-zero to fail the client
+ * (-> FAILED). Must not block for long: it delays other connections. */
+typedef int (*mws_credentials_cb)(mws_client *client, mws_credentials *creds,
+                                  void *user_data);
+
+/* Inside a credentials callback: add a header (copied) to this attempt.
+ * MWS_EINVAL on a bad name or value (CR/LF), MWS_ENOMEM. */
+MWS_API int mws_credentials_set_header(mws_credentials *creds, const char *name,
+                                       const char *value);
+/* Inside a credentials callback: replace the URL's query ("a=1&b=2",
+ * without '?'; copied). MWS_EINVAL, MWS_ENOMEM. */
+MWS_API int mws_credentials_set_query(mws_credentials *creds, const char *query);
+/* The 1-based number of this attempt since the last stable connection. */
+MWS_API uint32_t mws_credentials_attempt(const mws_credentials *creds);
+/* HTTP status that refused the previous attempt (401, 403), else 0. */
+MWS_API int mws_credentials_last_http_status(const mws_credentials *creds);
+
+typedef struct mws_client_callbacks {
+	size_t size;                 /* sizeof(mws_client_callbacks) */
+	mws_state_cb on_state;
+	mws_message_cb on_message;
+	mws_credentials_cb on_credentials;
+} mws_client_callbacks;
+
+/* Creates a client for `url` (ws:// or wss://) on `ctx` (NULL: the default
+ * context). Nothing connects until mws_client_connect(). `cfg` may be NULL.
+ * Errors: MWS_EINVAL (bad URL or config), MWS_ENOMEM. Any thread. */
+MWS_API int mws_client_new(mws_client **out, mws_ctx *ctx, const char *url,
+                           const mws_client_config *cfg);
+
+/* Registers callbacks (copied) and user data; `free_user_data`, if any, runs
+ * exactly once when the client is freed. Only before the first connect:
+ * MWS_ESTATE afterwards. */
+MWS_API int mws_client_set_callbacks(mws_client *client,
+                                     const mws_client_callbacks *cbs,
+                                     void *user_data,
+                                     void (*free_user_data)(void *));
+
+/* Starts connecting: DISCONNECTED or FAILED -> CONNECTING. MWS_ESTATE in
+ * other states, MWS_ECLOSED once CLOSED. Any thread; asynchronous. */
+MWS_API int mws_client_connect(mws_client *client);
+
+/* Skips a pending backoff wait (a "network is back" signal). MWS_ESTATE
+ * unless RECONNECTING at the time the I/O thread sees it. Any thread. */
+MWS_API int mws_client_reconnect_now(mws_client *client);
+
+/* Closes the connection with `code` (0: 1000) and `reason` (may be NULL)
+ * and goes to DISCONNECTED; connect() may be called again. Messages still
+ * waiting stay queued. Any thread; asynchronous. */
+MWS_API int mws_client_disconnect(mws_client *client, int code, const char *reason);
+
+/* Closes for good: -> CLOSED, no attempt after. Messages not yet written
+ * are discarded (counted in stats). Any thread; asynchronous. */
+MWS_API int mws_client_close(mws_client *client, int code, const char *reason);
+
+/* Sends a message (copied). Never blocks. While not CONNECTED the message
+ * waits in the queue and is sent, in order, before anything newer once a
+ * connection is up. MWS_EQUEUEFULL when the waiting messages would exceed
+ * queue_max_messages or queue_max_bytes (nothing queued is lost),
+ * MWS_ECLOSED once CLOSED, MWS_EFAILED in FAILED, MWS_EINVAL on a bad type
+ * or a NULL pointer with len > 0. Any thread; concurrent senders on one
+ * client are serialised. */
+MWS_API int mws_client_send(mws_client *client, const void *data, size_t len,
+                            int type);
+
+/* The current state (mws_state). Any thread. */
+MWS_API int mws_client_state(const mws_client *client);
+
+typedef struct mws_client_stats {
+	size_t size;                    /* set by the caller: sizeof(mws_client_stats) */
+	int state;
+	uint64_t connection_id;         /* 1.. for each connection made, 0 before */
+	uint32_t attempt;               /* attempts since the last stable connection */
+	uint64_t attempts_total;
+	uint64_t connects;              /* connections established */
+	uint64_t reconnects;            /* connections established after the first */
+	uint64_t refused_events;        /* events the state table refused */
+	uint64_t heartbeats_sent;
+	uint64_t heartbeat_timeouts;
+	uint32_t rtt_p50_us, rtt_p90_us, rtt_p99_us; /* heartbeat round trip */
+	uint32_t uptime_p50_ms, uptime_p90_ms, uptime_p99_ms; /* connection durations */
+	uint32_t queue_messages;        /* accepted, not yet written */
+	uint64_t queue_bytes;
+	uint64_t queue_full;            /* sends refused with MWS_EQUEUEFULL */
+	uint64_t msgs_out, bytes_out;   /* written to a socket */
+	uint64_t msgs_in, bytes_in;
+	uint64_t msgs_discarded;        /* dropped by close(), never silently */
+} mws_client_stats;
+
+/* Copies the statistics into `out` (out->size must be set). Any thread. */
+MWS_API int mws_client_stats_get(const mws_client *client, mws_client_stats *out);
+
+/* Closes (if not yet CLOSED) and frees the client; returns when the I/O
+ * thread no longer references it. From a callback the teardown is deferred
+ * to after the callback returns. NULL is ignored. */
+MWS_API void mws_client_free(mws_client *client);
+
+/* ---- server ----------------------------------------------------------- */
+
+typedef struct mws_server mws_server;
+/* A server's connection: an id, never a pointer. Stale ids give MWS_ECLOSED. */
+typedef uint64_t mws_conn_id;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MANAGEDWS_H */

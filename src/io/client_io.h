@@ -1,0 +1,153 @@
+/* The client's internals, shared by the public layer (src/api/client.c) and
+ * the I/O-thread driver (src/io/client_*.c). Fields are grouped by the
+ * thread that may touch them. */
+#ifndef MWS_IO_CLIENT_IO_H
+#define MWS_IO_CLIENT_IO_H
+
+#include "core/backoff.h"
+#include "core/breaker.h"
+#include "core/close_policy.h"
+#include "core/heartbeat.h"
+#include "core/histogram.h"
+#include "core/message.h"
+#include "core/rng.h"
+#include "core/spsc_ring.h"
+#include "core/url.h"
+#include "io/ctx.h"
+
+/* Where an attempt is: decides which timeout applies and what a failure
+ * is called. */
+enum mws__phase {
+	MWS__PHASE_IDLE = 0,
+	MWS__PHASE_RESOLVING,
+	MWS__PHASE_CONNECTING,  /* TCP (and TLS) */
+	MWS__PHASE_HANDSHAKE,   /* HTTP upgrade sent */
+	MWS__PHASE_OPEN
+};
+
+/* The resolved settings: every default applied, strings owned. */
+typedef struct mws__client_settings {
+	char *subprotocol, *origin, *headers, *ca_file;
+	uint64_t connect_timeout_ms, handshake_timeout_ms;
+	uint64_t restart_spread_ms, min_uptime_ms;
+	uint32_t max_attempts;
+	int heartbeat_mode;
+	uint64_t heartbeat_interval_ms, heartbeat_timeout_ms;
+	size_t queue_max_messages;
+	uint64_t queue_max_bytes;
+	size_t max_message_bytes;
+	int insecure;
+} mws__client_settings;
+
+struct mws_credentials {
+	struct mws_client *client;
+	char *headers;       /* "Name: value\r\n" lines added by the hook */
+	size_t headers_len;
+	char *query;         /* replaces the URL's query when set */
+	uint32_t attempt;
+	int last_http_status;
+	int failed;          /* ENOMEM while building: the attempt fails */
+};
+
+struct mws_client {
+	mws_ctx *ctx;
+	char *url_text;
+	mws__url url;
+	mws__client_settings set;
+	mws__close_policy policy;
+	mws_client_callbacks cbs;
+	void *user_data;
+	void (*free_user_data)(void *);
+
+	/* any thread */
+	atomic_int state_pub;           /* the state, published for readers */
+	atomic_int started;             /* connect() was called: callbacks frozen */
+	atomic_int freeing;
+	pthread_mutex_t send_lock;      /* serialises producers only */
+	mws__spsc_ring ring;            /* application -> I/O thread */
+	mws__ready ready;
+	atomic_size_t pending_msgs;     /* accepted, not yet written */
+	atomic_uint_least64_t pending_bytes;
+
+	/* statistics: counters are atomics; histograms behind stats_lock */
+	pthread_mutex_t stats_lock;
+	mws__histogram rtt_us, uptime_ms;
+	atomic_uint_least64_t connection_id, attempts_total, connects, reconnects,
+		refused_events, heartbeats_sent, heartbeat_timeouts, queue_full,
+		msgs_out, bytes_out, msgs_in, bytes_in, msgs_discarded;
+	atomic_uint attempt_pub;
+
+	/* I/O thread only */
+	mws__member member;
+	int state;
+	enum mws__phase phase;
+	struct lws *wsi;
+	mws__msg_queue txq;             /* drained from the ring, not yet written */
+	mws__backoff backoff;
+	mws__breaker breaker;
+	mws__rng rng;
+	mws__heartbeat hb;
+	uint32_t attempt;
+	uint64_t attempt_token;         /* bumps with every attempt */
+	uint64_t opened_at_ms;
+	int auth_retry_used;
+	int last_http_status;
+	struct mws_credentials *creds;  /* of the attempt in flight */
+	mws__resolve_req *resolving;    /* answer awaited for this attempt */
+	char resolved_ip[64];
+	int peer_close_code;            /* from the close frame, until CLOSED */
+	char peer_close_reason[128];
+	size_t peer_close_reason_len;
+	int ping_due, json_hb_due;
+	char server_conn_id[64];        /* from a JSON connection_ack */
+	unsigned char *rx;              /* a fragmented message being rebuilt */
+	size_t rx_len, rx_cap;
+	int rx_type;
+	int in_callback;                /* depth: free() inside defers */
+	void *free_cmd;                 /* allocated up front: free() cannot fail */
+	lws_sorted_usec_list_t retry_sul, hb_sul, timeout_sul;
+};
+
+/* src/io/client_vhost.c */
+struct lws_vhost *mws__client_vhost_create(mws_ctx *ctx, const char *ca_file);
+struct lws_vhost *mws__client_vhost_for(mws_ctx *ctx, const char *ca_file);
+void mws__client_vhosts_forget(mws_ctx *ctx);
+
+/* src/io/client_conn.c: the lifecycle, all on the I/O thread */
+void mws__client_attach(mws_ctx *ctx, struct mws_client *c);
+void mws__client_do_connect(struct mws_client *c);
+void mws__client_do_reconnect_now(struct mws_client *c);
+void mws__client_do_disconnect(struct mws_client *c, int code, const char *reason, int close_for_good);
+void mws__client_do_free(struct mws_client *c);
+/* The one place where the state changes. Returns 0, or -1 if the table
+ * refused the event (counted). */
+int mws__client_transition(struct mws_client *c, int event, const char *reason,
+                           int close_code, int retry_delay_ms);
+/* The connection ended (or never started): apply the close policy. */
+void mws__client_dropped(struct mws_client *c, int code, const char *reason,
+                         size_t reason_len, int http_status);
+void mws__client_opened(struct mws_client *c);
+void mws__client_handshake_started(struct mws_client *c);
+/* Closes the socket without waiting for it; the client moves on at once. */
+void mws__client_detach_wsi(struct mws_client *c, int code, const char *reason);
+
+/* src/io/client_tx.c */
+void mws__client_drain(mws_ctx *ctx, mws__ready *r);
+int mws__client_writeable(struct mws_client *c, struct lws *wsi);
+void mws__client_discard_pending(struct mws_client *c);
+void mws__client_heartbeat_start(struct mws_client *c);
+void mws__client_heartbeat_alive(struct mws_client *c, int is_ack);
+
+/* src/io/client_rx.c */
+int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, size_t len);
+void mws__client_rx_reset(struct mws_client *c);
+
+/* Calls into the application, counting depth so free() can defer. */
+#define MWS__CLIENT_CALLBACK(c, call)  \
+	do {                           \
+		(c)->in_callback++;    \
+		call;                  \
+		(c)->in_callback--;    \
+	} while (0)
+
+#endif

@@ -1,0 +1,81 @@
+/* The receive side on the I/O thread: fragments rebuilt into messages,
+ * JSON heartbeat answers taken out, the rest handed to the application. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json_heartbeat.h"
+#include "io/client_io.h"
+
+void mws__client_rx_reset(struct mws_client *c)
+{
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_len = c->rx_cap = 0;
+}
+
+/* In JSON heartbeat mode the library owns the heartbeat protocol. */
+static int mws__client_swallow_json(struct mws_client *c, const void *data, size_t len)
+{
+	mws__jhb_msg msg;
+	switch (mws__jhb_parse(data, len, &msg)) {
+	case MWS__JHB_ACK:
+		mws__client_heartbeat_alive(c, 1);
+		return 1;
+	case MWS__JHB_CONNECTION_ACK:
+		memcpy(c->server_conn_id, msg.connection_id, sizeof c->server_conn_id);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void mws__client_deliver(struct mws_client *c, const void *data, size_t len, int type)
+{
+	atomic_fetch_add_explicit(&c->msgs_in, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->bytes_in, len, memory_order_relaxed);
+	if (type == MWS_MSG_TEXT && c->set.heartbeat_mode == MWS_HEARTBEAT_JSON &&
+	    mws__client_swallow_json(c, data, len))
+		return;
+	if (c->cbs.on_message)
+		MWS__CLIENT_CALLBACK(c, c->cbs.on_message(c, data, len, type, c->user_data));
+}
+
+static int mws__client_too_big(struct mws_client *c)
+{
+	mws__client_dropped(c, 1009, "message too big", 15, 0);
+	return 0;
+}
+
+int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, size_t len)
+{
+	int first = lws_is_first_fragment(wsi), last = lws_is_final_fragment(wsi);
+	mws__client_heartbeat_alive(c, 0);
+	if (first) {
+		c->rx_len = 0;
+		c->rx_type = lws_frame_is_binary(wsi) ? MWS_MSG_BINARY : MWS_MSG_TEXT;
+	}
+	if (c->rx_len + len > c->set.max_message_bytes)
+		return mws__client_too_big(c);
+	if (first && last) { /* the common case: no copy */
+		mws__client_deliver(c, in, len, c->rx_type);
+		return 0;
+	}
+	if (c->rx_len + len > c->rx_cap) {
+		size_t cap = c->rx_cap ? c->rx_cap : 4096;
+		while (cap < c->rx_len + len)
+			cap *= 2;
+		unsigned char *grown = realloc(c->rx, cap);
+		if (!grown)
+			return mws__client_too_big(c);
+		c->rx = grown;
+		c->rx_cap = cap;
+	}
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	if (last) {
+		size_t n = c->rx_len;
+		c->rx_len = 0;
+		mws__client_deliver(c, c->rx, n, c->rx_type);
+	}
+	return 0;
+}

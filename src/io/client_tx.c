@@ -1,0 +1,163 @@
+/* The send side on the I/O thread: the ring drained in batches into the
+ * connection's queue, written as the socket allows; heartbeats ride along. */
+#include <string.h>
+
+#include "core/json_heartbeat.h"
+#include "io/client_io.h"
+
+#define MWS__DRAIN_BATCH 64
+/* Without TLS several writes fit in one WRITEABLE; libwebsockets 4.1.6 lost
+ * data under TLS with more than one, so TLS gets exactly one. */
+#define MWS__WRITES_PER_WRITEABLE 32
+
+static void mws__client_written(struct mws_client *c, mws__msg *m, int sent)
+{
+	atomic_fetch_sub(&c->pending_msgs, 1);
+	atomic_fetch_sub(&c->pending_bytes, m->len);
+	if (sent) {
+		atomic_fetch_add_explicit(&c->msgs_out, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&c->bytes_out, m->len, memory_order_relaxed);
+	} else {
+		atomic_fetch_add_explicit(&c->msgs_discarded, 1, memory_order_relaxed);
+	}
+	mws__msg_free(m);
+}
+
+/* Moves what the ring holds to the queue; returns how many. */
+static size_t mws__client_take_ring(struct mws_client *c)
+{
+	void *batch[MWS__DRAIN_BATCH];
+	size_t total = 0, n;
+	while ((n = mws__spsc_pop_batch(&c->ring, batch, MWS__DRAIN_BATCH)) > 0) {
+		for (size_t i = 0; i < n; i++)
+			mws__msgq_push(&c->txq, batch[i]);
+		total += n;
+	}
+	return total;
+}
+
+void mws__client_discard_pending(struct mws_client *c)
+{
+	mws__client_take_ring(c);
+	mws__msg *m;
+	while ((m = mws__msgq_pop(&c->txq)))
+		mws__client_written(c, m, 0);
+}
+
+void mws__client_drain(mws_ctx *ctx, mws__ready *r)
+{
+	(void)ctx;
+	struct mws_client *c = MWS__CONTAINER_OF(r, struct mws_client, ready);
+	if (c->state == MWS_STATE_CLOSED) {
+		mws__client_discard_pending(c); /* a send that raced close() */
+		return;
+	}
+	if (mws__client_take_ring(c) && c->wsi && c->state == MWS_STATE_CONNECTED)
+		lws_callback_on_writable(c->wsi);
+}
+
+static int mws__client_write_ping(struct mws_client *c, struct lws *wsi)
+{
+	unsigned char buf[LWS_PRE + 8];
+	uint64_t now = mws__now_us();
+	for (int i = 0; i < 8; i++)
+		buf[LWS_PRE + i] = (unsigned char)(now >> (56 - 8 * i));
+	c->ping_due = 0;
+	return lws_write(wsi, buf + LWS_PRE, 8, LWS_WRITE_PING) < 8 ? -1 : 0;
+}
+
+static int mws__client_write_json_hb(struct mws_client *c, struct lws *wsi)
+{
+	char buf[LWS_PRE + 160];
+	uint64_t id = atomic_load(&c->connection_id);
+	int n = mws__jhb_format(buf + LWS_PRE, sizeof buf - LWS_PRE, mws__now_ms(), id);
+	c->json_hb_due = 0;
+	if (n < 0)
+		return -1;
+	return lws_write(wsi, (unsigned char *)buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n
+		? -1 : 0;
+}
+
+int mws__client_writeable(struct mws_client *c, struct lws *wsi)
+{
+	int budget = c->url.tls ? 1 : MWS__WRITES_PER_WRITEABLE;
+	if (c->state != MWS_STATE_CONNECTED)
+		return 0;
+	if (c->ping_due) {
+		if (mws__client_write_ping(c, wsi))
+			return -1;
+		budget--;
+	}
+	if (budget > 0 && c->json_hb_due) {
+		if (mws__client_write_json_hb(c, wsi))
+			return -1;
+		budget--;
+	}
+	/* A message takes ownership only once lws_write() has it all. */
+	mws__client_take_ring(c);
+	while (budget-- > 0 && c->txq.head) {
+		mws__msg *m = c->txq.head;
+		enum lws_write_protocol kind =
+			m->type == MWS_MSG_BINARY ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
+		int n = lws_write(wsi, mws__msg_payload(m), m->len, kind);
+		if (n < (int)m->len)
+			return -1; /* the socket failed: the close path takes over */
+		mws__msgq_pop(&c->txq);
+		mws__client_written(c, m, 1);
+		if (lws_send_pipe_choked(wsi))
+			break;
+	}
+	if (c->txq.head || c->ping_due || c->json_hb_due)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* ---- heartbeats ---- */
+
+static void mws__client_hb_tick(lws_sorted_usec_list_t *sul)
+{
+	struct mws_client *c = MWS__CONTAINER_OF(sul, struct mws_client, hb_sul);
+	if (c->state != MWS_STATE_CONNECTED || !c->wsi)
+		return;
+	uint64_t now = mws__now_ms(), next = now;
+	switch (mws__hb_poll(&c->hb, now, &next)) {
+	case MWS__HB_SEND:
+		mws__hb_sent(&c->hb, now, mws__now_us());
+		atomic_fetch_add(&c->heartbeats_sent, 1);
+		if (c->set.heartbeat_mode == MWS_HEARTBEAT_JSON)
+			c->json_hb_due = 1;
+		else
+			c->ping_due = 1;
+		lws_callback_on_writable(c->wsi);
+		mws__hb_poll(&c->hb, now, &next);
+		break;
+	case MWS__HB_TIMED_OUT:
+		atomic_fetch_add(&c->heartbeat_timeouts, 1);
+		mws__client_dropped(c, MWS__CODE_HEARTBEAT_TIMEOUT, "heartbeat timeout", 17, 0);
+		return;
+	default:
+		break;
+	}
+	mws__timer_in(c->ctx, &c->hb_sul, next > now ? next - now : 1, mws__client_hb_tick);
+}
+
+void mws__client_heartbeat_start(struct mws_client *c)
+{
+	if (c->set.heartbeat_mode == MWS_HEARTBEAT_OFF)
+		return;
+	uint64_t now = mws__now_ms();
+	mws__hb_start(&c->hb, c->set.heartbeat_interval_ms, c->set.heartbeat_timeout_ms, now);
+	mws__timer_in(c->ctx, &c->hb_sul, c->set.heartbeat_interval_ms, mws__client_hb_tick);
+}
+
+/* Any frame from the peer proves the connection alive; only an answer to a
+ * heartbeat gives a round-trip time. */
+void mws__client_heartbeat_alive(struct mws_client *c, int is_ack)
+{
+	int64_t rtt = mws__hb_acked(&c->hb, mws__now_us());
+	if (is_ack && rtt >= 0) {
+		pthread_mutex_lock(&c->stats_lock);
+		mws__hist_add(&c->rtt_us, (uint64_t)rtt);
+		pthread_mutex_unlock(&c->stats_lock);
+	}
+}

@@ -1,0 +1,419 @@
+/* The context: a libwebsockets context serviced by one I/O thread, and the
+ * door (commands, drain requests, one wake) from application threads. */
+#include "io/ctx.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include "io/client_io.h"
+
+/* A graceful stop waits this long for close frames to go out. */
+#define MWS__STOP_GRACE_US (2 * 1000 * 1000)
+
+static _Thread_local const mws_ctx *mws__current_io_ctx;
+
+uint64_t mws__now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t mws__now_ms(void) { return mws__now_us() / 1000u; }
+
+void mws__log(mws_ctx *ctx, int level, const char *fmt, ...)
+{
+	if (!ctx || !ctx->log_cb || level > ctx->log_level)
+		return;
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	ctx->log_cb(level, line, ctx->log_user_data);
+}
+
+int mws__ctx_on_io_thread(const mws_ctx *ctx) { return mws__current_io_ctx == ctx; }
+
+static void mws__ctx_wake(mws_ctx *ctx)
+{
+	if (!atomic_exchange(&ctx->wake_pending, 1))
+		lws_cancel_service(ctx->lws);
+}
+
+void mws__ctx_post(mws_ctx *ctx, mws__cmd *cmd)
+{
+	cmd->next = NULL;
+	pthread_mutex_lock(&ctx->door);
+	if (ctx->cmd_tail)
+		ctx->cmd_tail->next = cmd;
+	else
+		ctx->cmd_head = cmd;
+	ctx->cmd_tail = cmd;
+	pthread_mutex_unlock(&ctx->door);
+	mws__ctx_wake(ctx);
+}
+
+void mws__ctx_call(mws_ctx *ctx, mws__cmd *cmd)
+{
+	cmd->waited = 1;
+	cmd->done = 0;
+	if (mws__ctx_on_io_thread(ctx)) {
+		cmd->run(ctx, cmd);
+		return;
+	}
+	mws__ctx_post(ctx, cmd);
+	pthread_mutex_lock(&ctx->door);
+	while (!cmd->done)
+		pthread_cond_wait(&ctx->door_cond, &ctx->door);
+	pthread_mutex_unlock(&ctx->door);
+}
+
+void mws__ctx_complete(mws_ctx *ctx, mws__cmd *cmd)
+{
+	pthread_mutex_lock(&ctx->door);
+	cmd->done = 1;
+	pthread_cond_broadcast(&ctx->door_cond);
+	pthread_mutex_unlock(&ctx->door);
+}
+
+void mws__ctx_schedule(mws_ctx *ctx, mws__ready *r)
+{
+	if (atomic_exchange(&r->scheduled, 1))
+		return;
+	pthread_mutex_lock(&ctx->door);
+	r->next = ctx->ready_head;
+	ctx->ready_head = r;
+	pthread_mutex_unlock(&ctx->door);
+	mws__ctx_wake(ctx);
+}
+
+/* Runs every command and drain request waiting at the door. */
+static void mws__ctx_drain_door(mws_ctx *ctx)
+{
+	atomic_store(&ctx->wake_pending, 0);
+	pthread_mutex_lock(&ctx->door);
+	mws__cmd *cmds = ctx->cmd_head;
+	mws__ready *ready = ctx->ready_head;
+	ctx->cmd_head = ctx->cmd_tail = NULL;
+	ctx->ready_head = NULL;
+	pthread_mutex_unlock(&ctx->door);
+
+	while (ready) {
+		mws__ready *next = ready->next;
+		/* Cleared before draining: a push racing with the drain schedules
+		 * again rather than being stranded. */
+		atomic_store(&ready->scheduled, 0);
+		ready->drain(ctx, ready);
+		ready = next;
+	}
+	while (cmds) {
+		mws__cmd *next = cmds->next;
+		cmds->run(ctx, cmds);
+		cmds = next;
+	}
+}
+
+void mws__ctx_on_wake(mws_ctx *ctx, struct lws *wsi)
+{
+	if (lws_get_vhost(wsi) == ctx->client_vhost)
+		mws__ctx_drain_door(ctx);
+}
+
+void mws__ctx_add_member(mws_ctx *ctx, mws__member *m)
+{
+	m->next = ctx->members.next;
+	m->prev = &ctx->members;
+	ctx->members.next->prev = m;
+	ctx->members.next = m;
+}
+
+void mws__ctx_remove_member(mws_ctx *ctx, mws__member *m)
+{
+	(void)ctx;
+	if (!m->next)
+		return;
+	m->prev->next = m->next;
+	m->next->prev = m->prev;
+	m->next = m->prev = NULL;
+}
+
+void mws__timer_in(mws_ctx *ctx, lws_sorted_usec_list_t *sul, uint64_t delay_ms,
+                   sul_cb_t cb)
+{
+	lws_sul_schedule(ctx->lws, 0, sul, cb, (lws_usec_t)delay_ms * LWS_US_PER_MS);
+}
+
+void mws__timer_cancel(lws_sorted_usec_list_t *sul) { lws_sul_cancel(sul); }
+
+/* ---- stop ---- */
+
+static void mws__ctx_stop_deadline(lws_sorted_usec_list_t *sul) { (void)sul; }
+
+static void mws__ctx_stop_run(mws_ctx *ctx, mws__cmd *cmd)
+{
+	free(cmd);
+	ctx->stopping = 1;
+	ctx->stop_deadline_us = mws__now_us() + MWS__STOP_GRACE_US;
+	/* lws_service() sleeps until something happens: make sure something does */
+	lws_sul_schedule(ctx->lws, 0, &ctx->stop_sul, mws__ctx_stop_deadline,
+	                 MWS__STOP_GRACE_US + 1000);
+	while (ctx->members.next != &ctx->members) {
+		mws__member *m = ctx->members.next;
+		mws__ctx_remove_member(ctx, m);
+		m->shutdown(ctx, m);
+	}
+}
+
+/* ---- resolver thread ---- */
+
+static int mws__resolve_getaddrinfo(const char *host, char *ip, size_t cap, void *arg)
+{
+	(void)arg;
+	struct addrinfo hints = {0}, *res = NULL;
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) || !res)
+		return -1;
+	const void *addr = res->ai_family == AF_INET6
+		? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
+		: (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	int ok = inet_ntop(res->ai_family, addr, ip, (socklen_t)cap) != NULL;
+	freeaddrinfo(res);
+	return ok ? 0 : -1;
+}
+
+static void *mws__resolver_main(void *arg)
+{
+	mws_ctx *ctx = arg;
+	pthread_mutex_lock(&ctx->res_lock);
+	for (;;) {
+		while (!ctx->res_head && !ctx->res_quit)
+			pthread_cond_wait(&ctx->res_cond, &ctx->res_lock);
+		if (ctx->res_quit)
+			break;
+		mws__resolve_req *req = ctx->res_head;
+		ctx->res_head = req->next;
+		if (!ctx->res_head)
+			ctx->res_tail = NULL;
+		pthread_mutex_unlock(&ctx->res_lock);
+		req->ok = ctx->resolve(req->host, req->ip, sizeof req->ip, ctx->resolve_arg) == 0;
+		mws__ctx_post(ctx, &req->cmd);
+		pthread_mutex_lock(&ctx->res_lock);
+	}
+	/* Requests never answered are returned as failures: their owners free
+	 * them on the I/O thread as usual. */
+	mws__resolve_req *left = ctx->res_head;
+	ctx->res_head = ctx->res_tail = NULL;
+	pthread_mutex_unlock(&ctx->res_lock);
+	while (left) {
+		mws__resolve_req *next = left->next;
+		left->ok = 0;
+		mws__ctx_post(ctx, &left->cmd);
+		left = next;
+	}
+	return NULL;
+}
+
+static void mws__resolve_answered(mws_ctx *ctx, mws__cmd *cmd)
+{
+	mws__resolve_req *req = MWS__CONTAINER_OF(cmd, mws__resolve_req, cmd);
+	req->done(ctx, req);
+}
+
+void mws__ctx_resolve(mws_ctx *ctx, mws__resolve_req *req)
+{
+	req->next = NULL;
+	req->cmd.run = mws__resolve_answered;
+	req->cmd.waited = 0;
+	pthread_mutex_lock(&ctx->res_lock);
+	if (!ctx->res_started) {
+		if (pthread_create(&ctx->res_thread, NULL, mws__resolver_main, ctx)) {
+			pthread_mutex_unlock(&ctx->res_lock);
+			req->ok = 0;
+			mws__ctx_post(ctx, &req->cmd);
+			return;
+		}
+		ctx->res_started = 1;
+	}
+	if (ctx->res_tail)
+		ctx->res_tail->next = req;
+	else
+		ctx->res_head = req;
+	ctx->res_tail = req;
+	pthread_cond_signal(&ctx->res_cond);
+	pthread_mutex_unlock(&ctx->res_lock);
+}
+
+void mws__ctx_set_resolver(mws_ctx *ctx, mws__resolve_fn fn, void *arg)
+{
+	ctx->resolve = fn ? fn : mws__resolve_getaddrinfo;
+	ctx->resolve_arg = arg;
+}
+
+static void mws__resolver_stop(mws_ctx *ctx)
+{
+	pthread_mutex_lock(&ctx->res_lock);
+	ctx->res_quit = 1;
+	int started = ctx->res_started;
+	pthread_cond_signal(&ctx->res_cond);
+	pthread_mutex_unlock(&ctx->res_lock);
+	if (started)
+		pthread_join(ctx->res_thread, NULL);
+}
+
+/* ---- the I/O thread ---- */
+
+static void *mws__io_main(void *arg)
+{
+	mws_ctx *ctx = arg;
+	mws__current_io_ctx = ctx;
+	while (!atomic_load(&ctx->quit)) {
+		if (lws_service(ctx->lws, 0) < 0)
+			break;
+		if (ctx->stopping &&
+		    (ctx->live_wsi == 0 || mws__now_us() >= ctx->stop_deadline_us))
+			break;
+	}
+	/* Answers from the resolver may still arrive: run them so their
+	 * owners can free what they hold, then destroy. */
+	mws__resolver_stop(ctx);
+	mws__ctx_drain_door(ctx);
+	lws_context_destroy(ctx->lws);
+	ctx->lws = NULL;
+	mws__ctx_drain_door(ctx);
+	return NULL;
+}
+
+/* libwebsockets prints nothing unless MWS_LWS_LOG asks (a debugging aid);
+ * its log level is process-wide. */
+static void mws__lws_logging_once(void)
+{
+	const char *env = getenv("MWS_LWS_LOG");
+	lws_set_log_level(env ? atoi(env) : 0, NULL);
+}
+
+MWS_API int mws_ctx_config_init(mws_ctx_config *cfg)
+{
+	if (!cfg)
+		return MWS_EINVAL;
+	memset(cfg, 0, sizeof *cfg);
+	cfg->size = sizeof *cfg;
+	return 0;
+}
+
+MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg_in)
+{
+	if (!out)
+		return MWS_EINVAL;
+	*out = NULL;
+	mws_ctx_config cfg;
+	mws_ctx_config_init(&cfg);
+	if (cfg_in) {
+		if (cfg_in->size < offsetof(mws_ctx_config, log_cb) || cfg_in->size > 1 << 16)
+			return MWS_EINVAL;
+		memcpy(&cfg, cfg_in, cfg_in->size < sizeof cfg ? cfg_in->size : sizeof cfg);
+	}
+	if (cfg.log_level < 0 || cfg.fd_limit < 0)
+		return MWS_EINVAL;
+
+	static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+	pthread_once(&log_once, mws__lws_logging_once);
+
+	mws_ctx *ctx = calloc(1, sizeof *ctx);
+	if (!ctx)
+		return MWS_ENOMEM;
+	ctx->log_cb = cfg.log_cb;
+	ctx->log_user_data = cfg.log_user_data;
+	ctx->log_level = cfg.log_level ? cfg.log_level : MWS_LOG_WARN;
+	ctx->fd_limit = cfg.fd_limit ? cfg.fd_limit : 4096;
+	ctx->members.next = ctx->members.prev = &ctx->members;
+	ctx->resolve = mws__resolve_getaddrinfo;
+	pthread_mutex_init(&ctx->door, NULL);
+	pthread_cond_init(&ctx->door_cond, NULL);
+	pthread_mutex_init(&ctx->res_lock, NULL);
+	pthread_cond_init(&ctx->res_cond, NULL);
+
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof info);
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+	               LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.fd_limit_per_thread = (unsigned)ctx->fd_limit;
+	info.user = ctx;
+	ctx->lws = lws_create_context(&info);
+	int rc = MWS_EIO;
+	if (!ctx->lws)
+		goto fail;
+	ctx->client_vhost = mws__client_vhost_create(ctx, NULL);
+	if (!ctx->client_vhost)
+		goto fail;
+	if (pthread_create(&ctx->thread, NULL, mws__io_main, ctx)) {
+		rc = MWS_ENOMEM;
+		goto fail;
+	}
+	*out = ctx;
+	return 0;
+fail:
+	if (ctx->lws)
+		lws_context_destroy(ctx->lws);
+	pthread_mutex_destroy(&ctx->door);
+	pthread_cond_destroy(&ctx->door_cond);
+	pthread_mutex_destroy(&ctx->res_lock);
+	pthread_cond_destroy(&ctx->res_cond);
+	free(ctx);
+	return rc;
+}
+
+MWS_API int mws_ctx_free(mws_ctx *ctx)
+{
+	if (!ctx)
+		return 0;
+	if (mws__ctx_on_io_thread(ctx))
+		return MWS_EDEADLK;
+	mws__cmd *stop = calloc(1, sizeof *stop);
+	if (stop) {
+		stop->run = mws__ctx_stop_run;
+		mws__ctx_post(ctx, stop);
+	} else {
+		atomic_store(&ctx->quit, 1);
+		mws__ctx_wake(ctx);
+	}
+	pthread_join(ctx->thread, NULL);
+	mws__client_vhosts_forget(ctx);
+	pthread_mutex_destroy(&ctx->door);
+	pthread_cond_destroy(&ctx->door_cond);
+	pthread_mutex_destroy(&ctx->res_lock);
+	pthread_cond_destroy(&ctx->res_cond);
+	free(ctx);
+	return 0;
+}
+
+/* ---- the default context ---- */
+
+static mws_ctx *mws__default_ctx;
+static pthread_once_t mws__default_once = PTHREAD_ONCE_INIT;
+
+static void mws__default_free(void)
+{
+	mws_ctx *ctx = mws__default_ctx;
+	mws__default_ctx = NULL;
+	mws_ctx_free(ctx);
+}
+
+static void mws__default_create(void)
+{
+	if (mws_ctx_new(&mws__default_ctx, NULL) == 0)
+		atexit(mws__default_free);
+}
+
+MWS_API mws_ctx *mws_ctx_default(void)
+{
+	pthread_once(&mws__default_once, mws__default_create);
+	return mws__default_ctx;
+}

@@ -11,6 +11,8 @@ int mws__spsc_init(mws__spsc_ring *r, size_t min_capacity)
 {
 	if (!r)
 		return MWS_EINVAL;
+	r->slots = NULL; /* so destroy() after a failed init is harmless */
+	r->mask = 0;
 	size_t capacity = 2;
 	while (capacity < min_capacity) {
 		if (capacity > SIZE_MAX / 2 / sizeof(void *))

@@ -24,6 +24,7 @@ Test(spsc_ring, absurd_capacity_is_refused)
 {
 	mws__spsc_ring r;
 	cr_expect_eq(mws__spsc_init(&r, SIZE_MAX), MWS_EINVAL);
+	mws__spsc_destroy(&r); /* harmless after a failed init */
 	cr_expect_eq(mws__spsc_init(NULL, 8), MWS_EINVAL);
 }
 

@@ -53,6 +53,11 @@ void mws__client_detach_wsi(struct mws_client *c, int code, const char *reason)
 		return;
 	c->wsi = NULL;
 	lws_set_opaque_user_data(wsi, NULL);
+	if (c->phase != MWS__PHASE_OPEN) {
+		/* No WebSocket yet, so no close frame: just drop the socket. */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+		return;
+	}
 	size_t n = reason ? strlen(reason) : 0;
 	lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)reason,
 	                 n > 123 ? 123 : n);
@@ -189,6 +194,7 @@ void mws__client_opened(struct mws_client *c)
 	mws__timer_cancel(&c->timeout_sul);
 	c->phase = MWS__PHASE_OPEN;
 	c->opened_at_ms = mws__now_ms();
+	c->last_rx_ms = 0;
 	c->auth_retry_used = 0;
 	c->last_http_status = 0;
 	c->server_conn_id[0] = '\0';

@@ -99,6 +99,7 @@ struct mws_client {
 	char peer_close_reason[128];
 	size_t peer_close_reason_len;
 	int ping_due, json_hb_due;
+	uint64_t last_rx_ms;             /* last message from the peer */
 	char server_conn_id[64];        /* from a JSON connection_ack */
 	unsigned char *rx;              /* a fragmented message being rebuilt */
 	size_t rx_len, rx_cap;

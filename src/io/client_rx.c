@@ -36,6 +36,7 @@ static void mws__client_deliver(struct mws_client *c, const void *data, size_t l
 	if (type == MWS_MSG_TEXT && c->set.heartbeat_mode == MWS_HEARTBEAT_JSON &&
 	    mws__client_swallow_json(c, data, len))
 		return;
+	mws__client_heartbeat_alive(c, 0);
 	if (c->cbs.on_message)
 		MWS__CLIENT_CALLBACK(c, c->cbs.on_message(c, data, len, type, c->user_data));
 }
@@ -49,7 +50,6 @@ static int mws__client_too_big(struct mws_client *c)
 int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, size_t len)
 {
 	int first = lws_is_first_fragment(wsi), last = lws_is_final_fragment(wsi);
-	mws__client_heartbeat_alive(c, 0);
 	if (first) {
 		c->rx_len = 0;
 		c->rx_type = lws_frame_is_binary(wsi) ? MWS_MSG_BINARY : MWS_MSG_TEXT;

@@ -132,6 +132,12 @@ static void mws__client_hb_tick(lws_sorted_usec_list_t *sul)
 		mws__hb_poll(&c->hb, now, &next);
 		break;
 	case MWS__HB_TIMED_OUT:
+		if (c->last_rx_ms >= c->hb.sent_at_ms) {
+			/* No answer, but data came after the heartbeat: alive. */
+			mws__hb_acked(&c->hb, mws__now_us());
+			mws__hb_poll(&c->hb, now, &next);
+			break;
+		}
 		atomic_fetch_add(&c->heartbeat_timeouts, 1);
 		mws__client_dropped(c, MWS__CODE_HEARTBEAT_TIMEOUT, "heartbeat timeout", 17, 0);
 		return;
@@ -150,12 +156,16 @@ void mws__client_heartbeat_start(struct mws_client *c)
 	mws__timer_in(c->ctx, &c->hb_sul, c->set.heartbeat_interval_ms, mws__client_hb_tick);
 }
 
-/* Any frame from the peer proves the connection alive; only an answer to a
- * heartbeat gives a round-trip time. */
+/* Any message from the peer proves the connection alive (checked when the
+ * heartbeat times out); only an answer to a heartbeat gives a round trip. */
 void mws__client_heartbeat_alive(struct mws_client *c, int is_ack)
 {
+	if (!is_ack) {
+		c->last_rx_ms = mws__now_ms();
+		return;
+	}
 	int64_t rtt = mws__hb_acked(&c->hb, mws__now_us());
-	if (is_ack && rtt >= 0) {
+	if (rtt >= 0) {
 		pthread_mutex_lock(&c->stats_lock);
 		mws__hist_add(&c->rtt_us, (uint64_t)rtt);
 		pthread_mutex_unlock(&c->stats_lock);

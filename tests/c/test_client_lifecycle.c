@@ -1,0 +1,202 @@
+/* What libwebsockets 4.1.6 would get wrong if the client let it, and the
+ * client's lifetime on a context: resolving off the I/O thread, no
+ * permessage-deflate offered, close frames before the context goes, and
+ * no leak over many cycles. */
+#include <criterion/criterion.h>
+
+#include "client_harness.h"
+#include "io/ctx.h"
+
+#define PY_PEER MWS_SOURCE_DIR "/tests/peers/py_ws_server.py"
+
+static mws_test_peer start_py(const char *a1, const char *a2)
+{
+	const char *argv[] = {"python3", PY_PEER, a1, a2, NULL};
+	mws_test_peer p;
+	cr_assert_eq(mws_test_peer_start(&p, argv), 0, "python peer did not start");
+	return p;
+}
+
+/* A resolver that holds "slow.test" until the test releases it. */
+typedef struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int open;
+	int asked;
+} gate;
+
+static int gated_resolver(const char *host, char *ip, size_t cap, void *arg)
+{
+	gate *g = arg;
+	if (!strcmp(host, "slow.test")) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 20;
+		pthread_mutex_lock(&g->lock);
+		g->asked = 1;
+		pthread_cond_broadcast(&g->cond);
+		while (!g->open)
+			if (pthread_cond_timedwait(&g->cond, &g->lock, &until))
+				break;
+		pthread_mutex_unlock(&g->lock);
+	}
+	snprintf(ip, cap, "127.0.0.1");
+	return 0;
+}
+
+static bool gate_asked(void *arg)
+{
+	gate *g = arg;
+	pthread_mutex_lock(&g->lock);
+	bool asked = g->asked;
+	pthread_mutex_unlock(&g->lock);
+	return asked;
+}
+
+Test(client_lifecycle, slow_resolver_does_not_stall_other_connections, .timeout = 60)
+{
+	mws_test_peer peer = start_py(NULL, NULL);
+	gate g = {.open = 0};
+	pthread_mutex_init(&g.lock, NULL);
+	pthread_cond_init(&g.cond, NULL);
+	mws_ctx *ctx;
+	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
+	mws__ctx_set_resolver(ctx, gated_resolver, &g);
+
+	char url[64], slow_url[64];
+	url_for_port(url, sizeof url, peer.port);
+	snprintf(slow_url, sizeof slow_url, "ws://slow.test:%d/", peer.port);
+	rec ra, rb, rs;
+	rec_init(&ra);
+	rec_init(&rb);
+	rec_init(&rs);
+	mws_client *a = rec_client(&ra, ctx, url, NULL);
+	mws_client_connect(a);
+	cr_assert(rec_wait_state(&ra, MWS_STATE_CONNECTED, 5000));
+
+	mws_client *slow = rec_client(&rs, ctx, slow_url, NULL);
+	mws_client_connect(slow);
+	cr_assert(mws_test_wait_until(gate_asked, &g, 5000), "resolver never asked");
+
+	/* While the name lookup hangs, traffic flows and new connections open. */
+	mws_client_send(a, "still here", 10, MWS_MSG_TEXT);
+	cr_assert(rec_wait_msgs(&ra, 1, 5000), "an open connection stalled");
+	mws_client *b = rec_client(&rb, ctx, url, NULL);
+	mws_client_connect(b);
+	cr_assert(rec_wait_state(&rb, MWS_STATE_CONNECTED, 5000), "a new connection stalled");
+	cr_expect_eq(mws_client_state(slow), MWS_STATE_CONNECTING);
+
+	pthread_mutex_lock(&g.lock);
+	g.open = 1;
+	pthread_cond_broadcast(&g.cond);
+	pthread_mutex_unlock(&g.lock);
+	cr_assert(rec_wait_state(&rs, MWS_STATE_CONNECTED, 5000), "slow name never connected");
+	/* The Host header keeps the name, only the socket used the address. */
+	mws_client_send(slow, "__headers", 9, MWS_MSG_TEXT);
+	cr_assert(rec_wait_msgs(&rs, 1, 5000));
+	cr_expect(strstr(rs.msgs[0], "slow.test") != NULL, "headers: %s", rs.msgs[0]);
+
+	mws_client_free(a);
+	mws_client_free(b);
+	mws_client_free(slow);
+	mws_ctx_free(ctx);
+	mws_test_peer_stop(&peer);
+	rec_destroy(&ra);
+	rec_destroy(&rb);
+	rec_destroy(&rs);
+}
+
+Test(client_lifecycle, offers_no_permessage_deflate, .timeout = 30)
+{
+	mws_test_peer peer = start_py(NULL, NULL);
+	char url[64];
+	url_for_port(url, sizeof url, peer.port);
+	rec r;
+	rec_init(&r);
+	mws_client *c = rec_client(&r, NULL, url, NULL);
+	mws_client_connect(c);
+	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000));
+	mws_client_send(c, "__headers", 9, MWS_MSG_TEXT);
+	cr_assert(rec_wait_msgs(&r, 1, 5000));
+	cr_expect(strstr(r.msgs[0], "sec-websocket-key") != NULL ||
+	                  strstr(r.msgs[0], "Sec-WebSocket-Key") != NULL,
+	          "not a header dump: %s", r.msgs[0]);
+	cr_expect(strcasestr(r.msgs[0], "sec-websocket-extensions") == NULL,
+	          "client offered an extension: %s", r.msgs[0]);
+	mws_client_free(c);
+	mws_test_peer_stop(&peer);
+	rec_destroy(&r);
+}
+
+static bool file_has(void *arg)
+{
+	const char **what = arg;
+	FILE *f = fopen(what[0], "r");
+	if (!f)
+		return false;
+	char line[1024];
+	bool found = false;
+	while (!found && fgets(line, sizeof line, f))
+		found = strstr(line, what[1]) != NULL;
+	fclose(f);
+	return found;
+}
+
+Test(client_lifecycle, context_free_sends_close_frames_first, .timeout = 30)
+{
+	char log[] = "/tmp/mws-peer-log-XXXXXX";
+	int fd = mkstemp(log);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	mws_test_peer peer = start_py("--log", log);
+	char url[64];
+	url_for_port(url, sizeof url, peer.port);
+	mws_ctx *ctx;
+	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
+	rec r;
+	rec_init(&r);
+	mws_client *c = rec_client(&r, ctx, url, NULL);
+	mws_client_connect(c);
+	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000));
+	/* The context goes first; the client handle is freed after it. */
+	mws_ctx_free(ctx);
+	cr_expect_eq(r.state_now, MWS_STATE_CLOSED);
+	const char *what[2] = {log, "1001"};
+	cr_expect(mws_test_wait_until(file_has, what, 5000),
+	          "the server never saw a 1001 close frame");
+	mws_test_peer_stop(&peer);
+	unlink(log);
+	rec_destroy(&r);
+}
+
+Test(client_lifecycle, thousand_connect_cycles_leave_no_descriptor_behind, .timeout = 240)
+{
+	mws_test_peer peer = start_py(NULL, NULL);
+	char url[64];
+	url_for_port(url, sizeof url, peer.port);
+	mws_ctx *ctx;
+	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
+	int fds_before = -1;
+	for (int i = 0; i < 1000; i++) {
+		rec r;
+		rec_init(&r);
+		mws_client *c = rec_client(&r, ctx, url, NULL);
+		cr_assert_not_null(c);
+		mws_client_connect(c);
+		cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000), "cycle %d", i);
+		mws_client_free(c);
+		rec_destroy(&r);
+		if (i == 9)
+			fds_before = mws_test_count_fds(); /* after warm-up */
+	}
+	/* The last sockets finish their close handshakes asynchronously. */
+	int fds_after = mws_test_count_fds();
+	for (uint64_t until = mws_test_now_ms() + 3000;
+	     fds_after > fds_before && mws_test_now_ms() < until;
+	     fds_after = mws_test_count_fds())
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	cr_expect_leq(fds_after, fds_before, "descriptors grew from %d to %d", fds_before,
+	              fds_after);
+	mws_ctx_free(ctx);
+	mws_test_peer_stop(&peer);
+}

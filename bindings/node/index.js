@@ -1,0 +1,371 @@
+'use strict';
+// managedws for Node: the browser's WebSocket vocabulary over a C client that
+// reconnects, watches heartbeats and queues what is sent while it is away.
+
+const { EventEmitter } = require('node:events');
+const path = require('node:path');
+
+function loadBinding() {
+  const tries = ['build/Release/managedws.node', 'build/Debug/managedws.node'];
+  let first;
+  for (const t of tries) {
+    try {
+      return require(path.join(__dirname, t));
+    } catch (e) {
+      if (e.code !== 'MODULE_NOT_FOUND') throw e;
+      first = first || e;
+    }
+  }
+  throw first;
+}
+const binding = loadBinding();
+
+const STATES = Object.freeze(['DISCONNECTED', 'CONNECTING', 'CONNECTED', 'RECONNECTING', 'FAILED', 'CLOSED']);
+const JITTER = Object.freeze({ full: 1, equal: 2, decorrelated: 3, proportional: 4, none: 5 });
+const HEARTBEAT = Object.freeze({ ping: 1, json: 2, off: 3 });
+const CLOSE_ACTION = Object.freeze({ default: 0, reconnect: 1, restart: 2, fail: 3, close: 4 });
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+// Options of mws_client_config by their camelCase names, and what each takes.
+const CLIENT_OPTIONS = {
+  subprotocol: 'string', origin: 'string', headers: 'headers',
+  connectTimeoutMs: 'int', handshakeTimeoutMs: 'int', baseDelayMs: 'int', maxDelayMs: 'int',
+  jitter: 'jitter', jitterProportion: 'number', restartSpreadMs: 'int', minUptimeMs: 'int',
+  maxAttempts: 'int', breakerFailures: 'int', breakerWindowMs: 'int',
+  heartbeatMode: 'heartbeat', heartbeatIntervalMs: 'int', heartbeatTimeoutMs: 'int',
+  queueMaxMessages: 'int', queueMaxBytes: 'int', maxMessageBytes: 'int',
+  caFile: 'string', insecure: 'boolean', closeRules: 'closeRules', randomSeed: 'seed',
+};
+// reconnecting-websocket's names, accepted as aliases (see README).
+const RWS_ALIASES = {
+  maxRetries: 'maxAttempts',
+  minReconnectionDelay: 'baseDelayMs',
+  maxReconnectionDelay: 'maxDelayMs',
+  connectionTimeout: 'connectTimeoutMs',
+  maxEnqueuedMessages: 'queueMaxMessages',
+  minUptime: 'minUptimeMs',
+};
+const JS_OPTIONS = new Set(['binaryType', 'startClosed', 'protocols', 'protocol', 'credentials',
+  // accepted from reconnecting-websocket and ignored: they have no meaning here
+  'WebSocket', 'debug', 'reconnectionDelayGrowFactor']);
+
+function makeError(code, message) {
+  const e = new Error(message);
+  e.code = code;
+  return e;
+}
+
+function headerLines(h, what) {
+  if (h == null) return undefined;
+  if (typeof h === 'string') return h;
+  if (typeof h !== 'object') throw new TypeError(`${what} must be a string or an object`);
+  const entries = h instanceof Map ? [...h] : Object.entries(h);
+  return entries.map(([k, v]) => {
+    const line = `${k}: ${v}`;
+    if (/[\r\n]/.test(line)) throw new TypeError(`${what}: header ${k} contains CR or LF`);
+    return line;
+  }).join('\n');
+}
+
+function normaliseCloseRules(rules) {
+  const pairs = Array.isArray(rules) ? rules.map((r) => (Array.isArray(r) ? r : [r.code, r.action]))
+    : Object.entries(rules).map(([k, v]) => [Number(k), v]);
+  return pairs.map(([code, action]) => {
+    const a = typeof action === 'string' ? CLOSE_ACTION[action] : action;
+    if (!Number.isInteger(code) || !Number.isInteger(a)) {
+      throw new TypeError(`closeRules: bad rule ${JSON.stringify([code, action])}`);
+    }
+    return [code, a];
+  });
+}
+
+function normaliseOptions(options) {
+  const out = {};
+  for (const [key0, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    if (JS_OPTIONS.has(key0)) continue;
+    const key = RWS_ALIASES[key0] || key0;
+    const kind = CLIENT_OPTIONS[key];
+    if (!kind) throw new TypeError(`managedws: unknown option ${key0}`);
+    switch (kind) {
+      case 'headers': out[key] = headerLines(value, 'headers'); break;
+      case 'jitter': {
+        const v = typeof value === 'string' ? JITTER[value] : value;
+        if (v === undefined) throw new TypeError(`jitter must be one of ${Object.keys(JITTER).join(', ')}`);
+        out[key] = v;
+        break;
+      }
+      case 'heartbeat': {
+        const v = typeof value === 'string' ? HEARTBEAT[value] : value;
+        if (v === undefined) throw new TypeError(`heartbeatMode must be one of ${Object.keys(HEARTBEAT).join(', ')}`);
+        out[key] = v;
+        break;
+      }
+      case 'closeRules': out[key] = normaliseCloseRules(value); break;
+      case 'seed': out[key] = typeof value === 'bigint' ? Number(value) : value; break;
+      case 'boolean': out[key] = !!value; break;
+      default: out[key] = value;
+    }
+  }
+  if (options.reconnectionDelayGrowFactor !== undefined && options.reconnectionDelayGrowFactor !== 2) {
+    throw new TypeError('managedws: the backoff grows by 2; reconnectionDelayGrowFactor must be 2 or absent');
+  }
+  return out;
+}
+
+// The one function the addon calls with events from the I/O thread (through
+// a thread-safe function), with the owning object first.
+binding.setDispatcher((owner, kind, a, b, c, d, e, f) => {
+  owner._onNative(kind, a, b, c, d, e, f);
+});
+
+function toArrayBuffer(buf) {
+  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer;
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+}
+
+// Event objects for on* properties and addEventListener, shaped like the
+// browser's (type, target, data / code, reason, wasClean / error, message).
+function eventObject(type, target, fields) {
+  return { type, target, currentTarget: target, ...fields };
+}
+
+const kHandlers = Symbol('handlers');
+const kListeners = Symbol('listeners');
+
+function defineEventHandlerProps(proto, names) {
+  for (const name of names) {
+    Object.defineProperty(proto, `on${name}`, {
+      configurable: true,
+      enumerable: true,
+      get() { return this[kHandlers][name]?.handler ?? null; },
+      set(handler) {
+        const old = this[kHandlers][name];
+        if (old) this.off(name, old.listener);
+        delete this[kHandlers][name];
+        if (typeof handler !== 'function') return;
+        const listener = (...args) => handler.call(this, this._eventFor(name, args));
+        this[kHandlers][name] = { handler, listener };
+        this.on(name, listener);
+      },
+    });
+  }
+}
+
+class ManagedWebSocket extends EventEmitter {
+  static CONNECTING = CONNECTING;
+  static OPEN = OPEN;
+  static CLOSING = CLOSING;
+  static CLOSED = CLOSED;
+  static STATES = STATES;
+
+  constructor(url, protocolsOrOptions, options) {
+    super();
+    let protocols = protocolsOrOptions;
+    if (protocols !== null && typeof protocols === 'object' && !Array.isArray(protocols)) {
+      options = protocols;
+      protocols = undefined;
+    }
+    options = { ...(options || {}) };
+    if (protocols === undefined) protocols = options.protocols ?? options.protocol;
+    if (url instanceof URL) url = url.href;
+    if (typeof url !== 'string') throw new TypeError('url must be a string or a URL');
+    const list = protocols == null ? [] : Array.isArray(protocols) ? protocols : [protocols];
+    if (list.length && options.subprotocol === undefined) options.subprotocol = list.join(', ');
+
+    this[kHandlers] = {};
+    this[kListeners] = new Map();
+    this._url = url;
+    this._protocol = options.subprotocol || '';
+    this._state = 'DISCONNECTED';
+    this._closing = false;
+    this._connectPending = false;
+    this._binaryType = 'nodebuffer';
+    if (options.binaryType !== undefined) this.binaryType = options.binaryType;
+
+    binding.clientNew(this, url, normaliseOptions(options));
+    if (options.credentials) this.setCredentials(options.credentials);
+    if (!options.startClosed) this.connect();
+  }
+
+  get url() { return this._url; }
+  get protocol() { return this._protocol; }
+  get extensions() { return ''; }
+
+  /** One of the six managed states, as last reported by a 'state' event. */
+  get state() { return this._state; }
+
+  get readyState() {
+    if (this._closing && this._state !== 'CLOSED') return CLOSING;
+    switch (this._state) {
+      case 'CONNECTED': return OPEN;
+      case 'CONNECTING':
+      case 'RECONNECTING': return CONNECTING;
+      case 'DISCONNECTED': return this._connectPending ? CONNECTING : CLOSED;
+      default: return CLOSED; // FAILED, CLOSED
+    }
+  }
+
+  get binaryType() { return this._binaryType; }
+  set binaryType(t) {
+    if (t !== 'nodebuffer' && t !== 'arraybuffer') {
+      throw new TypeError("binaryType must be 'nodebuffer' or 'arraybuffer'");
+    }
+    this._binaryType = t;
+  }
+
+  /** Bytes accepted by send() and not yet written to a socket. */
+  get bufferedAmount() {
+    return this._state === 'CLOSED' ? 0 : binding.clientStats(this).queueBytes;
+  }
+
+  /** Starts connecting (the constructor does, unless startClosed). */
+  connect() {
+    binding.clientConnect(this);
+    this._connectPending = true;
+    this._closing = false;
+  }
+
+  /**
+   * Sends a message: a string as text, anything else as binary (or as
+   * options.binary says). Never blocks; while not connected it waits in the
+   * queue. Throws MWS_EQUEUEFULL, MWS_ECLOSED, MWS_EFAILED, MWS_ETOOBIG.
+   */
+  send(data, options, cb) {
+    if (typeof options === 'function') { cb = options; options = undefined; }
+    const binary = options && options.binary !== undefined ? !!options.binary : undefined;
+    try {
+      binding.clientSend(this, data, binary);
+    } catch (e) {
+      if (typeof cb === 'function') { process.nextTick(cb, e); return; }
+      throw e;
+    }
+    if (typeof cb === 'function') process.nextTick(cb);
+  }
+
+  /** Closes for good (-> CLOSED). code: 1000 or 3000-4999. */
+  close(code, reason) {
+    if (this._state === 'CLOSED') return;
+    binding.clientClose(this, code, reason);
+    this._closing = true;
+  }
+
+  /** Closes the connection and stays DISCONNECTED until connect(). */
+  disconnect(code, reason) {
+    binding.clientDisconnect(this, code, reason);
+    this._connectPending = false;
+  }
+
+  /** Skips a pending backoff wait. Throws MWS_ESTATE unless RECONNECTING. */
+  reconnectNow() { binding.clientReconnectNow(this); }
+
+  /** reconnecting-websocket's reconnect(): close this connection, connect again. */
+  reconnect(code, reason) {
+    const st = binding.clientState(this);
+    if (st === 2 || st === 1) this.disconnect(code, reason);
+    if (st === 3) { this.reconnectNow(); return; }
+    this.connect();
+  }
+
+  stats() {
+    const s = binding.clientStats(this);
+    s.state = STATES[s.state];
+    return s;
+  }
+
+  /** Headers and query for the next connection attempts (an expiring token). */
+  setCredentials({ headers, query } = {}) {
+    binding.clientSetCredentials(this, headerLines(headers, 'credentials.headers') ?? null,
+      query == null ? null : String(query));
+  }
+
+  /** Let an active client keep the process alive (the default) or not. */
+  ref() { binding.clientRef(this, true); return this; }
+  unref() { binding.clientRef(this, false); return this; }
+
+  addEventListener(type, listener, opts) {
+    if (typeof listener !== 'function' && typeof listener?.handleEvent !== 'function') return;
+    const fn = typeof listener === 'function' ? listener : (ev) => listener.handleEvent(ev);
+    const wrapped = (...args) => fn.call(this, this._eventFor(type, args));
+    let m = this[kListeners].get(type);
+    if (!m) this[kListeners].set(type, (m = new Map()));
+    if (m.has(listener)) return;
+    m.set(listener, wrapped);
+    if (opts && opts.once) {
+      this.once(type, (...args) => { m.delete(listener); wrapped(...args); });
+    } else {
+      this.on(type, wrapped);
+    }
+  }
+
+  removeEventListener(type, listener) {
+    const m = this[kListeners].get(type);
+    const wrapped = m && m.get(listener);
+    if (!wrapped) return;
+    m.delete(listener);
+    this.off(type, wrapped);
+  }
+
+  _eventFor(type, args) {
+    switch (type) {
+      case 'message': return eventObject('message', this, { data: args[0], isBinary: args[1] });
+      case 'close': return eventObject('close', this, { code: args[0], reason: args[1], wasClean: args[2] });
+      case 'error': return eventObject('error', this, { error: args[0], message: args[0]?.message });
+      case 'state': return eventObject('state', this, { from: args[0], to: args[1], reason: args[2], code: args[3], retryDelayMs: args[4]?.retryDelayMs, attempt: args[4]?.attempt });
+      default: return eventObject(type, this, {});
+    }
+  }
+
+  _onNative(kind, a, b, c, d, e, f) {
+    if (kind === 1) {
+      let data = a;
+      if (b && this._binaryType === 'arraybuffer') data = toArrayBuffer(a);
+      this.emit('message', data, b);
+      return;
+    }
+    const from = STATES[a];
+    const to = STATES[b];
+    const reason = c;
+    const code = d;
+    this._state = to;
+    if (to !== 'DISCONNECTED') this._connectPending = false;
+    if (to === 'CONNECTED') this._closing = false;
+    this.emit('state', from, to, reason, code, { retryDelayMs: e, attempt: f });
+    if (to === 'CONNECTED') this.emit('open');
+    const failedAttempt = from === 'CONNECTING' && (to === 'RECONNECTING' || to === 'FAILED');
+    if ((to === 'FAILED' || failedAttempt) && this.listenerCount('error') > 0) {
+      const err = makeError(to === 'FAILED' ? 'MWS_EFAILED' : 'MWS_EIO', reason);
+      err.closeCode = code;
+      err.state = to;
+      this.emit('error', err);
+    }
+    // 'close' whenever an open connection ends, and once more when the
+    // client itself ends (CLOSED) without an open connection to report.
+    if ((from === 'CONNECTED' && to !== 'CONNECTED') || (to === 'CLOSED' && from !== 'CONNECTED')) {
+      const wasClean = code === 1000 || (code >= 3000 && code !== 4000) || code === 1001 || code === 1012;
+      this.emit('close', code || 1005, reason, wasClean);
+    }
+  }
+}
+defineEventHandlerProps(ManagedWebSocket.prototype, ['open', 'message', 'close', 'error', 'state']);
+for (const [k, v] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {
+  Object.defineProperty(ManagedWebSocket.prototype, k, { value: v, enumerable: true });
+}
+
+module.exports = {
+  ManagedWebSocket,
+  ManagedWebSocketServer: undefined,
+  STATES,
+  CONNECTING, OPEN, CLOSING, CLOSED,
+  version: binding.version(),
+  internals: {
+    /** Native clients and servers not yet freed in this environment. */
+    liveCount: () => binding.liveCount(),
+    binding,
+  },
+};
+module.exports.default = ManagedWebSocket;

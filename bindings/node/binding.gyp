@@ -3,7 +3,7 @@
     {
       "target_name": "managedws",
       "sources": ["src/addon.c", "src/client.c", "src/server.c"],
-      "include_dirs": ["../../include"],
+      "include_dirs": ["../../include", "build-core"],
       "cflags_c": ["-std=c11", "-Wall", "-Wextra", "-D_GNU_SOURCE"],
       "libraries": [
         "<(module_root_dir)/build-core/libmanagedws_static.a",

@@ -39,5 +39,12 @@ const type = process.env.MWS_NODE_DEBUG ? 'Debug' : 'RelWithDebInfo';
 run('cmake', ['-S', root, '-B', core, `-DCMAKE_BUILD_TYPE=${type}`,
   '-DMWS_BUILD_TESTS=OFF', '-DMWS_BUILD_BENCH=OFF', '-DMWS_BUILD_TOOLS=OFF']);
 run('cmake', ['--build', core, '--target', 'managedws_static', '--parallel']);
+// The server half is wrapped only if the C library has it (it landed after
+// the client); the addon's server.c reads this.
+const archive = path.join(core, 'libmanagedws_static.a');
+const syms = execFileSync('nm', ['-g', '--defined-only', archive], { encoding: 'utf8' });
+const hasServer = /\bmws_server_new\b/.test(syms) ? 1 : 0;
+fs.writeFileSync(path.join(core, 'mws_node_features.h'),
+  `/* written by scripts/build.js */\n#define MWS_NODE_HAS_SERVER ${hasServer}\n`);
 const [gyp, pre] = nodeGyp();
 run(gyp, [...pre, 'rebuild', `--nodedir=${nodeDir()}`, ...(process.env.MWS_NODE_DEBUG ? ['--debug'] : [])]);

@@ -1,0 +1,74 @@
+"""managedws: WebSocket connections that stay up.
+
+A thin binding of the managedws C library (CFFI, API mode, linked
+statically): the reconnect, heartbeat, queueing and close-code policies all
+live in C; this package gives them Python's conventions.
+
+Synchronous, callbacks on the library's I/O thread::
+
+    with managedws.Client("ws://127.0.0.1:8765/", on_message=print) as client:
+        client.send("hello")
+
+asyncio, events handed to the loop::
+
+    async with managedws.connect("ws://127.0.0.1:8765/") as client:
+        await client.send("hello")
+        async for message in client:
+            ...
+
+``python -m managedws --help`` describes the command-line entry point.
+"""
+from __future__ import annotations
+
+from ._ffi import HEADER_VERSION, LIBRARY_VERSION, ffi as _ffi_mod, lib as _lib
+from ._errors import (
+    Closed,
+    Deadlock,
+    Failed,
+    InvalidArgument,
+    InvalidState,
+    IOFailure,
+    ListenError,
+    ManagedWSError,
+    MessageTooBig,
+    OutOfMemory,
+    QueueFull,
+    Timeout,
+)
+from ._types import ClientStats, CloseAction, HeartbeatMode, Jitter, MessageType, State, StateChange
+from ._client import Client, Credentials, Message
+from ._asyncio import AsyncClient, connect
+from . import _callbacks  # noqa: F401  (registers the extern "Python" callbacks)
+
+#: Version of the loaded C library, e.g. "0.1.0" (the package has the same).
+__version__: str = _ffi_mod.string(_lib.mws_version_string()).decode()
+
+__all__ = [
+    "__version__",
+    "HEADER_VERSION",
+    "LIBRARY_VERSION",
+    "Client",
+    "AsyncClient",
+    "connect",
+    "Credentials",
+    "Message",
+    "State",
+    "StateChange",
+    "ClientStats",
+    "HeartbeatMode",
+    "Jitter",
+    "CloseAction",
+    "MessageType",
+    "ManagedWSError",
+    "InvalidArgument",
+    "OutOfMemory",
+    "InvalidState",
+    "QueueFull",
+    "Closed",
+    "MessageTooBig",
+    "IOFailure",
+    "Timeout",
+    "Failed",
+    "ListenError",
+    "Deadlock",
+]

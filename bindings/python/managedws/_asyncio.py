@@ -1,0 +1,331 @@
+"""The asyncio face: ``async with managedws.connect(url) as client``."""
+from __future__ import annotations
+
+import asyncio
+import collections
+import threading
+from typing import Any, AsyncIterator, Callable, Deque, Generator, List, Optional, Tuple, Union
+
+from ._callbacks import report
+from ._client import Client, Message
+from ._errors import Closed, Failed, Timeout
+from ._options import CLIENT_OPTIONS, options_doc
+from ._types import ClientStats, State, StateChange
+
+__all__ = ["AsyncClient", "connect"]
+
+_MSG = 0
+_STATE = 1
+
+
+class AsyncClient:
+    __doc__ = (
+        """A managed client for asyncio. Create it with ``managedws.connect()``.
+
+Events cross from the library's I/O thread to the event loop with
+``loop.call_soon_threadsafe`` (at most one pending wake-up at a time; the
+events themselves wait in a deque), so no user code runs on the I/O thread
+-- except ``on_credentials``, which must answer synchronously: keep it to
+returning a token an asyncio task refreshed.
+
+Messages are buffered in the client until read with ``recv()`` or
+``async for``; the buffer is unbounded (the C library has no receive flow
+control yet), so read them.
+
+``state`` and ``wait_state()`` follow the events as the loop has applied
+them, in order; ``on_state(change)``, if given, runs on the loop for each
+transition (a plain function or a coroutine function, which is scheduled as
+a task).
+
+Options are those of managedws.Client:
+
+"""
+        + options_doc(CLIENT_OPTIONS)
+    )
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        on_state: Optional[Callable[[StateChange], Any]] = None,
+        on_credentials: Optional[Callable[[int, int], Any]] = None,
+        close_timeout: float = 10.0,
+        **options: Any,
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.on_state = on_state
+        self.close_timeout = close_timeout
+        self._pending: Deque[Tuple[int, Any]] = collections.deque()  # from the I/O thread
+        self._scheduled = False
+        self._lock = threading.Lock()
+        self._messages: Deque[Message] = collections.deque()
+        self._recv_waiters: List["asyncio.Future[None]"] = []
+        self._state_waiters: List[Tuple[frozenset, "asyncio.Future[State]", bool]] = []
+        self._tasks: "set[asyncio.Task[Any]]" = set()
+        self._last_change: Optional[StateChange] = None
+        self._client = Client(
+            url,
+            on_message=self._io_message,
+            on_state=self._io_state,
+            on_credentials=on_credentials,
+            close_timeout=close_timeout,
+            **options,
+        )
+        self._state = self._client.state
+
+    # ---- I/O thread: append, and wake the loop if it is not already coming ----
+
+    def _io_push(self, kind: int, value: Any) -> None:
+        self._pending.append((kind, value))
+        with self._lock:
+            if self._scheduled:
+                return
+            self._scheduled = True
+        try:
+            self._loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            pass
+
+    def _io_message(self, msg: Message) -> None:
+        self._io_push(_MSG, msg)
+
+    def _io_state(self, change: StateChange) -> None:
+        self._io_push(_STATE, change)
+
+    # ---- loop thread ----
+
+    def _drain(self) -> None:
+        with self._lock:
+            self._scheduled = False
+        pending = self._pending
+        woke = False
+        while pending:
+            kind, value = pending.popleft()
+            if kind == _MSG:
+                self._messages.append(value)
+                woke = True
+            else:
+                self._apply_state(value)
+                woke = True
+        if woke:
+            for fut in self._recv_waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+    def _apply_state(self, change: StateChange) -> None:
+        self._state = change.new
+        self._last_change = change
+        for targets, fut, raise_terminal in self._state_waiters:
+            if fut.done():
+                continue
+            if change.new in targets:
+                fut.set_result(change.new)
+            elif raise_terminal and change.new in (State.CLOSED, State.FAILED):
+                fut.set_exception(self._terminal_error(change.new, targets))
+        cb = self.on_state
+        if cb is not None:
+            try:
+                r = cb(change)
+                if asyncio.iscoroutine(r):
+                    task = self._loop.create_task(r)
+                    self._tasks.add(task)
+                    task.add_done_callback(self._task_done)
+            except Exception as exc:
+                self._client.callback_errors += 1
+                report(exc, "on_state", self)
+
+    def _task_done(self, task: "asyncio.Task[Any]") -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._client.callback_errors += 1
+            report(task.exception(), "on_state", self)  # type: ignore[arg-type]
+
+    def _terminal_error(self, st: State, targets: frozenset) -> Exception:
+        ch = self._last_change
+        why = "%s (code %d)" % (ch.reason, ch.close_code) if ch else ""
+        if st == State.CLOSED:
+            exc: Exception = Closed("client closed: %s" % why)
+        else:
+            f = Failed("client failed: %s" % why)
+            if ch is not None:
+                f.close_code, f.reason = ch.close_code, ch.reason
+            exc = f
+        return exc
+
+    # ---- public API ----
+
+    @property
+    def url(self) -> str:
+        return self._client.url
+
+    @property
+    def state(self) -> State:
+        """The state as the loop has seen it (events are applied in order)."""
+        return self._state
+
+    @property
+    def last_change(self) -> Optional[StateChange]:
+        return self._last_change
+
+    @property
+    def callback_errors(self) -> int:
+        return self._client.callback_errors
+
+    def connect(self) -> None:
+        """Starts connecting again after disconnect() or FAILED."""
+        self._client.connect()
+
+    def reconnect_now(self) -> None:
+        self._client.reconnect_now()
+
+    def disconnect(self, code: int = 1000, reason: Optional[str] = None) -> None:
+        self._client.disconnect(code, reason)
+
+    def stats(self) -> ClientStats:
+        return self._client.stats()
+
+    async def send(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
+        """Sends ``str`` as text, bytes-like as binary; never waits.
+
+        A coroutine for symmetry with ``websockets``: the library queues the
+        message and returns at once. QueueFull when the queue is full,
+        Closed once closed, Failed in FAILED.
+        """
+        self._client.send(message)
+
+    def send_nowait(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
+        """send() without the coroutine."""
+        self._client.send(message)
+
+    async def recv(self) -> Message:
+        """The next message: ``str`` for text, ``bytes`` for binary.
+
+        Messages received before the client closed are returned first; then
+        Closed once CLOSED, Failed while FAILED.
+        """
+        while True:
+            if self._messages:
+                return self._messages.popleft()
+            if self._state in (State.CLOSED, State.FAILED):
+                raise self._terminal_error(self._state, frozenset())
+            fut: "asyncio.Future[None]" = self._loop.create_future()
+            self._recv_waiters.append(fut)
+            try:
+                await fut
+            finally:
+                self._recv_waiters.remove(fut)
+
+    def __aiter__(self) -> AsyncIterator[Message]:
+        return self
+
+    async def __anext__(self) -> Message:
+        """Iteration ends when the client is CLOSED; FAILED raises Failed."""
+        try:
+            return await self.recv()
+        except Closed:
+            raise StopAsyncIteration from None
+
+    async def wait_state(self, *states: State, timeout: Optional[float] = None) -> State:
+        """Waits until the client is in one of ``states``; returns it.
+
+        Raises Timeout after ``timeout`` seconds; Closed if the client is or
+        becomes CLOSED, Failed if it is or becomes FAILED, while waiting for
+        something else. Cancelling the waiting task leaves nothing
+        registered behind.
+        """
+        if not states:
+            raise TypeError("wait_state() needs at least one state")
+        targets = frozenset(State(s) for s in states)
+        if self._state in targets:
+            return self._state
+        if self._state in (State.CLOSED, State.FAILED):
+            raise self._terminal_error(self._state, targets)
+        return await self._wait(targets, timeout, raise_terminal=True)
+
+    async def _wait(self, targets: frozenset, timeout: Optional[float], raise_terminal: bool) -> State:
+        fut: "asyncio.Future[State]" = self._loop.create_future()
+        entry = (targets, fut, raise_terminal)
+        self._state_waiters.append(entry)
+        try:
+            if timeout is None:
+                return await fut
+            try:
+                return await asyncio.wait_for(fut, timeout)
+            except asyncio.TimeoutError:
+                raise Timeout(
+                    "still %s after %.3g s waiting for %s"
+                    % (self._state.name, timeout, "/".join(sorted(s.name for s in targets)))
+                ) from None
+        finally:
+            self._state_waiters.remove(entry)
+
+    async def close(self, code: int = 1000, reason: Optional[str] = None) -> None:
+        """Closes for good, waits up to ``close_timeout`` for CLOSED, frees the C client.
+
+        Messages not yet written are discarded. Idempotent.
+        """
+        client = self._client
+        client.close(code, reason)
+        core = client._core
+        if core is not None and core.ptr is not None and self._state != State.CLOSED:
+            try:
+                await self._wait(frozenset((State.CLOSED,)), self.close_timeout, raise_terminal=False)
+            except Timeout:
+                pass
+        client.release()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return "<managedws.AsyncClient %s %s>" % (self.url, self._state.name)
+
+
+class connect:
+    """Creates an AsyncClient, connects it and waits until CONNECTED.
+
+        async with managedws.connect("ws://127.0.0.1:8765/") as client:
+            await client.send("hello")
+            async for message in client:
+                ...
+
+    or ``client = await managedws.connect(url)`` (then ``await client.close()``).
+
+    Waits up to ``open_timeout`` seconds (default 10) for the first
+    connection: Timeout if it is not up by then, Failed if the client fails
+    permanently first (e.g. closed with 1008). The client is closed in both
+    cases. ``open_timeout=None`` returns at once, with the client
+    connecting in the background (sends are queued). Every other keyword is
+    an AsyncClient / Client option.
+    """
+
+    def __init__(self, url: str, *, open_timeout: Optional[float] = 10.0, **kwargs: Any) -> None:
+        self._url = url
+        self._open_timeout = open_timeout
+        self._kwargs = kwargs
+        self._client: Optional[AsyncClient] = None
+
+    async def _open(self) -> AsyncClient:
+        client = AsyncClient(self._url, **self._kwargs)
+        try:
+            client.connect()
+            if self._open_timeout is not None:
+                await client.wait_state(State.CONNECTED, timeout=self._open_timeout)
+        except BaseException:
+            await asyncio.shield(client.close())
+            raise
+        return client
+
+    def __await__(self) -> Generator[Any, None, AsyncClient]:
+        return self._open().__await__()
+
+    async def __aenter__(self) -> AsyncClient:
+        self._client = await self._open()
+        return self._client
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        assert self._client is not None
+        await self._client.close()

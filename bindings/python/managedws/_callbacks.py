@@ -1,0 +1,170 @@
+"""The C callbacks (``extern "Python"``) and what keeps their user data alive.
+
+Every handle the library holds a Python callback for gets a ``_Core``: the C
+pointer plus ``ffi.new_handle(core)``, passed to C as ``user_data``. The core
+holds only a *weak* reference to the Python object the user sees, so a
+dropped ``Client`` can be collected while C still has the handle; the core
+stays in ``_live`` until C calls ``free_user_data`` (``_mws_py_free``), which
+happens exactly once, when the C object is freed. From then on C never uses
+the handle again.
+
+These functions run on the library's I/O thread. They do as little as
+possible: turn the C arguments into Python values and call one method of
+the target, which either calls a user callback (the sync ``Client``: the
+user's code runs on the I/O thread and must be quick) or hands the event to
+an asyncio loop (``AsyncClient``). No exception escapes into C: each is
+logged on the ``managedws`` logger and the I/O thread goes on.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import weakref
+from typing import Any, Callable, Optional, Set
+
+from ._ffi import ffi, lib
+
+logger = logging.getLogger("managedws")
+
+_live: Set["_Core"] = set()
+_tls = threading.local()
+_shutdown = False
+
+
+class _Core:
+    """What C's user_data points at. Never the user's object itself."""
+
+    __slots__ = ("ptr", "handle", "target", "free_fn", "__weakref__")
+
+    def __init__(self, ptr: Any, target: Any, free_fn: Callable[[Any], None]) -> None:
+        self.ptr = ptr
+        self.handle = ffi.new_handle(self)
+        self.target: Callable[[], Any] = weakref.ref(target)
+        self.free_fn = free_fn
+
+    def release(self) -> None:
+        """Frees the C object (at most once); blocks until the I/O thread lets go of it.
+
+        Called from the finalizer or explicitly. On the I/O thread (a
+        finalizer run by a collection inside a callback) the C library
+        defers the teardown; the core stays in _live until free_user_data.
+        """
+        ptr, self.ptr = self.ptr, None
+        if ptr is not None:
+            self.free_fn(ptr)
+
+
+def register(core: _Core) -> None:
+    _live.add(core)
+
+
+def unregister(core: _Core) -> None:
+    _live.discard(core)
+
+
+def in_callback() -> bool:
+    """True on an I/O thread inside one of our callbacks."""
+    return getattr(_tls, "depth", 0) > 0
+
+
+def report(exc: BaseException, what: str, obj: Any = None) -> None:
+    """Reports an exception raised by user code run from a callback; never raises."""
+    try:
+        logger.error("exception in %s callback of %r", what, obj, exc_info=exc)
+    except Exception:  # pragma: no cover - logging itself failed
+        pass
+
+
+def _target(ud: Any) -> Optional[Any]:
+    if _shutdown:
+        return None
+    core = ffi.from_handle(ud)
+    return core.target()
+
+
+def _run(fn: Callable[..., Any], *args: Any) -> Any:
+    _tls.depth = getattr(_tls, "depth", 0) + 1
+    try:
+        return fn(*args)
+    finally:
+        _tls.depth -= 1
+
+
+@ffi.def_extern()
+def _mws_py_client_state(cptr: Any, change: Any, ud: Any) -> None:
+    try:
+        t = _target(ud)
+        if t is not None:
+            _run(t._io_state, change)
+    except BaseException as exc:  # noqa: BLE001 - must not reach C
+        report(exc, "state")
+
+
+@ffi.def_extern()
+def _mws_py_client_message(cptr: Any, data: Any, length: int, mtype: int, ud: Any) -> None:
+    try:
+        t = _target(ud)
+        if t is not None:
+            # Copy now: the buffer lives only during this call.
+            payload = ffi.unpack(ffi.cast("const char *", data), length)
+            _run(t._io_message, payload, mtype)
+    except BaseException as exc:  # noqa: BLE001
+        report(exc, "message")
+
+
+@ffi.def_extern()
+def _mws_py_client_credentials(cptr: Any, creds: Any, ud: Any) -> int:
+    try:
+        t = _target(ud)
+        if t is None:
+            return 0
+        return int(_run(t._io_credentials, creds))
+    except BaseException as exc:  # noqa: BLE001
+        report(exc, "credentials")
+        return -1  # no credentials: fail rather than connect without them
+
+
+@ffi.def_extern()
+def _mws_py_free(ud: Any) -> None:
+    try:
+        _live.discard(ffi.from_handle(ud))
+    except BaseException:  # noqa: BLE001  # pragma: no cover
+        pass
+
+
+_log_levels = {
+    lib.MWS_LOG_ERROR: logging.ERROR,
+    lib.MWS_LOG_WARN: logging.WARNING,
+    lib.MWS_LOG_INFO: logging.INFO,
+    lib.MWS_LOG_DEBUG: logging.DEBUG,
+}
+_lib_logger = logging.getLogger("managedws.lib")
+
+
+@ffi.def_extern()
+def _mws_py_log(level: int, msg: Any, ud: Any) -> None:
+    try:
+        if not _shutdown:
+            _lib_logger.log(_log_levels.get(level, logging.INFO), "%s",
+                            ffi.string(msg).decode("utf-8", "replace"))
+    except BaseException:  # noqa: BLE001  # pragma: no cover
+        pass
+
+
+def _at_exit() -> None:
+    # While the interpreter can still run callbacks, free every C object that
+    # still has a Python callback (weakref.finalize's own exit hook may run
+    # before or after this one; release() is idempotent). After this no
+    # callback reaches Python, so the C library's own exit handler, which
+    # runs after the interpreter is gone, finds nothing of ours to call.
+    global _shutdown
+    for core in list(_live):
+        try:
+            core.release()
+        except BaseException:  # noqa: BLE001  # pragma: no cover
+            pass
+    _shutdown = True
+
+
+atexit.register(_at_exit)

@@ -1,0 +1,373 @@
+"""managedws.Client: the managed client, synchronous face."""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import threading
+import time
+import weakref
+from typing import Any, Callable, Deque, Dict, Iterable, Mapping, Optional, Tuple, Union
+
+from . import _callbacks
+from ._callbacks import _Core, in_callback, report
+from ._errors import Closed, Deadlock, Failed, InvalidArgument, Timeout, check, error_for
+from ._ffi import ffi, lib
+from ._options import CLIENT_OPTIONS, apply_options, headers_text, options_doc
+from ._types import ClientStats, MessageType, State, StateChange
+
+__all__ = ["Client", "Credentials", "Message"]
+
+Message = Union[str, bytes]
+"""A received message: ``str`` for a text frame, ``bytes`` for binary."""
+
+
+@dataclasses.dataclass
+class Credentials:
+    """What an ``on_credentials`` hook returns for one connection attempt.
+
+    ``headers`` are added to the handshake; ``query`` replaces the URL's query
+    string (a ``str`` without ``?``, or a mapping that is URL-encoded).
+    """
+
+    headers: Optional[Union[Mapping[str, str], Iterable[Tuple[str, str]]]] = None
+    query: Optional[Union[str, Mapping[str, str]]] = None
+
+
+def _encode(message: Any) -> Tuple[Any, int, int]:
+    if isinstance(message, str):
+        data = message.encode("utf-8")
+        return ffi.from_buffer(data), len(data), lib.MWS_MSG_TEXT
+    if isinstance(message, (bytes, bytearray, memoryview)):
+        buf = ffi.from_buffer(message)
+        return buf, len(buf), lib.MWS_MSG_BINARY
+    raise TypeError("send() takes str (text) or bytes-like (binary), not %s" % type(message).__name__)
+
+
+def _close_args(code: int, reason: Optional[str]) -> Tuple[int, Any]:
+    if reason is None or reason == "":
+        return code, ffi.NULL
+    r = reason.encode("utf-8")
+    if len(r) > 123 or b"\0" in r:
+        raise InvalidArgument("close reason longer than 123 bytes or with NUL")
+    return code, r
+
+
+class Client:
+    __doc__ = (
+        """A WebSocket client that stays up: reconnects with backoff and jitter,
+detects dead connections with heartbeats, and queues what you send while it
+is away, delivering it in order once the connection is back.
+
+    client = managedws.Client("ws://127.0.0.1:8765/", on_message=print)
+    client.connect()
+    client.send("hello")            # queued until connected, then sent
+    ...
+    client.close()
+
+or ``with managedws.Client(url, on_message=...) as client:``, which connects
+on entry and on exit closes, waits up to ``close_timeout`` for CLOSED and
+releases the C client.
+
+Nothing connects until connect() (or ``with``). Callbacks are fixed at
+construction:
+
+- ``on_message(message)``: ``str`` for text, ``bytes`` for binary;
+- ``on_state(change)``: a StateChange for every transition;
+- ``on_credentials(attempt, last_http_status)``: called before every
+  connection attempt; return a Credentials (or a dict with "headers" and/or
+  "query"), None to go on unchanged, or False to fail the client.
+
+THE CALLBACKS RUN ON THE LIBRARY'S I/O THREAD, which serves every
+connection of the process: keep them short and never block in them (no
+sleep, no network, no wait_state()). They may call send(), close(),
+disconnect(). An exception they raise is logged on the ``managedws`` logger,
+counted in ``callback_errors``, and the connection goes on. For work that
+takes time, use the asyncio face (managedws.connect), which runs your code
+on the event loop instead.
+
+Options (keywords; None means the library's default; durations in seconds):
+
+"""
+        + options_doc(CLIENT_OPTIONS)
+        + """
+
+Errors raise ManagedWSError subclasses: InvalidArgument for a bad URL or
+option, QueueFull when the send queue is full, Closed after close(), Failed
+in the FAILED state.
+"""
+    )
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        on_message: Optional[Callable[[Message], Any]] = None,
+        on_state: Optional[Callable[[StateChange], Any]] = None,
+        on_credentials: Optional[Callable[[int, int], Any]] = None,
+        close_timeout: float = 10.0,
+        **options: Any,
+    ) -> None:
+        self._core: Optional[_Core] = None
+        if not isinstance(url, str):
+            raise TypeError("url must be str")
+        self.url = url
+        self.on_message = on_message
+        self.on_state = on_state
+        self.on_credentials = on_credentials
+        self.close_timeout = close_timeout
+        #: Exceptions raised by this client's callbacks so far (each was logged).
+        self.callback_errors = 0
+        self._cond = threading.Condition()
+        self._seq = 0
+        self._history: Deque[Tuple[int, StateChange]] = collections.deque(maxlen=64)
+        self._last_change: Optional[StateChange] = None
+        self._final_stats: Optional[ClientStats] = None
+
+        cfg = ffi.new("mws_client_config *")
+        check(lib.mws_client_config_init(cfg))
+        keep = apply_options(cfg, CLIENT_OPTIONS, options, "Client()")
+        out = ffi.new("mws_client **")
+        check(lib.mws_client_new(out, ffi.NULL, url.encode("utf-8"), cfg), "Client(%r)" % url)
+        del keep
+        ptr = out[0]
+        core = _Core(ptr, self, lib.mws_client_free)
+        cbs = ffi.new("mws_client_callbacks *")
+        cbs.size = ffi.sizeof("mws_client_callbacks")
+        cbs.on_state = lib._mws_py_client_state
+        cbs.on_message = lib._mws_py_client_message
+        cbs.on_credentials = lib._mws_py_client_credentials if on_credentials else ffi.NULL
+        _callbacks.register(core)
+        rc = lib.mws_client_set_callbacks(ptr, cbs, core.handle, lib._mws_py_free)
+        if rc < 0:
+            _callbacks.unregister(core)
+            lib.mws_client_free(ptr)
+            check(rc, "mws_client_set_callbacks")
+        self._core = core
+        # Holds the core, never self: a dropped Client is collected, and the
+        # C client is freed then (or at interpreter exit).
+        self._finalizer = weakref.finalize(self, core.release)
+
+    # ---- plumbing ----
+
+    def _ptr(self) -> Any:
+        core = self._core
+        ptr = core.ptr if core is not None else None
+        if ptr is None:
+            raise Closed("client released")
+        return ptr
+
+    def __repr__(self) -> str:
+        return "<managedws.Client %s %s>" % (self.url, self.state.name)
+
+    # ---- called on the I/O thread (see _callbacks) ----
+
+    def _io_state(self, cchange: Any) -> None:
+        change = StateChange._from_c(cchange)
+        with self._cond:
+            self._seq += 1
+            self._history.append((self._seq, change))
+            self._last_change = change
+            self._cond.notify_all()
+        cb = self.on_state
+        if cb is not None:
+            try:
+                cb(change)
+            except Exception as exc:
+                self.callback_errors += 1
+                report(exc, "on_state", self)
+
+    def _io_message(self, payload: bytes, mtype: int) -> None:
+        cb = self.on_message
+        if cb is None:
+            return
+        msg: Message = payload.decode("utf-8", "replace") if mtype == lib.MWS_MSG_TEXT else payload
+        try:
+            cb(msg)
+        except Exception as exc:
+            self.callback_errors += 1
+            report(exc, "on_message", self)
+
+    def _io_credentials(self, creds: Any) -> int:
+        cb = self.on_credentials
+        if cb is None:
+            return 0
+        try:
+            result = cb(lib.mws_credentials_attempt(creds), lib.mws_credentials_last_http_status(creds))
+            if result is False:
+                return -1
+            if result is None or result is True:
+                return 0
+            if isinstance(result, Mapping):
+                result = Credentials(**result)
+            if result.headers:
+                for line in headers_text("headers", result.headers).split("\n"):
+                    name, _, value = line.partition(": ")
+                    check(lib.mws_credentials_set_header(creds, name.encode(), value.encode()))
+            if result.query is not None:
+                q = result.query
+                if isinstance(q, Mapping):
+                    import urllib.parse
+
+                    q = urllib.parse.urlencode(q)
+                check(lib.mws_credentials_set_query(creds, str(q).encode()))
+            return 0
+        except Exception as exc:
+            self.callback_errors += 1
+            report(exc, "on_credentials", self)
+            return -1
+
+    # ---- public API ----
+
+    @property
+    def state(self) -> State:
+        """The current state, read from the library (any thread)."""
+        core = self._core
+        if core is None or core.ptr is None:
+            return State.CLOSED
+        return State(lib.mws_client_state(core.ptr))
+
+    @property
+    def last_change(self) -> Optional[StateChange]:
+        """The most recent StateChange, or None before the first."""
+        return self._last_change
+
+    def connect(self) -> None:
+        """Starts connecting (DISCONNECTED or FAILED -> CONNECTING); returns at once.
+
+        InvalidState if already connecting or connected, Closed once closed.
+        """
+        check(lib.mws_client_connect(self._ptr()), "connect")
+
+    def reconnect_now(self) -> None:
+        """Skips the pending backoff wait ("the network is back").
+
+        InvalidState unless RECONNECTING.
+        """
+        check(lib.mws_client_reconnect_now(self._ptr()), "reconnect_now")
+
+    def disconnect(self, code: int = 1000, reason: Optional[str] = None) -> None:
+        """Closes the connection and goes to DISCONNECTED; connect() may follow.
+
+        Queued messages stay queued. ``code`` is 1000 or 3000-4999.
+        """
+        c, r = _close_args(code, reason)
+        check(lib.mws_client_disconnect(self._ptr(), c, r), "disconnect")
+
+    def close(self, code: int = 1000, reason: Optional[str] = None) -> None:
+        """Closes for good (-> CLOSED, no attempt after); returns at once.
+
+        Messages not yet written are discarded (counted in stats). Calling it
+        again, or after release(), does nothing.
+        """
+        c, r = _close_args(code, reason)
+        core = self._core
+        if core is None or core.ptr is None:
+            return
+        rc = lib.mws_client_close(core.ptr, c, r)
+        if rc != lib.MWS_ECLOSED:
+            check(rc, "close")
+
+    def send(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
+        """Sends ``str`` as a text message, bytes-like as binary. Never blocks.
+
+        While not connected the message waits in the queue and goes out in
+        order once connected. QueueFull when the queue is at its bounds,
+        Closed once closed, Failed in FAILED.
+        """
+        buf, n, t = _encode(message)
+        rc = lib.mws_client_send(self._ptr(), buf, n, t)
+        if rc < 0:
+            exc = error_for(rc, "send")
+            if isinstance(exc, Failed) and self._last_change is not None:
+                exc.close_code = self._last_change.close_code
+                exc.reason = self._last_change.reason
+            raise exc
+
+    def stats(self) -> ClientStats:
+        """A snapshot of the client's counters (any thread)."""
+        core = self._core
+        if core is None or core.ptr is None:
+            if self._final_stats is None:
+                raise Closed("client released before any stats were read")
+            return self._final_stats
+        st = ffi.new("mws_client_stats *")
+        st.size = ffi.sizeof("mws_client_stats")
+        check(lib.mws_client_stats_get(core.ptr, st), "stats")
+        return ClientStats._from_c(st)
+
+    def wait_state(self, *states: State, timeout: Optional[float] = None) -> State:
+        """Blocks until the client is in (or has passed through) one of ``states``.
+
+        Returns the state reached. Raises Timeout after ``timeout`` seconds,
+        Closed if the client reaches CLOSED and Failed if it reaches FAILED
+        while waiting for something else. Deadlock if called from a callback.
+        """
+        if not states:
+            raise TypeError("wait_state() needs at least one state")
+        targets = frozenset(State(s) for s in states)
+        if in_callback():
+            raise Deadlock("wait_state() inside a callback would block the I/O thread")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            start = self._seq
+            while True:
+                for seq, change in self._history:
+                    if seq > start and change.new in targets:
+                        return change.new
+                st = self.state
+                if st in targets:
+                    return st
+                if st == State.CLOSED:
+                    raise Closed("client closed while waiting for %s" % _names(targets))
+                if st == State.FAILED:
+                    ch = self._last_change
+                    exc = Failed(
+                        "client failed while waiting for %s: %s (code %d)"
+                        % (_names(targets), ch.reason if ch else "", ch.close_code if ch else 0)
+                    )
+                    if ch is not None:
+                        exc.close_code, exc.reason = ch.close_code, ch.reason
+                    raise exc
+                if deadline is None:
+                    self._cond.wait()
+                else:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise Timeout("still %s after %.3g s waiting for %s" % (st.name, timeout, _names(targets)))
+                    self._cond.wait(left)
+
+    def release(self) -> None:
+        """Frees the C client now (closing it first if needed).
+
+        Blocks until the I/O thread no longer uses it, which is short. After
+        it, send()/connect() raise Closed, ``state`` is CLOSED and stats()
+        returns the last snapshot. Done automatically when the Client is
+        garbage collected or at interpreter exit. Must not race with other
+        calls on this Client from other threads.
+        """
+        core = self._core
+        if core is None or core.ptr is None:
+            return
+        try:
+            self._final_stats = self.stats()
+        except Exception:  # pragma: no cover
+            pass
+        self._finalizer()
+
+    def __enter__(self) -> "Client":
+        if self.state in (State.DISCONNECTED, State.FAILED):
+            self.connect()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+        if not in_callback():
+            try:
+                self.wait_state(State.CLOSED, timeout=self.close_timeout)
+            except Exception:
+                pass
+        self.release()
+
+
+def _names(states: Iterable[State]) -> str:
+    return "/".join(sorted(s.name for s in states))

@@ -1,0 +1,188 @@
+"""Keyword options <-> C config structs, one table per struct.
+
+Every field of ``mws_client_config`` has a Python name here (the C name
+without the ``_ms`` suffix; durations are seconds as floats, like the
+``websockets`` package). ``None`` -- the default of every option -- leaves the
+field at 0, which the C library reads as its documented default. A test
+checks that each C field is covered, so a field added to the header fails
+the build's tests until it is given a name here.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence, Tuple, Union
+
+from ._errors import InvalidArgument
+from ._ffi import ffi
+from ._types import CloseAction, HeartbeatMode, Jitter
+
+__all__ = ["Option", "CLIENT_OPTIONS", "apply_options", "options_doc"]
+
+Headers = Union[Mapping[str, str], Iterable[Tuple[str, str]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    name: str
+    """Python keyword."""
+    field: str
+    """C field of the config struct."""
+    kind: str
+    """seconds, int, size, float, str, path, bool, jitter, heartbeat, headers, close_rules."""
+    default: str
+    """The default, as documented (the C library applies it)."""
+    doc: str
+
+
+def _ms(name: str, v: Any) -> int:
+    try:
+        s = float(v)
+    except (TypeError, ValueError):
+        raise TypeError("%s: seconds expected, got %r" % (name, v)) from None
+    if math.isnan(s) or s < 0 or s > 2_000_000:
+        raise InvalidArgument("%s: %r seconds is out of range" % (name, v))
+    ms = int(round(s * 1000))
+    return 1 if ms == 0 and s > 0 else ms  # a positive duration never becomes "default"
+
+
+def _int(name: str, v: Any, lo: int = 0, hi: int = 2**31 - 1) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError("%s: int expected, got %r" % (name, v))
+    if not lo <= v <= hi:
+        raise InvalidArgument("%s: %r is out of range" % (name, v))
+    return v
+
+
+def _cstr(name: str, v: Any, keep: List[Any]) -> Any:
+    if isinstance(v, os.PathLike):
+        v = os.fspath(v)
+    if isinstance(v, str):
+        v = v.encode("utf-8")
+    if not isinstance(v, bytes):
+        raise TypeError("%s: str expected, got %r" % (name, v))
+    if b"\0" in v:
+        raise InvalidArgument("%s: NUL character" % name)
+    p = ffi.new("char[]", v)
+    keep.append(p)
+    return p
+
+
+def headers_text(name: str, v: Headers) -> str:
+    """{"A": "1"} or [("A", "1")] -> "A: 1\\n" lines; refuses CR, LF and ':' in names."""
+    items = v.items() if isinstance(v, Mapping) else v
+    lines = []
+    for k, val in items:
+        k, val = str(k), str(val)
+        if not k or any(c in k for c in "\r\n:\0 ") or any(c in val for c in "\r\n\0"):
+            raise InvalidArgument("%s: bad header %r: %r" % (name, k, val))
+        lines.append("%s: %s" % (k, val))
+    return "\n".join(lines)
+
+
+def _enum(enum_cls: Any) -> Callable[[str, Any], int]:
+    def conv(name: str, v: Any) -> int:
+        if isinstance(v, str):
+            try:
+                return int(enum_cls[v.upper()])
+            except KeyError:
+                raise InvalidArgument("%s: unknown value %r" % (name, v)) from None
+        try:
+            return int(enum_cls(v))
+        except ValueError:
+            raise InvalidArgument("%s: unknown value %r" % (name, v)) from None
+
+    return conv
+
+
+_jitter = _enum(Jitter)
+_heartbeat = _enum(HeartbeatMode)
+_action = _enum(CloseAction)
+
+
+def apply_options(cfg: Any, table: Sequence[Option], options: Dict[str, Any], what: str) -> List[Any]:
+    """Writes options into the C struct cfg (already initialised with defaults).
+
+    Returns the cdata objects that must outlive the C call that reads cfg.
+    Raises TypeError for an unknown keyword or a wrong type, InvalidArgument
+    for a value out of range.
+    """
+    by_name = {o.name: o for o in table}
+    unknown = sorted(set(options) - set(by_name))
+    if unknown:
+        raise TypeError("%s got unexpected option(s): %s" % (what, ", ".join(unknown)))
+    keep: List[Any] = []
+    for key, v in options.items():
+        if v is None:
+            continue
+        o = by_name[key]
+        k = o.kind
+        if k == "seconds":
+            setattr(cfg, o.field, _ms(key, v))
+        elif k == "int":
+            setattr(cfg, o.field, _int(key, v))
+        elif k == "size":
+            setattr(cfg, o.field, _int(key, v, 0, 2**62))
+        elif k == "float":
+            setattr(cfg, o.field, float(v))
+        elif k in ("str", "path"):
+            setattr(cfg, o.field, _cstr(key, v, keep))
+        elif k == "bool":
+            setattr(cfg, o.field, 1 if v else 0)
+        elif k == "jitter":
+            setattr(cfg, o.field, _jitter(key, v))
+        elif k == "heartbeat":
+            setattr(cfg, o.field, _heartbeat(key, v))
+        elif k == "headers":
+            text = headers_text(key, v)
+            if text:
+                setattr(cfg, o.field, _cstr(key, text, keep))
+        elif k == "close_rules":
+            rules = list(v.items())
+            arr = ffi.new("mws_close_rule[]", max(1, len(rules)))
+            for i, (code, action) in enumerate(rules):
+                arr[i].code = _int(key, code, 1000, 4999)
+                arr[i].action = _action(key, action)
+            keep.append(arr)
+            setattr(cfg, o.field, arr)
+            setattr(cfg, o.field.replace("rules", "rule_count"), len(rules))
+        else:  # pragma: no cover - a table bug
+            raise AssertionError(k)
+    return keep
+
+
+def options_doc(table: Sequence[Option]) -> str:
+    """The option table as text, for docstrings."""
+    width = max(len(o.name) for o in table)
+    return "\n".join(
+        "    %-*s  %s (default %s)" % (width, o.name, o.doc, o.default) for o in table
+    )
+
+
+CLIENT_OPTIONS: Tuple[Option, ...] = (
+    Option("subprotocol", "subprotocol", "str", "None", "WebSocket subprotocol to request"),
+    Option("origin", "origin", "str", "None", "Origin header"),
+    Option("headers", "headers", "headers", "None", "extra handshake headers: mapping or (name, value) pairs"),
+    Option("connect_timeout", "connect_timeout_ms", "seconds", "10.0", "TCP (and TLS) connect timeout, s"),
+    Option("handshake_timeout", "handshake_timeout_ms", "seconds", "10.0", "HTTP upgrade timeout, s"),
+    Option("base_delay", "base_delay_ms", "seconds", "0.5", "first reconnect delay before jitter, s"),
+    Option("max_delay", "max_delay_ms", "seconds", "30.0", "cap of the reconnect delay, s"),
+    Option("jitter", "jitter", "jitter", "Jitter.FULL", "Jitter member or its name"),
+    Option("jitter_proportion", "jitter_proportion", "float", "0.3", "p of Jitter.PROPORTIONAL"),
+    Option("restart_spread", "restart_spread_ms", "seconds", "5.0", "random spread after 1001/1012, s"),
+    Option("min_uptime", "min_uptime_ms", "seconds", "5.0", "uptime that resets the attempt counter, s"),
+    Option("max_attempts", "max_attempts", "int", "0 = unlimited", "attempts before FAILED"),
+    Option("breaker_failures", "breaker_failures", "int", "0 = breaker off", "failures within breaker_window that open the circuit"),
+    Option("breaker_window", "breaker_window_ms", "seconds", "60.0", "circuit breaker window, s"),
+    Option("heartbeat_mode", "heartbeat_mode", "heartbeat", "HeartbeatMode.PING", "HeartbeatMode member or its name"),
+    Option("heartbeat_interval", "heartbeat_interval_ms", "seconds", "20.0", "time between heartbeats, s"),
+    Option("heartbeat_timeout", "heartbeat_timeout_ms", "seconds", "10.0", "wait for the ack before closing with 4000, s"),
+    Option("queue_max_messages", "queue_max_messages", "int", "1024", "messages waiting to be sent"),
+    Option("queue_max_bytes", "queue_max_bytes", "size", "4 MiB", "bytes waiting to be sent"),
+    Option("max_message_bytes", "max_message_bytes", "size", "16 MiB", "largest message received; larger closes with 1009"),
+    Option("ca_file", "ca_file", "path", "None = system CAs", "CA bundle for wss://"),
+    Option("insecure", "insecure", "bool", "False", "accept any certificate (tests only)"),
+    Option("close_rules", "close_rules", "close_rules", "None", "{close_code: CloseAction} overriding the built-in table"),
+    Option("random_seed", "random_seed", "size", "None = from the OS", "seed of the jitter generator (tests)"),
+)

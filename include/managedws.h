@@ -327,6 +327,173 @@ typedef struct mws_server mws_server;
 /* A server's connection: an id, never a pointer. Stale ids give MWS_ECLOSED. */
 typedef uint64_t mws_conn_id;
 
+/* Why a server connection ended, as told to on_disconnect. */
+typedef enum mws_disconnect_why {
+	MWS_DISCONNECT_PEER_CLOSED = 1,   /* the client sent a close frame */
+	MWS_DISCONNECT_REAPED = 2,        /* silent beyond heartbeat_timeout: 4000 */
+	MWS_DISCONNECT_TOO_BIG = 3,       /* a message over max_message_bytes: 1009 */
+	MWS_DISCONNECT_SHUTDOWN = 4,      /* mws_server_shutdown() or freeing */
+	MWS_DISCONNECT_SERVER_CLOSED = 5, /* mws_server_close() */
+	MWS_DISCONNECT_ERROR = 6          /* lost without a close frame (1006) */
+} mws_disconnect_why;
+
+/* Why a handshake was refused; indexes mws_server_stats.refused[]. */
+typedef enum mws_refuse_reason {
+	MWS_REFUSE_RATE_LIMITED = 0,    /* per-address token bucket empty: 429 */
+	MWS_REFUSE_MAX_CONNECTIONS = 1, /* max_connections reached: 503 */
+	MWS_REFUSE_ORIGIN = 2,          /* Origin not in the allow-list: 403 */
+	MWS_REFUSE_AUTH = 3,            /* on_auth returned a status */
+	MWS_REFUSE_SHUTDOWN = 4,        /* shutting down: 503 */
+	MWS_REFUSE_COUNT = 5
+} mws_refuse_reason;
+
+/* Durations in milliseconds; 0 means the default written beside it. */
+typedef struct mws_server_config {
+	size_t size;                 /* set by mws_server_config_init() */
+	const char *iface;           /* NULL: every interface; "127.0.0.1": that
+	                                IPv4 address only; or an interface name */
+	int port;                    /* 0: a free port, see mws_server_port() */
+	const char *cert_file;       /* PEM certificate: wss:// (with key_file) */
+	const char *key_file;
+	int heartbeat_timeout_ms;    /* 0: 60000; silent longer -> 4000 */
+	int check_interval_ms;       /* 0: 5000; how often silence is checked */
+	int ping_interval_ms;        /* 0: 25000; < 0: no RFC 6455 pings */
+	int json_protocol;           /* 1: send connection_ack on connect */
+	size_t max_message_bytes;    /* 0: 1 MiB received; larger -> 1009 */
+	int max_connections;         /* 0: 10000 */
+	double rate_per_sec;         /* 0: 10 handshakes/s per address; < 0: off */
+	int rate_burst;              /* 0: 20 */
+	const char *const *origins;  /* allow-list ("https://a.example"), copied;
+	                                NULL: any. A missing Origin is allowed. */
+	size_t origin_count;
+	int handshake_timeout_ms;    /* 0: 10000; rounded up to seconds */
+	size_t send_queue_max_bytes; /* 0: 8 MiB waiting per connection */
+	uint64_t random_seed;        /* 0: seeded from the OS */
+} mws_server_config;
+
+/* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */
+MWS_API int mws_server_config_init(mws_server_config *cfg);
+
+/* A connection's handshake, for on_auth and on_connect. Lives only during
+ * the callback; strings are NUL-terminated, "" when absent. */
+typedef struct mws_conn_info {
+	size_t size;
+	const char *peer_ip;         /* "127.0.0.1", "::1" */
+	const char *path;            /* "/chat?token=abc" */
+	const char *origin;
+	const char *subprotocol;     /* requested Sec-WebSocket-Protocol */
+} mws_conn_info;
+
+/* Inside on_auth or on_connect: copies request header `name` ("Authorization",
+ * case-insensitive, no colon) with a NUL into buf. Returns its length (0 if
+ * absent), MWS_ETOOBIG if buf is too small, MWS_EINVAL. */
+MWS_API int mws_conn_info_header(const mws_conn_info *info, const char *name,
+                                 char *buf, size_t cap);
+
+/* On the I/O thread, at the handshake, after the origin, rate and
+ * connection limits passed. Return 0 to accept, or an HTTP status
+ * (400..599; others mean 403) to refuse. Must not block. */
+typedef int (*mws_server_auth_cb)(mws_server *srv, const mws_conn_info *info,
+                                  void *user_data);
+/* On the I/O thread, once the connection is open (after connection_ack).
+ * May call mws_server_send/close/broadcast. */
+typedef void (*mws_server_connect_cb)(mws_server *srv, mws_conn_id id,
+                                      const mws_conn_info *info, void *user_data);
+/* On the I/O thread, one whole message (fragments joined). `data` lives
+ * only during the call. JSON heartbeats are answered and not delivered. */
+typedef void (*mws_server_message_cb)(mws_server *srv, mws_conn_id id,
+                                      const void *data, size_t len, int type,
+                                      void *user_data);
+/* On the I/O thread, exactly once per connected id; the id is stale after.
+ * `why` is a mws_disconnect_why; `reason` is never NULL. */
+typedef void (*mws_server_disconnect_cb)(mws_server *srv, mws_conn_id id, int code,
+                                         const char *reason, int why,
+                                         void *user_data);
+
+typedef struct mws_server_callbacks {
+	size_t size;                 /* sizeof(mws_server_callbacks) */
+	mws_server_auth_cb on_auth;
+	mws_server_connect_cb on_connect;
+	mws_server_message_cb on_message;
+	mws_server_disconnect_cb on_disconnect;
+} mws_server_callbacks;
+
+/* Creates a server on `ctx` (NULL: the default context); nothing listens
+ * until mws_server_start(). `cfg` may be NULL. Errors: MWS_EINVAL,
+ * MWS_ENOMEM. Any thread. Free with mws_server_free(). */
+MWS_API int mws_server_new(mws_server **out, mws_ctx *ctx, const mws_server_config *cfg);
+
+/* Registers callbacks (copied) and user data; `free_user_data`, if any, runs
+ * once when the server is freed. Before start only: MWS_ESTATE after. */
+MWS_API int mws_server_set_callbacks(mws_server *srv, const mws_server_callbacks *cbs,
+                                     void *user_data, void (*free_user_data)(void *));
+
+/* Starts listening; returns once the socket is bound. MWS_ELISTEN if the
+ * address cannot be bound, MWS_ESTATE if already started, MWS_EDEADLK
+ * from a callback. */
+MWS_API int mws_server_start(mws_server *srv);
+
+/* The port listened on (the chosen one for port 0), 0 before start. */
+MWS_API int mws_server_port(const mws_server *srv);
+
+/* Queues a message (copied) for one connection; order per connection is
+ * the order of the calls. Never blocks. MWS_ECLOSED for an id that is not
+ * (or no longer) connected, MWS_EQUEUEFULL over send_queue_max_bytes,
+ * MWS_EINVAL, MWS_ENOMEM. Any thread. */
+MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data,
+                            size_t len, int type);
+
+/* Closes one connection with `code` (0: 1000) and `reason` (may be NULL, at
+ * most 123 bytes) after what was sent before it. on_disconnect follows
+ * with MWS_DISCONNECT_SERVER_CLOSED. MWS_ECLOSED for a stale id. Any thread. */
+MWS_API int mws_server_close(mws_server *srv, mws_conn_id id, int code,
+                             const char *reason);
+
+/* Queues a message (one copy) for every connection open when the I/O
+ * thread takes it; connections whose queue is full skip it (counted in
+ * stats). MWS_EINVAL, MWS_ENOMEM. Any thread. */
+MWS_API int mws_server_broadcast(mws_server *srv, const void *data, size_t len,
+                                 int type);
+
+/* Graceful shutdown: refuses new handshakes (503, /healthz says 503), closes
+ * every connection with `code` (0: 1012; 1001 also sensible) and the reason
+ * "code=N retry-after=MS", MS uniform in [0, spread_window_ms] per client,
+ * then waits up to deadline_ms (0: 5000) for the close handshakes and drops
+ * the rest. Blocks until then; returns 0 if every connection closed in
+ * time, MWS_ETIMEDOUT if some were dropped, MWS_ESTATE if not started.
+ * From a callback it starts the shutdown and returns at once. */
+MWS_API int mws_server_shutdown(mws_server *srv, int code, int spread_window_ms,
+                                int deadline_ms);
+
+typedef struct mws_server_stats {
+	size_t size;                 /* set by the caller: sizeof(mws_server_stats) */
+	uint32_t connections;        /* open now */
+	uint64_t accepted;           /* connections that reached on_connect */
+	uint64_t refused[MWS_REFUSE_COUNT]; /* handshakes refused, by reason */
+	uint64_t refused_total;
+	uint64_t reaped;             /* closed with 4000 for silence */
+	uint64_t too_big;            /* closed with 1009 */
+	uint64_t disconnects;        /* every on_disconnect */
+	uint64_t msgs_in, bytes_in;  /* application messages */
+	uint64_t msgs_out, bytes_out;
+	uint64_t heartbeats_in;      /* JSON heartbeats answered */
+	uint64_t pings_sent, pongs_in;
+	uint64_t send_dropped;       /* queued for a connection that ended first,
+	                                or skipped by a broadcast (queue full) */
+	uint32_t rtt_p50_us, rtt_p90_us, rtt_p99_us;  /* ping -> pong */
+	uint32_t duration_p50_ms, duration_p90_ms, duration_p99_ms; /* ended ones */
+	int shutting_down;
+} mws_server_stats;
+
+/* Copies the statistics into `out` (out->size must be set). Any thread. */
+MWS_API int mws_server_stats_get(const mws_server *srv, mws_server_stats *out);
+
+/* Stops listening, closes connections still open with 1001 (waiting up to
+ * about a second for their close frames) and frees the server; returns when
+ * the I/O thread no longer references it. From a callback the teardown is
+ * deferred to after the callback returns. NULL is ignored. */
+MWS_API void mws_server_free(mws_server *srv);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,465 @@
+/* The public server: argument checks, settings, and the hand-off of every
+ * request to the I/O thread. Sends go through a mutex-protected outbox
+ * (one per server, so the order of calls is the order on every connection)
+ * and one wake per burst. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "io/server_io.h"
+
+static const double mws__rtt_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                          0.05,   0.1,   0.25,   0.5,   1,    2.5, 5};
+static const double mws__duration_bounds[] = {0.1, 1, 5, 15, 60, 300, 900, 3600, 14400,
+                                              86400};
+
+MWS_API int mws_server_config_init(mws_server_config *cfg)
+{
+	if (!cfg)
+		return MWS_EINVAL;
+	memset(cfg, 0, sizeof *cfg);
+	cfg->size = sizeof *cfg;
+	return 0;
+}
+
+static uint64_t mws__or(long v, uint64_t dflt) { return v > 0 ? (uint64_t)v : dflt; }
+
+static void mws__srv_settings_free(mws__srv_settings *s)
+{
+	free(s->iface);
+	free(s->cert_file);
+	free(s->key_file);
+	for (size_t i = 0; i < s->origin_count; i++)
+		free(s->origins[i]);
+	free(s->origins);
+}
+
+static char *mws__dup(const char *s, int *oom)
+{
+	if (!s)
+		return NULL;
+	char *d = strdup(s);
+	if (!d)
+		*oom = 1;
+	return d;
+}
+
+/* Every default in one place; the header states the same numbers. */
+static int mws__srv_settings_resolve(mws__srv_settings *s, const mws_server_config *c)
+{
+	if (c->port < 0 || c->port > 65535 || c->heartbeat_timeout_ms < 0 ||
+	    c->check_interval_ms < 0 || c->max_connections < 0 || c->rate_burst < 0 ||
+	    c->handshake_timeout_ms < 0 || (!c->cert_file != !c->key_file) ||
+	    (c->origin_count && !c->origins) || c->rate_per_sec != c->rate_per_sec)
+		return MWS_EINVAL;
+	int oom = 0;
+	memset(s, 0, sizeof *s);
+	s->iface = mws__dup(c->iface, &oom);
+	s->cert_file = mws__dup(c->cert_file, &oom);
+	s->key_file = mws__dup(c->key_file, &oom);
+	if (c->origins) {
+		s->origins = calloc(c->origin_count ? c->origin_count : 1, sizeof *s->origins);
+		if (!s->origins)
+			oom = 1;
+		for (size_t i = 0; s->origins && i < c->origin_count; i++) {
+			if (!c->origins[i]) {
+				s->origin_count = i;
+				mws__srv_settings_free(s);
+				return MWS_EINVAL;
+			}
+			s->origins[i] = mws__dup(c->origins[i], &oom);
+			s->origin_count = i + 1;
+		}
+	}
+	s->port = c->port;
+	s->heartbeat_timeout_ms = mws__or(c->heartbeat_timeout_ms, 60000);
+	s->check_interval_ms = mws__or(c->check_interval_ms, 5000);
+	s->ping_interval_ms = c->ping_interval_ms < 0 ? 0 : mws__or(c->ping_interval_ms, 25000);
+	s->json_protocol = c->json_protocol != 0;
+	s->max_message_bytes = c->max_message_bytes ? c->max_message_bytes : 1u << 20;
+	s->max_connections = (size_t)mws__or(c->max_connections, 10000);
+	s->rate_per_sec = c->rate_per_sec < 0 ? 0 : c->rate_per_sec > 0 ? c->rate_per_sec : 10;
+	s->rate_burst = (double)mws__or(c->rate_burst, 20);
+	s->handshake_timeout_ms = mws__or(c->handshake_timeout_ms, 10000);
+	s->send_queue_max_bytes = c->send_queue_max_bytes ? c->send_queue_max_bytes : 8u << 20;
+	s->random_seed = c->random_seed;
+	if (oom) {
+		mws__srv_settings_free(s);
+		return MWS_ENOMEM;
+	}
+	return 0;
+}
+
+MWS_API int mws_server_new(mws_server **out, mws_ctx *ctx, const mws_server_config *cfg_in)
+{
+	if (!out)
+		return MWS_EINVAL;
+	*out = NULL;
+	mws_server_config cfg;
+	mws_server_config_init(&cfg);
+	if (cfg_in) {
+		if (cfg_in->size < offsetof(mws_server_config, iface) || cfg_in->size > 1 << 16)
+			return MWS_EINVAL;
+		memcpy(&cfg, cfg_in, cfg_in->size < sizeof cfg ? cfg_in->size : sizeof cfg);
+	}
+	if (!ctx)
+		ctx = mws_ctx_default();
+	if (!ctx)
+		return MWS_EIO;
+	struct mws_server *srv = calloc(1, sizeof *srv);
+	if (!srv)
+		return MWS_ENOMEM;
+	int rc = mws__srv_settings_resolve(&srv->set, &cfg);
+	if (rc) {
+		free(srv);
+		return rc;
+	}
+	if (mws__idm_init(&srv->map, 64)) {
+		mws__srv_settings_free(&srv->set);
+		free(srv);
+		return MWS_ENOMEM;
+	}
+	if (srv->set.rate_per_sec > 0 &&
+	    (rc = mws__ipl_init(&srv->limiter, srv->set.rate_per_sec, srv->set.rate_burst, 4096))) {
+		mws__idm_destroy(&srv->map);
+		mws__srv_settings_free(&srv->set);
+		free(srv);
+		return rc;
+	}
+	srv->ctx = ctx;
+	srv->cbs.size = sizeof srv->cbs;
+	srv->conns.next = srv->conns.prev = &srv->conns;
+	srv->ready.drain = mws__srv_drain;
+	uint64_t seed = srv->set.random_seed;
+	if (!seed && getrandom(&seed, sizeof seed, 0) != sizeof seed)
+		seed = mws__now_us() ^ (uint64_t)(uintptr_t)srv;
+	mws__rng_seed(&srv->rng, seed);
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_mutex_init(&srv->stats_lock, NULL);
+	mws__hist_init(&srv->rtt_us);
+	mws__hist_init(&srv->duration_ms);
+	mws__ph_init(&srv->prom_rtt, mws__rtt_bounds, sizeof mws__rtt_bounds / sizeof(double));
+	mws__ph_init(&srv->prom_duration, mws__duration_bounds,
+	             sizeof mws__duration_bounds / sizeof(double));
+	*out = srv;
+	return 0;
+}
+
+MWS_API int mws_server_set_callbacks(mws_server *srv, const mws_server_callbacks *cbs,
+                                     void *user_data, void (*free_user_data)(void *))
+{
+	if (!srv)
+		return MWS_EINVAL;
+	if (cbs && (cbs->size < offsetof(mws_server_callbacks, on_auth) || cbs->size > 1 << 16))
+		return MWS_EINVAL;
+	if (atomic_load(&srv->started))
+		return MWS_ESTATE;
+	if (srv->free_user_data && srv->free_user_data != free_user_data)
+		srv->free_user_data(srv->user_data);
+	memset(&srv->cbs, 0, sizeof srv->cbs);
+	if (cbs)
+		memcpy(&srv->cbs, cbs, cbs->size < sizeof srv->cbs ? cbs->size : sizeof srv->cbs);
+	srv->cbs.size = sizeof srv->cbs;
+	srv->user_data = user_data;
+	srv->free_user_data = free_user_data;
+	return 0;
+}
+
+/* ---- commands run on the I/O thread ---- */
+
+typedef struct mws__srv_cmd {
+	mws__cmd cmd;
+	struct mws_server *srv;
+	int code;
+	uint64_t window_ms, deadline_ms;
+	int rc;
+} mws__srv_cmd;
+
+static void mws__srv_shutdown_hook(mws_ctx *ctx, mws__member *m)
+{
+	(void)ctx;
+	struct mws_server *srv = MWS__CONTAINER_OF(m, struct mws_server, member);
+	mws__srv_shutdown_begin(srv, 1001, 0, 2000, NULL);
+}
+
+static void mws__srv_start_run(mws_ctx *ctx, mws__cmd *cmd)
+{
+	mws__srv_cmd *sc = MWS__CONTAINER_OF(cmd, mws__srv_cmd, cmd);
+	struct mws_server *srv = sc->srv;
+	if (ctx->stopping) {
+		sc->rc = MWS_ESTATE;
+	} else {
+		sc->rc = mws__server_listen(srv);
+		if (sc->rc == 0) {
+			srv->member.shutdown = mws__srv_shutdown_hook;
+			mws__ctx_add_member(ctx, &srv->member);
+			mws__srv_timers_start(srv);
+		}
+	}
+	mws__ctx_complete(ctx, cmd);
+}
+
+MWS_API int mws_server_start(mws_server *srv)
+{
+	if (!srv)
+		return MWS_EINVAL;
+	if (mws__ctx_on_io_thread(srv->ctx))
+		return MWS_EDEADLK;
+	if (atomic_exchange(&srv->started, 1))
+		return MWS_ESTATE;
+	mws__srv_cmd sc = {.srv = srv};
+	sc.cmd.run = mws__srv_start_run;
+	mws__ctx_call(srv->ctx, &sc.cmd);
+	return sc.rc;
+}
+
+MWS_API int mws_server_port(const mws_server *srv)
+{
+	return srv ? atomic_load(&((struct mws_server *)srv)->port) : 0;
+}
+
+/* Appends to the outbox and wakes the I/O thread once per burst. */
+static void mws__srv_post_locked(struct mws_server *srv, mws__srv_op *op)
+{
+	op->next = NULL;
+	if (srv->out_tail)
+		srv->out_tail->next = op;
+	else
+		srv->out_head = op;
+	srv->out_tail = op;
+}
+
+static int mws__srv_usable(const struct mws_server *srv)
+{
+	return atomic_load(&((struct mws_server *)srv)->started) &&
+	       atomic_load(&((struct mws_server *)srv)->port);
+}
+
+MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data, size_t len,
+                            int type)
+{
+	if (!srv || (len && !data) || (type != MWS_MSG_TEXT && type != MWS_MSG_BINARY))
+		return MWS_EINVAL;
+	if (!mws__srv_usable(srv))
+		return MWS_ECLOSED;
+	mws__srv_op *op = calloc(1, sizeof *op);
+	if (!op)
+		return MWS_ENOMEM;
+	op->p = mws__srv_payload_new(data, len, type);
+	if (!op->p) {
+		free(op);
+		return MWS_ENOMEM;
+	}
+	op->kind = MWS__SOP_SEND;
+	op->counted = 1;
+	op->id = id;
+	pthread_mutex_lock(&srv->lock);
+	mws__srv_conn *c = mws__idm_get(&srv->map, id);
+	int rc = 0;
+	if (!c)
+		rc = MWS_ECLOSED;
+	else if (c->pending_bytes + len > srv->set.send_queue_max_bytes)
+		rc = MWS_EQUEUEFULL;
+	else {
+		c->pending_bytes += len;
+		mws__srv_post_locked(srv, op);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	if (rc) {
+		free(op->p);
+		free(op);
+		return rc;
+	}
+	mws__ctx_schedule(srv->ctx, &srv->ready);
+	return 0;
+}
+
+MWS_API int mws_server_close(mws_server *srv, mws_conn_id id, int code, const char *reason)
+{
+	if (!srv || (code && (code < 1000 || code > 4999 || code == 1004 || code == 1005 ||
+	                      code == 1006 || code == 1015)))
+		return MWS_EINVAL;
+	if (reason && strlen(reason) > 123)
+		return MWS_EINVAL;
+	if (!mws__srv_usable(srv))
+		return MWS_ECLOSED;
+	mws__srv_op *op = calloc(1, sizeof *op);
+	if (!op)
+		return MWS_ENOMEM;
+	op->kind = MWS__SOP_CLOSE;
+	op->id = id;
+	op->code = code ? code : 1000;
+	if (reason)
+		snprintf(op->reason, sizeof op->reason, "%s", reason);
+	pthread_mutex_lock(&srv->lock);
+	int rc = mws__idm_get(&srv->map, id) ? 0 : MWS_ECLOSED;
+	if (!rc)
+		mws__srv_post_locked(srv, op);
+	pthread_mutex_unlock(&srv->lock);
+	if (rc) {
+		free(op);
+		return rc;
+	}
+	mws__ctx_schedule(srv->ctx, &srv->ready);
+	return 0;
+}
+
+MWS_API int mws_server_broadcast(mws_server *srv, const void *data, size_t len, int type)
+{
+	if (!srv || (len && !data) || (type != MWS_MSG_TEXT && type != MWS_MSG_BINARY))
+		return MWS_EINVAL;
+	if (!mws__srv_usable(srv))
+		return MWS_ECLOSED;
+	mws__srv_op *op = calloc(1, sizeof *op);
+	if (!op)
+		return MWS_ENOMEM;
+	op->p = mws__srv_payload_new(data, len, type);
+	if (!op->p) {
+		free(op);
+		return MWS_ENOMEM;
+	}
+	op->kind = MWS__SOP_BROADCAST;
+	pthread_mutex_lock(&srv->lock);
+	mws__srv_post_locked(srv, op);
+	pthread_mutex_unlock(&srv->lock);
+	mws__ctx_schedule(srv->ctx, &srv->ready);
+	return 0;
+}
+
+static void mws__srv_shutdown_run(mws_ctx *ctx, mws__cmd *cmd)
+{
+	(void)ctx;
+	mws__srv_cmd *sc = MWS__CONTAINER_OF(cmd, mws__srv_cmd, cmd);
+	struct mws_server *srv = sc->srv;
+	if (!srv->vh || srv->free_cmd) {
+		sc->rc = MWS_ESTATE;
+		if (cmd->waited)
+			mws__ctx_complete(ctx, cmd);
+		else
+			free(sc);
+		return;
+	}
+	/* The waiter learns the outcome when it is woken (drain_dropped). */
+	mws__srv_shutdown_begin(srv, sc->code, sc->window_ms, sc->deadline_ms,
+	                        cmd->waited ? cmd : NULL);
+	if (!cmd->waited)
+		free(sc);
+}
+
+MWS_API int mws_server_shutdown(mws_server *srv, int code, int spread_window_ms,
+                                int deadline_ms)
+{
+	if (!srv || spread_window_ms < 0 || deadline_ms < 0 ||
+	    (code && (code < 1000 || code > 4999)))
+		return MWS_EINVAL;
+	if (!atomic_load(&srv->started))
+		return MWS_ESTATE;
+	int on_io = mws__ctx_on_io_thread(srv->ctx);
+	mws__srv_cmd local = {0}, *sc = on_io ? calloc(1, sizeof *sc) : &local;
+	if (!sc)
+		return MWS_ENOMEM;
+	sc->srv = srv;
+	sc->code = code ? code : 1012;
+	sc->window_ms = (uint64_t)spread_window_ms;
+	sc->deadline_ms = deadline_ms ? (uint64_t)deadline_ms : 5000;
+	sc->cmd.run = mws__srv_shutdown_run;
+	if (on_io) {
+		sc->cmd.waited = 0;
+		mws__srv_shutdown_run(srv->ctx, &sc->cmd);
+		return 0;
+	}
+	mws__ctx_call(srv->ctx, &sc->cmd);
+	if (sc->rc)
+		return sc->rc;
+	/* Read after the I/O thread completed us: its writes happened before. */
+	return srv->drain_dropped ? MWS_ETIMEDOUT : 0;
+}
+
+MWS_API int mws_server_stats_get(const mws_server *csrv, mws_server_stats *out)
+{
+	if (!csrv || !out || out->size < sizeof(size_t) * 2)
+		return MWS_EINVAL;
+	struct mws_server *srv = (struct mws_server *)csrv;
+	mws_server_stats s;
+	memset(&s, 0, sizeof s);
+	s.size = out->size < sizeof s ? out->size : sizeof s;
+	s.connections = atomic_load(&srv->connections);
+	s.accepted = atomic_load(&srv->accepted);
+	for (int i = 0; i < MWS_REFUSE_COUNT; i++) {
+		s.refused[i] = atomic_load(&srv->refused[i]);
+		s.refused_total += s.refused[i];
+	}
+	s.reaped = atomic_load(&srv->reaped);
+	s.too_big = atomic_load(&srv->too_big);
+	s.disconnects = atomic_load(&srv->disconnects);
+	s.msgs_in = atomic_load(&srv->msgs_in);
+	s.bytes_in = atomic_load(&srv->bytes_in);
+	s.msgs_out = atomic_load(&srv->msgs_out);
+	s.bytes_out = atomic_load(&srv->bytes_out);
+	s.heartbeats_in = atomic_load(&srv->heartbeats_in);
+	s.pings_sent = atomic_load(&srv->pings_sent);
+	s.pongs_in = atomic_load(&srv->pongs_in);
+	s.send_dropped = atomic_load(&srv->send_dropped);
+	s.shutting_down = atomic_load(&srv->shutting_down);
+	pthread_mutex_lock(&srv->stats_lock);
+	s.rtt_p50_us = (uint32_t)mws__hist_quantile(&srv->rtt_us, 0.50);
+	s.rtt_p90_us = (uint32_t)mws__hist_quantile(&srv->rtt_us, 0.90);
+	s.rtt_p99_us = (uint32_t)mws__hist_quantile(&srv->rtt_us, 0.99);
+	s.duration_p50_ms = (uint32_t)mws__hist_quantile(&srv->duration_ms, 0.50);
+	s.duration_p90_ms = (uint32_t)mws__hist_quantile(&srv->duration_ms, 0.90);
+	s.duration_p99_ms = (uint32_t)mws__hist_quantile(&srv->duration_ms, 0.99);
+	pthread_mutex_unlock(&srv->stats_lock);
+	memcpy(out, &s, s.size);
+	return 0;
+}
+
+void mws__srv_release(struct mws_server *srv)
+{
+	if (srv->free_user_data)
+		srv->free_user_data(srv->user_data);
+	while (srv->out_head) {
+		mws__srv_op *op = srv->out_head;
+		srv->out_head = op->next;
+		mws__srv_payload_unref(op->p);
+		free(op);
+	}
+	free(srv->free_cmd);
+	mws__idm_destroy(&srv->map);
+	if (srv->set.rate_per_sec > 0)
+		mws__ipl_destroy(&srv->limiter);
+	mws__srv_settings_free(&srv->set);
+	pthread_mutex_destroy(&srv->lock);
+	pthread_mutex_destroy(&srv->stats_lock);
+	free(srv);
+}
+
+static void mws__srv_free_run(mws_ctx *ctx, mws__cmd *cmd)
+{
+	(void)ctx;
+	mws__srv_cmd *sc = MWS__CONTAINER_OF(cmd, mws__srv_cmd, cmd);
+	mws__srv_free_begin(sc->srv, cmd);
+}
+
+MWS_API void mws_server_free(mws_server *srv)
+{
+	if (!srv)
+		return;
+	mws__srv_cmd *sc = calloc(1, sizeof *sc);
+	if (!sc)
+		abort(); /* cannot free safely without it */
+	sc->srv = srv;
+	sc->cmd.run = mws__srv_free_run;
+	if (mws__ctx_on_io_thread(srv->ctx)) {
+		/* From a callback: finishes after it returns, then releases. */
+		if (srv->free_cmd) {
+			free(sc);
+			return;
+		}
+		sc->cmd.waited = 0;
+		mws__srv_free_begin(srv, &sc->cmd);
+		return;
+	}
+	mws__ctx_call(srv->ctx, &sc->cmd);
+	mws__srv_release(srv); /* frees sc through free_cmd */
+}

@@ -1,0 +1,174 @@
+/* The server's internals, shared by the public layer (src/api/server.c) and
+ * the I/O-thread driver (src/io/server_*.c). Fields are grouped by the
+ * thread that may touch them. */
+#ifndef MWS_IO_SERVER_IO_H
+#define MWS_IO_SERVER_IO_H
+
+#include "core/histogram.h"
+#include "core/id_map.h"
+#include "core/metrics_text.h"
+#include "core/rng.h"
+#include "core/token_bucket.h"
+#include "io/ctx.h"
+
+/* A payload shared by every connection a broadcast reaches. The reference
+ * count is touched on the I/O thread only. */
+typedef struct mws__srv_payload {
+	int refs;
+	int type;           /* mws_msg_type */
+	size_t len;
+	_Alignas(16) unsigned char buf[]; /* LWS_PRE bytes, then the payload */
+} mws__srv_payload;
+
+mws__srv_payload *mws__srv_payload_new(const void *data, size_t len, int type);
+void mws__srv_payload_unref(mws__srv_payload *p);
+
+enum { MWS__SOP_SEND = 0, MWS__SOP_BROADCAST, MWS__SOP_CLOSE };
+
+/* One request from an application thread, and, once on the I/O thread, a
+ * node of a connection's send queue. */
+typedef struct mws__srv_op {
+	struct mws__srv_op *next;
+	int kind;
+	int counted;        /* its bytes count toward the connection's limit */
+	mws_conn_id id;
+	mws__srv_payload *p;
+	int code;
+	char reason[124];
+} mws__srv_op;
+
+/* A WebSocket connection, from ESTABLISHED to CLOSED (I/O thread), except
+ * `pending_bytes`, which is guarded by the server's lock. */
+typedef struct mws__srv_conn {
+	struct mws__srv_conn *prev, *next; /* every connection until CLOSED */
+	struct mws_server *srv;
+	struct lws *wsi;
+	mws_conn_id id;
+	int in_map;          /* still "connected": on_disconnect not yet fired */
+	size_t pending_bytes;
+	uint64_t opened_ms, last_seen_ms;
+	mws__srv_op *txh, *txt;
+	int ping_due;
+	int close_state;     /* MWS__CLOSE_* */
+	int close_code;
+	char close_reason[124];
+	int peer_code;
+	char peer_reason[124];
+	unsigned char *rx;
+	size_t rx_len, rx_cap;
+	int rx_type;
+} mws__srv_conn;
+
+enum { MWS__CLOSE_NONE = 0, MWS__CLOSE_AFTER_QUEUE, MWS__CLOSE_NOW };
+
+/* Per-wsi data libwebsockets allocates for our protocol (HTTP and WS). */
+typedef struct mws__srv_pss {
+	mws__srv_conn *conn;
+	unsigned char *http_body; /* LWS_PRE + len, waiting for HTTP_WRITEABLE */
+	size_t http_len;
+} mws__srv_pss;
+
+/* mws_conn_info with what the header lookup needs. */
+typedef struct mws__srv_info {
+	mws_conn_info pub;
+	struct lws *wsi;
+	char ip[64];
+	char path[1024];
+	char origin[256];
+	char subprotocol[128];
+} mws__srv_info;
+
+typedef struct mws__srv_settings {
+	char *iface, *cert_file, *key_file;
+	char **origins;
+	size_t origin_count;
+	int port;
+	uint64_t heartbeat_timeout_ms, check_interval_ms, ping_interval_ms;
+	int json_protocol;
+	size_t max_message_bytes;
+	size_t max_connections;
+	double rate_per_sec;   /* <= 0: off */
+	double rate_burst;
+	uint64_t handshake_timeout_ms;
+	size_t send_queue_max_bytes;
+	uint64_t random_seed;
+} mws__srv_settings;
+
+struct mws_server {
+	mws_ctx *ctx;
+	mws__srv_settings set;
+	mws_server_callbacks cbs;
+	void *user_data;
+	void (*free_user_data)(void *);
+	char vhost_name[40];
+
+	/* any thread */
+	atomic_int started;
+	atomic_int port;
+	atomic_int shutting_down;
+	pthread_mutex_t lock;        /* map, outbox, pending_bytes of connections */
+	mws__id_map map;             /* id -> mws__srv_conn, connected ones */
+	mws__srv_op *out_head, *out_tail;
+	mws__ready ready;
+
+	/* statistics: counters are atomics; histograms behind stats_lock */
+	atomic_uint_least64_t accepted, refused[MWS_REFUSE_COUNT], reaped, too_big,
+		disconnects, msgs_in, bytes_in, msgs_out, bytes_out, heartbeats_in,
+		pings_sent, pongs_in, send_dropped;
+	atomic_uint connections;
+	pthread_mutex_t stats_lock;
+	mws__histogram rtt_us, duration_ms;
+	mws__prom_hist prom_rtt, prom_duration;
+
+	/* I/O thread only */
+	mws__member member;
+	struct lws_vhost *vh;
+	struct mws_server **slot;    /* the vhost's way back to us; NULL when freed */
+	mws__srv_conn conns;         /* list head */
+	int live;                    /* WebSocket wsi not yet CLOSED */
+	uint64_t next_id;
+	mws__ip_limiter limiter;
+	mws__rng rng;
+	int tls;
+	int draining;
+	int drain_dropped;           /* the deadline cut some closes short */
+	mws__cmd *shutdown_waiter;
+	mws__cmd *free_cmd;          /* set once freeing has begun */
+	int in_callback;
+	lws_sorted_usec_list_t check_sul, ping_sul, deadline_sul, free_sul;
+};
+
+/* src/io/server_vhost.c */
+int mws__server_listen(struct mws_server *srv);   /* 0 or MWS_ELISTEN */
+void mws__server_unlisten(struct mws_server *srv);
+void mws__srv_info_fill(mws__srv_info *info, struct lws *wsi);
+
+/* src/io/server_conn.c: all on the I/O thread */
+mws__srv_conn *mws__srv_conn_open(struct mws_server *srv, struct lws *wsi);
+void mws__srv_conn_closed(struct mws_server *srv, mws__srv_conn *conn);
+int mws__srv_receive(struct mws_server *srv, mws__srv_conn *conn, const void *in,
+                     size_t len);
+void mws__srv_pong(struct mws_server *srv, mws__srv_conn *conn, const void *in,
+                   size_t len);
+int mws__srv_writeable(struct mws_server *srv, mws__srv_conn *conn);
+void mws__srv_drain(mws_ctx *ctx, mws__ready *r);
+void mws__srv_timers_start(struct mws_server *srv);
+/* Starts a graceful shutdown; `waiter` (may be NULL) completes when every
+ * connection is gone. */
+void mws__srv_shutdown_begin(struct mws_server *srv, int code, uint64_t window_ms,
+                             uint64_t deadline_ms, mws__cmd *waiter);
+/* Begins freeing; `cmd` completes (or the server is released) when done. */
+void mws__srv_free_begin(struct mws_server *srv, mws__cmd *cmd);
+/* Releases what the public layer allocated (api/server.c). */
+void mws__srv_release(struct mws_server *srv);
+/* The /metrics text (malloc'd, LWS_PRE headroom in front), or NULL. */
+unsigned char *mws__srv_metrics(struct mws_server *srv, size_t *len);
+
+#define MWS__SRV_CALLBACK(s, call)  \
+	do {                        \
+		(s)->in_callback++; \
+		call;               \
+		(s)->in_callback--; \
+	} while (0)
+
+#endif

@@ -531,4 +531,3 @@ module.exports = {
     binding,
   },
 };
-module.exports.default = ManagedWebSocket;

@@ -1,0 +1,367 @@
+/// <reference types="node" />
+// Types for managedws, the Node binding of the managedws C library.
+
+import { EventEmitter } from 'node:events';
+
+export type ManagedState =
+  | 'DISCONNECTED'
+  | 'CONNECTING'
+  | 'CONNECTED'
+  | 'RECONNECTING'
+  | 'FAILED'
+  | 'CLOSED';
+
+export type ReadyState = 0 | 1 | 2 | 3;
+export type BinaryType = 'nodebuffer' | 'arraybuffer';
+export type Jitter = 'full' | 'equal' | 'decorrelated' | 'proportional' | 'none';
+export type HeartbeatMode = 'ping' | 'json' | 'off';
+export type CloseAction = 'default' | 'reconnect' | 'restart' | 'fail' | 'close';
+export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
+export type MessageData = string | Buffer | ArrayBuffer;
+export type Headers = string | Record<string, string> | Map<string, string>;
+
+/** The error codes of the C library, as `Error.code`. */
+export type MwsErrorCode =
+  | 'MWS_EINVAL'
+  | 'MWS_ENOMEM'
+  | 'MWS_ESTATE'
+  | 'MWS_EQUEUEFULL'
+  | 'MWS_ECLOSED'
+  | 'MWS_ETOOBIG'
+  | 'MWS_EIO'
+  | 'MWS_ETIMEDOUT'
+  | 'MWS_EFAILED'
+  | 'MWS_ELISTEN'
+  | 'MWS_EDEADLK';
+
+export interface MwsError extends Error {
+  code: MwsErrorCode;
+  /** The negative C code. */
+  errno?: number;
+  /** On 'error' events: the close code and state that caused it. */
+  closeCode?: number;
+  state?: ManagedState;
+}
+
+export interface Credentials {
+  headers?: Headers;
+  /** The URL query, without '?': "token=abc". */
+  query?: string;
+}
+
+/** Every field of mws_client_config by its camelCase name; 0 or absent: the default. */
+export interface ClientOptions {
+  subprotocol?: string;
+  origin?: string;
+  headers?: Headers;
+  connectTimeoutMs?: number;
+  handshakeTimeoutMs?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  jitter?: Jitter | number;
+  jitterProportion?: number;
+  restartSpreadMs?: number;
+  minUptimeMs?: number;
+  maxAttempts?: number;
+  breakerFailures?: number;
+  breakerWindowMs?: number;
+  heartbeatMode?: HeartbeatMode | number;
+  heartbeatIntervalMs?: number;
+  heartbeatTimeoutMs?: number;
+  queueMaxMessages?: number;
+  queueMaxBytes?: number;
+  maxMessageBytes?: number;
+  caFile?: string;
+  insecure?: boolean;
+  /** Overrides of the close-code table: {1008: 'reconnect'} or [[code, action]]. */
+  closeRules?:
+    | Record<number, CloseAction | number>
+    | Array<[number, CloseAction | number] | { code: number; action: CloseAction | number }>;
+  randomSeed?: number | bigint;
+
+  // JavaScript-only
+  binaryType?: BinaryType;
+  /** Do not connect in the constructor; call connect(). */
+  startClosed?: boolean;
+  protocols?: string | string[];
+  credentials?: Credentials;
+
+  // reconnecting-websocket names, accepted as aliases
+  /** = maxAttempts */
+  maxRetries?: number;
+  /** = baseDelayMs */
+  minReconnectionDelay?: number;
+  /** = maxDelayMs */
+  maxReconnectionDelay?: number;
+  /** = connectTimeoutMs */
+  connectionTimeout?: number;
+  /** = queueMaxMessages */
+  maxEnqueuedMessages?: number;
+  /** = minUptimeMs */
+  minUptime?: number;
+  /** Must be 2 if given: the backoff doubles. */
+  reconnectionDelayGrowFactor?: 2;
+  /** Ignored. */
+  WebSocket?: unknown;
+  /** Ignored. */
+  debug?: boolean;
+}
+
+export interface ClientStats {
+  state: ManagedState;
+  connectionId: number;
+  attempt: number;
+  attemptsTotal: number;
+  connects: number;
+  reconnects: number;
+  refusedEvents: number;
+  heartbeatsSent: number;
+  heartbeatTimeouts: number;
+  rttP50Us: number;
+  rttP90Us: number;
+  rttP99Us: number;
+  uptimeP50Ms: number;
+  uptimeP90Ms: number;
+  uptimeP99Ms: number;
+  queueMessages: number;
+  queueBytes: number;
+  queueFull: number;
+  msgsOut: number;
+  bytesOut: number;
+  msgsIn: number;
+  bytesIn: number;
+  msgsDiscarded: number;
+}
+
+export interface StateDetail {
+  /** To RECONNECTING: the wait before the next attempt. */
+  retryDelayMs: number;
+  /** Attempts since the last stable connection. */
+  attempt: number;
+}
+
+interface BaseEvent<T extends string> {
+  type: T;
+  target: ManagedWebSocket;
+  currentTarget: ManagedWebSocket;
+}
+export interface OpenEvent extends BaseEvent<'open'> {}
+export interface MessageEvent extends BaseEvent<'message'> {
+  data: MessageData;
+  isBinary: boolean;
+}
+export interface CloseEvent extends BaseEvent<'close'> {
+  code: number;
+  reason: string;
+  wasClean: boolean;
+}
+export interface ErrorEvent extends BaseEvent<'error'> {
+  error: MwsError;
+  message: string;
+}
+export interface StateEvent extends BaseEvent<'state'> {
+  from: ManagedState;
+  to: ManagedState;
+  reason: string;
+  code: number;
+  retryDelayMs: number;
+  attempt: number;
+}
+interface EventMap {
+  open: OpenEvent;
+  message: MessageEvent;
+  close: CloseEvent;
+  error: ErrorEvent;
+  state: StateEvent;
+}
+
+export declare class ManagedWebSocket extends EventEmitter {
+  static readonly CONNECTING: 0;
+  static readonly OPEN: 1;
+  static readonly CLOSING: 2;
+  static readonly CLOSED: 3;
+  static readonly STATES: readonly ManagedState[];
+  readonly CONNECTING: 0;
+  readonly OPEN: 1;
+  readonly CLOSING: 2;
+  readonly CLOSED: 3;
+
+  constructor(url: string | URL, protocols?: string | string[] | null, options?: ClientOptions);
+  constructor(url: string | URL, options?: ClientOptions);
+
+  readonly url: string;
+  readonly protocol: string;
+  readonly extensions: string;
+  /** The browser's four states: RECONNECTING reads as CONNECTING, FAILED as CLOSED. */
+  readonly readyState: ReadyState;
+  /** One of the six managed states, as of the last 'state' event. */
+  readonly state: ManagedState;
+  binaryType: BinaryType;
+  /** Bytes accepted by send() and not yet written. */
+  readonly bufferedAmount: number;
+
+  onopen: ((this: ManagedWebSocket, ev: OpenEvent) => void) | null;
+  onmessage: ((this: ManagedWebSocket, ev: MessageEvent) => void) | null;
+  onclose: ((this: ManagedWebSocket, ev: CloseEvent) => void) | null;
+  onerror: ((this: ManagedWebSocket, ev: ErrorEvent) => void) | null;
+  onstate: ((this: ManagedWebSocket, ev: StateEvent) => void) | null;
+
+  connect(): void;
+  send(data: SendData, options?: { binary?: boolean }, cb?: (err?: Error) => void): void;
+  send(data: SendData, cb: (err?: Error) => void): void;
+  close(code?: number, reason?: string): void;
+  disconnect(code?: number, reason?: string): void;
+  reconnectNow(): void;
+  reconnect(code?: number, reason?: string): void;
+  stats(): ClientStats;
+  setCredentials(credentials: Credentials): void;
+  ref(): this;
+  unref(): this;
+
+  addEventListener<K extends keyof EventMap>(
+    type: K,
+    listener: ((ev: EventMap[K]) => void) | { handleEvent(ev: EventMap[K]): void },
+    options?: { once?: boolean },
+  ): void;
+  removeEventListener<K extends keyof EventMap>(
+    type: K,
+    listener: ((ev: EventMap[K]) => void) | { handleEvent(ev: EventMap[K]): void },
+  ): void;
+
+  on(event: 'open', listener: () => void): this;
+  on(event: 'message', listener: (data: MessageData, isBinary: boolean) => void): this;
+  on(event: 'close', listener: (code: number, reason: string, wasClean: boolean) => void): this;
+  on(event: 'error', listener: (err: MwsError) => void): this;
+  on(
+    event: 'state',
+    listener: (from: ManagedState, to: ManagedState, reason: string, code: number, detail: StateDetail) => void,
+  ): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'open', listener: () => void): this;
+  once(event: 'message', listener: (data: MessageData, isBinary: boolean) => void): this;
+  once(event: 'close', listener: (code: number, reason: string, wasClean: boolean) => void): this;
+  once(event: 'error', listener: (err: MwsError) => void): this;
+  once(
+    event: 'state',
+    listener: (from: ManagedState, to: ManagedState, reason: string, code: number, detail: StateDetail) => void,
+  ): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+// ---- server ----------------------------------------------------------------
+
+/** Every field of mws_server_config by its camelCase name; `host` is `iface`. */
+export interface ServerOptions {
+  host?: string;
+  port?: number;
+  certFile?: string;
+  keyFile?: string;
+  heartbeatTimeoutMs?: number;
+  checkIntervalMs?: number;
+  /** < 0: no RFC 6455 pings. */
+  pingIntervalMs?: number;
+  jsonProtocol?: boolean;
+  maxMessageBytes?: number;
+  maxConnections?: number;
+  /** < 0: no per-address rate limit. */
+  ratePerSec?: number;
+  rateBurst?: number;
+  origins?: Iterable<string>;
+  handshakeTimeoutMs?: number;
+  sendQueueMaxBytes?: number;
+  randomSeed?: number | bigint;
+  // JavaScript-only
+  startClosed?: boolean;
+  binaryType?: BinaryType;
+}
+
+export type DisconnectWhy = 'peer_closed' | 'reaped' | 'too_big' | 'shutdown' | 'server_closed' | 'error';
+
+export interface ConnectionInfo {
+  peerIp: string;
+  path: string;
+  origin: string;
+  subprotocol: string;
+}
+
+export interface ServerStats {
+  connections: number;
+  accepted: number;
+  refused: { rateLimited: number; maxConnections: number; origin: number; auth: number; shutdown: number };
+  refusedTotal: number;
+  reaped: number;
+  tooBig: number;
+  disconnects: number;
+  msgsIn: number;
+  bytesIn: number;
+  msgsOut: number;
+  bytesOut: number;
+  heartbeatsIn: number;
+  pingsSent: number;
+  pongsIn: number;
+  sendDropped: number;
+  rttP50Us: number;
+  rttP90Us: number;
+  rttP99Us: number;
+  durationP50Ms: number;
+  durationP90Ms: number;
+  durationP99Ms: number;
+  shuttingDown: boolean;
+}
+
+export declare class ServerConnection extends EventEmitter {
+  readonly server: ManagedWebSocketServer;
+  readonly id: number;
+  readonly peerIp: string;
+  readonly path: string;
+  readonly origin: string;
+  readonly subprotocol: string;
+  readyState: ReadyState;
+  send(data: SendData, options?: { binary?: boolean }): void;
+  close(code?: number, reason?: string): void;
+  on(event: 'message', listener: (data: MessageData, isBinary: boolean) => void): this;
+  on(event: 'close', listener: (code: number, reason: string, why: DisconnectWhy) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export declare class ManagedWebSocketServer extends EventEmitter {
+  constructor(options?: ServerOptions, onListening?: () => void);
+  /** Open connections by id. */
+  readonly connections: Map<number, ServerConnection>;
+  readonly clients: Set<ServerConnection>;
+  readonly port: number;
+  listen(): number;
+  address(): { address: string; family: string; port: number };
+  send(conn: number | ServerConnection, data: SendData, options?: { binary?: boolean }): void;
+  broadcast(data: SendData, options?: { binary?: boolean }): void;
+  closeConnection(conn: number | ServerConnection, code?: number, reason?: string): void;
+  /** Resolves true if every connection closed before the deadline. */
+  shutdown(options?: { code?: number; spreadWindowMs?: number; deadlineMs?: number }): Promise<boolean>;
+  stats(): ServerStats;
+  close(callback?: (err?: Error) => void): Promise<void>;
+  ref(): this;
+  unref(): this;
+
+  on(event: 'listening' | 'close', listener: () => void): this;
+  on(event: 'connection', listener: (conn: ServerConnection, info: ConnectionInfo) => void): this;
+  on(event: 'message', listener: (conn: ServerConnection, data: MessageData, isBinary: boolean) => void): this;
+  on(
+    event: 'disconnect',
+    listener: (conn: ServerConnection | undefined, code: number, reason: string, why: DisconnectWhy) => void,
+  ): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export declare const STATES: readonly ManagedState[];
+export declare const CONNECTING: 0;
+export declare const OPEN: 1;
+export declare const CLOSING: 2;
+export declare const CLOSED: 3;
+/** False if the C library this was built against has no server. */
+export declare const hasServer: boolean;
+export declare const version: { library: string; libraryNumber: number; headerNumber: number };
+export declare const internals: {
+  /** Native clients and servers not yet freed in this environment (a debug counter). */
+  liveCount(): { clients: number; servers: number };
+  binding: unknown;
+};

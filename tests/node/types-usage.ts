@@ -1,0 +1,79 @@
+// Checked with `tsc --noEmit -p tests/node` (types.test.mjs): a small program
+// written the way a user would, against bindings/node/index.d.ts.
+import {
+  ManagedWebSocket,
+  ManagedWebSocketServer,
+  type ClientOptions,
+  type ManagedState,
+  type MwsError,
+  type ServerConnection,
+} from 'managedws';
+
+const options: ClientOptions = {
+  baseDelayMs: 200,
+  maxDelayMs: 5000,
+  jitter: 'full',
+  heartbeatMode: 'ping',
+  heartbeatIntervalMs: 10000,
+  heartbeatTimeoutMs: 5000,
+  queueMaxMessages: 100,
+  closeRules: { 4001: 'fail', 1013: 'reconnect' },
+  headers: { Authorization: 'Bearer x' },
+  maxRetries: 10, // reconnecting-websocket's name
+  binaryType: 'arraybuffer',
+};
+
+const ws = new ManagedWebSocket('ws://127.0.0.1:8080/', ['chat'], options);
+const ws2 = new ManagedWebSocket(new URL('ws://127.0.0.1:8080/'), { startClosed: true });
+ws2.connect();
+
+ws.on('open', () => ws.send('hello'));
+ws.on('message', (data, isBinary) => {
+  if (typeof data === 'string') console.log(data.toUpperCase());
+  else if (!isBinary) throw new Error('text is a string');
+});
+ws.on('state', (from: ManagedState, to: ManagedState, reason: string, code: number, detail) => {
+  console.log(from, to, reason, code, detail.retryDelayMs, detail.attempt);
+});
+ws.on('error', (err: MwsError) => console.log(err.code === 'MWS_EFAILED'));
+ws.onmessage = (ev) => console.log(ev.data, ev.isBinary, ev.target.url);
+ws.onclose = (ev) => console.log(ev.code, ev.reason, ev.wasClean);
+ws.onerror = null;
+ws.addEventListener('open', (ev) => console.log(ev.type));
+
+const st = ws.stats();
+const n: number = st.queueMessages + st.rttP99Us;
+const ready: boolean = ws.readyState === ManagedWebSocket.OPEN || ws.readyState === ws.CONNECTING;
+ws.send(Buffer.from([1, 2]));
+ws.send(new Uint8Array(4));
+ws.send(new ArrayBuffer(8), { binary: true }, (err) => console.log(err));
+try {
+  ws.send('x');
+} catch (e) {
+  if ((e as MwsError).code === 'MWS_EQUEUEFULL') console.log('back off');
+}
+ws.setCredentials({ headers: { Authorization: 'Bearer y' }, query: 'token=y' });
+ws.unref().ref();
+ws.close(1000, 'bye');
+console.log(n, ready, ws.state, ws.binaryType, ws.bufferedAmount);
+
+const server = new ManagedWebSocketServer({ host: '127.0.0.1', port: 0, heartbeatTimeoutMs: 30000 }, () => {
+  console.log('listening on', server.port);
+});
+server.on('connection', (conn: ServerConnection, info) => {
+  console.log(conn.id, info.peerIp, info.path);
+  conn.on('message', (data, isBinary) => conn.send(data, { binary: isBinary }));
+  conn.on('close', (code, reason, why) => console.log(code, reason, why === 'reaped'));
+});
+server.broadcast('to all');
+void server.shutdown({ code: 1012, spreadWindowMs: 1000, deadlineMs: 3000 }).then((clean: boolean) => {
+  console.log(clean, server.stats().connections);
+  return server.close();
+});
+
+// @ts-expect-error: binaryType is 'nodebuffer' | 'arraybuffer'
+ws.binaryType = 'blob';
+// @ts-expect-error: a number is not sendable
+ws.send(42);
+// @ts-expect-error: unknown option
+new ManagedWebSocket('ws://x/', { noSuchOption: 1 });

@@ -246,3 +246,210 @@ Test(server, disallowed_origin_is_refused_with_403)
 	mws_server_free(srv);
 	mws_ctx_free(ctx);
 }
+
+Test(server, auth_hook_refuses_with_its_status_and_reads_headers)
+{
+	mws_ctx *ctx = new_ctx();
+	rec r;
+	rec_init(&r);
+	r.auth_status = 401; /* refuse unless X-Token: good */
+	mws_server *srv = rec_server(ctx, NULL, &r);
+	int port = mws_server_port(srv);
+	cr_expect_eq(ws_handshake_status(NULL, port, "X-Token: bad\r\n"), 401);
+	cr_expect_eq(ws_handshake_status(NULL, port, NULL), 401);
+	cr_expect_eq(ws_handshake_status(NULL, port, "X-Token: good\r\n"), 101);
+	pthread_mutex_lock(&r.lock);
+	cr_expect_str_eq(r.last_header, "good");
+	pthread_mutex_unlock(&r.lock);
+
+	/* our client: refused twice (once more after refreshing credentials) */
+	client_rec bad = {.token = "bad"};
+	mws_client *c1 = our_client(ctx, port, "/", &bad, NULL);
+	cr_expect(wait_client_state(c1, MWS_STATE_FAILED, 5000));
+	client_rec good = {.token = "good"};
+	mws_client *c2 = our_client(ctx, port, "/", &good, NULL);
+	cr_expect(wait_at_least(&good.connected, 1, 5000));
+	mws_server_stats st = {.size = sizeof st};
+	mws_server_stats_get(srv, &st);
+	cr_expect_eq(st.refused[MWS_REFUSE_AUTH], 4);
+	cr_expect_eq(st.accepted, 2);
+	mws_client_free(c1);
+	mws_client_free(c2);
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+}
+
+Test(server, silent_client_is_reaped_with_4000_within_timeout_plus_interval)
+{
+	enum { TIMEOUT = 800, INTERVAL = 200, PING = 200, TOL = 250 };
+	mws_ctx *ctx = new_ctx();
+	rec r;
+	rec_init(&r);
+	mws_server_config cfg;
+	mws_server_config_init(&cfg);
+	cfg.heartbeat_timeout_ms = TIMEOUT;
+	cfg.check_interval_ms = INTERVAL;
+	cfg.ping_interval_ms = PING;
+	mws_server *srv = rec_server(ctx, &cfg, &r);
+	mws_fault_proxy *proxy = NULL;
+	cr_assert_eq(mws_fault_proxy_start(&proxy, "127.0.0.1", 0, "127.0.0.1",
+	                                   mws_server_port(srv)), 0);
+	client_rec zc = {0}, lc = {0};
+	mws_client *zombie = our_client(ctx, mws_fault_proxy_port(proxy), "/", &zc, NULL);
+	mws_client *alive = our_client(ctx, mws_server_port(srv), "/", &lc, NULL);
+	cr_assert(wait_at_least(&r.connects, 2, 5000));
+	cr_assert(wait_at_least(&zc.connected, 1, 5000));
+	/* pings keep both alive well past the timeout */
+	cr_assert_not(wait_at_least(&r.disconnects, 1, TIMEOUT + 2 * INTERVAL));
+
+	cr_assert_eq(mws_fault_proxy_set_mode(proxy, MWS_FAULT_BLACKHOLE, 0), 0);
+	uint64_t t0 = mws_test_now_ms();
+	cr_assert(wait_at_least(&r.disconnects, 1, TIMEOUT + INTERVAL + 3000));
+	pthread_mutex_lock(&r.lock);
+	rec_event e = r.disc[0];
+	pthread_mutex_unlock(&r.lock);
+	cr_expect_eq(e.code, 4000);
+	cr_expect_eq(e.why, MWS_DISCONNECT_REAPED);
+	cr_expect_str_eq(e.reason, "Heartbeat timeout");
+	uint64_t took = e.at_ms - t0;
+	/* its last pong came at most one ping interval before the blackhole */
+	cr_expect_leq(took, TIMEOUT + INTERVAL + TOL, "reaped after %llu ms", (unsigned long long)took);
+	cr_expect_geq(took + PING + 50, TIMEOUT, "reaped after %llu ms", (unsigned long long)took);
+	/* the other one, answering pings, stays */
+	cr_expect_not(wait_at_least(&r.disconnects, 2, 2 * INTERVAL));
+	mws_server_stats st = {.size = sizeof st};
+	mws_server_stats_get(srv, &st);
+	cr_expect_eq(st.reaped, 1);
+	cr_expect_eq(st.connections, 1);
+	cr_expect_gt(st.pongs_in, 0);
+	cr_expect_gt(st.rtt_p50_us, 0);
+	mws_client_free(zombie);
+	mws_client_free(alive);
+	mws_fault_proxy_stop(proxy);
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+}
+
+Test(server, max_connections_refuses_with_503)
+{
+	mws_ctx *ctx = new_ctx();
+	rec r;
+	rec_init(&r);
+	mws_server_config cfg;
+	mws_server_config_init(&cfg);
+	cfg.max_connections = 2;
+	mws_server *srv = rec_server(ctx, &cfg, &r);
+	int port = mws_server_port(srv);
+	client_rec a = {0}, b = {0};
+	mws_client *ca = our_client(ctx, port, "/", &a, NULL);
+	mws_client *cb = our_client(ctx, port, "/", &b, NULL);
+	cr_assert(wait_at_least(&r.connects, 2, 5000));
+	cr_expect_eq(ws_handshake_status(NULL, port, NULL), 503);
+	mws_client_free(ca);
+	cr_assert(wait_at_least(&r.disconnects, 1, 5000));
+	cr_expect_eq(ws_handshake_status(NULL, port, NULL), 101);
+	mws_server_stats st = {.size = sizeof st};
+	mws_server_stats_get(srv, &st);
+	cr_expect_eq(st.refused[MWS_REFUSE_MAX_CONNECTIONS], 1);
+	mws_client_free(cb);
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+}
+
+/* Handshakes from two addresses at once, as fast as they go. */
+Test(server, connect_flood_from_one_address_is_cut_to_rate_and_burst)
+{
+	enum { RATE = 2, BURST = 5, FLOOD = 30, OTHER = 5 };
+	mws_ctx *ctx = new_ctx();
+	rec r;
+	rec_init(&r);
+	mws_server_config cfg;
+	mws_server_config_init(&cfg);
+	cfg.rate_per_sec = RATE;
+	cfg.rate_burst = BURST;
+	mws_server *srv = rec_server(ctx, &cfg, &r);
+	int port = mws_server_port(srv);
+	int ok1 = 0, refused1 = 0, ok2 = 0;
+	uint64_t t0 = mws_test_now_ms();
+	for (int i = 0; i < FLOOD; i++) {
+		int st = ws_handshake_status("127.0.0.1", port, NULL);
+		if (st == 101)
+			ok1++;
+		else if (st == 429)
+			refused1++;
+		if (i % (FLOOD / OTHER) == 0 && ws_handshake_status("127.0.0.2", port, NULL) == 101)
+			ok2++;
+	}
+	double secs = (double)(mws_test_now_ms() - t0) / 1000.0;
+	cr_expect_geq(ok1, BURST);
+	cr_expect_leq(ok1, BURST + (int)(RATE * secs) + 1, "%d admitted in %.2f s", ok1, secs);
+	cr_expect_eq(ok1 + refused1, FLOOD);
+	cr_expect_eq(ok2, OTHER, "the other address is not limited");
+	mws_server_stats st = {.size = sizeof st};
+	mws_server_stats_get(srv, &st);
+	cr_expect_eq(st.refused[MWS_REFUSE_RATE_LIMITED], (uint64_t)refused1);
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+}
+
+static int closed_within(int fd, int timeout_ms)
+{
+	if (mws_test_wait_readable(fd, timeout_ms) <= 0)
+		return 0;
+	char b[256];
+	return read(fd, b, sizeof b) <= 0;
+}
+
+Test(server, handshake_that_never_completes_is_dropped_after_its_timeout)
+{
+	mws_ctx *ctx = new_ctx();
+	rec r;
+	rec_init(&r);
+	mws_server_config cfg;
+	mws_server_config_init(&cfg);
+	cfg.handshake_timeout_ms = 1000;
+	mws_server *srv = rec_server(ctx, &cfg, &r);
+	int port = mws_server_port(srv);
+	int silent = tcp_connect_from(NULL, port);
+	int partial = tcp_connect_from(NULL, port);
+	cr_assert_geq(silent, 0);
+	cr_assert_geq(partial, 0);
+	const char *half = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n";
+	cr_assert_eq(write_all(partial, half, strlen(half)), 0);
+	uint64_t t0 = mws_test_now_ms();
+	/* not before the timeout (libwebsockets checks once a second) */
+	cr_expect_not(closed_within(silent, 500));
+	cr_expect(closed_within(silent, 3000), "silent client still connected");
+	cr_expect(closed_within(partial, 3000), "half a handshake still connected");
+	uint64_t took = mws_test_now_ms() - t0;
+	cr_expect_leq(took, 3000);
+	close(silent);
+	close(partial);
+	/* an honest client is still welcome */
+	cr_expect_eq(ws_handshake_status(NULL, port, NULL), 101);
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+}
+
+Test(server, loopback_iface_binds_only_that_address_and_serves_http)
+{
+	mws_ctx *ctx = new_ctx();
+	rec r;
+	rec_init(&r);
+	mws_server *srv = rec_server(ctx, NULL, &r);
+	int port = mws_server_port(srv);
+	/* 127.0.0.2 is loopback too, but nothing listens there */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, "127.0.0.2", &a.sin_addr);
+	cr_expect_neq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	close(fd);
+	char body[4096];
+	cr_expect_eq(http_get(port, "/healthz", body, sizeof body), 200);
+	cr_expect_str_eq(body, "ok\n");
+	cr_expect_eq(http_get(port, "/nothing", NULL, 0), 404);
+	cr_expect_eq(http_get(port, "/metrics", body, sizeof body), 200);
+	cr_expect(strstr(body, "mws_server_connections 0\n") != NULL);
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+}

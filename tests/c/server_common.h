@@ -33,7 +33,7 @@ typedef struct rec {
 	pthread_mutex_t lock;
 	atomic_int connects, disconnects, messages, auths;
 	mws_conn_id last_id;
-	char last_path[256], last_ip[64], last_header[128];
+	char last_path[256], last_ip[64], last_header[128], last_origin[256];
 	rec_event disc[REC_MAX_EVENTS];
 	int ndisc;
 	int echo;            /* echo every message back */
@@ -66,6 +66,7 @@ static inline void rec_on_connect(mws_server *srv, mws_conn_id id, const mws_con
 	r->last_id = id;
 	snprintf(r->last_path, sizeof r->last_path, "%s", info->path);
 	snprintf(r->last_ip, sizeof r->last_ip, "%s", info->peer_ip);
+	snprintf(r->last_origin, sizeof r->last_origin, "%s", info->origin);
 	pthread_mutex_unlock(&r->lock);
 	atomic_fetch_add(&r->connects, 1);
 }

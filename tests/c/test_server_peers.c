@@ -1,0 +1,278 @@
+/* Clients that are not ours against our server: Python `websockets`, Node
+ * `ws` and headless Chromium's native WebSocket speaking the JSON
+ * heartbeat protocol; and /metrics read by the prometheus_client parser. */
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "server_common.h"
+
+#define PEERS MWS_SOURCE_DIR "/tests/peers/"
+
+/* Runs argv, collects its stdout into out; kills it after timeout_ms.
+ * Returns its exit code, or -1 if it was killed or could not start. */
+static int run_child(const char *const argv[], char *out, size_t cap, int timeout_ms)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	size_t got = 0;
+	uint64_t end = mws_test_now_ms() + (uint64_t)timeout_ms;
+	int killed = 0;
+	for (;;) {
+		uint64_t now = mws_test_now_ms();
+		if (now >= end) {
+			kill(pid, SIGKILL);
+			killed = 1;
+			break;
+		}
+		struct pollfd pf = {p[0], POLLIN, 0};
+		if (poll(&pf, 1, (int)(end - now)) <= 0)
+			continue;
+		char tmp[4096];
+		ssize_t n = read(p[0], tmp, sizeof tmp);
+		if (n <= 0)
+			break;
+		size_t take = (size_t)n < cap - 1 - got ? (size_t)n : cap - 1 - got;
+		memcpy(out + got, tmp, take);
+		got += take;
+	}
+	out[got] = '\0';
+	close(p[0]);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	if (killed || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static cJSON *run_json(const char *const argv[], int timeout_ms)
+{
+	static char out[1 << 16];
+	int rc = run_child(argv, out, sizeof out, timeout_ms);
+	cJSON *j = cJSON_Parse(out);
+	cr_assert(j != NULL, "%s exited %d, printed: %s", argv[1], rc, out);
+	cr_expect_eq(rc, 0, "%s exited %d: %s", argv[1], rc, out);
+	return j;
+}
+
+static int json_true(const cJSON *j, const char *key)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, key));
+}
+
+static double json_num(const cJSON *j, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+static mws_server *json_server(mws_ctx **ctx, rec *r, mws_server_config *cfg)
+{
+	mws_server_config dflt;
+	if (!cfg) {
+		mws_server_config_init(&dflt);
+		cfg = &dflt;
+	}
+	cfg->json_protocol = 1;
+	cr_assert_eq(mws_ctx_new(ctx, NULL), 0);
+	rec_init(r);
+	r->echo = 1;
+	return rec_server(*ctx, cfg, r);
+}
+
+static void expect_protocol_ok(const cJSON *j)
+{
+	const cJSON *ack = cJSON_GetObjectItemCaseSensitive(j, "ack_type");
+	cr_expect(cJSON_IsString(ack) && !strcmp(ack->valuestring, "connection_ack"));
+	cr_expect(json_true(j, "hb_ack_ok"), "heartbeat_ack");
+	cr_expect(json_true(j, "text_echo_ok"));
+	cr_expect(json_true(j, "binary_echo_ok"));
+	cr_expect(json_true(j, "ok"));
+}
+
+Test(server_peers, python_websockets_client_speaks_the_json_protocol, .timeout = 60)
+{
+	mws_ctx *ctx;
+	rec r;
+	mws_server *srv = json_server(&ctx, &r, NULL);
+	char url[64];
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/py", mws_server_port(srv));
+	const char *const argv[] = {"python3", PEERS "py_ws_client.py", url, NULL};
+	cJSON *j = run_json(argv, 30000);
+	expect_protocol_ok(j);
+	/* the connectionId in the ack is the id the application got */
+	const cJSON *cid = cJSON_GetObjectItemCaseSensitive(j, "connection_id");
+	cr_assert(cJSON_IsString(cid));
+	cr_expect_eq(strtoull(cid->valuestring, NULL, 10), r.last_id);
+	cJSON_Delete(j);
+	cr_assert(wait_at_least(&r.disconnects, 1, 5000));
+	cr_expect_eq(r.disc[0].code, 1000);
+	cr_expect_eq(r.disc[0].why, MWS_DISCONNECT_PEER_CLOSED);
+	cr_expect_str_eq(r.disc[0].reason, "done");
+	mws_server_stats st = {.size = sizeof st};
+	mws_server_stats_get(srv, &st);
+	cr_expect_eq(st.heartbeats_in, 1);
+	cr_expect_eq(st.msgs_in, 2); /* heartbeats are not application messages */
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+}
+
+/* What a browser does: no pings of its own, only JSON heartbeats. */
+Test(server_peers, json_heartbeats_alone_keep_a_client_alive_and_silence_reaps_it,
+     .timeout = 60)
+{
+	enum { TIMEOUT = 600, INTERVAL = 100, ALIVE = 1500, TOL = 400 };
+	mws_ctx *ctx;
+	rec r;
+	mws_server_config cfg;
+	mws_server_config_init(&cfg);
+	cfg.heartbeat_timeout_ms = TIMEOUT;
+	cfg.check_interval_ms = INTERVAL;
+	cfg.ping_interval_ms = -1; /* no pings: heartbeats are the only sign */
+	mws_server *srv = json_server(&ctx, &r, &cfg);
+	char url[64], alive[16];
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/", mws_server_port(srv));
+	snprintf(alive, sizeof alive, "%d", ALIVE);
+	const char *const argv[] = {"python3", PEERS "py_ws_client.py", url, "--heartbeat-ms",
+	                            "150", "--alive-ms", alive, NULL};
+	cJSON *j = run_json(argv, 30000);
+	expect_protocol_ok(j);
+	cr_expect(json_true(j, "alive_until_silence"), "dropped while sending heartbeats");
+	cr_expect_geq(json_num(j, "hb_acks"), 5);
+	cr_expect_eq(json_num(j, "close_code"), 4000);
+	double after = json_num(j, "closed_after_silence_ms");
+	cr_expect(after >= TIMEOUT - 200 && after <= TIMEOUT + INTERVAL + TOL,
+	          "closed %.0f ms after going silent", after);
+	cJSON_Delete(j);
+	cr_expect_eq(r.disc[0].why, MWS_DISCONNECT_REAPED);
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+}
+
+Test(server_peers, node_ws_client_speaks_the_json_protocol, .timeout = 60)
+{
+	mws_ctx *ctx;
+	rec r;
+	mws_server *srv = json_server(&ctx, &r, NULL);
+	char url[64];
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/node", mws_server_port(srv));
+	const char *const argv[] = {"node", PEERS "ws_client.mjs", url, NULL};
+	cJSON *j = run_json(argv, 30000);
+	expect_protocol_ok(j);
+	cr_expect_eq(json_num(j, "close_code"), 1000);
+	cJSON_Delete(j);
+	cr_assert(wait_at_least(&r.disconnects, 1, 5000));
+	cr_expect_eq(r.disc[0].why, MWS_DISCONNECT_PEER_CLOSED);
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+}
+
+Test(server_peers, headless_chromium_native_websocket_gets_ack_heartbeats_and_echo,
+     .timeout = 90)
+{
+	mws_ctx *ctx;
+	rec r;
+	mws_server *srv = json_server(&ctx, &r, NULL);
+	char url[64];
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/browser", mws_server_port(srv));
+	const char *const argv[] = {"node", PEERS "browser_client.mjs", url, NULL};
+	cJSON *j = run_json(argv, 60000);
+	expect_protocol_ok(j);
+	cr_expect_eq(json_num(j, "close_code"), 1000);
+	/* the server saw the page's origin, as a browser sends it */
+	const cJSON *po = cJSON_GetObjectItemCaseSensitive(j, "page_origin");
+	cr_assert(cJSON_IsString(po));
+	pthread_mutex_lock(&r.lock);
+	cr_expect_str_eq(r.last_origin, po->valuestring);
+	pthread_mutex_unlock(&r.lock);
+	cJSON_Delete(j);
+	cr_assert(wait_at_least(&r.disconnects, 1, 5000));
+	cr_expect_eq(r.disc[0].code, 1000);
+	cr_expect_str_eq(r.disc[0].reason, "browser done");
+	mws_server_stats st = {.size = sizeof st};
+	mws_server_stats_get(srv, &st);
+	cr_expect_eq(st.refused_total, 0);
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+}
+
+static double sample(const cJSON *samples, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(samples, name);
+	cr_expect(cJSON_IsNumber(v), "no sample %s", name);
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+Test(server_peers, metrics_parse_as_prometheus_text_and_match_what_happened, .timeout = 60)
+{
+	mws_ctx *ctx;
+	rec r;
+	mws_server_config cfg;
+	mws_server_config_init(&cfg);
+	const char *origins[] = {"https://ok.example"};
+	cfg.origins = origins;
+	cfg.origin_count = 1;
+	cfg.max_message_bytes = 100;
+	mws_server *srv = json_server(&ctx, &r, &cfg);
+	int port = mws_server_port(srv);
+	/* two clients through the whole protocol, two origin refusals, and
+	 * one 1009 */
+	char url[64];
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/", port);
+	for (int i = 0; i < 2; i++) {
+		const char *const argv[] = {"python3", PEERS "py_ws_client.py", url, NULL};
+		cJSON_Delete(run_json(argv, 30000));
+	}
+	cr_expect_eq(ws_handshake_status(NULL, port, "Origin: https://bad.example\r\n"), 403);
+	cr_expect_eq(ws_handshake_status(NULL, port, "Origin: https://bad.example\r\n"), 403);
+	mws_client *c = NULL;
+	cr_assert_eq(mws_client_new(&c, ctx, url, NULL), 0);
+	cr_assert_eq(mws_client_connect(c), 0);
+	char big[200] = {0};
+	cr_assert_eq(mws_client_send(c, big, sizeof big, MWS_MSG_BINARY), 0);
+	cr_assert(wait_at_least(&r.disconnects, 3, 5000));
+
+	char murl[64];
+	snprintf(murl, sizeof murl, "http://127.0.0.1:%d/metrics", port);
+	const char *const argv[] = {"python3", PEERS "prom_parse.py", murl, NULL};
+	cJSON *j = run_json(argv, 30000);
+	cr_assert(json_true(j, "ok"));
+	const cJSON *ct = cJSON_GetObjectItemCaseSensitive(j, "content_type");
+	cr_expect(cJSON_IsString(ct) && strstr(ct->valuestring, "version=0.0.4"));
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "samples");
+	cr_expect_eq(sample(s, "mws_server_connections"), 0);
+	cr_expect_eq(sample(s, "mws_server_connections_accepted_total"), 3);
+	cr_expect_eq(sample(s, "mws_server_connections_refused_total{reason=\"origin\"}"), 2);
+	cr_expect_eq(sample(s, "mws_server_connections_refused_total{reason=\"rate_limited\"}"), 0);
+	cr_expect_eq(sample(s, "mws_server_messages_too_big_total"), 1);
+	cr_expect_eq(sample(s, "mws_server_heartbeats_total"), 2);
+	cr_expect_eq(sample(s, "mws_server_messages_in_total"), 4); /* 2 text + 2 binary */
+	cr_expect_eq(sample(s, "mws_server_bytes_in_total"), 2 * (5 + 3));
+	/* out: per python client an ack, a heartbeat_ack and two echoes */
+	cr_expect_eq(sample(s, "mws_server_messages_out_total"), 2 * 4 + 1);
+	cr_expect_eq(sample(s, "mws_server_disconnects_total"), 3);
+	cr_expect_eq(sample(s, "mws_server_connection_duration_seconds_count"), 3);
+	cr_expect_eq(sample(s, "mws_server_connection_duration_seconds_bucket{le=\"+Inf\"}"), 3);
+	const cJSON *types = cJSON_GetObjectItemCaseSensitive(j, "types");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(types, "mws_server_heartbeat_rtt_seconds");
+	cr_expect(cJSON_IsString(t) && !strcmp(t->valuestring, "histogram"));
+	/* prometheus_client names a counter family without _total */
+	t = cJSON_GetObjectItemCaseSensitive(types, "mws_server_connections_accepted");
+	cr_expect(cJSON_IsString(t) && !strcmp(t->valuestring, "counter"));
+	cJSON_Delete(j);
+	mws_client_free(c);
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+}

@@ -121,6 +121,7 @@ in the FAILED state.
         self._seq = 0
         self._history: Deque[Tuple[int, StateChange]] = collections.deque(maxlen=64)
         self._last_change: Optional[StateChange] = None
+        self._seen = State.DISCONNECTED  # the state as the callbacks have told it
         self._final_stats: Optional[ClientStats] = None
 
         cfg = ffi.new("mws_client_config *")
@@ -163,11 +164,7 @@ in the FAILED state.
 
     def _io_state(self, cchange: Any) -> None:
         change = StateChange._from_c(cchange)
-        with self._cond:
-            self._seq += 1
-            self._history.append((self._seq, change))
-            self._last_change = change
-            self._cond.notify_all()
+        self._last_change = change
         cb = self.on_state
         if cb is not None:
             try:
@@ -175,6 +172,13 @@ in the FAILED state.
             except Exception as exc:
                 self.callback_errors += 1
                 report(exc, "on_state", self)
+        # After the user's callback: wait_state() returns only once on_state
+        # has seen the transition it returns for.
+        with self._cond:
+            self._seq += 1
+            self._history.append((self._seq, change))
+            self._seen = change.new
+            self._cond.notify_all()
 
     def _io_message(self, payload: bytes, mtype: int) -> None:
         cb = self.on_message
@@ -298,6 +302,9 @@ in the FAILED state.
     def wait_state(self, *states: State, timeout: Optional[float] = None) -> State:
         """Blocks until the client is in (or has passed through) one of ``states``.
 
+        Follows the transitions as the state callback reports them, and
+        returns only after ``on_state`` has run for the transition it
+        returns for (``state`` reads the library and may be a little ahead).
         Returns the state reached. Raises Timeout after ``timeout`` seconds,
         Closed if the client reaches CLOSED and Failed if it reaches FAILED
         while waiting for something else. Deadlock if called from a callback.
@@ -314,7 +321,8 @@ in the FAILED state.
                 for seq, change in self._history:
                     if seq > start and change.new in targets:
                         return change.new
-                st = self.state
+                core = self._core
+                st = self._seen if core is not None and core.ptr is not None else State.CLOSED
                 if st in targets:
                     return st
                 if st == State.CLOSED:

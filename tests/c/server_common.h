@@ -98,6 +98,31 @@ static inline void rec_on_disconnect(mws_server *srv, mws_conn_id id, int code,
 	atomic_fetch_add(&r->disconnects, 1);
 }
 
+/* Copies of what the I/O thread wrote, taken under the lock. */
+static inline rec_event rec_disc(rec *r, int i)
+{
+	pthread_mutex_lock(&r->lock);
+	rec_event e = r->disc[i];
+	pthread_mutex_unlock(&r->lock);
+	return e;
+}
+
+static inline mws_conn_id rec_last_id(rec *r)
+{
+	pthread_mutex_lock(&r->lock);
+	mws_conn_id id = r->last_id;
+	pthread_mutex_unlock(&r->lock);
+	return id;
+}
+
+static inline int rec_ndisc(rec *r)
+{
+	pthread_mutex_lock(&r->lock);
+	int n = r->ndisc;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
 static inline void rec_init(rec *r)
 {
 	memset(r, 0, sizeof *r);

@@ -112,8 +112,8 @@ Test(server, echoes_our_client_and_reports_the_connection)
 	pthread_mutex_lock(&r.lock);
 	cr_expect_str_eq(r.last_path, "/chat?room=1");
 	cr_expect_str_eq(r.last_ip, "127.0.0.1");
-	mws_conn_id id = r.last_id;
 	pthread_mutex_unlock(&r.lock);
+	mws_conn_id id = rec_last_id(&r);
 	cr_expect_gt(id, 0);
 
 	cr_assert_eq(mws_client_send(c, "hello", 5, MWS_MSG_TEXT), 0);
@@ -128,12 +128,11 @@ Test(server, echoes_our_client_and_reports_the_connection)
 
 	mws_client_close(c, 1000, "bye");
 	cr_assert(wait_at_least(&r.disconnects, 1, 5000));
-	pthread_mutex_lock(&r.lock);
-	cr_expect_eq(r.disc[0].id, id);
-	cr_expect_eq(r.disc[0].code, 1000);
-	cr_expect_eq(r.disc[0].why, MWS_DISCONNECT_PEER_CLOSED);
-	cr_expect_str_eq(r.disc[0].reason, "bye");
-	pthread_mutex_unlock(&r.lock);
+	rec_event e = rec_disc(&r, 0);
+	cr_expect_eq(e.id, id);
+	cr_expect_eq(e.code, 1000);
+	cr_expect_eq(e.why, MWS_DISCONNECT_PEER_CLOSED);
+	cr_expect_str_eq(e.reason, "bye");
 	/* the id is stale now */
 	cr_expect_eq(mws_server_send(srv, id, "x", 1, MWS_MSG_TEXT), MWS_ECLOSED);
 	cr_expect_eq(mws_server_close(srv, id, 1000, NULL), MWS_ECLOSED);
@@ -160,7 +159,7 @@ Test(server, close_by_id_reaches_our_client_with_code_and_reason)
 	mws_client *c = our_client(ctx, mws_server_port(srv), "/", &cr, NULL);
 	cr_assert(wait_at_least(&r.connects, 1, 5000));
 	cr_assert(wait_at_least(&cr.connected, 1, 5000));
-	mws_conn_id id = r.last_id;
+	mws_conn_id id = rec_last_id(&r);
 	cr_assert_eq(mws_server_send(srv, id, "last words", 10, MWS_MSG_TEXT), 0);
 	cr_assert_eq(mws_server_close(srv, id, 4001, "go away"), 0);
 	cr_assert(wait_at_least(&cr.closed_or_failed, 1, 5000));
@@ -171,8 +170,8 @@ Test(server, close_by_id_reaches_our_client_with_code_and_reason)
 	cr_expect_eq(cr.last_code, 4001);
 	cr_expect_eq(cr.last_state, MWS_STATE_FAILED); /* 4001: auth, no retry */
 	pthread_mutex_unlock(&cr.lock);
-	cr_expect_eq(r.disc[0].why, MWS_DISCONNECT_SERVER_CLOSED);
-	cr_expect_eq(r.disc[0].code, 4001);
+	cr_expect_eq(rec_disc(&r, 0).why, MWS_DISCONNECT_SERVER_CLOSED);
+	cr_expect_eq(rec_disc(&r, 0).code, 4001);
 	mws_client_free(c);
 	mws_server_free(srv);
 	mws_ctx_free(ctx);
@@ -202,8 +201,8 @@ Test(server, oversized_message_closes_with_1009)
 	cr_expect_eq(cr.last_code, 1009);
 	cr_expect_eq(cr.last_state, MWS_STATE_FAILED);
 	pthread_mutex_unlock(&cr.lock);
-	cr_expect_eq(r.disc[0].code, 1009);
-	cr_expect_eq(r.disc[0].why, MWS_DISCONNECT_TOO_BIG);
+	cr_expect_eq(rec_disc(&r, 0).code, 1009);
+	cr_expect_eq(rec_disc(&r, 0).why, MWS_DISCONNECT_TOO_BIG);
 	cr_expect_eq(atomic_load(&r.messages), 1);
 	mws_server_stats st = {.size = sizeof st};
 	mws_server_stats_get(srv, &st);
@@ -305,9 +304,7 @@ Test(server, silent_client_is_reaped_with_4000_within_timeout_plus_interval)
 	cr_assert_eq(mws_fault_proxy_set_mode(proxy, MWS_FAULT_BLACKHOLE, 0), 0);
 	uint64_t t0 = mws_test_now_ms();
 	cr_assert(wait_at_least(&r.disconnects, 1, TIMEOUT + INTERVAL + 3000));
-	pthread_mutex_lock(&r.lock);
-	rec_event e = r.disc[0];
-	pthread_mutex_unlock(&r.lock);
+	rec_event e = rec_disc(&r, 0);
 	cr_expect_eq(e.code, 4000);
 	cr_expect_eq(e.why, MWS_DISCONNECT_REAPED);
 	cr_expect_str_eq(e.reason, "Heartbeat timeout");

@@ -72,12 +72,13 @@ Test(server_shutdown, two_hundred_clients_get_1012_and_reconnect_spread_over_the
 	int rc = mws_server_shutdown(srv, 1012, WINDOW, DEADLINE);
 	cr_expect_eq(rc, 0, "%s", mws_err_name(rc));
 	cr_expect_eq(atomic_load(&r.disconnects), N);
-	for (int i = 0; i < r.ndisc; i++) {
-		cr_expect_eq(r.disc[i].why, MWS_DISCONNECT_SHUTDOWN);
+	for (int i = 0; i < rec_ndisc(&r); i++) {
+		rec_event e = rec_disc(&r, i);
+		cr_expect_eq(e.why, MWS_DISCONNECT_SHUTDOWN);
 		int code = -1;
 		long after = -1;
-		cr_expect_eq(sscanf(r.disc[i].reason, "code=%d retry-after=%ld", &code, &after), 2,
-		             "reason \"%s\"", r.disc[i].reason);
+		cr_expect_eq(sscanf(e.reason, "code=%d retry-after=%ld", &code, &after), 2,
+		             "reason \"%s\"", e.reason);
 		cr_expect_eq(code, 1012);
 		cr_expect(after >= 0 && after <= WINDOW);
 	}

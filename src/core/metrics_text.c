@@ -72,10 +72,13 @@ void mws__mt_u64(mws__mt *mt, const char *name, const char *labels, uint64_t val
 		mws__mt_printf(mt, "%s %" PRIu64 "\n", name, value);
 }
 
+/* The shortest of %.15g and %.17g that reads back as the same double, so
+ * 0.1 prints as "0.1". */
 static void mws__mt_num(char *out, size_t cap, double v)
 {
-	snprintf(out, cap, "%.17g", v);
-	/* %g may give "1e+06"; Prometheus reads that, but plain is friendlier */
+	snprintf(out, cap, "%.15g", v);
+	if (strtod(out, NULL) != v)
+		snprintf(out, cap, "%.17g", v);
 }
 
 void mws__mt_double(mws__mt *mt, const char *name, const char *labels, double value)

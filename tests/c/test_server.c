@@ -8,6 +8,7 @@ typedef struct client_rec {
 	pthread_mutex_t lock;
 	atomic_int connected, messages, closed_or_failed, state_changes;
 	int last_code;
+	int first_close_code; /* of the first RECONNECTING/FAILED/CLOSED */
 	int last_state;
 	char last_reason[128];
 	char last_msg[256];
@@ -26,8 +27,13 @@ static void cl_on_state(mws_client *c, const mws_state_change *ch, void *ud)
 	if (ch->to == MWS_STATE_CONNECTED)
 		atomic_fetch_add(&r->connected, 1);
 	if (ch->to == MWS_STATE_FAILED || ch->to == MWS_STATE_CLOSED ||
-	    ch->to == MWS_STATE_RECONNECTING)
+	    ch->to == MWS_STATE_RECONNECTING) {
+		pthread_mutex_lock(&r->lock);
+		if (!r->first_close_code)
+			r->first_close_code = ch->close_code;
+		pthread_mutex_unlock(&r->lock);
 		atomic_fetch_add(&r->closed_or_failed, 1);
+	}
 	atomic_fetch_add(&r->state_changes, 1);
 }
 
@@ -449,4 +455,115 @@ Test(server, loopback_iface_binds_only_that_address_and_serves_http)
 	cr_expect(strstr(body, "mws_server_connections 0\n") != NULL);
 	mws_server_free(srv);
 	mws_ctx_free(ctx);
+}
+
+typedef struct tls_echo {
+	atomic_int received, errors;
+	int next;
+} tls_echo;
+
+static void tls_on_message(mws_client *c, const void *data, size_t len, int type, void *ud)
+{
+	(void)c;
+	(void)type;
+	tls_echo *t = ud;
+	char buf[32];
+	snprintf(buf, sizeof buf, "%.*s", (int)len, (const char *)data);
+	if (atoi(buf) != t->next++)
+		atomic_fetch_add(&t->errors, 1);
+	atomic_fetch_add(&t->received, 1);
+}
+
+Test(server, tls_echo_keeps_every_message_in_order, .timeout = 60)
+{
+	char dir[] = "/tmp/mws-tls-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char cmd[512], cert[64], key[64];
+	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+	snprintf(key, sizeof key, "%s/key.pem", dir);
+	snprintf(cmd, sizeof cmd,
+	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+	         "-keyout %s -out %s -days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1", key, cert);
+	cr_assert_eq(system(cmd), 0, "openssl could not make a certificate");
+	mws_ctx *ctx = new_ctx();
+	rec r;
+	rec_init(&r);
+	r.echo = 1;
+	mws_server_config cfg;
+	mws_server_config_init(&cfg);
+	cfg.cert_file = cert;
+	cfg.key_file = key;
+	mws_server *srv = rec_server(ctx, &cfg, &r);
+	char url[64];
+	snprintf(url, sizeof url, "wss://127.0.0.1:%d/", mws_server_port(srv));
+	mws_client_config cc;
+	mws_client_config_init(&cc);
+	cc.insecure = 1;
+	mws_client *c = NULL;
+	tls_echo t = {0};
+	cr_assert_eq(mws_client_new(&c, ctx, url, &cc), 0);
+	mws_client_callbacks cbs = {sizeof cbs, NULL, tls_on_message, NULL};
+	cr_assert_eq(mws_client_set_callbacks(c, &cbs, &t, NULL), 0);
+	cr_assert_eq(mws_client_connect(c), 0);
+	enum { MSGS = 300 };
+	for (int i = 0; i < MSGS; i++) {
+		char m[16];
+		int n = snprintf(m, sizeof m, "%d", i);
+		cr_assert_eq(mws_client_send(c, m, (size_t)n, MWS_MSG_TEXT), 0);
+	}
+	cr_assert(wait_at_least(&t.received, MSGS, 20000), "%d echoed",
+	          atomic_load(&t.received));
+	cr_expect_eq(atomic_load(&t.errors), 0);
+	mws_client_free(c);
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
+}
+
+static atomic_int freed_user_data;
+
+static void count_free(void *ud)
+{
+	(void)ud;
+	atomic_fetch_add(&freed_user_data, 1);
+}
+
+static void free_on_message(mws_server *srv, mws_conn_id id, const void *data, size_t len,
+                            int type, void *ud)
+{
+	(void)id;
+	(void)data;
+	(void)len;
+	(void)type;
+	(void)ud;
+	mws_server_free(srv); /* from its own callback: deferred */
+}
+
+Test(server, free_from_a_callback_is_deferred_and_frees_user_data_once)
+{
+	mws_ctx *ctx = new_ctx();
+	mws_server_config cfg;
+	mws_server_config_init(&cfg);
+	cfg.iface = "127.0.0.1";
+	mws_server *srv = NULL;
+	cr_assert_eq(mws_server_new(&srv, ctx, &cfg), 0);
+	mws_server_callbacks cbs = {sizeof cbs, NULL, NULL, free_on_message, NULL};
+	cr_assert_eq(mws_server_set_callbacks(srv, &cbs, NULL, count_free), 0);
+	cr_assert_eq(mws_server_start(srv), 0);
+	cr_expect_eq(mws_server_start(srv), MWS_ESTATE);
+	client_rec cr = {0};
+	mws_client *c = our_client(ctx, mws_server_port(srv), "/", &cr, NULL);
+	cr_assert(wait_at_least(&cr.connected, 1, 5000));
+	cr_assert_eq(mws_client_send(c, "bye", 3, MWS_MSG_TEXT), 0);
+	cr_assert(wait_at_least(&freed_user_data, 1, 5000));
+	/* the client was told the server went away */
+	cr_assert(wait_at_least(&cr.closed_or_failed, 1, 5000));
+	pthread_mutex_lock(&cr.lock);
+	cr_expect_eq(cr.first_close_code, 1001);
+	pthread_mutex_unlock(&cr.lock);
+	mws_client_free(c);
+	mws_ctx_free(ctx);
+	cr_expect_eq(atomic_load(&freed_user_data), 1);
 }

@@ -48,6 +48,10 @@ extern "Python" void _mws_py_log(int, const char *, void *);
 
 # Server callbacks, declared only when the header has the server API.
 EXTERN_PYTHON_SERVER = r"""
+extern "Python" int _mws_py_server_auth(mws_server *, const mws_conn_info *, void *);
+extern "Python" void _mws_py_server_connect(mws_server *, mws_conn_id, const mws_conn_info *, void *);
+extern "Python" void _mws_py_server_message(mws_server *, mws_conn_id, const void *, size_t, int, void *);
+extern "Python" void _mws_py_server_disconnect(mws_server *, mws_conn_id, int, const char *, int, void *);
 """
 
 VERSION_MACROS = ("MWS_VERSION_MAJOR", "MWS_VERSION_MINOR", "MWS_VERSION_PATCH")

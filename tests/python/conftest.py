@@ -250,6 +250,53 @@ def fault_proxy(loop_thread, ws_server):
     p.stop()
 
 
+class OurServerProcess:
+    """tests/python/our_server.py (a managedws.Server) in a child process."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.proc: Any = None
+
+    @property
+    def url(self) -> str:
+        return "ws://127.0.0.1:%d/" % self.port
+
+    def start(self) -> "OurServerProcess":
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen([sys.executable, str(pathlib.Path(__file__).with_name("our_server.py")),
+                                      str(self.port)], stdout=subprocess.PIPE, text=True, cwd="/")
+        line = self.proc.stdout.readline()  # bounded: the child exits if it cannot listen
+        if not line.startswith("PORT "):
+            self.proc.kill()
+            self.proc.wait(WAIT)
+            pytest.fail("our_server.py did not start: %r" % line)
+        self.port = int(line.split()[1])
+        return self
+
+    def stop(self) -> int:
+        """SIGTERM: graceful shutdown (1012); returns the exit status."""
+        if self.proc is None:
+            return 0
+        self.proc.terminate()
+        try:
+            rc = self.proc.wait(WAIT)
+        except Exception:
+            self.proc.kill()
+            rc = self.proc.wait(WAIT)
+        self.proc.stdout.close()
+        self.proc = None
+        return rc
+
+
+@pytest.fixture
+def our_server_process():
+    p = OurServerProcess().start()
+    yield p
+    p.stop()
+
+
 class Collector:
     """Thread-safe sink for callbacks: messages and state changes, in order."""
 

@@ -40,6 +40,11 @@ from ._client import Client, Credentials, Message
 from ._asyncio import AsyncClient, connect
 from . import _callbacks  # noqa: F401  (registers the extern "Python" callbacks)
 
+#: True when the C library was built with the server side (managedws.Server).
+HAS_SERVER: bool = hasattr(_lib, "mws_server_new")
+if HAS_SERVER:
+    from ._server import ConnInfo, DisconnectReason, RefuseReason, Server, ServerStats
+
 #: Version of the loaded C library, e.g. "0.1.0" (the package has the same).
 __version__: str = _ffi_mod.string(_lib.mws_version_string()).decode()
 
@@ -47,6 +52,7 @@ __all__ = [
     "__version__",
     "HEADER_VERSION",
     "LIBRARY_VERSION",
+    "HAS_SERVER",
     "Client",
     "AsyncClient",
     "connect",
@@ -72,3 +78,5 @@ __all__ = [
     "ListenError",
     "Deadlock",
 ]
+if HAS_SERVER:
+    __all__ += ["Server", "ServerStats", "ConnInfo", "DisconnectReason", "RefuseReason"]

@@ -133,6 +133,48 @@ def _mws_py_free(ud: Any) -> None:
         pass
 
 
+if hasattr(lib, "mws_server_new"):
+
+    @ffi.def_extern()
+    def _mws_py_server_auth(sptr: Any, info: Any, ud: Any) -> int:
+        try:
+            t = _target(ud)
+            if t is None:
+                return 503
+            return int(_run(t._io_auth, info))
+        except BaseException as exc:  # noqa: BLE001
+            report(exc, "auth")
+            return 500  # refuse: a broken hook must not let everyone in
+
+    @ffi.def_extern()
+    def _mws_py_server_connect(sptr: Any, conn: int, info: Any, ud: Any) -> None:
+        try:
+            t = _target(ud)
+            if t is not None:
+                _run(t._io_connect, conn, info)
+        except BaseException as exc:  # noqa: BLE001
+            report(exc, "connect")
+
+    @ffi.def_extern()
+    def _mws_py_server_message(sptr: Any, conn: int, data: Any, length: int, mtype: int, ud: Any) -> None:
+        try:
+            t = _target(ud)
+            if t is not None:
+                payload = ffi.unpack(ffi.cast("const char *", data), length)
+                _run(t._io_message, conn, payload, mtype)
+        except BaseException as exc:  # noqa: BLE001
+            report(exc, "message")
+
+    @ffi.def_extern()
+    def _mws_py_server_disconnect(sptr: Any, conn: int, code: int, reason: Any, why: int, ud: Any) -> None:
+        try:
+            t = _target(ud)
+            if t is not None:
+                _run(t._io_disconnect, conn, code, ffi.string(reason).decode("utf-8", "replace"), why)
+        except BaseException as exc:  # noqa: BLE001
+            report(exc, "disconnect")
+
+
 _log_levels = {
     lib.MWS_LOG_ERROR: logging.ERROR,
     lib.MWS_LOG_WARN: logging.WARNING,

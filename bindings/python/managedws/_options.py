@@ -18,7 +18,7 @@ from ._errors import InvalidArgument
 from ._ffi import ffi
 from ._types import CloseAction, HeartbeatMode, Jitter
 
-__all__ = ["Option", "CLIENT_OPTIONS", "apply_options", "options_doc"]
+__all__ = ["Option", "CLIENT_OPTIONS", "SERVER_OPTIONS", "apply_options", "options_doc"]
 
 Headers = Union[Mapping[str, str], Iterable[Tuple[str, str]]]
 
@@ -138,6 +138,17 @@ def apply_options(cfg: Any, table: Sequence[Option], options: Dict[str, Any], wh
             text = headers_text(key, v)
             if text:
                 setattr(cfg, o.field, _cstr(key, text, keep))
+        elif k == "seconds_off":  # None: default; False or < 0: off
+            setattr(cfg, o.field, -1 if v is False or (not isinstance(v, bool) and v < 0) else _ms(key, v))
+        elif k == "float_off":
+            setattr(cfg, o.field, -1.0 if v is False or (not isinstance(v, bool) and v < 0) else float(v))
+        elif k == "strings":
+            items = [v] if isinstance(v, str) else list(v)
+            ptrs = [_cstr(key, x, keep) for x in items]
+            arr = ffi.new("const char *[]", ptrs or [ffi.NULL])
+            keep.append(arr)
+            setattr(cfg, o.field, arr)
+            setattr(cfg, o.field.rstrip("s") + "_count", len(items))
         elif k == "close_rules":
             rules = list(v.items())
             arr = ffi.new("mws_close_rule[]", max(1, len(rules)))
@@ -185,4 +196,24 @@ CLIENT_OPTIONS: Tuple[Option, ...] = (
     Option("insecure", "insecure", "bool", "False", "accept any certificate (tests only)"),
     Option("close_rules", "close_rules", "close_rules", "None", "{close_code: CloseAction} overriding the built-in table"),
     Option("random_seed", "random_seed", "size", "None = from the OS", "seed of the jitter generator (tests)"),
+)
+
+
+SERVER_OPTIONS: Tuple[Option, ...] = (
+    Option("iface", "iface", "str", "None = every interface", '"127.0.0.1" (that IPv4 address only) or an interface name'),
+    Option("port", "port", "int", "0 = a free port", "TCP port; read the chosen one from Server.port"),
+    Option("cert_file", "cert_file", "path", "None", "PEM certificate, with key_file: wss://"),
+    Option("key_file", "key_file", "path", "None", "PEM private key"),
+    Option("heartbeat_timeout", "heartbeat_timeout_ms", "seconds", "60.0", "silent longer than this: closed with 4000, s"),
+    Option("check_interval", "check_interval_ms", "seconds", "5.0", "how often silence is checked, s"),
+    Option("ping_interval", "ping_interval_ms", "seconds_off", "25.0", "RFC 6455 pings, s; False: none"),
+    Option("json_protocol", "json_protocol", "bool", "False", "send connection_ack on connect, answer JSON heartbeats"),
+    Option("max_message_bytes", "max_message_bytes", "size", "1 MiB", "largest message received; larger closes with 1009"),
+    Option("max_connections", "max_connections", "int", "10000", "handshakes over it get 503"),
+    Option("rate_per_sec", "rate_per_sec", "float_off", "10.0", "handshakes per second per address; False: no limit"),
+    Option("rate_burst", "rate_burst", "int", "20", "burst of the per-address rate limit"),
+    Option("origins", "origins", "strings", "None = any", "allow-list of Origin values (a missing Origin is allowed)"),
+    Option("handshake_timeout", "handshake_timeout_ms", "seconds", "10.0", "HTTP upgrade timeout, s (rounded up to seconds)"),
+    Option("send_queue_max_bytes", "send_queue_max_bytes", "size", "8 MiB", "bytes waiting per connection"),
+    Option("random_seed", "random_seed", "size", "None = from the OS", "seed of the shutdown spread (tests)"),
 )

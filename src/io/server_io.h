@@ -100,7 +100,6 @@ struct mws_server {
 	mws_server_callbacks cbs;
 	void *user_data;
 	void (*free_user_data)(void *);
-	char vhost_name[40];
 
 	/* any thread */
 	atomic_int started;

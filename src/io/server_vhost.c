@@ -306,17 +306,43 @@ static int mws__is_ipv4_literal(const char *s)
 	return s && inet_pton(AF_INET, s, &a) == 1;
 }
 
+/* libwebsockets keeps the iface pointer beyond the server's life (the
+ * vhost is freed later): interned for the life of the process, one copy
+ * per distinct value. */
+static const char *mws__intern(const char *s)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static struct mws__interned {
+		struct mws__interned *next;
+		char s[];
+	} *head;
+	if (!s)
+		return NULL;
+	pthread_mutex_lock(&lock);
+	struct mws__interned *e = head;
+	while (e && strcmp(e->s, s))
+		e = e->next;
+	if (!e && (e = malloc(sizeof *e + strlen(s) + 1))) {
+		strcpy(e->s, s);
+		e->next = head;
+		head = e;
+	}
+	pthread_mutex_unlock(&lock);
+	return e ? e->s : NULL;
+}
+
 int mws__server_listen(struct mws_server *srv)
 {
-	static atomic_uint serial;
-	snprintf(srv->vhost_name, sizeof srv->vhost_name, "mws-server-%u",
-	         atomic_fetch_add(&serial, 1) + 1);
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
 	info.port = srv->set.port;
-	info.iface = srv->set.iface;
+	info.iface = mws__intern(srv->set.iface);
+	if (srv->set.iface && !info.iface)
+		return MWS_ENOMEM;
 	info.protocols = mws__server_protocols;
-	info.vhost_name = srv->vhost_name;
+	/* libwebsockets keeps this pointer, and frees a vhost after the
+	 * server is gone: a string literal outlives both. */
+	info.vhost_name = "mws-server";
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
 	/* With IPv6 on, an IPv4 iface would still bind every interface. */
 	if (mws__is_ipv4_literal(srv->set.iface))

@@ -453,7 +453,18 @@ Test(server, loopback_iface_binds_only_that_address_and_serves_http)
 	cr_expect_eq(http_get(port, "/nothing", NULL, 0), 404);
 	cr_expect_eq(http_get(port, "/metrics", body, sizeof body), 200);
 	cr_expect(strstr(body, "mws_server_connections 0\n") != NULL);
+	/* a second server on the same context and I/O thread */
+	rec r2;
+	rec_init(&r2);
+	mws_server *srv2 = rec_server(ctx, NULL, &r2);
+	cr_expect_neq(mws_server_port(srv2), port);
+	cr_expect_eq(http_get(mws_server_port(srv2), "/healthz", body, sizeof body), 200);
+	cr_expect_eq(ws_handshake_status(NULL, mws_server_port(srv2), NULL), 101);
+	cr_expect(wait_at_least(&r2.connects, 1, 5000));
+	cr_expect_eq(atomic_load(&r.connects), 0);
 	mws_server_free(srv);
+	cr_expect_eq(http_get(mws_server_port(srv2), "/healthz", body, sizeof body), 200);
+	mws_server_free(srv2);
 	mws_ctx_free(ctx);
 }
 

@@ -24,7 +24,8 @@ Test(token_bucket, refills_at_rate_and_never_above_burst)
 	cr_expect_eq(mws__tb_take(&tb, 2, 3, 500), 1); /* 1.0 */
 	cr_expect_eq(mws__tb_take(&tb, 2, 3, 500), 0);
 	/* an hour later: full, not 7200 */
-	cr_expect_float_eq(mws__tb_peek(&tb, 2, 3, 3600500), 3.0, 1e-9);
+	double full = mws__tb_peek(&tb, 2, 3, 3600500);
+	cr_expect(full > 3.0 - 1e-9 && full < 3.0 + 1e-9, "%f tokens", full);
 	int n = 0;
 	while (mws__tb_take(&tb, 2, 3, 3600500))
 		n++;

@@ -4,9 +4,9 @@
 
 Echoes every message, prints "PORT n" once listening, then runs until
 SIGTERM, on which it shuts down gracefully (close code 1012, retry-after
-spread over 200 ms, 5 s deadline) and exits 0. A separate process because a
-real restart releases the port, and because libwebsockets 4.1 keeps a
-destroyed server's listening socket open inside a running context.
+spread over 200 ms, 5 s deadline) and exits 0. A separate process: that is
+what a real restart looks like (the port is released when the process ends),
+and the test does not depend on in-process port reuse.
 """
 import signal
 import sys

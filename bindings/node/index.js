@@ -423,7 +423,14 @@ class ManagedWebSocketServer extends EventEmitter {
     this.connections = new Map();
     binding.serverNew(this, opts);
     if (typeof callback === 'function') this.once('listening', callback);
-    if (!options.startClosed) this.listen();
+    if (!options.startClosed) {
+      try {
+        this.listen();
+      } catch (e) {
+        this.close().catch(() => {}); // frees the native server at once
+        throw e;
+      }
+    }
   }
 
   /** Starts listening (the constructor does unless startClosed); returns the port. */

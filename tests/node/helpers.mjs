@@ -73,3 +73,34 @@ export const fast = {
   connectTimeoutMs: 2000,
   handshakeTimeoutMs: 2000,
 };
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `target` port. mode: 'pass' forwards,
+ * 'blackhole' keeps the sockets open but forwards nothing (a zombie link).
+ * proxy.target can be changed: new connections go to the new port.
+ */
+export async function startProxy(targetPort) {
+  const net = await import('node:net');
+  const pairs = new Set();
+  const proxy = { mode: 'pass', connections: 0, target: targetPort };
+  const server = net.createServer((down) => {
+    proxy.connections++;
+    const up = net.connect(proxy.target, '127.0.0.1');
+    const pair = { down, up };
+    pairs.add(pair);
+    const fwd = (from, to) => from.on('data', (d) => { if (proxy.mode === 'pass') to.write(d); });
+    fwd(down, up);
+    fwd(up, down);
+    const end = () => { pairs.delete(pair); down.destroy(); up.destroy(); };
+    down.on('close', end).on('error', end);
+    up.on('close', end).on('error', end);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  proxy.port = server.address().port;
+  proxy.url = `ws://127.0.0.1:${proxy.port}/`;
+  proxy.close = () => {
+    for (const p of pairs) { p.down.destroy(); p.up.destroy(); }
+    return new Promise((r) => server.close(() => r()));
+  };
+  return proxy;
+}

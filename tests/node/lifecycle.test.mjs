@@ -73,6 +73,24 @@ test('objects dropped without close() are freed by the finalizer (--expose-gc)',
   await stopWs(wss);
 });
 
+test('a script with our server and client exits by itself; dropped servers are collected', { skip: !mws.hasServer && 'no server in this build' }, async () => {
+  const r = await runFixture('server-roundtrip.cjs', ['gc'], {}, 10000, ['--expose-gc']);
+  assert.equal(r.timedOut, false, `did not exit within 10 s: ${r.out}`);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /done/);
+  assert.match(r.out, /servers collected/);
+});
+
+test('environment teardown with clients and a server still open (workers, process.exit)', { skip: !mws.hasServer && 'no server in this build' }, async () => {
+  const wss = await startWs();
+  const r = await runFixture('worker-teardown.cjs', [], { MWS_URL: wss.url }, 20000);
+  assert.equal(r.timedOut, false, r.out);
+  assert.equal(r.signal, null, r.out);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /workers ended 5/);
+  await stopWs(wss);
+});
+
 const countDir = (d) => fs.readdirSync(d).length;
 
 test('1,000 clients created and closed: no growth in fds or threads', { timeout: 120000 }, async () => {

@@ -221,7 +221,7 @@ class ManagedWebSocket extends EventEmitter {
 
   /** Bytes accepted by send() and not yet written to a socket. */
   get bufferedAmount() {
-    return this._state === 'CLOSED' ? 0 : binding.clientStats(this).queueBytes;
+    return this._finalStats ? 0 : binding.clientStats(this).queueBytes;
   }
 
   /** Starts connecting (the constructor does, unless startClosed). */
@@ -266,13 +266,24 @@ class ManagedWebSocket extends EventEmitter {
 
   /** reconnecting-websocket's reconnect(): close this connection, connect again. */
   reconnect(code, reason) {
-    const st = binding.clientState(this);
-    if (st === 2 || st === 1) this.disconnect(code, reason);
-    if (st === 3) { this.reconnectNow(); return; }
+    const st = STATES[binding.clientState(this)];
+    if (st === 'RECONNECTING') { this.reconnectNow(); return; }
+    if (st === 'CONNECTING' || st === 'CONNECTED') {
+      // disconnect() is asynchronous: connect once DISCONNECTED is reached.
+      const onState = (_from, to) => {
+        if (to === 'DISCONNECTED') this.connect();
+        if (to === 'DISCONNECTED' || to === 'CLOSED') this.off('state', onState);
+      };
+      this.on('state', onState);
+      this.disconnect(code, reason);
+      return;
+    }
     this.connect();
   }
 
+  /** Statistics; after CLOSED, the last ones taken before the client was freed. */
   stats() {
+    if (this._finalStats) return { ...this._finalStats };
     const s = binding.clientStats(this);
     s.state = STATES[s.state];
     return s;
@@ -333,6 +344,8 @@ class ManagedWebSocket extends EventEmitter {
     const reason = c;
     const code = d;
     this._state = to;
+    // The C client is freed right after this event: keep its last numbers.
+    if (to === 'CLOSED') this._finalStats = this.stats();
     if (to !== 'DISCONNECTED') this._connectPending = false;
     if (to === 'CONNECTED') this._closing = false;
     this.emit('state', from, to, reason, code, { retryDelayMs: e, attempt: f });

@@ -199,3 +199,27 @@ test('setCredentials: headers and query go with the next attempt', async () => {
   await closeClient(c);
   await stopWs(wss);
 });
+
+test('reconnect() and disconnect()/connect(); stats survive close()', async () => {
+  const wss = await startWs();
+  let connections = 0;
+  wss.on('connection', () => connections++);
+  const c = new ManagedWebSocket(wss.url, fast);
+  await nextEvent(c, 'open');
+  c.reconnect();
+  await nextEvent(c, 'open');
+  assert.equal(connections, 2);
+  c.disconnect(1000, 'pause');
+  await nextEvent(c, 'state', (_f, to) => to === 'DISCONNECTED');
+  assert.equal(c.readyState, ManagedWebSocket.CLOSED);
+  c.send('while disconnected');
+  c.connect();
+  const [msg] = await nextEvent(c, 'message');
+  assert.equal(msg, 'while disconnected');
+  await closeClient(c);
+  const st = c.stats();
+  assert.equal(st.state, 'CLOSED');
+  assert.equal(st.connects, 3);
+  assert.equal(c.bufferedAmount, 0);
+  await stopWs(wss);
+});

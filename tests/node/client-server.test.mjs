@@ -58,10 +58,38 @@ test('text and binary both ways; send, broadcast, stats', { skip }, async () => 
   assert.equal(internals.liveCount().servers, 0);
 });
 
-test('graceful restart: reconnect, queued messages delivered once in order', { skip }, async () => {
-  // The restarted server listens on a new port behind a proxy whose port the
-  // client knows: a C server cannot yet listen again on a freed server's
-  // port (see the todo test below).
+test('graceful restart on the same port: reconnect, queued messages delivered once in order', {
+  skip,
+  todo: "C core: a server started on a freed server's port accepts TCP but hangs up every handshake (a stale libwebsockets listener); the proxy test below covers the client's side",
+}, async (t) => {
+  let srv = await startServer();
+  const port = srv.port;
+  const c = new ManagedWebSocket(srv.url, { ...fast, restartSpreadMs: 100 });
+  t.after(async () => { await closeClient(c); await srv.close(); });
+  await nextEvent(c, 'open');
+  const down = nextEvent(c, 'state', (f) => f === 'CONNECTED');
+  const why = nextEvent(srv, 'disconnect');
+  const clean = await srv.shutdown({ code: 1012, spreadWindowMs: 100, deadlineMs: 3000 });
+  assert.equal(clean, true);
+  assert.equal((await why)[3], 'shutdown');
+  const [, to, reason] = await down;
+  assert.equal(to, 'RECONNECTING');
+  assert.match(reason, /1012|retry-after/);
+  await srv.close();
+
+  for (let i = 0; i < 100; i++) c.send(`q${i}`);
+  srv = await startServer({ port });
+  const received = [];
+  srv.on('message', (_conn, d) => received.push(d));
+  await nextEvent(c, 'open', () => true, 5000);
+  c.send('last');
+  await waitFor(() => received.includes('last'), 5000, 'all queued messages');
+  assert.deepEqual(received, [...Array.from({ length: 100 }, (_, i) => `q${i}`), 'last']);
+});
+
+test('graceful restart behind a proxy: reconnect, queued messages delivered once in order', { skip }, async () => {
+  // The restarted server listens on another port behind a proxy that keeps
+  // the address the client knows (see the same-port todo above).
   let srv = await startServer();
   const proxy = await startProxy(srv.port);
   const c = new ManagedWebSocket(proxy.url, { ...fast, restartSpreadMs: 100 });
@@ -77,27 +105,19 @@ test('graceful restart: reconnect, queued messages delivered once in order', { s
   await srv.close();
 
   for (let i = 0; i < 100; i++) c.send(`q${i}`);
+  c.send(Buffer.from([1, 2]));
   srv = await startServer();
   proxy.target = srv.port;
   const received = [];
-  srv.on('message', (_conn, d) => received.push(d));
+  srv.on('message', (_conn, d, isBinary) => received.push(isBinary ? [...d] : d));
   await nextEvent(c, 'open', () => true, 10000);
   c.send('last');
   await waitFor(() => received.includes('last'), 5000, 'all queued messages');
-  assert.deepEqual(received, [...Array.from({ length: 100 }, (_, i) => `q${i}`), 'last']);
+  assert.deepEqual(received, [...Array.from({ length: 100 }, (_, i) => `q${i}`), [1, 2], 'last']);
+  assert.equal(c.stats().reconnects, 1);
   await closeClient(c);
   await proxy.close();
   await srv.close();
-});
-
-test('a new server can listen on the port of a closed one', {
-  skip, todo: 'C core: the listen socket outlives mws_server_free (lws vhost listen sharing)',
-}, async () => {
-  const a = await startServer();
-  const port = a.port;
-  await a.close();
-  const b = new ManagedWebSocketServer({ host: '127.0.0.1', port });
-  await b.close();
 });
 
 test('a second server on a port in use fails with MWS_ELISTEN', {

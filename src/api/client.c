@@ -57,9 +57,6 @@ static int mws__settings_resolve(mws__client_settings *s, const mws_client_confi
 	s->ca_file = mws__strdup_or_null(cfg->ca_file, &oom);
 	s->connect_timeout_ms = mws__or(cfg->connect_timeout_ms, 10000);
 	s->handshake_timeout_ms = mws__or(cfg->handshake_timeout_ms, 10000);
-	s->restart_spread_ms = mws__or(cfg->restart_spread_ms, 5000);
-	s->min_uptime_ms = mws__or(cfg->min_uptime_ms, 5000);
-	s->max_attempts = (uint32_t)cfg->max_attempts;
 	s->heartbeat_mode = cfg->heartbeat_mode ? cfg->heartbeat_mode : MWS_HEARTBEAT_PING;
 	s->heartbeat_interval_ms = mws__or(cfg->heartbeat_interval_ms, 20000);
 	s->heartbeat_timeout_ms = mws__or(cfg->heartbeat_timeout_ms, 10000);
@@ -210,14 +207,17 @@ MWS_API int mws_client_new(mws_client **out, mws_ctx *ctx, const char *url,
 	mws__hist_init(&c->uptime_ms);
 	mws__msgq_init(&c->txq);
 	c->ready.drain = mws__client_drain;
-	mws__backoff_init(&c->backoff, mws__or(cfg.base_delay_ms, 500),
+	mws__backoff_init(&c->retry.backoff, mws__or(cfg.base_delay_ms, 500),
 	                  mws__or(cfg.max_delay_ms, 30000),
 	                  cfg.jitter ? cfg.jitter : MWS_JITTER_FULL,
 	                  cfg.jitter_proportion > 0 ? cfg.jitter_proportion : 0.3);
-	mws__breaker_init(&c->breaker, (uint32_t)cfg.breaker_failures,
+	mws__breaker_init(&c->retry.breaker, (uint32_t)cfg.breaker_failures,
 	                  mws__or(cfg.breaker_window_ms, 60000));
-	mws__rng_seed(&c->rng, cfg.random_seed ? cfg.random_seed
-	                                       : mws__now_us() ^ (uint64_t)(uintptr_t)c);
+	mws__rng_seed(&c->retry.rng, cfg.random_seed ? cfg.random_seed
+	                                             : mws__now_us() ^ (uint64_t)(uintptr_t)c);
+	c->retry.max_attempts = (uint32_t)cfg.max_attempts;
+	c->retry.min_uptime_ms = mws__or(cfg.min_uptime_ms, 5000);
+	c->retry.restart_spread_ms = mws__or(cfg.restart_spread_ms, 5000);
 	c->state = MWS_STATE_DISCONNECTED;
 	c->free_cmd = calloc(1, sizeof(mws__client_cmd));
 	if (!c->free_cmd || mws__client_post(c, MWS__CMD_ATTACH, 0, NULL)) {

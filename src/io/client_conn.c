@@ -27,11 +27,11 @@ int mws__client_transition(struct mws_client *c, int event, const char *reason,
 	}
 	c->state = to;
 	atomic_store(&c->state_pub, to);
-	atomic_store(&c->attempt_pub, c->attempt);
+	atomic_store(&c->attempt_pub, c->retry.attempt);
 	mws__log(c->ctx, MWS_LOG_INFO, "client %s: %s -> %s (%s, code %d)", c->url_text,
 	         mws_state_name(from), mws_state_name(to), reason, close_code);
 	if (c->cbs.on_state) {
-		mws_state_change ch = {from, to, reason, close_code, retry_delay_ms, c->attempt};
+		mws_state_change ch = {from, to, reason, close_code, retry_delay_ms, c->retry.attempt};
 		MWS__CLIENT_CALLBACK(c, c->cbs.on_state(c, &ch, c->user_data));
 	}
 	return 0;
@@ -81,13 +81,7 @@ static void mws__client_end_connection(struct mws_client *c, int code, const cha
 		pthread_mutex_lock(&c->stats_lock);
 		mws__hist_add(&c->uptime_ms, up);
 		pthread_mutex_unlock(&c->stats_lock);
-		/* Only a connection that stayed up long enough proves the trouble
-		 * is over: a server that accepts then drops must not loop fast. */
-		if (up >= c->set.min_uptime_ms) {
-			c->attempt = 0;
-			mws__breaker_reset(&c->breaker);
-			mws__backoff_reset(&c->backoff);
-		}
+		mws__retry_connection_ended(&c->retry, up);
 	}
 }
 
@@ -141,37 +135,19 @@ void mws__client_dropped(struct mws_client *c, int code, const char *reason,
 	code = d.code; /* the real code, when 1002 carried it in the reason */
 	if (!*why)
 		snprintf(why, sizeof why, "closed by server");
-	uint64_t delay;
-	switch (d.action) {
-	case MWS_CLOSE_ACTION_CLOSE:
+	if (d.action == MWS_CLOSE_ACTION_CLOSE) {
 		mws__client_transition(c, MWS__EV_DROP_CLOSE, why, code, 0);
 		return;
-	case MWS_CLOSE_ACTION_FAIL:
+	}
+	if (d.action == MWS_CLOSE_ACTION_FAIL) {
 		mws__client_transition(c, MWS__EV_DROP_FAIL, why, code, 0);
 		return;
-	case MWS_CLOSE_ACTION_RESTART:
-		/* A restarting server: spread out, and it is not our failure. */
-		delay = d.retry_after_ms >= 0
-			? (uint64_t)d.retry_after_ms
-			: mws__rng_between(&c->rng, 0, c->set.restart_spread_ms);
-		break;
-	default:
-		if (mws__breaker_fail(&c->breaker, mws__now_ms())) {
-			mws__client_transition(c, MWS__EV_DROP_FAIL, "circuit open", code, 0);
-			return;
-		}
-		if (c->set.max_attempts && c->attempt >= c->set.max_attempts) {
-			mws__client_transition(c, MWS__EV_DROP_FAIL, "max attempts reached",
-			                       code, 0);
-			return;
-		}
-		delay = d.retry_after_ms >= 0
-			? (uint64_t)d.retry_after_ms
-			: mws__backoff_next(&c->backoff, c->attempt, &c->rng);
-		c->attempt++;
-		break;
 	}
-	mws__client_schedule_retry(c, delay, code, why);
+	mws__retry_plan plan = mws__retry_plan_for(&c->retry, &d, mws__now_ms());
+	if (plan.give_up)
+		mws__client_transition(c, MWS__EV_DROP_FAIL, plan.why, code, 0);
+	else
+		mws__client_schedule_retry(c, plan.delay_ms, code, why);
 }
 
 static void mws__client_timed_out(lws_sorted_usec_list_t *sul)
@@ -292,7 +268,7 @@ static int mws__client_ask_credentials(struct mws_client *c)
 	if (!c->creds)
 		return -1;
 	c->creds->client = c;
-	c->creds->attempt = c->attempt + 1;
+	c->creds->attempt = c->retry.attempt + 1;
 	c->creds->last_http_status = c->last_http_status;
 	int rc;
 	MWS__CLIENT_CALLBACK(c, rc = c->cbs.on_credentials(c, c->creds, c->user_data));
@@ -338,11 +314,8 @@ void mws__client_do_connect(struct mws_client *c)
 	int was_failed = c->state == MWS_STATE_FAILED;
 	if (mws__client_transition(c, MWS__EV_CONNECT, "connect requested", 0, 0))
 		return;
-	if (was_failed) {
-		c->attempt = 0;
-		mws__breaker_reset(&c->breaker);
-		mws__backoff_reset(&c->backoff);
-	}
+	if (was_failed)
+		mws__retry_reset(&c->retry);
 	c->auth_retry_used = 0;
 	if (c->state == MWS_STATE_CONNECTING)
 		mws__client_attempt(c);

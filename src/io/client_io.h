@@ -4,13 +4,11 @@
 #ifndef MWS_IO_CLIENT_IO_H
 #define MWS_IO_CLIENT_IO_H
 
-#include "core/backoff.h"
-#include "core/breaker.h"
 #include "core/close_policy.h"
 #include "core/heartbeat.h"
 #include "core/histogram.h"
 #include "core/message.h"
-#include "core/rng.h"
+#include "core/retry.h"
 #include "core/spsc_ring.h"
 #include "core/url.h"
 #include "io/ctx.h"
@@ -29,8 +27,6 @@ enum mws__phase {
 typedef struct mws__client_settings {
 	char *subprotocol, *origin, *headers, *ca_file;
 	uint64_t connect_timeout_ms, handshake_timeout_ms;
-	uint64_t restart_spread_ms, min_uptime_ms;
-	uint32_t max_attempts;
 	int heartbeat_mode;
 	uint64_t heartbeat_interval_ms, heartbeat_timeout_ms;
 	size_t queue_max_messages;
@@ -83,11 +79,8 @@ struct mws_client {
 	enum mws__phase phase;
 	struct lws *wsi;
 	mws__msg_queue txq;             /* drained from the ring, not yet written */
-	mws__backoff backoff;
-	mws__breaker breaker;
-	mws__rng rng;
+	mws__retry retry;               /* attempts, backoff, breaker */
 	mws__heartbeat hb;
-	uint32_t attempt;
 	uint64_t attempt_token;         /* bumps with every attempt */
 	uint64_t opened_at_ms;
 	int auth_retry_used;

@@ -1,0 +1,121 @@
+/* The plan after a connection ends, on a fake clock: min_uptime, attempt
+ * counting, max_attempts, the breaker, restart spreads and server hints. */
+#include <criterion/criterion.h>
+
+#include "core/retry.h"
+#include "managedws.h"
+
+static mws__retry make_retry(uint32_t max_attempts, uint32_t breaker_n)
+{
+	mws__retry r = {0};
+	mws__backoff_init(&r.backoff, 100, 10000, MWS_JITTER_NONE, 0);
+	mws__breaker_init(&r.breaker, breaker_n, 60000);
+	mws__rng_seed(&r.rng, 7);
+	r.max_attempts = max_attempts;
+	r.min_uptime_ms = 5000;
+	r.restart_spread_ms = 3000;
+	return r;
+}
+
+static const mws__close_decision reconnect = {MWS_CLOSE_ACTION_RECONNECT, 1006, -1};
+
+Test(retry, backoff_grows_with_each_failed_attempt)
+{
+	mws__retry r = make_retry(0, 0);
+	uint64_t expect[] = {100, 200, 400, 800, 1600};
+	for (int i = 0; i < 5; i++) {
+		mws__retry_plan p = mws__retry_plan_for(&r, &reconnect, 1000 * (uint64_t)i);
+		cr_assert_not(p.give_up);
+		cr_expect_eq(p.delay_ms, expect[i], "attempt %d", i);
+	}
+	cr_expect_eq(r.attempt, 5);
+}
+
+Test(retry, connection_shorter_than_min_uptime_keeps_counting)
+{
+	mws__retry r = make_retry(0, 0);
+	mws__retry_plan_for(&r, &reconnect, 0);
+	mws__retry_plan_for(&r, &reconnect, 100);
+	mws__retry_connection_ended(&r, 4999); /* up, then dropped at once */
+	mws__retry_plan p = mws__retry_plan_for(&r, &reconnect, 6000);
+	cr_expect_eq(p.delay_ms, 400, "the third failure waits 4x base");
+	cr_expect_eq(r.attempt, 3);
+}
+
+Test(retry, connection_up_for_min_uptime_starts_afresh)
+{
+	mws__retry r = make_retry(0, 0);
+	mws__retry_plan_for(&r, &reconnect, 0);
+	mws__retry_plan_for(&r, &reconnect, 100);
+	mws__retry_connection_ended(&r, 5000);
+	cr_expect_eq(r.attempt, 0);
+	mws__retry_plan p = mws__retry_plan_for(&r, &reconnect, 6000);
+	cr_expect_eq(p.delay_ms, 100);
+}
+
+Test(retry, max_attempts_gives_up_after_that_many_retries)
+{
+	mws__retry r = make_retry(3, 0);
+	for (int i = 0; i < 3; i++)
+		cr_assert_not(mws__retry_plan_for(&r, &reconnect, (uint64_t)i).give_up);
+	mws__retry_plan p = mws__retry_plan_for(&r, &reconnect, 10);
+	cr_expect(p.give_up);
+	cr_expect_str_eq(p.why, "max attempts reached");
+}
+
+Test(retry, breaker_opens_on_failures_within_its_window)
+{
+	mws__retry r = make_retry(0, 4);
+	for (int i = 0; i < 3; i++)
+		cr_assert_not(mws__retry_plan_for(&r, &reconnect, 1000 * (uint64_t)i).give_up);
+	mws__retry_plan p = mws__retry_plan_for(&r, &reconnect, 3000);
+	cr_expect(p.give_up);
+	cr_expect_str_eq(p.why, "circuit open");
+}
+
+Test(retry, breaker_stays_closed_when_failures_are_spread_out)
+{
+	mws__retry r = make_retry(0, 3);
+	for (int i = 0; i < 10; i++)
+		cr_assert_not(mws__retry_plan_for(&r, &reconnect, 40000 * (uint64_t)i).give_up);
+}
+
+Test(retry, restart_spreads_without_counting_an_attempt)
+{
+	mws__retry r = make_retry(1, 1);
+	mws__close_decision restart = {MWS_CLOSE_ACTION_RESTART, 1012, -1};
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (int i = 0; i < 1000; i++) {
+		mws__retry_plan p = mws__retry_plan_for(&r, &restart, (uint64_t)i);
+		cr_assert_not(p.give_up, "a restart must not trip max_attempts or the breaker");
+		cr_assert_leq(p.delay_ms, 3000);
+		lo = p.delay_ms < lo ? p.delay_ms : lo;
+		hi = p.delay_ms > hi ? p.delay_ms : hi;
+	}
+	cr_expect_eq(r.attempt, 0);
+	cr_expect_lt(lo, 300, "the spread reaches near its start");
+	cr_expect_gt(hi, 2700, "the spread reaches near its end");
+}
+
+Test(retry, server_hint_overrides_backoff_and_spread)
+{
+	mws__retry r = make_retry(0, 0);
+	mws__close_decision busy = {MWS_CLOSE_ACTION_RECONNECT, 1013, 2500};
+	cr_expect_eq(mws__retry_plan_for(&r, &busy, 0).delay_ms, 2500);
+	cr_expect_eq(r.attempt, 1, "a hinted retry still counts");
+	mws__close_decision restart = {MWS_CLOSE_ACTION_RESTART, 1012, 1234};
+	cr_expect_eq(mws__retry_plan_for(&r, &restart, 0).delay_ms, 1234);
+	cr_expect_eq(r.attempt, 1);
+}
+
+Test(retry, reset_after_failed_starts_over)
+{
+	mws__retry r = make_retry(2, 0);
+	mws__retry_plan_for(&r, &reconnect, 0);
+	mws__retry_plan_for(&r, &reconnect, 1);
+	cr_assert(mws__retry_plan_for(&r, &reconnect, 2).give_up);
+	mws__retry_reset(&r);
+	mws__retry_plan p = mws__retry_plan_for(&r, &reconnect, 3);
+	cr_expect_not(p.give_up);
+	cr_expect_eq(p.delay_ms, 100);
+}

@@ -200,3 +200,94 @@ Test(client_lifecycle, thousand_connect_cycles_leave_no_descriptor_behind, .time
 	mws_ctx_free(ctx);
 	mws_test_peer_stop(&peer);
 }
+
+/* ---- wss: a CA file, hostname checks, the insecure switch ---- */
+
+static void echo_back(mws_server *srv, mws_conn_id id, const void *data, size_t len,
+                      int type, void *ud)
+{
+	(void)ud;
+	mws_server_send(srv, id, data, len, type);
+}
+
+static int to_loopback(const char *host, char *ip, size_t cap, void *arg)
+{
+	(void)host, (void)arg;
+	snprintf(ip, cap, "127.0.0.1");
+	return 0;
+}
+
+/* A certificate for the name "mws.test", which is also its own CA. */
+static void make_cert(char *dir, char *cert, char *key)
+{
+	cr_assert_not_null(mkdtemp(dir));
+	sprintf(cert, "%s/cert.pem", dir);
+	sprintf(key, "%s/key.pem", dir);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd,
+	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+	         "-keyout %s -out %s -days 1 -subj /CN=mws.test "
+	         "-addext subjectAltName=DNS:mws.test >/dev/null 2>&1",
+	         key, cert);
+	cr_assert_eq(system(cmd), 0, "openssl could not make a certificate");
+}
+
+static int tls_client_reaches(mws_ctx *ctx, const char *url, const char *ca, int insecure,
+                              rec *r)
+{
+	mws_client_config cfg;
+	mws_client_config_init(&cfg);
+	cfg.ca_file = ca;
+	cfg.insecure = insecure;
+	cfg.base_delay_ms = 200;
+	mws_client *c = rec_client(r, ctx, url, &cfg);
+	cr_assert_not_null(c);
+	mws_client_connect(c);
+	int ok = rec_wait_state(r, MWS_STATE_CONNECTED, 3000);
+	if (ok) {
+		mws_client_send(c, "over tls", 8, MWS_MSG_TEXT);
+		ok = rec_wait_msgs(r, 1, 3000) && !strcmp(r->msgs[0], "over tls");
+	}
+	mws_client_free(c);
+	return ok;
+}
+
+Test(client_lifecycle, wss_trusts_its_ca_file_and_checks_the_name, .timeout = 60)
+{
+	char dir[] = "/tmp/mws-ca-XXXXXX", cert[80], key[80];
+	make_cert(dir, cert, key);
+	mws_ctx *ctx;
+	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
+	mws__ctx_set_resolver(ctx, to_loopback, NULL);
+	mws_server_config scfg;
+	mws_server_config_init(&scfg);
+	scfg.iface = "127.0.0.1";
+	scfg.cert_file = cert;
+	scfg.key_file = key;
+	mws_server *srv;
+	cr_assert_eq(mws_server_new(&srv, ctx, &scfg), 0);
+	mws_server_callbacks scbs = {sizeof scbs, NULL, NULL, echo_back, NULL};
+	cr_assert_eq(mws_server_set_callbacks(srv, &scbs, NULL, NULL), 0);
+	cr_assert_eq(mws_server_start(srv), 0);
+	char by_name[64], by_ip[64];
+	snprintf(by_name, sizeof by_name, "wss://mws.test:%d/", mws_server_port(srv));
+	snprintf(by_ip, sizeof by_ip, "wss://127.0.0.1:%d/", mws_server_port(srv));
+
+	rec r1, r2, r3, r4;
+	rec_init(&r1), rec_init(&r2), rec_init(&r3), rec_init(&r4);
+	cr_expect(tls_client_reaches(ctx, by_name, cert, 0, &r1), "trusted CA and name");
+	cr_expect_not(tls_client_reaches(ctx, by_name, NULL, 0, &r2),
+	              "an untrusted certificate was accepted");
+	cr_expect_geq(rec_count_to(&r2, MWS_STATE_RECONNECTING), 1,
+	              "a TLS failure is retried like any other network failure");
+	cr_expect_not(tls_client_reaches(ctx, by_ip, cert, 0, &r3),
+	              "a certificate for another name was accepted");
+	cr_expect(tls_client_reaches(ctx, by_ip, NULL, 1, &r4), "insecure accepts anything");
+
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+	rec_destroy(&r1), rec_destroy(&r2), rec_destroy(&r3), rec_destroy(&r4);
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
+}

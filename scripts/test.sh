@@ -13,6 +13,8 @@ run_ctest() {
 
 scripts/build.sh build
 run_ctest build
+echo "== install check"
+scripts/check-install.sh build
 scripts/build.sh build-asan -DMWS_SANITIZE=address -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1 run_ctest build-asan
 scripts/build.sh build-tsan -DMWS_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug

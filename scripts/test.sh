@@ -15,6 +15,8 @@ scripts/build.sh build
 run_ctest build
 echo "== install check"
 scripts/check-install.sh build
+echo "== valgrind"
+scripts/valgrind.sh build
 scripts/build.sh build-asan -DMWS_SANITIZE=address -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1 run_ctest build-asan
 scripts/build.sh build-tsan -DMWS_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug

@@ -1,0 +1,318 @@
+/* mws serve: our server in a terminal. One line per connect and disconnect
+ * on stderr, a periodic summary, and a graceful shutdown on SIGTERM/SIGINT.
+ * stdout carries only the "PORT n" line of --print-port, so that scripts
+ * can read it and need not drain anything else. */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flags.h"
+#include "managedws.h"
+#include "subcommands.h"
+#include "util.h"
+
+enum { MODE_ECHO, MODE_BROADCAST, MODE_SINK };
+
+static const cli_choice mode_choices[] = {
+	{"echo", MODE_ECHO}, {"broadcast", MODE_BROADCAST}, {"sink", MODE_SINK}, {NULL, 0}};
+
+static struct {
+	mws_server_config cfg;
+	const char *host;
+	cli_list origins;
+	int mode, print_port, summary_ms, quiet, verbose;
+	int shutdown_code, shutdown_spread_ms, shutdown_deadline_ms;
+} o;
+
+#define MS 1, 86400000 /* 0 would mean "the library default" */
+#define MS0 0, 86400000
+static const cli_flag serve_flags[] = {
+	{"host", "ADDR", CLI_STRING, &o.host, 0, 0, NULL,
+	 "address or interface to listen on; '*' = every interface"},
+	{"port", "N", CLI_INT, &o.cfg.port, 0, 65535, NULL, "port; 0 picks a free one"},
+	{"mode", "MODE", CLI_CHOICE, &o.mode, 0, 0, mode_choices,
+	 "echo to the sender, broadcast to everyone, or sink (count and drop)"},
+	{"print-port", NULL, CLI_BOOL, &o.print_port, 0, 0, NULL,
+	 "print 'PORT n' as the first line on stdout once listening"},
+	{"cert", "PEM", CLI_STRING, &o.cfg.cert_file, 0, 0, NULL,
+	 "certificate for wss:// (with --key)"},
+	{"key", "PEM", CLI_STRING, &o.cfg.key_file, 0, 0, NULL, "private key for wss://"},
+	{"heartbeat-timeout", "MS", CLI_INT, &o.cfg.heartbeat_timeout_ms, MS, NULL,
+	 "a client silent this long is reaped with 4000"},
+	{"check-interval", "MS", CLI_INT, &o.cfg.check_interval_ms, MS, NULL,
+	 "how often silence is checked"},
+	{"ping-interval", "MS", CLI_INT, &o.cfg.ping_interval_ms, -1, 86400000, NULL,
+	 "RFC 6455 pings to each client; 0 or -1 = none"},
+	{"json-protocol", NULL, CLI_BOOL, &o.cfg.json_protocol, 0, 0, NULL,
+	 "send {\"type\":\"connection_ack\",...} on connect"},
+	{"max-message-bytes", "SIZE", CLI_SIZE, &o.cfg.max_message_bytes, 0, 0, NULL,
+	 "largest message received; larger closes with 1009"},
+	{"max-connections", "N", CLI_INT, &o.cfg.max_connections, 1, 10000000, NULL,
+	 "connections at once; more are refused with 503"},
+	{"rate", "PER_SEC", CLI_DOUBLE, &o.cfg.rate_per_sec, -1, 1e9, NULL,
+	 "handshakes per second per address (token bucket); 0 or -1 = off"},
+	{"rate-burst", "N", CLI_INT, &o.cfg.rate_burst, 1, 1000000000, NULL,
+	 "token bucket size"},
+	{"origin", "ORIGIN", CLI_LIST, &o.origins, 0, 0, NULL,
+	 "allowed Origin (none given: any)"},
+	{"handshake-timeout", "MS", CLI_INT, &o.cfg.handshake_timeout_ms, MS, NULL,
+	 "HTTP upgrade must finish within this"},
+	{"send-queue-max-bytes", "SIZE", CLI_SIZE, &o.cfg.send_queue_max_bytes, 0, 0, NULL,
+	 "bytes waiting per connection"},
+	{"seed", "N", CLI_U64, &o.cfg.random_seed, 0, 0, NULL,
+	 "random seed for the retry-after spread, 0 = from the OS"},
+	{"shutdown-code", "CODE", CLI_INT, &o.shutdown_code, 1000, 4999, NULL,
+	 "close code sent on SIGTERM/SIGINT (1012 restart, 1001 going away)"},
+	{"shutdown-spread", "MS", CLI_INT, &o.shutdown_spread_ms, MS0, NULL,
+	 "retry-after hints spread uniformly over this window"},
+	{"shutdown-deadline", "MS", CLI_INT, &o.shutdown_deadline_ms, 1, 86400000, NULL,
+	 "wait this long for close handshakes, then drop the rest"},
+	{"summary-interval", "MS", CLI_INT, &o.summary_ms, MS0, NULL,
+	 "a one-line summary every MS; 0 = none"},
+	{"quiet", NULL, CLI_BOOL, &o.quiet, 0, 0, NULL, "no connect/disconnect lines"},
+	{"verbose", NULL, CLI_BOOL, &o.verbose, 0, 0, NULL, "library log lines on stderr"},
+};
+
+static const cli_command serve_cmd = {
+	"serve", "",
+	"A managedws server. Answers pings and JSON heartbeats, reaps silent\n"
+	"clients, limits handshake floods, serves /healthz and /metrics on the\n"
+	"same port. Connects, disconnects (with why), refusals and a periodic\n"
+	"summary go to stderr. SIGTERM or SIGINT shuts down gracefully: new\n"
+	"handshakes get 503, every client is closed with --shutdown-code and a\n"
+	"'retry-after' spread over --shutdown-spread; a second signal exits at once.",
+	serve_flags, CLI_NFLAGS(serve_flags),
+	"exit status:\n"
+	"  0  shut down gracefully: every client closed in time\n"
+	"  1  cannot listen, or internal error\n"
+	"  2  bad flag\n"
+	"  3  shut down, but some clients were dropped at --shutdown-deadline\n\n"
+	"example:\n"
+	"  mws serve --port 8080 --mode broadcast --summary-interval 10000\n",
+};
+
+static void set_defaults(void)
+{
+	memset(&o, 0, sizeof o);
+	mws_server_config_init(&o.cfg);
+	o.host = "127.0.0.1";
+	o.cfg.heartbeat_timeout_ms = 60000;
+	o.cfg.check_interval_ms = 5000;
+	o.cfg.ping_interval_ms = 25000;
+	o.cfg.max_message_bytes = 1u << 20;
+	o.cfg.max_connections = 10000;
+	o.cfg.rate_per_sec = 10;
+	o.cfg.rate_burst = 20;
+	o.cfg.handshake_timeout_ms = 10000;
+	o.cfg.send_queue_max_bytes = 8u << 20;
+	o.mode = MODE_ECHO;
+	o.summary_ms = 5000;
+	o.shutdown_code = 1012;
+	o.shutdown_spread_ms = 5000;
+	o.shutdown_deadline_ms = 10000;
+}
+
+static const char *why_name(int why)
+{
+	switch (why) {
+	case MWS_DISCONNECT_PEER_CLOSED: return "peer-closed";
+	case MWS_DISCONNECT_REAPED: return "reaped";
+	case MWS_DISCONNECT_TOO_BIG: return "too-big";
+	case MWS_DISCONNECT_SHUTDOWN: return "shutdown";
+	case MWS_DISCONNECT_SERVER_CLOSED: return "server-closed";
+	case MWS_DISCONNECT_ERROR: return "lost";
+	default: return "?";
+	}
+}
+
+static const char *const refuse_names[MWS_REFUSE_COUNT] = {
+	"rate-limited", "max-connections", "origin", "auth", "shutting-down"};
+
+static void on_connect(mws_server *srv, mws_conn_id id, const mws_conn_info *info, void *ud)
+{
+	(void)srv;
+	(void)ud;
+	char ts[40];
+
+	if (o.quiet)
+		return;
+	cli_timestamp(ts, sizeof ts);
+	fprintf(stderr, "%s connect id=%" PRIu64 " peer=%s path=%s%s%s\n", ts, id, info->peer_ip,
+	        info->path, *info->origin ? " origin=" : "", info->origin);
+}
+
+static void on_disconnect(mws_server *srv, mws_conn_id id, int code, const char *reason,
+                          int why, void *ud)
+{
+	(void)srv;
+	(void)ud;
+	char ts[40];
+
+	if (o.quiet)
+		return;
+	cli_timestamp(ts, sizeof ts);
+	fprintf(stderr, "%s disconnect id=%" PRIu64 " code=%d why=%s reason=\"%s\"\n", ts, id, code,
+	        why_name(why), reason);
+}
+
+static void on_message(mws_server *srv, mws_conn_id id, const void *data, size_t len, int type,
+                       void *ud)
+{
+	(void)ud;
+	if (o.mode == MODE_ECHO)
+		mws_server_send(srv, id, data, len, type);
+	else if (o.mode == MODE_BROADCAST)
+		mws_server_broadcast(srv, data, len, type);
+}
+
+static void on_log(int level, const char *msg, void *ud)
+{
+	(void)ud;
+	char ts[40];
+
+	cli_timestamp(ts, sizeof ts);
+	fprintf(stderr, "%s log %d: %s\n", ts, level, msg);
+}
+
+static void print_refusals(const mws_server_stats *now, const mws_server_stats *before)
+{
+	char ts[40];
+
+	for (int i = 0; i < MWS_REFUSE_COUNT; i++) {
+		if (now->refused[i] == before->refused[i] || o.quiet)
+			continue;
+		cli_timestamp(ts, sizeof ts);
+		fprintf(stderr, "%s refused why=%s count=+%" PRIu64 " total=%" PRIu64 "\n", ts,
+		        refuse_names[i], now->refused[i] - before->refused[i], now->refused[i]);
+	}
+}
+
+static void print_summary(const mws_server_stats *st, const mws_server_stats *last,
+                          uint64_t elapsed_ms)
+{
+	char ts[40];
+	double secs = elapsed_ms ? (double)elapsed_ms / 1000.0 : 1.0;
+
+	cli_timestamp(ts, sizeof ts);
+	fprintf(stderr,
+	        "%s summary connections=%u accepted=%" PRIu64 " disconnects=%" PRIu64
+	        " refused=%" PRIu64 " reaped=%" PRIu64 " msgs_in=%" PRIu64 " (%.0f/s) msgs_out=%" PRIu64
+	        " (%.0f/s) dropped=%" PRIu64 " rtt_p50=%uus rtt_p99=%uus\n",
+	        ts, st->connections, st->accepted, st->disconnects, st->refused_total, st->reaped,
+	        st->msgs_in, (double)(st->msgs_in - last->msgs_in) / secs, st->msgs_out,
+	        (double)(st->msgs_out - last->msgs_out) / secs, st->send_dropped, st->rtt_p50_us,
+	        st->rtt_p99_us);
+}
+
+static int run(mws_server *srv, int sig_r)
+{
+	mws_server_stats seen = {.size = sizeof seen}, at_summary, st = {.size = sizeof st};
+	uint64_t summary_at = cli_now_ms();
+	char ts[40];
+
+	mws_server_stats_get(srv, &seen);
+	at_summary = seen;
+	for (;;) {
+		struct pollfd p = {.fd = sig_r, .events = POLLIN};
+		if (poll(&p, 1, 250) < 0 && errno != EINTR)
+			return 1;
+		int signo = cli_signal_take(sig_r);
+		mws_server_stats_get(srv, &st);
+		print_refusals(&st, &seen);
+		seen = st;
+		uint64_t now = cli_now_ms();
+		if (o.summary_ms > 0 && now - summary_at >= (uint64_t)o.summary_ms) {
+			print_summary(&st, &at_summary, now - summary_at);
+			at_summary = st;
+			summary_at = now;
+		}
+		if (!signo)
+			continue;
+		cli_signals_stopping();
+		cli_timestamp(ts, sizeof ts);
+		fprintf(stderr, "%s shutdown signal=%s connections=%u code=%d spread=%dms "
+		                "deadline=%dms\n", ts, signo == SIGINT ? "SIGINT" : "SIGTERM",
+		        st.connections, o.shutdown_code, o.shutdown_spread_ms, o.shutdown_deadline_ms);
+		int rc = mws_server_shutdown(srv, o.shutdown_code, o.shutdown_spread_ms,
+		                             o.shutdown_deadline_ms);
+		cli_timestamp(ts, sizeof ts);
+		if (rc == 0)
+			fprintf(stderr, "%s shutdown done: every client closed\n", ts);
+		else
+			fprintf(stderr, "%s shutdown done: %s\n", ts,
+			        rc == MWS_ETIMEDOUT ? "some clients dropped at the deadline"
+			                            : mws_strerror(rc));
+		return rc == 0 ? 0 : 3;
+	}
+}
+
+int mws_cmd_serve(int argc, char **argv)
+{
+	const char *pos;
+	int npos, rc, status = 1;
+	mws_ctx *ctx = NULL;
+	mws_server *srv = NULL;
+
+	set_defaults();
+	rc = cli_parse(&serve_cmd, argc, argv, &pos, 0, &npos);
+	if (rc != CLI_PARSE_OK) {
+		cli_lists_free(&serve_cmd);
+		return rc == CLI_PARSE_HELP ? 0 : 2;
+	}
+	if (!o.cfg.cert_file != !o.cfg.key_file) {
+		cli_lists_free(&serve_cmd);
+		return cli_usage_error(&serve_cmd, "--cert and --key go together");
+	}
+	if (o.cfg.ping_interval_ms == 0)
+		o.cfg.ping_interval_ms = -1;
+	if (o.cfg.rate_per_sec == 0)
+		o.cfg.rate_per_sec = -1;
+	o.cfg.iface = strcmp(o.host, "*") ? o.host : NULL;
+	o.cfg.origins = o.origins.items;
+	o.cfg.origin_count = o.origins.count;
+
+	mws_ctx_config cc;
+	mws_ctx_config_init(&cc);
+	if (o.verbose) {
+		cc.log_cb = on_log;
+		cc.log_level = MWS_LOG_DEBUG;
+	}
+	int sig_r = cli_signals_install();
+	if (sig_r < 0 || (rc = mws_ctx_new(&ctx, &cc))) {
+		fprintf(stderr, "mws serve: %s\n", sig_r < 0 ? strerror(errno) : mws_strerror(rc));
+		goto out;
+	}
+	rc = mws_server_new(&srv, ctx, &o.cfg);
+	if (rc == MWS_EINVAL) {
+		status = cli_usage_error(&serve_cmd, "a flag is out of range (%s)", mws_strerror(rc));
+		goto out;
+	}
+	mws_server_callbacks cbs = {sizeof cbs, NULL, on_connect, on_message, on_disconnect};
+	if (rc || (rc = mws_server_set_callbacks(srv, &cbs, NULL, NULL)) ||
+	    (rc = mws_server_start(srv))) {
+		fprintf(stderr, "mws serve: cannot listen on %s:%d: %s\n", o.host, o.cfg.port,
+		        mws_strerror(rc));
+		goto out;
+	}
+	int port = mws_server_port(srv);
+	if (o.print_port) {
+		printf("PORT %d\n", port);
+		fflush(stdout);
+	}
+	char ts[40];
+	cli_timestamp(ts, sizeof ts);
+	fprintf(stderr, "%s listening on %s://%s:%d/ mode=%s (also /healthz, /metrics)\n", ts,
+	        o.cfg.cert_file ? "wss" : "ws", o.cfg.iface ? o.host : "*", port,
+	        cli_choice_name(mode_choices, o.mode));
+	status = run(srv, sig_r);
+out:
+	mws_server_free(srv);
+	if (ctx)
+		mws_ctx_free(ctx);
+	cli_lists_free(&serve_cmd);
+	return status;
+}

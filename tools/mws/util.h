@@ -1,0 +1,48 @@
+/* Small helpers the mws subcommands share: clocks, timestamps, signals
+ * through a self-pipe, HOST:PORT parsing. */
+#ifndef MWS_CLI_UTIL_H
+#define MWS_CLI_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Monotonic milliseconds. */
+uint64_t cli_now_ms(void);
+/* Monotonic microseconds (the same clock). */
+uint64_t cli_now_us(void);
+
+/* Sleeps ms milliseconds (restarting after signals). */
+void cli_sleep_ms(int ms);
+
+/* "2024-05-01T12:34:56.789Z" (UTC wall clock) into buf (>= 32 bytes). */
+void cli_timestamp(char *buf, size_t cap);
+
+/* Routes SIGINT and SIGTERM to a self-pipe and ignores SIGPIPE. The
+ * handler only writes the signal number to the pipe (async-signal-safe);
+ * a second signal while the first is still being handled ends the
+ * process at once with 128 + signo. Returns the read end (non-blocking),
+ * or -1. */
+int cli_signals_install(void);
+
+/* Reads one pending signal number from the pipe, 0 if none. */
+int cli_signal_take(int fd);
+
+/* Called by a subcommand once it starts its graceful stop, so that a
+ * second signal exits at once. */
+void cli_signals_stopping(void);
+
+/* Splits "HOST:PORT", "[v6]:PORT" or ":PORT" (host "127.0.0.1"). The
+ * port must be 0..65535. Returns 0, or -1 if s is not of that form. */
+int cli_parse_hostport(const char *s, char *host, size_t cap, int *port);
+
+/* A pipe whose ends are non-blocking and close-on-exec. 0 or -1. */
+int cli_pipe(int fds[2]);
+
+/* Writes one byte to a wake-up pipe (any thread; errors ignored: a full
+ * pipe already wakes the reader). */
+void cli_wake(int fd);
+
+/* Empties a wake-up pipe. */
+void cli_drain(int fd);
+
+#endif

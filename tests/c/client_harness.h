@@ -15,7 +15,7 @@
 #include "peer.h"
 
 #define REC_MAX_STATES 256
-#define REC_MAX_MSGS 4096
+#define REC_MAX_MSGS 8192
 
 typedef struct rec_state {
 	int from, to, code, delay_ms;

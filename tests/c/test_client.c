@@ -513,3 +513,62 @@ Test(client, bad_arguments_are_refused)
 	cr_expect_eq(mws_client_set_callbacks(c, &cbs, NULL, NULL), MWS_ESTATE);
 	mws_client_free(c);
 }
+
+/* ---- concurrent senders ---- */
+
+typedef struct sender {
+	mws_client *c;
+	int thread;
+	int refused;
+} sender;
+
+enum { SENDERS = 4, PER_SENDER = 1500 };
+
+static void *send_many(void *arg)
+{
+	sender *s = arg;
+	for (int i = 0; i < PER_SENDER; i++) {
+		char m[32];
+		int n = snprintf(m, sizeof m, "t%d-%d", s->thread, i);
+		if (mws_client_send(s->c, m, (size_t)n, MWS_MSG_TEXT))
+			s->refused++;
+	}
+	return NULL;
+}
+
+Test(client, concurrent_senders_are_serialised_and_keep_their_order, .timeout = 60)
+{
+	mws_test_peer peer = start_py(NULL, NULL, NULL);
+	char url[64];
+	url_for_port(url, sizeof url, peer.port);
+	rec r;
+	rec_init(&r);
+	mws_client_config cfg = fast_config();
+	cfg.queue_max_messages = SENDERS * PER_SENDER;
+	mws_client *c = rec_client(&r, NULL, url, &cfg);
+	mws_client_connect(c);
+	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000));
+
+	pthread_t threads[SENDERS];
+	sender senders[SENDERS];
+	for (int t = 0; t < SENDERS; t++) {
+		senders[t] = (sender){c, t, 0};
+		pthread_create(&threads[t], NULL, send_many, &senders[t]);
+	}
+	for (int t = 0; t < SENDERS; t++) {
+		pthread_join(threads[t], NULL);
+		cr_expect_eq(senders[t].refused, 0);
+	}
+	cr_assert(rec_wait_msgs(&r, SENDERS * PER_SENDER, 20000), "only %d echoed", r.nmsgs);
+	int next[SENDERS] = {0};
+	for (int i = 0; i < r.nmsgs; i++) {
+		int t, k;
+		cr_assert_eq(sscanf(r.msgs[i], "t%d-%d", &t, &k), 2, "garbled: %s", r.msgs[i]);
+		cr_assert(t >= 0 && t < SENDERS);
+		cr_assert_eq(k, next[t], "thread %d: got %d, expected %d", t, k, next[t]);
+		next[t]++;
+	}
+	mws_client_free(c);
+	mws_test_peer_stop(&peer);
+	rec_destroy(&r);
+}

@@ -43,8 +43,10 @@ int mws__ctx_on_io_thread(const mws_ctx *ctx) { return mws__current_io_ctx == ct
 
 static void mws__ctx_wake(mws_ctx *ctx)
 {
-	if (!atomic_exchange(&ctx->wake_pending, 1))
+	if (!atomic_exchange(&ctx->wake_pending, 1)) {
+		atomic_fetch_add_explicit(&ctx->wakes, 1, memory_order_relaxed);
 		lws_cancel_service(ctx->lws);
+	}
 }
 
 void mws__ctx_post(mws_ctx *ctx, mws__cmd *cmd)

@@ -47,6 +47,7 @@ struct mws_ctx {
 	struct lws_vhost *client_vhost;
 	pthread_t thread;
 	atomic_int wake_pending;
+	atomic_uint_least64_t wakes;  /* lws_cancel_service() calls, for tests */
 	atomic_int quit;
 
 	pthread_mutex_t door;       /* guards cmd_* and ready_* below */

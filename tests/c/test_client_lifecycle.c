@@ -291,3 +291,66 @@ Test(client_lifecycle, wss_trusts_its_ca_file_and_checks_the_name, .timeout = 60
 	unlink(key);
 	rmdir(dir);
 }
+
+/* ---- the send path wakes the I/O thread once per burst ---- */
+
+static int hold_attempt(mws_client *c, mws_credentials *creds, void *ud)
+{
+	(void)c, (void)creds;
+	gate *g = ud;
+	pthread_mutex_lock(&g->lock);
+	g->asked = 1;
+	pthread_cond_broadcast(&g->cond);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 20;
+	while (!g->open)
+		if (pthread_cond_timedwait(&g->cond, &g->lock, &until))
+			break;
+	pthread_mutex_unlock(&g->lock);
+	return 0;
+}
+
+static int echoes;
+static void count_echo(mws_client *c, const void *d, size_t n, int t, void *ud)
+{
+	(void)c, (void)d, (void)n, (void)t, (void)ud;
+	__atomic_add_fetch(&echoes, 1, __ATOMIC_SEQ_CST);
+}
+
+static bool all_echoed(void *arg) { return __atomic_load_n(&echoes, __ATOMIC_SEQ_CST) >= *(int *)arg; }
+
+Test(client_lifecycle, a_burst_of_sends_wakes_the_io_thread_once, .timeout = 30)
+{
+	mws_test_peer peer = start_py(NULL, NULL);
+	char url[64];
+	url_for_port(url, sizeof url, peer.port);
+	mws_ctx *ctx;
+	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
+	gate g = {.open = 0};
+	pthread_mutex_init(&g.lock, NULL);
+	pthread_cond_init(&g.cond, NULL);
+	mws_client *c;
+	cr_assert_eq(mws_client_new(&c, ctx, url, NULL), 0);
+	mws_client_callbacks cbs = {sizeof cbs, NULL, count_echo, hold_attempt};
+	mws_client_set_callbacks(c, &cbs, &g, NULL);
+	mws_client_connect(c);
+	/* The I/O thread now sits in the credentials hook: nothing drains. */
+	cr_assert(mws_test_wait_until(gate_asked, &g, 5000));
+	uint64_t before = atomic_load(&ctx->wakes);
+	enum { BURST = 1000 };
+	for (int i = 0; i < BURST; i++)
+		cr_assert_eq(mws_client_send(c, "burst", 5, MWS_MSG_TEXT), 0);
+	uint64_t woken = atomic_load(&ctx->wakes) - before;
+	cr_expect_eq(woken, 1, "%llu wakes for one burst of %d", (unsigned long long)woken,
+	              BURST);
+	pthread_mutex_lock(&g.lock);
+	g.open = 1;
+	pthread_cond_broadcast(&g.cond);
+	pthread_mutex_unlock(&g.lock);
+	int want = BURST;
+	cr_expect(mws_test_wait_until(all_echoed, &want, 10000), "%d of %d echoed", echoes, BURST);
+	mws_client_free(c);
+	mws_ctx_free(ctx);
+	mws_test_peer_stop(&peer);
+}

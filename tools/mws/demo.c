@@ -1,12 +1,15 @@
 /* mws demo: the story of a connection that stays up, told live on
- * 127.0.0.1 in one process: a server (its own context), the fault proxy,
- * and a client (its own context) that sends numbered messages through the
- * proxy while faults are injected. The server's side counts what arrived,
+ * 127.0.0.1 in one process: a server, the fault proxy, and a client that
+ * sends numbered messages through the proxy while faults are injected. The
+ * server and the client share one context (one I/O thread), as many
+ * clients and servers of an application would. The server's side counts what arrived,
  * so every act ends with delivered, reordered and lost figures.
  *
- * Threads: the main thread runs the script and sends; the two I/O threads
- * run the callbacks, which log events under a lock and wake the script. */
+ * Threads: the main thread runs the script and sends; the I/O thread
+ * runs the callbacks, which log events under a lock and wake the script. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -97,7 +100,7 @@ static struct demo {
 	int nev;
 
 	demo_ledger ledger;
-	mws_ctx *sctx, *cctx;
+	mws_ctx *ctx;           /* one I/O thread for the server and the client */
 	mws_server *srv;
 	int port;
 	mws_fault_proxy *proxy;
@@ -350,7 +353,7 @@ static int server_start(int port, mws_server **out)
 	mws_server_callbacks cbs = {sizeof cbs, NULL, on_srv_connect, on_srv_message,
 	                            on_srv_disconnect};
 	mws_server *srv = NULL;
-	int rc = mws_server_new(&srv, D.sctx, &cfg);
+	int rc = mws_server_new(&srv, D.ctx, &cfg);
 	if (!rc)
 		rc = mws_server_set_callbacks(srv, &cbs, NULL, NULL);
 	if (!rc)
@@ -363,12 +366,33 @@ static int server_start(int port, mws_server **out)
 	return 0;
 }
 
-/* A restarted server gets the same port; the old socket may linger. */
+/* Whether nothing listens on 127.0.0.1:port any more. */
+static bool port_is_free(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return true;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	bool free_now = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	close(fd);
+	return free_now;
+}
+
+/* A restarted server gets the same port. It waits until the old listening
+ * socket is really gone: libwebsockets would otherwise hand the new server
+ * the listener of the one still being torn down. */
 static int server_restart_on(int port, mws_server **out)
 {
 	uint64_t end = cli_now_ms() + 3000;
 	int rc;
 
+	while (!port_is_free(port) && cli_now_ms() < end)
+		cli_sleep_ms(20);
+	if (!port_is_free(port))
+		say("warning: port %d is still held by the old server", port);
 	while ((rc = server_start(port, out)) == MWS_ELISTEN && cli_now_ms() < end)
 		cli_sleep_ms(50);
 	return rc;
@@ -463,12 +487,8 @@ static void act3_crash(demo_act *a)
 	int from = event_count();
 	uint64_t t_fault = cli_now_ms();
 	mws_fault_proxy_set_mode(D.proxy, MWS_FAULT_RESET, 0);
-	/* Its context goes too, as with a process: a server restarted on the
-	 * same port of the same libwebsockets context does not accept. */
 	mws_server_free(D.srv);
 	D.srv = NULL;
-	mws_ctx_free(D.sctx);
-	D.sctx = NULL;
 	mws_fault_proxy_set_mode(D.proxy, MWS_FAULT_PASS, 0);
 	int i = wait_event(from, m_client_left_connected, NULL, 2000, 3);
 	if (i < 0) {
@@ -484,11 +504,7 @@ static void act3_crash(demo_act *a)
 	run_traffic(left > 0 ? (int)left : 0, 3);
 	mws_client_stats st = {.size = sizeof st};
 	mws_client_stats_get(D.client, &st);
-	mws_ctx_config cc;
-	mws_ctx_config_init(&cc);
-	int rc = mws_ctx_new(&D.sctx, &cc);
-	if (!rc)
-		rc = server_restart_on(D.port, &D.srv);
+	int rc = server_restart_on(D.port, &D.srv);
 	if (rc) {
 		act_fail(a, "the server could not restart on port %d: %s", D.port, mws_strerror(rc));
 		return;
@@ -623,7 +639,7 @@ static int setup(void)
 	int rc;
 
 	mws_ctx_config_init(&cc);
-	if ((rc = mws_ctx_new(&D.sctx, &cc)) || (rc = mws_ctx_new(&D.cctx, &cc))) {
+	if ((rc = mws_ctx_new(&D.ctx, &cc))) {
 		fprintf(stderr, "mws demo: %s\n", mws_strerror(rc));
 		return -1;
 	}
@@ -649,7 +665,7 @@ static int setup(void)
 	cfg.min_uptime_ms = 1000;
 	cfg.random_seed = o.seed;
 	mws_client_callbacks cbs = {sizeof cbs, on_client_state, NULL, NULL};
-	if ((rc = mws_client_new(&D.client, D.cctx, url, &cfg)) ||
+	if ((rc = mws_client_new(&D.client, D.ctx, url, &cfg)) ||
 	    (rc = mws_client_set_callbacks(D.client, &cbs, NULL, NULL))) {
 		fprintf(stderr, "mws demo: client: %s\n", mws_strerror(rc));
 		return -1;
@@ -674,10 +690,8 @@ static void teardown(void)
 	mws_client_free(D.client);
 	mws_server_free(D.srv);
 	mws_fault_proxy_stop(D.proxy);
-	if (D.cctx)
-		mws_ctx_free(D.cctx);
-	if (D.sctx)
-		mws_ctx_free(D.sctx);
+	if (D.ctx)
+		mws_ctx_free(D.ctx);
 	ledger_free(&D.ledger);
 	pthread_cond_destroy(&D.cond);
 	pthread_mutex_destroy(&D.lock);

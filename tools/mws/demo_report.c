@@ -85,7 +85,7 @@ static void ms_cell(char *buf, size_t cap, long ms)
 		snprintf(buf, cap, "%ld", ms);
 }
 
-int report_table(const demo_act *acts, int n)
+int report_table(const demo_act *acts, int n, int slack_ms)
 {
 	demo_counts total = {0};
 	int all_ok = 1;
@@ -122,7 +122,8 @@ int report_table(const demo_act *acts, int n)
 	       "  told the client. lost:window: written into a connection that was already\n"
 	       "  dead, before the client noticed (plain WebSocket has no acknowledgements;\n"
 	       "  the managed protocol mws.v1 will close that window). lost:after: sent after\n"
-	       "  detection; must be 0.\n\n");
+	       "  detection; must be 0. Measured times pass within their bound plus %d ms\n"
+	       "  of scheduling slack (--slack).\n\n", slack_ms);
 	for (int i = 0; i < n; i++)
 		if (acts[i].ran && !acts[i].ok)
 			printf("  %sact %d: %s%s\n", RED, i + 1, acts[i].why, RESET);

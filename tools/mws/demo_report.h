@@ -34,7 +34,7 @@ void say_act(int n, const char *title, const char *what);
 /* Marks the act failed with a reason (the first one sticks). */
 void act_fail(demo_act *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The table and the totals; returns 0 if every act that ran is ok. */
-int report_table(const demo_act *acts, int n);
+/* The table and the totals; returns 0 if every act ran and is ok. */
+int report_table(const demo_act *acts, int n, int slack_ms);
 
 #endif

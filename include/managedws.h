@@ -350,8 +350,12 @@ typedef enum mws_refuse_reason {
 /* Durations in milliseconds; 0 means the default written beside it. */
 typedef struct mws_server_config {
 	size_t size;                 /* set by mws_server_config_init() */
-	const char *iface;           /* NULL: every interface; "127.0.0.1": that
-	                                IPv4 address only; or an interface name */
+	const char *iface;           /* NULL: every interface, IPv6 and IPv4
+	                                ([::], dual stack); an IP literal
+	                                ("127.0.0.1", "::1"): that address only;
+	                                else an interface name ("lo"): its first
+	                                IPv4 address, else its first IPv6 one.
+	                                Host names are not resolved. */
 	int port;                    /* 0: a free port, see mws_server_port() */
 	const char *cert_file;       /* PEM certificate: wss:// (with key_file) */
 	const char *key_file;
@@ -429,7 +433,9 @@ MWS_API int mws_server_set_callbacks(mws_server *srv, const mws_server_callbacks
                                      void *user_data, void (*free_user_data)(void *));
 
 /* Starts listening; returns once the socket is bound. MWS_ELISTEN if the
- * address cannot be bound, MWS_ESTATE if already started, MWS_EDEADLK
+ * address cannot be bound (the port is in use, also by another server of
+ * this process; iface is not an address or interface of this host; the
+ * certificate does not load), MWS_ESTATE if already started, MWS_EDEADLK
  * from a callback. */
 MWS_API int mws_server_start(mws_server *srv);
 
@@ -490,7 +496,7 @@ MWS_API int mws_server_stats_get(const mws_server *srv, mws_server_stats *out);
 
 /* Stops listening, closes connections still open with 1001 (waiting up to
  * about a second for their close frames) and frees the server; returns when
- * the I/O thread no longer references it. From a callback the teardown is
+ * the I/O thread no longer references it and the port can be bound again. From a callback the teardown is
  * deferred to after the callback returns. NULL is ignored. */
 MWS_API void mws_server_free(mws_server *srv);
 

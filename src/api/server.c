@@ -128,6 +128,7 @@ MWS_API int mws_server_new(mws_server **out, mws_ctx *ctx, const mws_server_conf
 		return rc;
 	}
 	srv->ctx = ctx;
+	srv->lsn_fd = -1;
 	srv->cbs.size = sizeof srv->cbs;
 	srv->conns.next = srv->conns.prev = &srv->conns;
 	srv->ready.drain = mws__srv_drain;

@@ -123,6 +123,9 @@ struct mws_server {
 	mws__member member;
 	struct lws_vhost *vh;
 	struct mws_server **slot;    /* the vhost's way back to us; NULL when freed */
+	int lsn_fd;                  /* our listening socket (-1: none) */
+	struct lws *lsn_wsi;         /* lsn_fd adopted as a raw file; it closes lsn_fd */
+	lws_sorted_usec_list_t accept_sul; /* resumes accepting after EMFILE */
 	mws__srv_conn conns;         /* list head */
 	int live;                    /* WebSocket wsi not yet CLOSED */
 	uint64_t next_id;
@@ -138,7 +141,11 @@ struct mws_server {
 };
 
 /* src/io/server_vhost.c */
-int mws__server_listen(struct mws_server *srv);   /* 0 or MWS_ELISTEN */
+/* Binds and listens (the socket is ours, not libwebsockets'), then makes
+ * the vhost. 0, MWS_ELISTEN, MWS_ENOMEM. */
+int mws__server_listen(struct mws_server *srv);
+/* Closes the listening socket at once (the port is free on return), then
+ * destroys the vhost. Not from a callback of the listening socket. */
 void mws__server_unlisten(struct mws_server *srv);
 void mws__srv_info_fill(mws__srv_info *info, struct lws *wsi);
 

@@ -58,10 +58,7 @@ test('text and binary both ways; send, broadcast, stats', { skip }, async () => 
   assert.equal(internals.liveCount().servers, 0);
 });
 
-test('graceful restart on the same port: reconnect, queued messages delivered once in order', {
-  skip,
-  todo: "C core: a server started on a freed server's port accepts TCP but hangs up every handshake (a stale libwebsockets listener); the proxy test below covers the client's side",
-}, async (t) => {
+test('graceful restart on the same port: reconnect, queued messages delivered once in order', { skip }, async (t) => {
   let srv = await startServer();
   const port = srv.port;
   const c = new ManagedWebSocket(srv.url, { ...fast, restartSpreadMs: 100 });
@@ -89,7 +86,7 @@ test('graceful restart on the same port: reconnect, queued messages delivered on
 
 test('graceful restart behind a proxy: reconnect, queued messages delivered once in order', { skip }, async () => {
   // The restarted server listens on another port behind a proxy that keeps
-  // the address the client knows (see the same-port todo above).
+  // the address the client knows.
   let srv = await startServer();
   const proxy = await startProxy(srv.port);
   const c = new ManagedWebSocket(proxy.url, { ...fast, restartSpreadMs: 100 });
@@ -120,9 +117,7 @@ test('graceful restart behind a proxy: reconnect, queued messages delivered once
   await srv.close();
 });
 
-test('a second server on a port in use fails with MWS_ELISTEN', {
-  skip, todo: 'C core: lws shares the listen socket of a vhost on the same port',
-}, async () => {
+test('a second server on a port in use fails with MWS_ELISTEN', { skip }, async () => {
   const srv = await startServer();
   let second;
   let err;

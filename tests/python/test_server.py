@@ -251,9 +251,6 @@ def test_server_dropped_without_close_is_freed(collector: Collector):
     c.release()
 
 
-@pytest.mark.xfail(reason="C core: a freed server's listening socket stays open in the running "
-                          "libwebsockets 4.1 context, so the port cannot be bound again in-process",
-                   strict=False)
 def test_port_released_after_close():
     srv = managedws.Server(iface="127.0.0.1")
     port = srv.port
@@ -262,8 +259,6 @@ def test_port_released_after_close():
     again.close()
 
 
-@pytest.mark.xfail(reason="C core: a second server on a port in use shares libwebsockets' "
-                          "listening socket instead of failing with MWS_ELISTEN", strict=False)
 def test_listen_error_on_port_in_use():
     a = managedws.Server(iface="127.0.0.1")
     try:
@@ -273,8 +268,6 @@ def test_listen_error_on_port_in_use():
         a.close()
 
 
-@pytest.mark.xfail(reason="C core: mws_server_start() returns 0 with port 0 when the "
-                          "interface cannot be bound, instead of MWS_ELISTEN", strict=False)
 def test_listen_error_on_bad_interface():
     with pytest.raises(managedws.ListenError):
         managedws.Server(iface="192.0.2.1")  # TEST-NET-1: not an address of this host

@@ -284,8 +284,6 @@ def test_all_options_accepted(ws_server):
     c.close()
 
 
-@pytest.mark.xfail(reason="C core: libwebsockets 4.1 writes 'Origin: http://' + origin unless "
-                          "LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN is set", strict=False)
 def test_origin_sent_as_given(ws_server):
     c = managedws.Client(ws_server.url, origin="https://app.example", **FAST)
     c.connect()

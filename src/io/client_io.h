@@ -8,6 +8,7 @@
 #include "core/heartbeat.h"
 #include "core/histogram.h"
 #include "core/message.h"
+#include "core/reassembly.h"
 #include "core/retry.h"
 #include "core/spsc_ring.h"
 #include "core/url.h"
@@ -94,9 +95,7 @@ struct mws_client {
 	int ping_due, json_hb_due;
 	uint64_t last_rx_ms;             /* last message from the peer */
 	char server_conn_id[64];        /* from a JSON connection_ack */
-	unsigned char *rx;              /* a fragmented message being rebuilt */
-	size_t rx_len, rx_cap;
-	int rx_type;
+	mws__reassembly rx;             /* a fragmented message being rebuilt */
 	int in_callback;                /* depth: free() inside defers */
 	void *free_cmd;                 /* allocated up front: free() cannot fail */
 	lws_sorted_usec_list_t retry_sul, hb_sul, timeout_sul;

@@ -1,17 +1,11 @@
 /* The receive side on the I/O thread: fragments rebuilt into messages,
  * JSON heartbeat answers taken out, the rest handed to the application. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/json_heartbeat.h"
 #include "io/client_io.h"
 
-void mws__client_rx_reset(struct mws_client *c)
-{
-	free(c->rx);
-	c->rx = NULL;
-	c->rx_len = c->rx_cap = 0;
-}
+void mws__client_rx_reset(struct mws_client *c) { mws__reasm_free(&c->rx); }
 
 /* In JSON heartbeat mode the library owns the heartbeat protocol. */
 static int mws__client_swallow_json(struct mws_client *c, const void *data, size_t len)
@@ -41,41 +35,20 @@ static void mws__client_deliver(struct mws_client *c, const void *data, size_t l
 		MWS__CLIENT_CALLBACK(c, c->cbs.on_message(c, data, len, type, c->user_data));
 }
 
-static int mws__client_too_big(struct mws_client *c)
-{
-	mws__client_dropped(c, 1009, "message too big", 15, 0);
-	return 0;
-}
-
 int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, size_t len)
 {
-	int first = lws_is_first_fragment(wsi), last = lws_is_final_fragment(wsi);
-	if (first) {
-		c->rx_len = 0;
-		c->rx_type = lws_frame_is_binary(wsi) ? MWS_MSG_BINARY : MWS_MSG_TEXT;
-	}
-	if (c->rx_len + len > c->set.max_message_bytes)
-		return mws__client_too_big(c);
-	if (first && last) { /* the common case: no copy */
-		mws__client_deliver(c, in, len, c->rx_type);
+	const void *msg;
+	size_t n;
+	int type = lws_frame_is_binary(wsi) ? MWS_MSG_BINARY : MWS_MSG_TEXT;
+	switch (mws__reasm_feed(&c->rx, lws_is_first_fragment(wsi), lws_is_final_fragment(wsi),
+	                        type, in, len, c->set.max_message_bytes, &msg, &n)) {
+	case MWS__REASM_TOO_BIG:
+		mws__client_dropped(c, 1009, "message too big", 15, 0);
+		return 0;
+	case MWS__REASM_COMPLETE:
+		mws__client_deliver(c, msg, n, c->rx.type);
+		return 0;
+	default:
 		return 0;
 	}
-	if (c->rx_len + len > c->rx_cap) {
-		size_t cap = c->rx_cap ? c->rx_cap : 4096;
-		while (cap < c->rx_len + len)
-			cap *= 2;
-		unsigned char *grown = realloc(c->rx, cap);
-		if (!grown)
-			return mws__client_too_big(c);
-		c->rx = grown;
-		c->rx_cap = cap;
-	}
-	memcpy(c->rx + c->rx_len, in, len);
-	c->rx_len += len;
-	if (last) {
-		size_t n = c->rx_len;
-		c->rx_len = 0;
-		mws__client_deliver(c, c->rx, n, c->rx_type);
-	}
-	return 0;
 }

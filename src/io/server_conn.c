@@ -171,7 +171,7 @@ void mws__srv_conn_closed(struct mws_server *srv, mws__srv_conn *c)
 	}
 	if (dropped)
 		atomic_fetch_add(&srv->send_dropped, dropped);
-	free(c->rx);
+	mws__reasm_free(&c->rx);
 	c->prev->next = c->next;
 	c->next->prev = c->prev;
 	free(c);
@@ -207,9 +207,7 @@ static void mws__srv_deliver(struct mws_server *srv, mws__srv_conn *c, const voi
 static int mws__srv_too_big(struct mws_server *srv, mws__srv_conn *c)
 {
 	atomic_fetch_add(&srv->too_big, 1);
-	free(c->rx);
-	c->rx = NULL;
-	c->rx_len = c->rx_cap = 0;
+	mws__reasm_free(&c->rx);
 	mws__srv_conn_close(srv, c, 1009, "message too big", MWS_DISCONNECT_TOO_BIG, 1);
 	return 0;
 }
@@ -219,36 +217,20 @@ int mws__srv_receive(struct mws_server *srv, mws__srv_conn *c, const void *in, s
 	if (c->close_state != MWS__CLOSE_NONE)
 		return 0; /* closing: what still arrives is not delivered */
 	struct lws *wsi = c->wsi;
-	int first = lws_is_first_fragment(wsi), last = lws_is_final_fragment(wsi);
 	c->last_seen_ms = mws__now_ms();
-	if (first) {
-		c->rx_len = 0;
-		c->rx_type = lws_frame_is_binary(wsi) ? MWS_MSG_BINARY : MWS_MSG_TEXT;
-	}
-	if (c->rx_len + len > srv->set.max_message_bytes)
+	const void *msg;
+	size_t n;
+	int type = lws_frame_is_binary(wsi) ? MWS_MSG_BINARY : MWS_MSG_TEXT;
+	switch (mws__reasm_feed(&c->rx, lws_is_first_fragment(wsi), lws_is_final_fragment(wsi),
+	                        type, in, len, srv->set.max_message_bytes, &msg, &n)) {
+	case MWS__REASM_TOO_BIG:
 		return mws__srv_too_big(srv, c);
-	if (first && last) { /* the common case: no copy */
-		mws__srv_deliver(srv, c, in, len, c->rx_type);
+	case MWS__REASM_COMPLETE:
+		mws__srv_deliver(srv, c, msg, n, c->rx.type);
+		return 0;
+	default:
 		return 0;
 	}
-	if (c->rx_len + len > c->rx_cap) {
-		size_t cap = c->rx_cap ? c->rx_cap : 4096;
-		while (cap < c->rx_len + len)
-			cap *= 2;
-		unsigned char *grown = realloc(c->rx, cap);
-		if (!grown)
-			return mws__srv_too_big(srv, c);
-		c->rx = grown;
-		c->rx_cap = cap;
-	}
-	memcpy(c->rx + c->rx_len, in, len);
-	c->rx_len += len;
-	if (last) {
-		size_t n = c->rx_len;
-		c->rx_len = 0;
-		mws__srv_deliver(srv, c, c->rx, n, c->rx_type);
-	}
-	return 0;
 }
 
 void mws__srv_pong(struct mws_server *srv, mws__srv_conn *c, const void *in, size_t len)

@@ -9,6 +9,7 @@
 #include "core/metrics_text.h"
 #include "core/rng.h"
 #include "core/token_bucket.h"
+#include "core/reassembly.h"
 #include "io/ctx.h"
 
 /* A payload shared by every connection a broadcast reaches. The reference
@@ -54,9 +55,7 @@ typedef struct mws__srv_conn {
 	char close_reason[124];
 	int peer_code;
 	char peer_reason[124];
-	unsigned char *rx;
-	size_t rx_len, rx_cap;
-	int rx_type;
+	mws__reassembly rx;          /* a fragmented message being rebuilt */
 } mws__srv_conn;
 
 enum { MWS__CLOSE_NONE = 0, MWS__CLOSE_AFTER_QUEUE, MWS__CLOSE_NOW };

@@ -341,10 +341,13 @@ static void mws__srv_shutdown_run(mws_ctx *ctx, mws__cmd *cmd)
 			free(sc);
 		return;
 	}
-	/* The waiter learns the outcome when it is woken (drain_dropped). */
+	/* The waiter learns the outcome when it is woken (drain_dropped). A
+	 * shutdown with nobody connected completes inside begin(), and the
+	 * waiter's command is gone after that: read `waited` first. */
+	int waited = cmd->waited;
 	mws__srv_shutdown_begin(srv, sc->code, sc->window_ms, sc->deadline_ms,
-	                        cmd->waited ? cmd : NULL);
-	if (!cmd->waited)
+	                        waited ? cmd : NULL);
+	if (!waited)
 		free(sc);
 }
 

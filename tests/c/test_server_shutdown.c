@@ -121,3 +121,20 @@ Test(server_shutdown, two_hundred_clients_get_1012_and_reconnect_spread_over_the
 	mws_ctx_free(cctx);
 	mws_ctx_free(sctx);
 }
+
+/* A shutdown with nobody connected completes inside the I/O thread's run of
+ * the command; the caller's command must not be touched after that (TSan
+ * and ASan watch this one). */
+Test(server_shutdown, shutdown_with_nobody_connected_returns_at_once, .timeout = 30)
+{
+	for (int round = 0; round < 20; round++) {
+		mws_server *srv;
+		mws_server_config cfg;
+		mws_server_config_init(&cfg);
+		cfg.iface = "127.0.0.1";
+		cr_assert_eq(mws_server_new(&srv, NULL, &cfg), 0);
+		cr_assert_eq(mws_server_start(srv), 0);
+		cr_expect_eq(mws_server_shutdown(srv, 1012, 1000, 2000), 0, "round %d", round);
+		mws_server_free(srv);
+	}
+}

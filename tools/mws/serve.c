@@ -237,16 +237,8 @@ static int run(mws_server *srv, int sig_r)
 		fprintf(stderr, "%s shutdown signal=%s connections=%u code=%d spread=%dms "
 		                "deadline=%dms\n", ts, signo == SIGINT ? "SIGINT" : "SIGTERM",
 		        st.connections, o.shutdown_code, o.shutdown_spread_ms, o.shutdown_deadline_ms);
-		/* With nobody to drain there is nothing to wait for; it also keeps
-		 * clear of mws_server_shutdown() completing at once, where the I/O
-		 * thread still reads the caller's stack after the call returned
-		 * (reported; src/api/server.c). */
-		mws_server_stats st_now = {.size = sizeof st_now};
-		mws_server_stats_get(srv, &st_now);
-		int rc = st_now.connections == 0 && st_now.accepted == st_now.disconnects
-		         ? 0
-		         : mws_server_shutdown(srv, o.shutdown_code, o.shutdown_spread_ms,
-		                               o.shutdown_deadline_ms);
+		int rc = mws_server_shutdown(srv, o.shutdown_code, o.shutdown_spread_ms,
+		                             o.shutdown_deadline_ms);
 		cli_timestamp(ts, sizeof ts);
 		if (rc == 0)
 			fprintf(stderr, "%s shutdown done: every client closed\n", ts);

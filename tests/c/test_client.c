@@ -30,6 +30,17 @@ static mws_client_config fast_config(void)
 	return cfg;
 }
 
+/* A proxy that refuses every connection: a URL where each attempt fails. */
+static mws_fault_proxy *refusing_proxy(char *url, size_t cap)
+{
+	mws_fault_proxy *proxy;
+	/* Upstream port 1 on loopback: nothing listens there. */
+	cr_assert_eq(mws_fault_proxy_start(&proxy, "127.0.0.1", 0, "127.0.0.1", 1), 0);
+	cr_assert_eq(mws_fault_proxy_set_mode(proxy, MWS_FAULT_REFUSE, 0), 0);
+	url_for_port(url, cap, mws_fault_proxy_port(proxy));
+	return proxy;
+}
+
 static void send_text(mws_client *c, const char *text)
 {
 	cr_assert_eq(mws_client_send(c, text, strlen(text), MWS_MSG_TEXT), 0, "send %s", text);
@@ -293,12 +304,8 @@ Test(client, queue_full_refuses_and_keeps_what_is_queued, .timeout = 30)
 
 Test(client, close_while_reconnecting_stops_every_attempt, .timeout = 30)
 {
-	mws_fault_proxy *proxy;
-	/* Upstream port 1 on loopback: nothing listens there. */
-	cr_assert_eq(mws_fault_proxy_start(&proxy, "127.0.0.1", 0, "127.0.0.1", 1), 0);
-	cr_assert_eq(mws_fault_proxy_set_mode(proxy, MWS_FAULT_REFUSE, 0), 0);
 	char url[64];
-	url_for_port(url, sizeof url, mws_fault_proxy_port(proxy));
+	mws_fault_proxy *proxy = refusing_proxy(url, sizeof url);
 	rec r;
 	rec_init(&r);
 	mws_client_config cfg = fast_config();
@@ -415,11 +422,8 @@ Test(client, http_401_refreshes_credentials_once_then_fails, .timeout = 30)
 
 Test(client, max_attempts_then_failed, .timeout = 30)
 {
-	mws_fault_proxy *proxy;
-	cr_assert_eq(mws_fault_proxy_start(&proxy, "127.0.0.1", 0, "127.0.0.1", 1), 0);
-	cr_assert_eq(mws_fault_proxy_set_mode(proxy, MWS_FAULT_REFUSE, 0), 0);
 	char url[64];
-	url_for_port(url, sizeof url, mws_fault_proxy_port(proxy));
+	mws_fault_proxy *proxy = refusing_proxy(url, sizeof url);
 	rec r;
 	rec_init(&r);
 	mws_client_config cfg = fast_config();
@@ -442,11 +446,8 @@ Test(client, max_attempts_then_failed, .timeout = 30)
 
 Test(client, circuit_breaker_opens_after_failures_in_window, .timeout = 30)
 {
-	mws_fault_proxy *proxy;
-	cr_assert_eq(mws_fault_proxy_start(&proxy, "127.0.0.1", 0, "127.0.0.1", 1), 0);
-	cr_assert_eq(mws_fault_proxy_set_mode(proxy, MWS_FAULT_REFUSE, 0), 0);
 	char url[64];
-	url_for_port(url, sizeof url, mws_fault_proxy_port(proxy));
+	mws_fault_proxy *proxy = refusing_proxy(url, sizeof url);
 	rec r;
 	rec_init(&r);
 	mws_client_config cfg = fast_config();

@@ -573,3 +573,99 @@ Test(client, concurrent_senders_are_serialised_and_keep_their_order, .timeout = 
 	mws_test_peer_stop(&peer);
 	rec_destroy(&r);
 }
+
+/* ---- timeouts and logging ---- */
+
+Test(client, handshake_that_never_answers_times_out_and_retries, .timeout = 30)
+{
+	mws_test_peer peer = start_py(NULL, NULL, NULL);
+	mws_fault_proxy *proxy;
+	cr_assert_eq(mws_fault_proxy_start(&proxy, "127.0.0.1", 0, "127.0.0.1", peer.port), 0);
+	/* New connections are accepted and then hear nothing: TCP is up, the
+	 * HTTP upgrade never gets an answer. */
+	cr_assert_eq(mws_fault_proxy_set_mode(proxy, MWS_FAULT_BLACKHOLE, 0), 0);
+	char url[64];
+	url_for_port(url, sizeof url, mws_fault_proxy_port(proxy));
+	rec r;
+	rec_init(&r);
+	mws_client_config cfg = fast_config();
+	cfg.handshake_timeout_ms = 400;
+	mws_client *c = rec_client(&r, NULL, url, &cfg);
+	uint64_t t0 = mws_test_now_ms();
+	mws_client_connect(c);
+	cr_assert(rec_wait_state(&r, MWS_STATE_RECONNECTING, 5000));
+	rec_state *s = rec_last_to(&r, MWS_STATE_RECONNECTING);
+	cr_expect_str_eq(s->reason, "handshake timeout");
+	cr_expect_geq(s->at_ms - t0, 390, "gave up before its timeout");
+	/* Once the network passes again, the next attempt gets through. */
+	cr_assert_eq(mws_fault_proxy_set_mode(proxy, MWS_FAULT_PASS, 0), 0);
+	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000));
+	mws_client_free(c);
+	mws_fault_proxy_stop(proxy);
+	mws_test_peer_stop(&peer);
+	rec_destroy(&r);
+}
+
+typedef struct log_rec {
+	pthread_mutex_t lock;
+	int lines, saw_transition;
+} log_rec;
+
+static void on_log(int level, const char *msg, void *ud)
+{
+	log_rec *l = ud;
+	pthread_mutex_lock(&l->lock);
+	l->lines++;
+	if (level == MWS_LOG_INFO && strstr(msg, "DISCONNECTED -> CONNECTING"))
+		l->saw_transition = 1;
+	pthread_mutex_unlock(&l->lock);
+}
+
+static bool log_saw(void *arg)
+{
+	log_rec *l = arg;
+	pthread_mutex_lock(&l->lock);
+	bool saw = l->saw_transition;
+	pthread_mutex_unlock(&l->lock);
+	return saw;
+}
+
+Test(client, log_callback_hears_transitions_at_its_level, .timeout = 30)
+{
+	log_rec l = {.lines = 0};
+	pthread_mutex_init(&l.lock, NULL);
+	mws_ctx_config cc;
+	mws_ctx_config_init(&cc);
+	cc.log_cb = on_log;
+	cc.log_user_data = &l;
+	cc.log_level = MWS_LOG_INFO;
+	mws_ctx *ctx;
+	cr_assert_eq(mws_ctx_new(&ctx, &cc), 0);
+	char url[64];
+	mws_fault_proxy *proxy = refusing_proxy(url, sizeof url);
+	mws_client *c;
+	cr_assert_eq(mws_client_new(&c, ctx, url, NULL), 0);
+	mws_client_connect(c);
+	cr_expect(mws_test_wait_until(log_saw, &l, 5000), "no INFO line for the transition");
+	mws_client_free(c);
+	mws_ctx_free(ctx);
+	mws_fault_proxy_stop(proxy);
+
+	/* At the default level (warnings) the same story says nothing. */
+	log_rec quiet = {.lines = 0};
+	pthread_mutex_init(&quiet.lock, NULL);
+	cc.log_user_data = &quiet;
+	cc.log_level = 0;
+	cr_assert_eq(mws_ctx_new(&ctx, &cc), 0);
+	proxy = refusing_proxy(url, sizeof url);
+	rec r;
+	rec_init(&r);
+	c = rec_client(&r, ctx, url, NULL);
+	mws_client_connect(c);
+	cr_assert(rec_wait_state(&r, MWS_STATE_RECONNECTING, 5000));
+	mws_client_free(c);
+	mws_ctx_free(ctx);
+	mws_fault_proxy_stop(proxy);
+	cr_expect_eq(quiet.lines, 0);
+	rec_destroy(&r);
+}

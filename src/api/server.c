@@ -237,6 +237,22 @@ static int mws__srv_usable(const struct mws_server *srv)
 	       atomic_load(&((struct mws_server *)srv)->port);
 }
 
+/* An operation carrying a copy of `data`, or NULL when out of memory. */
+static mws__srv_op *mws__srv_op_with_payload(int kind, const void *data, size_t len,
+                                             int type)
+{
+	mws__srv_op *op = calloc(1, sizeof *op);
+	if (!op)
+		return NULL;
+	op->p = mws__srv_payload_new(data, len, type);
+	if (!op->p) {
+		free(op);
+		return NULL;
+	}
+	op->kind = kind;
+	return op;
+}
+
 MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data, size_t len,
                             int type)
 {
@@ -244,15 +260,9 @@ MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data, s
 		return MWS_EINVAL;
 	if (!mws__srv_usable(srv))
 		return MWS_ECLOSED;
-	mws__srv_op *op = calloc(1, sizeof *op);
+	mws__srv_op *op = mws__srv_op_with_payload(MWS__SOP_SEND, data, len, type);
 	if (!op)
 		return MWS_ENOMEM;
-	op->p = mws__srv_payload_new(data, len, type);
-	if (!op->p) {
-		free(op);
-		return MWS_ENOMEM;
-	}
-	op->kind = MWS__SOP_SEND;
 	op->counted = 1;
 	op->id = id;
 	pthread_mutex_lock(&srv->lock);
@@ -312,15 +322,9 @@ MWS_API int mws_server_broadcast(mws_server *srv, const void *data, size_t len, 
 		return MWS_EINVAL;
 	if (!mws__srv_usable(srv))
 		return MWS_ECLOSED;
-	mws__srv_op *op = calloc(1, sizeof *op);
+	mws__srv_op *op = mws__srv_op_with_payload(MWS__SOP_BROADCAST, data, len, type);
 	if (!op)
 		return MWS_ENOMEM;
-	op->p = mws__srv_payload_new(data, len, type);
-	if (!op->p) {
-		free(op);
-		return MWS_ENOMEM;
-	}
-	op->kind = MWS__SOP_BROADCAST;
 	pthread_mutex_lock(&srv->lock);
 	mws__srv_post_locked(srv, op);
 	pthread_mutex_unlock(&srv->lock);

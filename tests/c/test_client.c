@@ -30,6 +30,27 @@ static mws_client_config fast_config(void)
 	return cfg;
 }
 
+/* Starts the Python peer and a client of ours connected to it. */
+static mws_client *connect_to_py(mws_test_peer *peer, rec *r, mws_client_config cfg)
+{
+	*peer = start_py(NULL, NULL, NULL);
+	char url[64];
+	url_for_port(url, sizeof url, peer->port);
+	rec_init(r);
+	mws_client *c = rec_client(r, NULL, url, &cfg);
+	cr_assert_not_null(c);
+	cr_assert_eq(mws_client_connect(c), 0);
+	cr_assert(rec_wait_state(r, MWS_STATE_CONNECTED, 5000), "never connected");
+	return c;
+}
+
+static void finish(mws_client *c, mws_test_peer *peer, rec *r)
+{
+	mws_client_free(c);
+	mws_test_peer_stop(peer);
+	rec_destroy(r);
+}
+
 /* A proxy that refuses every connection: a URL where each attempt fails. */
 static mws_fault_proxy *refusing_proxy(char *url, size_t cap)
 {
@@ -48,16 +69,9 @@ static void send_text(mws_client *c, const char *text)
 
 Test(client, echoes_text_and_binary_against_python_websockets, .timeout = 30)
 {
-	mws_test_peer peer = start_py(NULL, NULL, NULL);
-	char url[64];
-	url_for_port(url, sizeof url, peer.port);
+	mws_test_peer peer;
 	rec r;
-	rec_init(&r);
-	mws_client_config cfg = fast_config();
-	mws_client *c = rec_client(&r, NULL, url, &cfg);
-	cr_assert_not_null(c);
-	cr_assert_eq(mws_client_connect(c), 0);
-	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000));
+	mws_client *c = connect_to_py(&peer, &r, fast_config());
 
 	send_text(c, "hello");
 	const unsigned char bin[] = {0, 1, 2, 255, 0, 7};
@@ -74,9 +88,7 @@ Test(client, echoes_text_and_binary_against_python_websockets, .timeout = 30)
 	cr_expect_eq(st.msgs_out, 2);
 	cr_expect_eq(st.msgs_in, 2);
 	cr_expect_eq(st.connects, 1);
-	mws_client_free(c);
-	mws_test_peer_stop(&peer);
-	rec_destroy(&r);
+	finish(c, &peer, &r);
 }
 
 Test(client, queued_messages_arrive_once_in_order_after_server_restart, .timeout = 60)
@@ -113,9 +125,7 @@ Test(client, queued_messages_arrive_once_in_order_after_server_restart, .timeout
 	send_text(c, "end");
 	cr_assert(rec_wait_msgs(&r, N + 1, 5000));
 	cr_expect_str_eq(r.msgs[N], "end");
-	mws_client_free(c);
-	mws_test_peer_stop(&peer);
-	rec_destroy(&r);
+	finish(c, &peer, &r);
 }
 
 /* Blackholes the network under a connected client and measures how long the
@@ -179,15 +189,10 @@ Test(client, zombie_detected_within_interval_plus_timeout_json, .timeout = 30)
 
 Test(client, close_1008_fails_without_retry, .timeout = 30)
 {
-	mws_test_peer peer = start_py(NULL, NULL, NULL);
-	char url[64];
-	url_for_port(url, sizeof url, peer.port);
-	rec r;
-	rec_init(&r);
 	mws_client_config cfg = fast_config();
-	mws_client *c = rec_client(&r, NULL, url, &cfg);
-	mws_client_connect(c);
-	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000));
+	mws_test_peer peer;
+	rec r;
+	mws_client *c = connect_to_py(&peer, &r, cfg);
 	send_text(c, "__close 1008 policy violation");
 	cr_assert(rec_wait_state(&r, MWS_STATE_FAILED, 5000));
 	rec_state *s = rec_last_to(&r, MWS_STATE_FAILED);
@@ -201,23 +206,16 @@ Test(client, close_1008_fails_without_retry, .timeout = 30)
 	mws_client_stats_get(c, &st);
 	cr_expect_eq(st.attempts_total, 1);
 	cr_expect_eq(mws_client_send(c, "x", 1, MWS_MSG_TEXT), MWS_EFAILED);
-	mws_client_free(c);
-	mws_test_peer_stop(&peer);
-	rec_destroy(&r);
+	finish(c, &peer, &r);
 }
 
 Test(client, close_1012_reconnects_within_spread_without_counting, .timeout = 30)
 {
-	mws_test_peer peer = start_py(NULL, NULL, NULL);
-	char url[64];
-	url_for_port(url, sizeof url, peer.port);
-	rec r;
-	rec_init(&r);
 	mws_client_config cfg = fast_config();
 	cfg.restart_spread_ms = 400;
-	mws_client *c = rec_client(&r, NULL, url, &cfg);
-	mws_client_connect(c);
-	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000));
+	mws_test_peer peer;
+	rec r;
+	mws_client *c = connect_to_py(&peer, &r, cfg);
 	/* Our server's form: libwebsockets 4.1 shows 1012 to a client as 1002,
 	 * the reason carries the truth. */
 	send_text(c, "__close 1012 code=1012");
@@ -231,22 +229,15 @@ Test(client, close_1012_reconnects_within_spread_without_counting, .timeout = 30
 	mws_client_stats_get(c, &st);
 	cr_expect_eq(st.attempt, 0);
 	cr_expect_eq(st.reconnects, 1);
-	mws_client_free(c);
-	mws_test_peer_stop(&peer);
-	rec_destroy(&r);
+	finish(c, &peer, &r);
 }
 
 Test(client, retry_after_hint_sets_the_delay, .timeout = 30)
 {
-	mws_test_peer peer = start_py(NULL, NULL, NULL);
-	char url[64];
-	url_for_port(url, sizeof url, peer.port);
-	rec r;
-	rec_init(&r);
 	mws_client_config cfg = fast_config();
-	mws_client *c = rec_client(&r, NULL, url, &cfg);
-	mws_client_connect(c);
-	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000));
+	mws_test_peer peer;
+	rec r;
+	mws_client *c = connect_to_py(&peer, &r, cfg);
 	send_text(c, "__close 1013 retry-after=700");
 	cr_assert(rec_wait_state(&r, MWS_STATE_RECONNECTING, 5000));
 	rec_state *s = rec_last_to(&r, MWS_STATE_RECONNECTING);
@@ -254,9 +245,7 @@ Test(client, retry_after_hint_sets_the_delay, .timeout = 30)
 	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000));
 	rec_state *back = rec_last_to(&r, MWS_STATE_CONNECTING);
 	cr_expect_geq(back->at_ms - s->at_ms, 690, "retried before the server's hint");
-	mws_client_free(c);
-	mws_test_peer_stop(&peer);
-	rec_destroy(&r);
+	finish(c, &peer, &r);
 }
 
 Test(client, queue_full_refuses_and_keeps_what_is_queued, .timeout = 30)
@@ -485,9 +474,7 @@ Test(client, reconnect_now_skips_the_backoff_wait, .timeout = 30)
 	cr_expect_eq(rec_last_to(&r, MWS_STATE_RECONNECTING)->delay_ms, 60000);
 	cr_assert_eq(mws_client_reconnect_now(c), 0);
 	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000), "a minute's wait was not skipped");
-	mws_client_free(c);
-	mws_test_peer_stop(&peer);
-	rec_destroy(&r);
+	finish(c, &peer, &r);
 }
 
 Test(client, bad_arguments_are_refused)
@@ -539,16 +526,11 @@ static void *send_many(void *arg)
 
 Test(client, concurrent_senders_are_serialised_and_keep_their_order, .timeout = 60)
 {
-	mws_test_peer peer = start_py(NULL, NULL, NULL);
-	char url[64];
-	url_for_port(url, sizeof url, peer.port);
-	rec r;
-	rec_init(&r);
 	mws_client_config cfg = fast_config();
 	cfg.queue_max_messages = SENDERS * PER_SENDER;
-	mws_client *c = rec_client(&r, NULL, url, &cfg);
-	mws_client_connect(c);
-	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000));
+	mws_test_peer peer;
+	rec r;
+	mws_client *c = connect_to_py(&peer, &r, cfg);
 
 	pthread_t threads[SENDERS];
 	sender senders[SENDERS];
@@ -569,9 +551,7 @@ Test(client, concurrent_senders_are_serialised_and_keep_their_order, .timeout = 
 		cr_assert_eq(k, next[t], "thread %d: got %d, expected %d", t, k, next[t]);
 		next[t]++;
 	}
-	mws_client_free(c);
-	mws_test_peer_stop(&peer);
-	rec_destroy(&r);
+	finish(c, &peer, &r);
 }
 
 /* ---- timeouts and logging ---- */

@@ -282,10 +282,13 @@ MWS_API int mws_client_close(mws_client *client, int code, const char *reason);
 /* Sends a message (copied). Never blocks. While not CONNECTED the message
  * waits in the queue and is sent, in order, before anything newer once a
  * connection is up. MWS_EQUEUEFULL when the waiting messages would exceed
- * queue_max_messages or queue_max_bytes (nothing queued is lost),
- * MWS_ECLOSED once CLOSED, MWS_EFAILED in FAILED, MWS_EINVAL on a bad type
- * or a NULL pointer with len > 0. Any thread; concurrent senders on one
- * client are serialised. */
+ * queue_max_messages or queue_max_bytes (nothing queued is lost; try again
+ * once stats.queue_messages falls), MWS_ETOOBIG when the message alone is
+ * larger than queue_max_bytes, MWS_ECLOSED once CLOSED, MWS_EFAILED in
+ * FAILED, MWS_EINVAL on a bad type or a NULL pointer with len > 0,
+ * MWS_ENOMEM. Any thread; concurrent senders on one client are serialised.
+ * "Waiting" counts every message accepted and not yet written to a socket,
+ * so a slow connection pushes back as well as an absent one. */
 MWS_API int mws_client_send(mws_client *client, const void *data, size_t len,
                             int type);
 

@@ -21,21 +21,9 @@ asyncio, events handed to the loop::
 from __future__ import annotations
 
 from ._ffi import HEADER_VERSION, LIBRARY_VERSION, ffi as _ffi_mod, lib as _lib
-from ._errors import (
-    Closed,
-    Deadlock,
-    Failed,
-    InvalidArgument,
-    InvalidState,
-    IOFailure,
-    ListenError,
-    ManagedWSError,
-    MessageTooBig,
-    OutOfMemory,
-    QueueFull,
-    Timeout,
-)
-from ._types import ClientStats, CloseAction, HeartbeatMode, Jitter, MessageType, State, StateChange
+from . import _errors, _types
+from ._errors import *  # noqa: F401,F403  (the exception classes, listed once in _errors.__all__)
+from ._types import *  # noqa: F401,F403  (likewise)
 from ._client import Client, Credentials, Message
 from ._asyncio import AsyncClient, connect
 from . import _callbacks  # noqa: F401  (registers the extern "Python" callbacks)
@@ -58,25 +46,8 @@ __all__ = [
     "connect",
     "Credentials",
     "Message",
-    "State",
-    "StateChange",
-    "ClientStats",
-    "HeartbeatMode",
-    "Jitter",
-    "CloseAction",
-    "MessageType",
-    "ManagedWSError",
-    "InvalidArgument",
-    "OutOfMemory",
-    "InvalidState",
-    "QueueFull",
-    "Closed",
-    "MessageTooBig",
-    "IOFailure",
-    "Timeout",
-    "Failed",
-    "ListenError",
-    "Deadlock",
 ]
+__all__ += _types.__all__
+__all__ += _errors.__all__
 if HAS_SERVER:
     __all__ += ["Server", "ServerStats", "ConnInfo", "DisconnectReason", "RefuseReason"]

@@ -18,8 +18,6 @@ __all__ = [
     "Failed",
     "ListenError",
     "Deadlock",
-    "check",
-    "error_for",
 ]
 
 

@@ -9,12 +9,12 @@ from ._ffi import ffi, lib
 
 __all__ = [
     "State",
+    "StateChange",
+    "ClientStats",
     "HeartbeatMode",
     "Jitter",
     "CloseAction",
     "MessageType",
-    "StateChange",
-    "ClientStats",
 ]
 
 

@@ -31,6 +31,22 @@ int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
 	return 2;
 }
 
+void cli_error(const cli_command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mws %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_parse_status(int parse_rc)
+{
+	return parse_rc == CLI_PARSE_HELP ? 0 : 2;
+}
+
 static const cli_flag *find_flag(const cli_command *cmd, const char *name, size_t len)
 {
 	for (size_t i = 0; i < cmd->nflags; i++)
@@ -153,8 +169,8 @@ static int set_flag(const cli_command *cmd, const cli_flag *f, const char *v)
 	return cli_usage_error(cmd, "--%s: unsupported flag kind", f->name);
 }
 
-int cli_parse(const cli_command *cmd, int argc, char **argv, const char **pos,
-              int max_pos, int *npos)
+static int parse_args(const cli_command *cmd, int argc, char **argv, const char **pos,
+                      int max_pos, int *npos)
 {
 	bool flags_done = false;
 
@@ -198,6 +214,16 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, const char **pos,
 			return CLI_PARSE_ERROR;
 	}
 	return CLI_PARSE_OK;
+}
+
+int cli_parse(const cli_command *cmd, int argc, char **argv, const char **pos,
+              int max_pos, int *npos)
+{
+	int rc = parse_args(cmd, argc, argv, pos, max_pos, npos);
+
+	if (rc != CLI_PARSE_OK)
+		cli_lists_free(cmd);
+	return rc;
 }
 
 void cli_lists_free(const cli_command *cmd)

@@ -51,15 +51,32 @@ typedef struct cli_command {
 	const char *epilogue; /* exit codes and examples; may be NULL */
 } cli_command;
 
+/* The bounds of a duration flag in milliseconds (up to a day): CLI_MS
+ * where 0 would mean "the library default", CLI_MS0 where 0 is a value. */
+#define CLI_MS 1, 86400000
+#define CLI_MS0 0, 86400000
+
+/* Rows for the flags several subcommands share, worded once. */
+#define CLI_FLAG_VERBOSE(target) \
+	{"verbose", NULL, CLI_BOOL, target, 0, 0, NULL, "library log lines on stderr"}
+#define CLI_FLAG_SEED(target, what) \
+	{"seed", "N", CLI_U64, target, 0, 0, NULL, what ", 0 = from the OS"}
+
 enum { CLI_PARSE_OK = 0, CLI_PARSE_HELP = 1, CLI_PARSE_ERROR = 2 };
 
 /* Parses argv[1..argc-1] (argv[0] is the subcommand's name). Positional
  * arguments go to pos[0..max_pos-1] and their number to *npos; "--" ends
  * the flags. Returns CLI_PARSE_OK, CLI_PARSE_HELP (help printed on stdout)
- * or CLI_PARSE_ERROR (one line and a usage hint printed on stderr). A
- * CLI_LIST flag's items are malloc'ed: free them with cli_lists_free(). */
+ * or CLI_PARSE_ERROR (one line and a usage hint printed on stderr); the
+ * last two are also the exit status less one, see cli_parse_status(). A
+ * CLI_LIST flag's items are malloc'ed: after CLI_PARSE_OK free them with
+ * cli_lists_free(); otherwise cli_parse() has freed them. */
 int cli_parse(const cli_command *cmd, int argc, char **argv, const char **pos,
               int max_pos, int *npos);
+
+/* The exit status for a cli_parse() result other than CLI_PARSE_OK:
+ * 0 after --help, 2 after a usage error. */
+int cli_parse_status(int parse_rc);
 
 /* Frees what cli_parse() allocated for the command's CLI_LIST flags. */
 void cli_lists_free(const cli_command *cmd);
@@ -70,6 +87,10 @@ void cli_print_help(const cli_command *cmd);
 /* The error path every subcommand shares: "mws NAME: <message>" and the
  * usage hint on stderr. Returns 2, the usage exit status. */
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A runtime error: "mws NAME: <message>" on stderr, without a hint. */
+void cli_error(const cli_command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* The name of `value` among `choices`, or "?". */

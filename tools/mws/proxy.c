@@ -31,7 +31,7 @@ static const cli_flag proxy_flags[] = {
 	 "initial mode: pass, delay=MS, blackhole, reset, refuse"},
 	{"print-port", NULL, CLI_BOOL, &o.print_port, 0, 0, NULL,
 	 "print 'PORT n' (and 'CONTROL n' with --control) first on stdout"},
-	{"summary-interval", "MS", CLI_INT, &o.summary_ms, 0, 86400000, NULL,
+	{"summary-interval", "MS", CLI_INT, &o.summary_ms, CLI_MS0, NULL,
 	 "print the counters on stderr every MS; 0 = never"},
 };
 
@@ -69,7 +69,7 @@ static void stats_line(mws_fault_proxy *p, char *buf, size_t cap)
 int proxy_apply(mws_fault_proxy *p, const char *cmd, const char *source, char *reply,
                 size_t cap)
 {
-	char line[300], ts[40];
+	char line[300];
 	size_t len;
 
 	while (*cmd == ' ' || *cmd == '\t')
@@ -102,14 +102,13 @@ int proxy_apply(mws_fault_proxy *p, const char *cmd, const char *source, char *r
 		snprintf(reply, cap, "ok %s", line);
 	else
 		snprintf(reply, cap, "ok mode=%s", line);
-	cli_timestamp(ts, sizeof ts);
-	fprintf(stderr, "%s %s (from %s)\n", ts, line, source);
+	cli_log_line("%s (from %s)", line, source);
 	return 0;
 }
 
 static int run(mws_fault_proxy *p, int sig_r, int control_fd)
 {
-	char in[4096], reply[320], ts[40];
+	char in[4096], reply[320];
 	size_t len = 0;
 	int eof = 0;
 	uint64_t summary_at = cli_now_ms();
@@ -129,10 +128,9 @@ static int run(mws_fault_proxy *p, int sig_r, int control_fd)
 			ssize_t n = read(0, in + len, sizeof in - 1 - len);
 			if (n <= 0 && !(n < 0 && (errno == EINTR || errno == EAGAIN))) {
 				eof = 1;
-				cli_timestamp(ts, sizeof ts);
-				fprintf(stderr, "%s stdin closed; %s\n", ts,
-				        control_fd >= 0 ? "commands over --control only"
-				                        : "mode fixed until stopped");
+				cli_log_line("stdin closed; %s", control_fd >= 0
+				                                     ? "commands over --control only"
+				                                     : "mode fixed until stopped");
 			} else if (n > 0) {
 				len += (size_t)n;
 			}
@@ -154,8 +152,7 @@ static int run(mws_fault_proxy *p, int sig_r, int control_fd)
 		if (o.summary_ms > 0 && now - summary_at >= (uint64_t)o.summary_ms) {
 			char st[256];
 			stats_line(p, st, sizeof st);
-			cli_timestamp(ts, sizeof ts);
-			fprintf(stderr, "%s summary %s\n", ts, st);
+			cli_log_line("summary %s", st);
 			summary_at = now;
 		}
 	}
@@ -165,14 +162,14 @@ int mws_cmd_proxy(int argc, char **argv)
 {
 	const char *pos;
 	int npos, lport, uport, cport = 0, bound_control = 0, control_fd = -1, status = 1;
-	char lhost[256], uhost[256], chost[256], reply[320], ts[40];
+	char lhost[256], uhost[256], chost[256], reply[320], control[300] = "";
 	mws_fault_proxy *p = NULL;
 
 	memset(&o, 0, sizeof o);
 	o.mode = "pass";
 	int rc = cli_parse(&proxy_cmd, argc, argv, &pos, 0, &npos);
 	if (rc != CLI_PARSE_OK)
-		return rc == CLI_PARSE_HELP ? 0 : 2;
+		return cli_parse_status(rc);
 	if (!o.listen || !o.upstream)
 		return cli_usage_error(&proxy_cmd, "--listen and --upstream are required");
 	if (cli_parse_hostport(o.listen, lhost, sizeof lhost, &lport))
@@ -184,13 +181,13 @@ int mws_cmd_proxy(int argc, char **argv)
 
 	int sig_r = cli_signals_install();
 	if (sig_r < 0) {
-		fprintf(stderr, "mws proxy: %s\n", strerror(errno));
+		cli_error(&proxy_cmd, "%s", strerror(errno));
 		return 1;
 	}
 	rc = mws_fault_proxy_start(&p, lhost, lport, uhost, uport);
 	if (rc) {
-		fprintf(stderr, "mws proxy: cannot listen on %s or resolve %s: %s\n", o.listen,
-		        o.upstream, strerror(-rc));
+		cli_error(&proxy_cmd, "cannot listen on %s or resolve %s: %s", o.listen, o.upstream,
+		          strerror(-rc));
 		return 1;
 	}
 	if (strcmp(o.mode, "pass") && proxy_apply(p, o.mode, "--mode", reply, sizeof reply)) {
@@ -200,8 +197,8 @@ int mws_cmd_proxy(int argc, char **argv)
 	if (o.control) {
 		control_fd = control_listen(chost, cport, &bound_control);
 		if (control_fd < 0) {
-			fprintf(stderr, "mws proxy: cannot listen on --control %s: %s\n", o.control,
-			        strerror(-control_fd));
+			cli_error(&proxy_cmd, "cannot listen on --control %s: %s", o.control,
+			          strerror(-control_fd));
 			goto out;
 		}
 	}
@@ -211,12 +208,10 @@ int mws_cmd_proxy(int argc, char **argv)
 			printf("CONTROL %d\n", bound_control);
 		fflush(stdout);
 	}
-	cli_timestamp(ts, sizeof ts);
-	fprintf(stderr, "%s proxy %s:%d -> %s:%d mode=%s", ts, lhost, mws_fault_proxy_port(p), uhost,
-	        uport, mws_fault_mode_name(mws_fault_proxy_mode(p)));
 	if (o.control)
-		fprintf(stderr, " control=http://%s:%d/mode", chost, bound_control);
-	fputc('\n', stderr);
+		snprintf(control, sizeof control, " control=http://%s:%d/mode", chost, bound_control);
+	cli_log_line("proxy %s:%d -> %s:%d mode=%s%s", lhost, mws_fault_proxy_port(p), uhost, uport,
+	             mws_fault_mode_name(mws_fault_proxy_mode(p)), control);
 	status = run(p, sig_r, control_fd);
 out:
 	if (control_fd >= 0)

@@ -28,8 +28,6 @@ static struct {
 	int shutdown_code, shutdown_spread_ms, shutdown_deadline_ms;
 } o;
 
-#define MS 1, 86400000 /* 0 would mean "the library default" */
-#define MS0 0, 86400000
 static const cli_flag serve_flags[] = {
 	{"host", "ADDR", CLI_STRING, &o.host, 0, 0, NULL,
 	 "address or interface to listen on; '*' = every interface"},
@@ -41,9 +39,9 @@ static const cli_flag serve_flags[] = {
 	{"cert", "PEM", CLI_STRING, &o.cfg.cert_file, 0, 0, NULL,
 	 "certificate for wss:// (with --key)"},
 	{"key", "PEM", CLI_STRING, &o.cfg.key_file, 0, 0, NULL, "private key for wss://"},
-	{"heartbeat-timeout", "MS", CLI_INT, &o.cfg.heartbeat_timeout_ms, MS, NULL,
+	{"heartbeat-timeout", "MS", CLI_INT, &o.cfg.heartbeat_timeout_ms, CLI_MS, NULL,
 	 "a client silent this long is reaped with 4000"},
-	{"check-interval", "MS", CLI_INT, &o.cfg.check_interval_ms, MS, NULL,
+	{"check-interval", "MS", CLI_INT, &o.cfg.check_interval_ms, CLI_MS, NULL,
 	 "how often silence is checked"},
 	{"ping-interval", "MS", CLI_INT, &o.cfg.ping_interval_ms, -1, 86400000, NULL,
 	 "RFC 6455 pings to each client; 0 or -1 = none"},
@@ -59,22 +57,21 @@ static const cli_flag serve_flags[] = {
 	 "token bucket size"},
 	{"origin", "ORIGIN", CLI_LIST, &o.origins, 0, 0, NULL,
 	 "allowed Origin (none given: any)"},
-	{"handshake-timeout", "MS", CLI_INT, &o.cfg.handshake_timeout_ms, MS, NULL,
+	{"handshake-timeout", "MS", CLI_INT, &o.cfg.handshake_timeout_ms, CLI_MS, NULL,
 	 "HTTP upgrade must finish within this"},
 	{"send-queue-max-bytes", "SIZE", CLI_SIZE, &o.cfg.send_queue_max_bytes, 0, 0, NULL,
 	 "bytes waiting per connection"},
-	{"seed", "N", CLI_U64, &o.cfg.random_seed, 0, 0, NULL,
-	 "random seed for the retry-after spread, 0 = from the OS"},
+	CLI_FLAG_SEED(&o.cfg.random_seed, "random seed for the retry-after spread"),
 	{"shutdown-code", "CODE", CLI_INT, &o.shutdown_code, 1000, 4999, NULL,
 	 "close code sent on SIGTERM/SIGINT (1012 restart, 1001 going away)"},
-	{"shutdown-spread", "MS", CLI_INT, &o.shutdown_spread_ms, MS0, NULL,
+	{"shutdown-spread", "MS", CLI_INT, &o.shutdown_spread_ms, CLI_MS0, NULL,
 	 "retry-after hints spread uniformly over this window"},
-	{"shutdown-deadline", "MS", CLI_INT, &o.shutdown_deadline_ms, 1, 86400000, NULL,
+	{"shutdown-deadline", "MS", CLI_INT, &o.shutdown_deadline_ms, CLI_MS, NULL,
 	 "wait this long for close handshakes, then drop the rest"},
-	{"summary-interval", "MS", CLI_INT, &o.summary_ms, MS0, NULL,
+	{"summary-interval", "MS", CLI_INT, &o.summary_ms, CLI_MS0, NULL,
 	 "a one-line summary every MS; 0 = none"},
 	{"quiet", NULL, CLI_BOOL, &o.quiet, 0, 0, NULL, "no connect/disconnect lines"},
-	{"verbose", NULL, CLI_BOOL, &o.verbose, 0, 0, NULL, "library log lines on stderr"},
+	CLI_FLAG_VERBOSE(&o.verbose),
 };
 
 static const cli_command serve_cmd = {
@@ -136,13 +133,9 @@ static void on_connect(mws_server *srv, mws_conn_id id, const mws_conn_info *inf
 {
 	(void)srv;
 	(void)ud;
-	char ts[40];
-
-	if (o.quiet)
-		return;
-	cli_timestamp(ts, sizeof ts);
-	fprintf(stderr, "%s connect id=%" PRIu64 " peer=%s path=%s%s%s\n", ts, id, info->peer_ip,
-	        info->path, *info->origin ? " origin=" : "", info->origin);
+	if (!o.quiet)
+		cli_log_line("connect id=%" PRIu64 " peer=%s path=%s%s%s", id, info->peer_ip,
+		             info->path, *info->origin ? " origin=" : "", info->origin);
 }
 
 static void on_disconnect(mws_server *srv, mws_conn_id id, int code, const char *reason,
@@ -150,13 +143,9 @@ static void on_disconnect(mws_server *srv, mws_conn_id id, int code, const char 
 {
 	(void)srv;
 	(void)ud;
-	char ts[40];
-
-	if (o.quiet)
-		return;
-	cli_timestamp(ts, sizeof ts);
-	fprintf(stderr, "%s disconnect id=%" PRIu64 " code=%d why=%s reason=\"%s\"\n", ts, id, code,
-	        why_name(why), reason);
+	if (!o.quiet)
+		cli_log_line("disconnect id=%" PRIu64 " code=%d why=%s reason=\"%s\"", id, code,
+		             why_name(why), reason);
 }
 
 static void on_message(mws_server *srv, mws_conn_id id, const void *data, size_t len, int type,
@@ -172,37 +161,27 @@ static void on_message(mws_server *srv, mws_conn_id id, const void *data, size_t
 static void on_log(int level, const char *msg, void *ud)
 {
 	(void)ud;
-	char ts[40];
-
-	cli_timestamp(ts, sizeof ts);
-	fprintf(stderr, "%s log %d: %s\n", ts, level, msg);
+	cli_log_line("log %d: %s", level, msg);
 }
 
 static void print_refusals(const mws_server_stats *now, const mws_server_stats *before)
 {
-	char ts[40];
-
-	for (int i = 0; i < MWS_REFUSE_COUNT; i++) {
-		if (now->refused[i] == before->refused[i] || o.quiet)
-			continue;
-		cli_timestamp(ts, sizeof ts);
-		fprintf(stderr, "%s refused why=%s count=+%" PRIu64 " total=%" PRIu64 "\n", ts,
-		        refuse_names[i], now->refused[i] - before->refused[i], now->refused[i]);
-	}
+	for (int i = 0; i < MWS_REFUSE_COUNT; i++)
+		if (now->refused[i] != before->refused[i] && !o.quiet)
+			cli_log_line("refused why=%s count=+%" PRIu64 " total=%" PRIu64,
+			             refuse_names[i], now->refused[i] - before->refused[i],
+			             now->refused[i]);
 }
 
 static void print_summary(const mws_server_stats *st, const mws_server_stats *last,
                           uint64_t elapsed_ms)
 {
-	char ts[40];
 	double secs = elapsed_ms ? (double)elapsed_ms / 1000.0 : 1.0;
 
-	cli_timestamp(ts, sizeof ts);
-	fprintf(stderr,
-	        "%s summary connections=%u accepted=%" PRIu64 " disconnects=%" PRIu64
+	cli_log_line("summary connections=%u accepted=%" PRIu64 " disconnects=%" PRIu64
 	        " refused=%" PRIu64 " reaped=%" PRIu64 " msgs_in=%" PRIu64 " (%.0f/s) msgs_out=%" PRIu64
-	        " (%.0f/s) dropped=%" PRIu64 " rtt_p50=%uus rtt_p99=%uus\n",
-	        ts, st->connections, st->accepted, st->disconnects, st->refused_total, st->reaped,
+	        " (%.0f/s) dropped=%" PRIu64 " rtt_p50=%uus rtt_p99=%uus",
+	        st->connections, st->accepted, st->disconnects, st->refused_total, st->reaped,
 	        st->msgs_in, (double)(st->msgs_in - last->msgs_in) / secs, st->msgs_out,
 	        (double)(st->msgs_out - last->msgs_out) / secs, st->send_dropped, st->rtt_p50_us,
 	        st->rtt_p99_us);
@@ -212,7 +191,6 @@ static int run(mws_server *srv, int sig_r)
 {
 	mws_server_stats seen = {.size = sizeof seen}, at_summary, st = {.size = sizeof st};
 	uint64_t summary_at = cli_now_ms();
-	char ts[40];
 
 	mws_server_stats_get(srv, &seen);
 	at_summary = seen;
@@ -233,19 +211,15 @@ static int run(mws_server *srv, int sig_r)
 		if (!signo)
 			continue;
 		cli_signals_stopping();
-		cli_timestamp(ts, sizeof ts);
-		fprintf(stderr, "%s shutdown signal=%s connections=%u code=%d spread=%dms "
-		                "deadline=%dms\n", ts, signo == SIGINT ? "SIGINT" : "SIGTERM",
-		        st.connections, o.shutdown_code, o.shutdown_spread_ms, o.shutdown_deadline_ms);
+		cli_log_line("shutdown signal=%s connections=%u code=%d spread=%dms deadline=%dms",
+		             signo == SIGINT ? "SIGINT" : "SIGTERM", st.connections, o.shutdown_code,
+		             o.shutdown_spread_ms, o.shutdown_deadline_ms);
 		int rc = mws_server_shutdown(srv, o.shutdown_code, o.shutdown_spread_ms,
 		                             o.shutdown_deadline_ms);
-		cli_timestamp(ts, sizeof ts);
-		if (rc == 0)
-			fprintf(stderr, "%s shutdown done: every client closed\n", ts);
-		else
-			fprintf(stderr, "%s shutdown done: %s\n", ts,
-			        rc == MWS_ETIMEDOUT ? "some clients dropped at the deadline"
-			                            : mws_strerror(rc));
+		cli_log_line("shutdown done: %s",
+		             rc == 0                ? "every client closed"
+		             : rc == MWS_ETIMEDOUT ? "some clients dropped at the deadline"
+		                                   : mws_strerror(rc));
 		return rc == 0 ? 0 : 3;
 	}
 }
@@ -259,10 +233,8 @@ int mws_cmd_serve(int argc, char **argv)
 
 	set_defaults();
 	rc = cli_parse(&serve_cmd, argc, argv, &pos, 0, &npos);
-	if (rc != CLI_PARSE_OK) {
-		cli_lists_free(&serve_cmd);
-		return rc == CLI_PARSE_HELP ? 0 : 2;
-	}
+	if (rc != CLI_PARSE_OK)
+		return cli_parse_status(rc);
 	if (!o.cfg.cert_file != !o.cfg.key_file) {
 		cli_lists_free(&serve_cmd);
 		return cli_usage_error(&serve_cmd, "--cert and --key go together");
@@ -275,15 +247,9 @@ int mws_cmd_serve(int argc, char **argv)
 	o.cfg.origins = o.origins.items;
 	o.cfg.origin_count = o.origins.count;
 
-	mws_ctx_config cc;
-	mws_ctx_config_init(&cc);
-	if (o.verbose) {
-		cc.log_cb = on_log;
-		cc.log_level = MWS_LOG_DEBUG;
-	}
 	int sig_r = cli_signals_install();
-	if (sig_r < 0 || (rc = mws_ctx_new(&ctx, &cc))) {
-		fprintf(stderr, "mws serve: %s\n", sig_r < 0 ? strerror(errno) : mws_strerror(rc));
+	if (sig_r < 0 || (rc = cli_ctx_new(&ctx, o.verbose ? on_log : NULL))) {
+		cli_error(&serve_cmd, "%s", sig_r < 0 ? strerror(errno) : mws_strerror(rc));
 		goto out;
 	}
 	rc = mws_server_new(&srv, ctx, &o.cfg);
@@ -294,8 +260,8 @@ int mws_cmd_serve(int argc, char **argv)
 	mws_server_callbacks cbs = {sizeof cbs, NULL, on_connect, on_message, on_disconnect};
 	if (rc || (rc = mws_server_set_callbacks(srv, &cbs, NULL, NULL)) ||
 	    (rc = mws_server_start(srv))) {
-		fprintf(stderr, "mws serve: cannot listen on %s:%d: %s\n", o.host, o.cfg.port,
-		        mws_strerror(rc));
+		cli_error(&serve_cmd, "cannot listen on %s:%d: %s", o.host, o.cfg.port,
+		          mws_strerror(rc));
 		goto out;
 	}
 	int port = mws_server_port(srv);
@@ -303,9 +269,7 @@ int mws_cmd_serve(int argc, char **argv)
 		printf("PORT %d\n", port);
 		fflush(stdout);
 	}
-	char ts[40];
-	cli_timestamp(ts, sizeof ts);
-	fprintf(stderr, "%s listening on %s://%s:%d/ mode=%s (also /healthz, /metrics)\n", ts,
+	cli_log_line("listening on %s://%s:%d/ mode=%s (also /healthz, /metrics)",
 	        o.cfg.cert_file ? "wss" : "ws", o.cfg.iface ? o.host : "*", port,
 	        cli_choice_name(mode_choices, o.mode));
 	status = run(srv, sig_r);

@@ -1,9 +1,11 @@
-/* Clocks, timestamps, the signal self-pipe and HOST:PORT parsing. */
+/* Clocks, timestamped lines, the context, the signal self-pipe and
+ * HOST:PORT parsing. */
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,33 @@ void cli_timestamp(char *buf, size_t cap)
 	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
 	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 	         ts.tv_nsec / 1000000L);
+}
+
+void cli_log_line(const char *fmt, ...)
+{
+	char ts[40], *text = NULL;
+	va_list ap;
+
+	cli_timestamp(ts, sizeof ts);
+	va_start(ap, fmt);
+	int n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	/* One fprintf: stderr is unbuffered, so the line is one write. */
+	fprintf(stderr, "%s %s\n", ts, n >= 0 ? text : fmt);
+	if (n >= 0)
+		free(text);
+}
+
+int cli_ctx_new(mws_ctx **out, mws_log_cb log_cb)
+{
+	mws_ctx_config cc;
+
+	mws_ctx_config_init(&cc);
+	if (log_cb) {
+		cc.log_cb = log_cb;
+		cc.log_level = MWS_LOG_DEBUG;
+	}
+	return mws_ctx_new(out, &cc);
 }
 
 int cli_pipe(int fds[2])

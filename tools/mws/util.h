@@ -1,10 +1,13 @@
-/* Small helpers the mws subcommands share: clocks, timestamps, signals
- * through a self-pipe, HOST:PORT parsing. */
+/* Small helpers the mws subcommands share: clocks, timestamped stderr
+ * lines, the library context, signals through a self-pipe, HOST:PORT
+ * parsing. */
 #ifndef MWS_CLI_UTIL_H
 #define MWS_CLI_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "managedws.h"
 
 /* Monotonic milliseconds. */
 uint64_t cli_now_ms(void);
@@ -16,6 +19,14 @@ void cli_sleep_ms(int ms);
 
 /* "2024-05-01T12:34:56.789Z" (UTC wall clock) into buf (>= 32 bytes). */
 void cli_timestamp(char *buf, size_t cap);
+
+/* One line on stderr: the timestamp, a space, the text, a newline,
+ * written at once. Any thread. */
+void cli_log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A context with the library's defaults; log_cb non-NULL: every library
+ * log line at DEBUG and above goes to it. 0 or a negative MWS_E code. */
+int cli_ctx_new(mws_ctx **out, mws_log_cb log_cb);
 
 /* Routes SIGINT and SIGTERM to a self-pipe and ignores SIGPIPE. The
  * handler only writes the signal number to the pipe (async-signal-safe);

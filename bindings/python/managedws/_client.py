@@ -5,14 +5,13 @@ import collections
 import dataclasses
 import threading
 import time
-import weakref
 from typing import Any, Callable, Deque, Dict, Iterable, Mapping, Optional, Tuple, Union
 
-from . import _callbacks
-from ._callbacks import _Core, in_callback, report
+from ._callbacks import in_callback
 from ._errors import Closed, Deadlock, Failed, InvalidArgument, Timeout, check, error_for
-from ._ffi import ffi, lib
-from ._options import CLIENT_OPTIONS, apply_options, headers_text, options_doc
+from ._ffi import ffi, lib, new_sized
+from ._handle import HandleOwner
+from ._options import CLIENT_OPTIONS, headers_text, new_config, options_doc
 from ._types import ClientStats, MessageType, State, StateChange
 
 __all__ = ["Client", "Credentials", "Message"]
@@ -52,7 +51,7 @@ def _close_args(code: int, reason: Optional[str]) -> Tuple[int, Any]:
     return code, r
 
 
-class Client:
+class Client(HandleOwner[ClientStats]):
     __doc__ = (
         """A WebSocket client that stays up: reconnects with backoff and jitter,
 detects dead connections with heartbeats, and queues what you send while it
@@ -97,6 +96,9 @@ in the FAILED state.
 """
     )
 
+    _released_text = "client released"
+    _no_stats_text = "client released before any stats were read"
+
     def __init__(
         self,
         url: str,
@@ -107,7 +109,6 @@ in the FAILED state.
         close_timeout: float = 10.0,
         **options: Any,
     ) -> None:
-        self._core: Optional[_Core] = None
         if not isinstance(url, str):
             raise TypeError("url must be str")
         self.url = url
@@ -122,40 +123,18 @@ in the FAILED state.
         self._history: Deque[Tuple[int, StateChange]] = collections.deque(maxlen=64)
         self._last_change: Optional[StateChange] = None
         self._seen = State.DISCONNECTED  # the state as the callbacks have told it
-        self._final_stats: Optional[ClientStats] = None
 
-        cfg = ffi.new("mws_client_config *")
-        check(lib.mws_client_config_init(cfg))
-        keep = apply_options(cfg, CLIENT_OPTIONS, options, "Client()")
+        cfg, keep = new_config("mws_client_config", lib.mws_client_config_init, CLIENT_OPTIONS, options, "Client()")
         out = ffi.new("mws_client **")
         check(lib.mws_client_new(out, ffi.NULL, url.encode("utf-8"), cfg), "Client(%r)" % url)
         del keep
-        ptr = out[0]
-        core = _Core(ptr, self, lib.mws_client_free)
-        cbs = ffi.new("mws_client_callbacks *")
-        cbs.size = ffi.sizeof("mws_client_callbacks")
+        cbs = new_sized("mws_client_callbacks")
         cbs.on_state = lib._mws_py_client_state
         cbs.on_message = lib._mws_py_client_message
         cbs.on_credentials = lib._mws_py_client_credentials if on_credentials else ffi.NULL
-        _callbacks.register(core)
-        rc = lib.mws_client_set_callbacks(ptr, cbs, core.handle, lib._mws_py_free)
-        if rc < 0:
-            _callbacks.unregister(core)
-            lib.mws_client_free(ptr)
-            check(rc, "mws_client_set_callbacks")
-        self._core = core
-        # Holds the core, never self: a dropped Client is collected, and the
-        # C client is freed then (or at interpreter exit).
-        self._finalizer = weakref.finalize(self, core.release)
+        self._own(out[0], lib.mws_client_free, lib.mws_client_set_callbacks, cbs, "mws_client_set_callbacks")
 
     # ---- plumbing ----
-
-    def _ptr(self) -> Any:
-        core = self._core
-        ptr = core.ptr if core is not None else None
-        if ptr is None:
-            raise Closed("client released")
-        return ptr
 
     def __repr__(self) -> str:
         return "<managedws.Client %s %s>" % (self.url, self.state.name)
@@ -165,13 +144,7 @@ in the FAILED state.
     def _io_state(self, cchange: Any) -> None:
         change = StateChange._from_c(cchange)
         self._last_change = change
-        cb = self.on_state
-        if cb is not None:
-            try:
-                cb(change)
-            except Exception as exc:
-                self.callback_errors += 1
-                report(exc, "on_state", self)
+        self._user("on_state", self.on_state, change)
         # After the user's callback: wait_state() returns only once on_state
         # has seen the transition it returns for.
         with self._cond:
@@ -185,50 +158,23 @@ in the FAILED state.
         if cb is None:
             return
         msg: Message = payload.decode("utf-8", "replace") if mtype == lib.MWS_MSG_TEXT else payload
-        try:
-            cb(msg)
-        except Exception as exc:
-            self.callback_errors += 1
-            report(exc, "on_message", self)
+        self._user("on_message", cb, msg)
 
     def _io_credentials(self, creds: Any) -> int:
         cb = self.on_credentials
         if cb is None:
             return 0
-        try:
-            result = cb(lib.mws_credentials_attempt(creds), lib.mws_credentials_last_http_status(creds))
-            if result is False:
-                return -1
-            if result is None or result is True:
-                return 0
-            if isinstance(result, Mapping):
-                result = Credentials(**result)
-            if result.headers:
-                for line in headers_text("headers", result.headers).split("\n"):
-                    name, _, value = line.partition(": ")
-                    check(lib.mws_credentials_set_header(creds, name.encode(), value.encode()))
-            if result.query is not None:
-                q = result.query
-                if isinstance(q, Mapping):
-                    import urllib.parse
-
-                    q = urllib.parse.urlencode(q)
-                check(lib.mws_credentials_set_query(creds, str(q).encode()))
-            return 0
-        except Exception as exc:
-            self.callback_errors += 1
-            report(exc, "on_credentials", self)
-            return -1
+        return int(self._user("on_credentials", _ask_credentials, cb, creds, failed=-1))
 
     # ---- public API ----
 
     @property
     def state(self) -> State:
         """The current state, read from the library (any thread)."""
-        core = self._core
-        if core is None or core.ptr is None:
+        ptr = self._cptr()
+        if ptr is None:
             return State.CLOSED
-        return State(lib.mws_client_state(core.ptr))
+        return State(lib.mws_client_state(ptr))
 
     @property
     def last_change(self) -> Optional[StateChange]:
@@ -264,10 +210,10 @@ in the FAILED state.
         again, or after release(), does nothing.
         """
         c, r = _close_args(code, reason)
-        core = self._core
-        if core is None or core.ptr is None:
+        ptr = self._cptr()
+        if ptr is None:
             return
-        rc = lib.mws_client_close(core.ptr, c, r)
+        rc = lib.mws_client_close(ptr, c, r)
         if rc != lib.MWS_ECLOSED:
             check(rc, "close")
 
@@ -289,15 +235,7 @@ in the FAILED state.
 
     def stats(self) -> ClientStats:
         """A snapshot of the client's counters (any thread)."""
-        core = self._core
-        if core is None or core.ptr is None:
-            if self._final_stats is None:
-                raise Closed("client released before any stats were read")
-            return self._final_stats
-        st = ffi.new("mws_client_stats *")
-        st.size = ffi.sizeof("mws_client_stats")
-        check(lib.mws_client_stats_get(core.ptr, st), "stats")
-        return ClientStats._from_c(st)
+        return self._read_stats("mws_client_stats", lib.mws_client_stats_get, ClientStats._from_c)
 
     def wait_state(self, *states: State, timeout: Optional[float] = None) -> State:
         """Blocks until the client is in (or has passed through) one of ``states``.
@@ -314,15 +252,14 @@ in the FAILED state.
         targets = frozenset(State(s) for s in states)
         if in_callback():
             raise Deadlock("wait_state() inside a callback would block the I/O thread")
-        deadline = None if timeout is None else time.monotonic() + timeout
+        began = time.monotonic()
         with self._cond:
             start = self._seq
             while True:
                 for seq, change in self._history:
                     if seq > start and change.new in targets:
                         return change.new
-                core = self._core
-                st = self._seen if core is not None and core.ptr is not None else State.CLOSED
+                st = self._seen if self._cptr() is not None else State.CLOSED
                 if st in targets:
                     return st
                 if st == State.CLOSED:
@@ -336,10 +273,10 @@ in the FAILED state.
                     if ch is not None:
                         exc.close_code, exc.reason = ch.close_code, ch.reason
                     raise exc
-                if deadline is None:
+                if timeout is None:
                     self._cond.wait()
                 else:
-                    left = deadline - time.monotonic()
+                    left = began + timeout - time.monotonic()
                     if left <= 0:
                         raise Timeout("still %s after %.3g s waiting for %s" % (st.name, timeout, _names(targets)))
                     self._cond.wait(left)
@@ -353,14 +290,7 @@ in the FAILED state.
         garbage collected or at interpreter exit. Must not race with other
         calls on this Client from other threads.
         """
-        core = self._core
-        if core is None or core.ptr is None:
-            return
-        try:
-            self._final_stats = self.stats()
-        except Exception:  # pragma: no cover
-            pass
-        self._finalizer()
+        self._release()
 
     def __enter__(self) -> "Client":
         if self.state in (State.DISCONNECTED, State.FAILED):
@@ -379,3 +309,26 @@ in the FAILED state.
 
 def _names(states: Iterable[State]) -> str:
     return "/".join(sorted(s.name for s in states))
+
+
+def _ask_credentials(cb: Callable[[int, int], Any], creds: Any) -> int:
+    # What raises here, the hook or a bad answer of it, fails the attempt.
+    result = cb(lib.mws_credentials_attempt(creds), lib.mws_credentials_last_http_status(creds))
+    if result is False:
+        return -1
+    if result is None or result is True:
+        return 0
+    if isinstance(result, Mapping):
+        result = Credentials(**result)
+    if result.headers:
+        for line in headers_text("headers", result.headers).split("\n"):
+            name, _, value = line.partition(": ")
+            check(lib.mws_credentials_set_header(creds, name.encode(), value.encode()))
+    if result.query is not None:
+        q = result.query
+        if isinstance(q, Mapping):
+            import urllib.parse
+
+            q = urllib.parse.urlencode(q)
+        check(lib.mws_credentials_set_query(creds, str(q).encode()))
+    return 0

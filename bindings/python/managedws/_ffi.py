@@ -1,9 +1,11 @@
 """The compiled CFFI module and the import-time version check."""
 from __future__ import annotations
 
+from typing import Any
+
 from ._mws import ffi, lib  # type: ignore[import-not-found]
 
-__all__ = ["ffi", "lib", "HEADER_VERSION", "LIBRARY_VERSION"]
+__all__ = ["ffi", "lib", "HEADER_VERSION", "LIBRARY_VERSION", "new_sized"]
 
 #: (major, minor, patch) of managedws.h when the module was built.
 HEADER_VERSION = (lib.MWS_VERSION_MAJOR, lib.MWS_VERSION_MINOR, lib.MWS_VERSION_PATCH)
@@ -31,3 +33,11 @@ def check_version(header: tuple[int, int, int], library: tuple[int, int, int]) -
 
 
 check_version(HEADER_VERSION, LIBRARY_VERSION)
+
+
+def new_sized(ctype: str) -> Any:
+    """A zeroed ``ctype *`` whose ``size`` field is set: every struct of
+    managedws.h that may grow starts with its own size (callbacks, stats)."""
+    p = ffi.new(ctype + " *")
+    p.size = ffi.sizeof(ctype)
+    return p

@@ -14,11 +14,11 @@ import math
 import os
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence, Tuple, Union
 
-from ._errors import InvalidArgument
+from ._errors import InvalidArgument, check
 from ._ffi import ffi
 from ._types import CloseAction, HeartbeatMode, Jitter
 
-__all__ = ["Option", "CLIENT_OPTIONS", "SERVER_OPTIONS", "apply_options", "options_doc"]
+__all__ = ["Option", "CLIENT_OPTIONS", "SERVER_OPTIONS", "apply_options", "new_config", "options_doc"]
 
 Headers = Union[Mapping[str, str], Iterable[Tuple[str, str]]]
 
@@ -161,6 +161,15 @@ def apply_options(cfg: Any, table: Sequence[Option], options: Dict[str, Any], wh
         else:  # pragma: no cover - a table bug
             raise AssertionError(k)
     return keep
+
+
+def new_config(ctype: str, init: Callable[[Any], int], table: Sequence[Option], options: Dict[str, Any],
+               what: str) -> Tuple[Any, List[Any]]:
+    """A ``ctype *`` set to the C defaults by init, then given options
+    (apply_options); with the cdata that must outlive the C call that reads it."""
+    cfg = ffi.new(ctype + " *")
+    check(init(cfg))
+    return cfg, apply_options(cfg, table, options, what)
 
 
 def options_doc(table: Sequence[Option]) -> str:

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import weakref
 from typing import Any, Callable, Dict, Optional, Union
 
-from . import _callbacks
-from ._callbacks import _Core, report
 from ._client import Message, _close_args, _encode
-from ._errors import Closed, Timeout, check
-from ._ffi import ffi, lib
-from ._options import SERVER_OPTIONS, apply_options, options_doc
+from ._errors import Closed, check
+from ._ffi import ffi, lib, new_sized
+from ._handle import HandleOwner
+from ._options import SERVER_OPTIONS, new_config, options_doc
+from ._types import from_c_struct
 
 __all__ = ["Server", "ConnInfo", "DisconnectReason", "RefuseReason", "ServerStats"]
 
@@ -113,18 +112,14 @@ class ServerStats:
 
     @classmethod
     def _from_c(cls, c: Any) -> "ServerStats":
-        values: Dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            v = getattr(c, f.name)
-            if f.name == "refused":
-                v = {r: int(v[r]) for r in RefuseReason}
-            elif f.name == "shutting_down":
-                v = bool(v)
-            values[f.name] = v
-        return cls(**values)
+        return from_c_struct(cls, c, {"refused": _refused_by_reason, "shutting_down": bool})
 
 
-class Server:
+def _refused_by_reason(counts: Any) -> Dict[RefuseReason, int]:
+    return {r: int(counts[r]) for r in RefuseReason}
+
+
+class Server(HandleOwner[ServerStats]):
     __doc__ = (
         """A WebSocket server that watches its clients: heartbeat reaping,
 limits, an auth hook at the handshake, broadcast from any thread and a
@@ -156,6 +151,9 @@ Options (keywords; None means the library's default; durations in seconds):
         + options_doc(SERVER_OPTIONS)
     )
 
+    _released_text = "server closed"
+    _no_stats_text = "server closed"
+
     def __init__(
         self,
         port: int = 0,
@@ -167,64 +165,32 @@ Options (keywords; None means the library's default; durations in seconds):
         start: bool = True,
         **options: Any,
     ) -> None:
-        self._core: Optional[_Core] = None
         self.on_auth = on_auth
         self.on_connect = on_connect
         self.on_message = on_message
         self.on_disconnect = on_disconnect
         #: Exceptions raised by this server's callbacks so far (each was logged).
         self.callback_errors = 0
-        self._final_stats: Optional[ServerStats] = None
-        cfg = ffi.new("mws_server_config *")
-        check(lib.mws_server_config_init(cfg))
-        keep = apply_options(cfg, SERVER_OPTIONS, dict(options, port=port), "Server()")
+        cfg, keep = new_config("mws_server_config", lib.mws_server_config_init, SERVER_OPTIONS,
+                               dict(options, port=port), "Server()")
         out = ffi.new("mws_server **")
         check(lib.mws_server_new(out, ffi.NULL, cfg), "Server()")
         del keep
-        ptr = out[0]
-        core = _Core(ptr, self, lib.mws_server_free)
-        cbs = ffi.new("mws_server_callbacks *")
-        cbs.size = ffi.sizeof("mws_server_callbacks")
+        cbs = new_sized("mws_server_callbacks")
         cbs.on_auth = lib._mws_py_server_auth if on_auth else ffi.NULL
         cbs.on_connect = lib._mws_py_server_connect
         cbs.on_message = lib._mws_py_server_message
         cbs.on_disconnect = lib._mws_py_server_disconnect
-        _callbacks.register(core)
-        rc = lib.mws_server_set_callbacks(ptr, cbs, core.handle, lib._mws_py_free)
-        if rc < 0:
-            _callbacks.unregister(core)
-            lib.mws_server_free(ptr)
-            check(rc, "mws_server_set_callbacks")
-        self._core = core
-        self._finalizer = weakref.finalize(self, core.release)
+        self._own(out[0], lib.mws_server_free, lib.mws_server_set_callbacks, cbs, "mws_server_set_callbacks")
         if start:
             self.start()
 
-    def _ptr(self) -> Any:
-        core = self._core
-        ptr = core.ptr if core is not None else None
-        if ptr is None:
-            raise Closed("server closed")
-        return ptr
-
     # ---- I/O thread ----
-
-    def _user(self, what: str, fn: Optional[Callable[..., Any]], *args: Any) -> Any:
-        if fn is None:
-            return None
-        try:
-            return fn(*args)
-        except Exception as exc:
-            self.callback_errors += 1
-            report(exc, what, self)
-            raise
 
     def _io_auth(self, cinfo: Any) -> int:
         info = ConnInfo(cinfo)
         try:
-            r = self._user("on_auth", self.on_auth, info)
-        except Exception:
-            return 500
+            r = self._user("on_auth", self.on_auth, info, failed=500)
         finally:
             info._c = None
         if r is None or r is True or r == 0:
@@ -237,8 +203,6 @@ Options (keywords; None means the library's default; durations in seconds):
         info = ConnInfo(cinfo)
         try:
             self._user("on_connect", self.on_connect, conn, info)
-        except Exception:
-            pass
         finally:
             info._c = None
 
@@ -246,20 +210,14 @@ Options (keywords; None means the library's default; durations in seconds):
         if self.on_message is None:
             return
         msg: Message = payload.decode("utf-8", "replace") if mtype == lib.MWS_MSG_TEXT else payload
-        try:
-            self._user("on_message", self.on_message, conn, msg)
-        except Exception:
-            pass
+        self._user("on_message", self.on_message, conn, msg)
 
     def _io_disconnect(self, conn: int, code: int, reason: str, why: int) -> None:
         try:
             w: Union[DisconnectReason, int] = DisconnectReason(why)
         except ValueError:
             w = why
-        try:
-            self._user("on_disconnect", self.on_disconnect, conn, code, reason, w)
-        except Exception:
-            pass
+        self._user("on_disconnect", self.on_disconnect, conn, code, reason, w)
 
     # ---- public API ----
 
@@ -311,15 +269,7 @@ Options (keywords; None means the library's default; durations in seconds):
 
     def stats(self) -> ServerStats:
         """A snapshot of the server's counters (any thread)."""
-        core = self._core
-        if core is None or core.ptr is None:
-            if self._final_stats is None:
-                raise Closed("server closed")
-            return self._final_stats
-        st = ffi.new("mws_server_stats *")
-        st.size = ffi.sizeof("mws_server_stats")
-        check(lib.mws_server_stats_get(core.ptr, st), "stats")
-        return ServerStats._from_c(st)
+        return self._read_stats("mws_server_stats", lib.mws_server_stats_get, ServerStats._from_c)
 
     def close(self) -> None:
         """Stops listening, closes open connections with 1001 and frees the server.
@@ -327,14 +277,7 @@ Options (keywords; None means the library's default; durations in seconds):
         Blocks up to about a second for the close frames. Idempotent; done
         automatically when the Server is garbage collected or at exit.
         """
-        core = self._core
-        if core is None or core.ptr is None:
-            return
-        try:
-            self._final_stats = self.stats()
-        except Exception:  # pragma: no cover
-            pass
-        self._finalizer()
+        self._release()
 
     def __enter__(self) -> "Server":
         return self
@@ -343,7 +286,6 @@ Options (keywords; None means the library's default; durations in seconds):
         self.close()
 
     def __repr__(self) -> str:
-        core = self._core
-        if core is None or core.ptr is None:
+        if self._cptr() is None:
             return "<managedws.Server closed>"
         return "<managedws.Server port %d>" % self.port

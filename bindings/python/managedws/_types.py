@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Any, Dict, Type, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Type, TypeVar
 
 from ._ffi import ffi, lib
 
@@ -112,12 +112,17 @@ class StateChange:
         )
 
 
-_T = TypeVar("_T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_D = TypeVar("_D", bound="DataclassInstance")
 
 
-def _from_c_struct(cls: Type[_T], c: Any, convert: Dict[str, Any]) -> _T:
+def from_c_struct(cls: Type[_D], c: Any, convert: Mapping[str, Callable[[Any], Any]]) -> _D:
+    """The dataclass cls from the C struct c: each field is the C field of
+    the same name, passed through convert[name] if there is one."""
     values = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in dataclasses.fields(cls):
         v = getattr(c, f.name)
         values[f.name] = convert[f.name](v) if f.name in convert else v
     return cls(**values)
@@ -163,4 +168,4 @@ class ClientStats:
 
     @classmethod
     def _from_c(cls, c: Any) -> "ClientStats":
-        return _from_c_struct(cls, c, {"state": State})
+        return from_c_struct(cls, c, {"state": State})

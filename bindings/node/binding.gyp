@@ -2,7 +2,8 @@
   "targets": [
     {
       "target_name": "managedws",
-      "sources": ["src/addon.c", "src/client.c", "src/server.c"],
+      "sources": ["src/addon.c", "src/args.c", "src/client.c", "src/errors.c",
+                  "src/server.c"],
       "include_dirs": ["../../include", "build-core"],
       "cflags_c": ["-std=c11", "-Wall", "-Wextra", "-D_GNU_SOURCE"],
       "libraries": [

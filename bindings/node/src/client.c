@@ -16,9 +16,12 @@
  * events). Otherwise both are released: an idle client neither keeps the
  * process alive nor itself. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addon.h"
+#include "args.h"
+#include "errors.h"
 
 typedef struct mws_node_client {
 	napi_env env;
@@ -313,73 +316,63 @@ static mws_node_client *mws__client_unwrap(napi_env env, napi_callback_info info
 	return nc;
 }
 
+/* The options of mws_client_config, read in this order. */
+#define OPT(js, kind, field) MWS_NODE_OPT(js, kind, mws_client_config, field)
+static const mws_node_opt mws__client_opts[] = {
+	OPT("subprotocol", STRING, subprotocol),
+	OPT("origin", STRING, origin),
+	OPT("headers", STRING, headers),
+	OPT("caFile", STRING, ca_file),
+	OPT("connectTimeoutMs", INT, connect_timeout_ms),
+	OPT("handshakeTimeoutMs", INT, handshake_timeout_ms),
+	OPT("baseDelayMs", INT, base_delay_ms),
+	OPT("maxDelayMs", INT, max_delay_ms),
+	OPT("jitter", INT, jitter),
+	OPT("jitterProportion", DOUBLE, jitter_proportion),
+	OPT("restartSpreadMs", INT, restart_spread_ms),
+	OPT("minUptimeMs", INT, min_uptime_ms),
+	OPT("maxAttempts", INT, max_attempts),
+	OPT("breakerFailures", INT, breaker_failures),
+	OPT("breakerWindowMs", INT, breaker_window_ms),
+	OPT("heartbeatMode", INT, heartbeat_mode),
+	OPT("heartbeatIntervalMs", INT, heartbeat_interval_ms),
+	OPT("heartbeatTimeoutMs", INT, heartbeat_timeout_ms),
+	OPT("queueMaxMessages", INT, queue_max_messages),
+	OPT("queueMaxBytes", SIZE, queue_max_bytes),
+	OPT("maxMessageBytes", SIZE, max_message_bytes),
+	OPT("insecure", BOOL, insecure),
+	OPT("randomSeed", SEED, random_seed),
+};
+#undef OPT
+#define N_OPTS (sizeof mws__client_opts / sizeof *mws__client_opts)
+
 /* clientNew(owner, url, options) */
 static napi_value mws__client_new(napi_env env, napi_callback_info info)
 {
 	size_t argc = 3;
 	napi_value argv[3];
 	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (argc < 3) {
-		napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "clientNew(owner, url, options)");
-		return NULL;
-	}
+	if (argc < 3)
+		return mws_node_throw_type(env, "clientNew(owner, url, options)");
 	napi_value owner = argv[0], opts = argv[2];
 	napi_valuetype t;
 	NAPI_OK(env, napi_typeof(env, argv[1], &t));
-	if (t != napi_string) {
-		napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "url must be a string");
-		return NULL;
-	}
+	if (t != napi_string)
+		return mws_node_throw_type(env, "url must be a string");
 	NAPI_OK(env, napi_typeof(env, opts, &t));
-	if (t != napi_object) {
-		napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "options must be an object");
-		return NULL;
-	}
+	if (t != napi_object)
+		return mws_node_throw_type(env, "options must be an object");
 
 	mws_client_config cfg;
 	mws_client_config_init(&cfg);
-	char *url = NULL, *subprotocol = NULL, *origin = NULL, *headers = NULL, *ca_file = NULL;
+	char *url = NULL;
 	mws_close_rule *rules = NULL;
 	mws_node_client *nc = NULL;
 	napi_value result = NULL;
-	int insecure = 0;
-	double seed = 0;
 
 	url = mws_node_string(env, argv[1], NULL);
-	if (!url || mws_node_opt_string(env, opts, "subprotocol", &subprotocol) ||
-	    mws_node_opt_string(env, opts, "origin", &origin) ||
-	    mws_node_opt_string(env, opts, "headers", &headers) ||
-	    mws_node_opt_string(env, opts, "caFile", &ca_file) ||
-	    mws_node_opt_int(env, opts, "connectTimeoutMs", &cfg.connect_timeout_ms) ||
-	    mws_node_opt_int(env, opts, "handshakeTimeoutMs", &cfg.handshake_timeout_ms) ||
-	    mws_node_opt_int(env, opts, "baseDelayMs", &cfg.base_delay_ms) ||
-	    mws_node_opt_int(env, opts, "maxDelayMs", &cfg.max_delay_ms) ||
-	    mws_node_opt_int(env, opts, "jitter", &cfg.jitter) ||
-	    mws_node_opt_double(env, opts, "jitterProportion", &cfg.jitter_proportion) ||
-	    mws_node_opt_int(env, opts, "restartSpreadMs", &cfg.restart_spread_ms) ||
-	    mws_node_opt_int(env, opts, "minUptimeMs", &cfg.min_uptime_ms) ||
-	    mws_node_opt_int(env, opts, "maxAttempts", &cfg.max_attempts) ||
-	    mws_node_opt_int(env, opts, "breakerFailures", &cfg.breaker_failures) ||
-	    mws_node_opt_int(env, opts, "breakerWindowMs", &cfg.breaker_window_ms) ||
-	    mws_node_opt_int(env, opts, "heartbeatMode", &cfg.heartbeat_mode) ||
-	    mws_node_opt_int(env, opts, "heartbeatIntervalMs", &cfg.heartbeat_interval_ms) ||
-	    mws_node_opt_int(env, opts, "heartbeatTimeoutMs", &cfg.heartbeat_timeout_ms) ||
-	    mws_node_opt_int(env, opts, "queueMaxMessages", &cfg.queue_max_messages) ||
-	    mws_node_opt_size(env, opts, "queueMaxBytes", &cfg.queue_max_bytes) ||
-	    mws_node_opt_size(env, opts, "maxMessageBytes", &cfg.max_message_bytes) ||
-	    mws_node_opt_bool(env, opts, "insecure", &insecure) ||
-	    mws_node_opt_double(env, opts, "randomSeed", &seed))
+	if (!url || mws_node_opts_read(env, opts, mws__client_opts, N_OPTS, &cfg))
 		goto out;
-	cfg.subprotocol = subprotocol;
-	cfg.origin = origin;
-	cfg.headers = headers;
-	cfg.ca_file = ca_file;
-	cfg.insecure = insecure;
-	if (seed < 0 || seed > 9007199254740991.0) {
-		napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "randomSeed out of range");
-		goto out;
-	}
-	cfg.random_seed = (uint64_t)seed;
 
 	/* closeRules: [[code, action], ...] (index.js normalises) */
 	bool has_rules = false;
@@ -390,8 +383,7 @@ static napi_value mws__client_new(napi_env env, napi_callback_info info)
 		napi_get_named_property(env, opts, "closeRules", &arr);
 		napi_is_array(env, arr, &is_arr);
 		if (!is_arr) {
-			napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
-			                      "option closeRules must be an array");
+			mws_node_throw_type(env, "option closeRules must be an array");
 			goto out;
 		}
 		napi_get_array_length(env, arr, &n);
@@ -409,8 +401,7 @@ static napi_value mws__client_new(napi_env env, napi_callback_info info)
 				    napi_get_element(env, pair, 1, &b) != napi_ok ||
 				    napi_get_value_int32(env, a, &code) != napi_ok ||
 				    napi_get_value_int32(env, b, &action) != napi_ok) {
-					napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
-					                      "closeRules entries are [code, action]");
+					mws_node_throw_type(env, "closeRules entries are [code, action]");
 					goto out;
 				}
 				rules[i].code = code;
@@ -483,10 +474,7 @@ static napi_value mws__client_new(napi_env env, napi_callback_info info)
 	napi_get_undefined(env, &result);
 out:
 	free(url);
-	free(subprotocol);
-	free(origin);
-	free(headers);
-	free(ca_file);
+	mws_node_opts_free(mws__client_opts, N_OPTS, &cfg);
 	free(rules);
 	return result;
 }
@@ -498,10 +486,8 @@ static napi_value mws__client_connect(napi_env env, napi_callback_info info)
 	if (!nc)
 		return NULL;
 	int rc = mws_client_connect(nc->c);
-	if (rc) {
-		mws_node_throw_mws(env, rc, "connect");
-		return NULL;
-	}
+	if (rc)
+		return mws_node_throw_mws(env, rc, "connect");
 	nc->connects_pending++;
 	mws__client_update_pin(nc);
 	return NULL;
@@ -516,24 +502,12 @@ static napi_value mws__client_send(napi_env env, napi_callback_info info)
 	mws_node_client *nc = mws__client_unwrap(env, info, &argc, argv, 1);
 	if (!nc)
 		return NULL;
-	const void *data = NULL;
-	size_t len = 0;
-	char *owned = NULL;
-	int is_string = 0;
-	if (mws_node_bytes(env, argv[0], &data, &len, &owned, &is_string))
+	mws_node_msg m;
+	if (mws_node_msg_get(env, argv[0], argv[1], &m))
 		return NULL;
-	int type = is_string ? MWS_MSG_TEXT : MWS_MSG_BINARY;
-	napi_valuetype t;
-	if (napi_typeof(env, argv[1], &t) == napi_ok && t == napi_boolean) {
-		bool b;
-		napi_get_value_bool(env, argv[1], &b);
-		type = b ? MWS_MSG_BINARY : MWS_MSG_TEXT;
-	}
-	int rc = mws_client_send(nc->c, data, len, type);
-	free(owned);
-	if (rc)
-		mws_node_throw_mws(env, rc, "send");
-	return NULL;
+	int rc = mws_client_send(nc->c, m.data, m.len, m.type);
+	mws_node_msg_free(&m);
+	return mws_node_check(env, rc, "send");
 }
 
 static napi_value mws__client_close_common(napi_env env, napi_callback_info info, int for_good)
@@ -546,21 +520,16 @@ static napi_value mws__client_close_common(napi_env env, napi_callback_info info
 	if (!nc->c) /* already closed and freed: nothing to do */
 		return NULL;
 	int32_t code = 0;
-	char *reason = NULL;
-	napi_valuetype t;
-	if (napi_typeof(env, argv[0], &t) == napi_ok && t == napi_number)
-		napi_get_value_int32(env, argv[0], &code);
-	if (napi_typeof(env, argv[1], &t) == napi_ok && t == napi_string &&
-	    !(reason = mws_node_string(env, argv[1], NULL)))
+	char *reason;
+	mws_node_int32_or(env, argv[0], &code);
+	if (mws_node_string_or_null(env, argv[1], &reason))
 		return NULL;
 	int rc = for_good ? mws_client_close(nc->c, code, reason)
 	                  : mws_client_disconnect(nc->c, code, reason);
 	free(reason);
 	if (rc == MWS_ECLOSED)
 		rc = 0; /* closing a closed client does nothing, as in browsers */
-	if (rc)
-		mws_node_throw_mws(env, rc, for_good ? "close" : "disconnect");
-	return NULL;
+	return mws_node_check(env, rc, for_good ? "close" : "disconnect");
 }
 
 static napi_value mws__client_close(napi_env env, napi_callback_info info)
@@ -579,10 +548,7 @@ static napi_value mws__client_reconnect_now(napi_env env, napi_callback_info inf
 	mws_node_client *nc = mws__client_unwrap(env, info, &argc, NULL, 1);
 	if (!nc)
 		return NULL;
-	int rc = mws_client_reconnect_now(nc->c);
-	if (rc)
-		mws_node_throw_mws(env, rc, "reconnectNow");
-	return NULL;
+	return mws_node_check(env, mws_client_reconnect_now(nc->c), "reconnectNow");
 }
 
 /* The live state from the C client (may be ahead of the events). */
@@ -605,10 +571,8 @@ static napi_value mws__client_stats(napi_env env, napi_callback_info info)
 		return NULL;
 	mws_client_stats s = {.size = sizeof s};
 	int rc = mws_client_stats_get(nc->c, &s);
-	if (rc) {
-		mws_node_throw_mws(env, rc, "stats");
-		return NULL;
-	}
+	if (rc)
+		return mws_node_throw_mws(env, rc, "stats");
 	napi_value o;
 	NAPI_OK(env, napi_create_object(env, &o));
 #define N(js, field) mws_node_set_num(env, o, js, (double)s.field)
@@ -663,21 +627,17 @@ static napi_value mws__client_set_credentials(napi_env env, napi_callback_info i
 	mws_node_client *nc = mws__client_unwrap(env, info, &argc, argv, 0);
 	if (!nc)
 		return NULL;
-	char *h = NULL, *q = NULL;
-	napi_valuetype t;
-	if (napi_typeof(env, argv[0], &t) == napi_ok && t == napi_string &&
-	    !(h = mws_node_string(env, argv[0], NULL)))
+	char *h, *q;
+	if (mws_node_string_or_null(env, argv[0], &h))
 		return NULL;
-	if (napi_typeof(env, argv[1], &t) == napi_ok && t == napi_string &&
-	    !(q = mws_node_string(env, argv[1], NULL))) {
+	if (mws_node_string_or_null(env, argv[1], &q)) {
 		free(h);
 		return NULL;
 	}
 	if ((h && strchr(h, '\r')) || (q && strpbrk(q, "\r\n"))) {
 		free(h);
 		free(q);
-		mws_node_throw_mws(env, MWS_EINVAL, "setCredentials");
-		return NULL;
+		return mws_node_throw_mws(env, MWS_EINVAL, "setCredentials");
 	}
 	pthread_mutex_lock(&nc->creds_lock);
 	free(nc->creds_headers);

@@ -6,9 +6,12 @@
  * Closing frees the C server on a libuv worker (mws_server_free waits for
  * close frames), then posts a last "closed" event through the same
  * thread-safe function, so it reaches JS after every disconnect event. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "addon.h"
+#include "args.h"
+#include "errors.h"
 
 #ifndef MWS_NODE_HAS_SERVER
 #include "mws_node_features.h"
@@ -276,6 +279,28 @@ static mws_node_server *mws__server_unwrap(napi_env env, napi_callback_info info
 	return ns;
 }
 
+/* The options of mws_server_config but origins, read in this order. */
+#define OPT(js, kind, field) MWS_NODE_OPT(js, kind, mws_server_config, field)
+static const mws_node_opt mws__server_opts[] = {
+	OPT("host", STRING, iface),
+	OPT("certFile", STRING, cert_file),
+	OPT("keyFile", STRING, key_file),
+	OPT("port", INT, port),
+	OPT("heartbeatTimeoutMs", INT, heartbeat_timeout_ms),
+	OPT("checkIntervalMs", INT, check_interval_ms),
+	OPT("pingIntervalMs", INT, ping_interval_ms),
+	OPT("jsonProtocol", BOOL, json_protocol),
+	OPT("maxMessageBytes", SIZE, max_message_bytes),
+	OPT("maxConnections", INT, max_connections),
+	OPT("ratePerSec", DOUBLE, rate_per_sec),
+	OPT("rateBurst", INT, rate_burst),
+	OPT("handshakeTimeoutMs", INT, handshake_timeout_ms),
+	OPT("sendQueueMaxBytes", SIZE, send_queue_max_bytes),
+	OPT("randomSeed", SEED, random_seed),
+};
+#undef OPT
+#define N_OPTS (sizeof mws__server_opts / sizeof *mws__server_opts)
+
 /* serverNew(owner, options) */
 static napi_value mws__server_new(napi_env env, napi_callback_info info)
 {
@@ -283,46 +308,18 @@ static napi_value mws__server_new(napi_env env, napi_callback_info info)
 	napi_value argv[2];
 	NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	napi_valuetype t = napi_undefined;
-	if (argc < 2 || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_object) {
-		napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "serverNew(owner, options)");
-		return NULL;
-	}
+	if (argc < 2 || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_object)
+		return mws_node_throw_type(env, "serverNew(owner, options)");
 	napi_value owner = argv[0], opts = argv[1];
 	mws_server_config cfg;
 	mws_server_config_init(&cfg);
-	char *iface = NULL, *cert = NULL, *key = NULL;
 	char **origins = NULL;
 	uint32_t norigins = 0;
-	int json = 0;
-	double seed = 0;
 	napi_value result = NULL;
 	mws_node_server *ns = NULL;
 
-	if (mws_node_opt_string(env, opts, "host", &iface) ||
-	    mws_node_opt_string(env, opts, "certFile", &cert) ||
-	    mws_node_opt_string(env, opts, "keyFile", &key) ||
-	    mws_node_opt_int(env, opts, "port", &cfg.port) ||
-	    mws_node_opt_int(env, opts, "heartbeatTimeoutMs", &cfg.heartbeat_timeout_ms) ||
-	    mws_node_opt_int(env, opts, "checkIntervalMs", &cfg.check_interval_ms) ||
-	    mws_node_opt_int(env, opts, "pingIntervalMs", &cfg.ping_interval_ms) ||
-	    mws_node_opt_bool(env, opts, "jsonProtocol", &json) ||
-	    mws_node_opt_size(env, opts, "maxMessageBytes", &cfg.max_message_bytes) ||
-	    mws_node_opt_int(env, opts, "maxConnections", &cfg.max_connections) ||
-	    mws_node_opt_double(env, opts, "ratePerSec", &cfg.rate_per_sec) ||
-	    mws_node_opt_int(env, opts, "rateBurst", &cfg.rate_burst) ||
-	    mws_node_opt_int(env, opts, "handshakeTimeoutMs", &cfg.handshake_timeout_ms) ||
-	    mws_node_opt_size(env, opts, "sendQueueMaxBytes", &cfg.send_queue_max_bytes) ||
-	    mws_node_opt_double(env, opts, "randomSeed", &seed))
+	if (mws_node_opts_read(env, opts, mws__server_opts, N_OPTS, &cfg))
 		goto out;
-	cfg.iface = iface;
-	cfg.cert_file = cert;
-	cfg.key_file = key;
-	cfg.json_protocol = json;
-	if (seed < 0 || seed > 9007199254740991.0) {
-		napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "randomSeed out of range");
-		goto out;
-	}
-	cfg.random_seed = (uint64_t)seed;
 	bool has = false;
 	if (napi_has_named_property(env, opts, "origins", &has) == napi_ok && has) {
 		napi_value arr;
@@ -403,9 +400,7 @@ static napi_value mws__server_new(napi_env env, napi_callback_info info)
 	ns->holds++;
 	napi_get_undefined(env, &result);
 out:
-	free(iface);
-	free(cert);
-	free(key);
+	mws_node_opts_free(mws__server_opts, N_OPTS, &cfg);
 	if (origins)
 		for (uint32_t i = 0; i < norigins; i++)
 			free(origins[i]);
@@ -421,10 +416,8 @@ static napi_value mws__server_start(napi_env env, napi_callback_info info)
 	if (!ns)
 		return NULL;
 	int rc = mws_server_start(ns->s);
-	if (rc) {
-		mws_node_throw_mws(env, rc, "listen");
-		return NULL;
-	}
+	if (rc)
+		return mws_node_throw_mws(env, rc, "listen");
 	ns->listening = 1;
 	mws__server_update_pin(ns);
 	napi_value v;
@@ -447,7 +440,7 @@ static int mws__conn_id(napi_env env, napi_value v, mws_conn_id *id)
 {
 	double d;
 	if (napi_get_value_double(env, v, &d) != napi_ok || d < 0 || d != (double)(uint64_t)d) {
-		napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "connection id must be a number");
+		mws_node_throw_type(env, "connection id must be a number");
 		return -1;
 	}
 	*id = (mws_conn_id)d;
@@ -467,24 +460,13 @@ static napi_value mws__server_send(napi_env env, napi_callback_info info)
 	mws_conn_id id = 0;
 	if (!broadcast && mws__conn_id(env, argv[0], &id))
 		return NULL;
-	const void *data = NULL;
-	size_t len = 0;
-	char *owned = NULL;
-	int is_string = 0;
-	if (mws_node_bytes(env, argv[1], &data, &len, &owned, &is_string))
+	mws_node_msg m;
+	if (mws_node_msg_get(env, argv[1], argv[2], &m))
 		return NULL;
-	int type = is_string ? MWS_MSG_TEXT : MWS_MSG_BINARY;
-	if (napi_typeof(env, argv[2], &t) == napi_ok && t == napi_boolean) {
-		bool b;
-		napi_get_value_bool(env, argv[2], &b);
-		type = b ? MWS_MSG_BINARY : MWS_MSG_TEXT;
-	}
-	int rc = broadcast ? mws_server_broadcast(ns->s, data, len, type)
-	                   : mws_server_send(ns->s, id, data, len, type);
-	free(owned);
-	if (rc)
-		mws_node_throw_mws(env, rc, broadcast ? "broadcast" : "send");
-	return NULL;
+	int rc = broadcast ? mws_server_broadcast(ns->s, m.data, m.len, m.type)
+	                   : mws_server_send(ns->s, id, m.data, m.len, m.type);
+	mws_node_msg_free(&m);
+	return mws_node_check(env, rc, broadcast ? "broadcast" : "send");
 }
 
 /* serverCloseConn(owner, id, code, reason) */
@@ -499,18 +481,13 @@ static napi_value mws__server_close_conn(napi_env env, napi_callback_info info)
 	if (mws__conn_id(env, argv[0], &id))
 		return NULL;
 	int32_t code = 0;
-	char *reason = NULL;
-	napi_valuetype t;
-	if (napi_typeof(env, argv[1], &t) == napi_ok && t == napi_number)
-		napi_get_value_int32(env, argv[1], &code);
-	if (napi_typeof(env, argv[2], &t) == napi_ok && t == napi_string &&
-	    !(reason = mws_node_string(env, argv[2], NULL)))
+	char *reason;
+	mws_node_int32_or(env, argv[1], &code);
+	if (mws_node_string_or_null(env, argv[2], &reason))
 		return NULL;
 	int rc = mws_server_close(ns->s, id, code, reason);
 	free(reason);
-	if (rc)
-		mws_node_throw_mws(env, rc, "close");
-	return NULL;
+	return mws_node_check(env, rc, "close");
 }
 
 static napi_value mws__server_stats(napi_env env, napi_callback_info info)
@@ -519,16 +496,10 @@ static napi_value mws__server_stats(napi_env env, napi_callback_info info)
 	mws_node_server *ns = mws__server_unwrap(env, info, &argc, NULL, 0);
 	if (!ns)
 		return NULL;
-	if (!ns->s) {
-		mws_node_throw_mws(env, MWS_ECLOSED, "stats");
-		return NULL;
-	}
 	mws_server_stats s = {.size = sizeof s};
-	int rc = mws_server_stats_get(ns->s, &s);
-	if (rc) {
-		mws_node_throw_mws(env, rc, "stats");
-		return NULL;
-	}
+	int rc = ns->s ? mws_server_stats_get(ns->s, &s) : MWS_ECLOSED;
+	if (rc)
+		return mws_node_throw_mws(env, rc, "stats");
 	napi_value o, r;
 	NAPI_OK(env, napi_create_object(env, &o));
 	NAPI_OK(env, napi_create_object(env, &r));
@@ -611,21 +582,16 @@ static void mws__server_work_done(napi_env env, napi_status status, void *data)
 		return;
 	}
 	if (status != napi_ok) {
-		napi_value msg, err;
-		napi_create_string_utf8(env, "shutdown cancelled", NAPI_AUTO_LENGTH, &msg);
-		napi_create_error(env, NULL, msg, &err);
-		napi_reject_deferred(env, d, err);
+		napi_reject_deferred(env, d, mws_node_error(env, NULL, "shutdown cancelled"));
 		return;
 	}
 	if (ns->work_rc == 0 || ns->work_rc == MWS_ETIMEDOUT) {
 		napi_get_boolean(env, ns->work_rc == 0, &v);
 		napi_resolve_deferred(env, d, v);
 	} else {
-		napi_value code, msg, err;
-		napi_create_string_utf8(env, mws_err_name(ns->work_rc), NAPI_AUTO_LENGTH, &code);
-		napi_create_string_utf8(env, mws_strerror(ns->work_rc), NAPI_AUTO_LENGTH, &msg);
-		napi_create_error(env, code, msg, &err);
-		napi_reject_deferred(env, d, err);
+		napi_reject_deferred(env, d,
+		                     mws_node_error(env, mws_err_name(ns->work_rc),
+		                                    mws_strerror(ns->work_rc)));
 	}
 }
 
@@ -652,16 +618,11 @@ static napi_value mws__server_shutdown(napi_env env, napi_callback_info info)
 	mws_node_server *ns = mws__server_unwrap(env, info, &argc, argv, 1);
 	if (!ns)
 		return NULL;
-	if (ns->work) {
-		mws_node_throw_mws(env, MWS_ESTATE, "shutdown");
-		return NULL;
-	}
+	if (ns->work)
+		return mws_node_throw_mws(env, MWS_ESTATE, "shutdown");
 	int32_t v[3] = {0, 0, 0};
-	for (int i = 0; i < 3; i++) {
-		napi_valuetype t;
-		if (napi_typeof(env, argv[i], &t) == napi_ok && t == napi_number)
-			napi_get_value_int32(env, argv[i], &v[i]);
-	}
+	for (int i = 0; i < 3; i++)
+		mws_node_int32_or(env, argv[i], &v[i]);
 	ns->sd_code = v[0];
 	ns->sd_spread = v[1];
 	ns->sd_deadline = v[2];
@@ -675,10 +636,8 @@ static napi_value mws__server_close(napi_env env, napi_callback_info info)
 	mws_node_server *ns = mws__server_unwrap(env, info, &argc, NULL, 1);
 	if (!ns)
 		return NULL;
-	if (ns->work) {
-		mws_node_throw_mws(env, MWS_ESTATE, "close (a shutdown is running)");
-		return NULL;
-	}
+	if (ns->work)
+		return mws_node_throw_mws(env, MWS_ESTATE, "close (a shutdown is running)");
 	ns->closing = 1;
 	mws__server_update_pin(ns); /* held until the closed event */
 	return mws__server_queue_work(env, ns, WORK_CLOSE);

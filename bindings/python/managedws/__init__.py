@@ -24,7 +24,8 @@ from ._ffi import HEADER_VERSION, LIBRARY_VERSION, ffi as _ffi_mod, lib as _lib
 from . import _errors, _types
 from ._errors import *  # noqa: F401,F403  (the exception classes, listed once in _errors.__all__)
 from ._types import *  # noqa: F401,F403  (likewise)
-from ._client import Client, Credentials, Message
+from ._client import Client, Credentials
+from ._messages import Message
 from ._asyncio import AsyncClient, connect
 from . import _callbacks  # noqa: F401  (registers the extern "Python" callbacks)
 

@@ -7,8 +7,9 @@ import threading
 from typing import Any, AsyncIterator, Callable, Deque, Generator, List, Optional, Tuple, Union
 
 from ._callbacks import report
-from ._client import Client, Message
+from ._client import Client
 from ._errors import Closed, Failed, Timeout
+from ._messages import Message
 from ._options import CLIENT_OPTIONS, options_doc
 from ._types import ClientStats, State, StateChange
 

@@ -21,9 +21,10 @@ import atexit
 import logging
 import threading
 import weakref
-from typing import Any, Callable, Optional, Set
+from typing import Any, Callable, Set
 
 from ._ffi import ffi, lib
+from ._messages import Message, decode
 
 logger = logging.getLogger("managedws")
 
@@ -76,53 +77,47 @@ def report(exc: BaseException, what: str, obj: Any = None) -> None:
         pass
 
 
-def _target(ud: Any) -> Optional[Any]:
-    if _shutdown:
-        return None
-    core = ffi.from_handle(ud)
-    return core.target()
+def _deliver(ud: Any, what: str, call: Callable[[Any], Any], gone: Any = None, raised: Any = None) -> Any:
+    """call(target) for one C callback, counted as "inside a callback".
 
-
-def _run(fn: Callable[..., Any], *args: Any) -> Any:
-    _tls.depth = getattr(_tls, "depth", 0) + 1
+    Returns ``gone`` when the target was collected (or the interpreter is
+    exiting), ``raised`` when anything raised: nothing escapes into C.
+    """
     try:
-        return fn(*args)
-    finally:
-        _tls.depth -= 1
+        if _shutdown:
+            return gone
+        target = ffi.from_handle(ud).target()
+        if target is None:
+            return gone
+        _tls.depth = getattr(_tls, "depth", 0) + 1
+        try:
+            return call(target)
+        finally:
+            _tls.depth -= 1
+    except BaseException as exc:  # noqa: BLE001 - must not reach C
+        report(exc, what)
+        return raised
+
+
+def _message(data: Any, length: int, mtype: int) -> Message:
+    # Copy now: the buffer lives only during the C callback.
+    return decode(ffi.unpack(ffi.cast("const char *", data), length), mtype)
 
 
 @ffi.def_extern()
 def _mws_py_client_state(cptr: Any, change: Any, ud: Any) -> None:
-    try:
-        t = _target(ud)
-        if t is not None:
-            _run(t._io_state, change)
-    except BaseException as exc:  # noqa: BLE001 - must not reach C
-        report(exc, "state")
+    _deliver(ud, "state", lambda t: t._io_state(change))
 
 
 @ffi.def_extern()
 def _mws_py_client_message(cptr: Any, data: Any, length: int, mtype: int, ud: Any) -> None:
-    try:
-        t = _target(ud)
-        if t is not None:
-            # Copy now: the buffer lives only during this call.
-            payload = ffi.unpack(ffi.cast("const char *", data), length)
-            _run(t._io_message, payload, mtype)
-    except BaseException as exc:  # noqa: BLE001
-        report(exc, "message")
+    _deliver(ud, "message", lambda t: t._io_message(_message(data, length, mtype)))
 
 
 @ffi.def_extern()
 def _mws_py_client_credentials(cptr: Any, creds: Any, ud: Any) -> int:
-    try:
-        t = _target(ud)
-        if t is None:
-            return 0
-        return int(_run(t._io_credentials, creds))
-    except BaseException as exc:  # noqa: BLE001
-        report(exc, "credentials")
-        return -1  # no credentials: fail rather than connect without them
+    # Raised: no credentials, so fail rather than connect without them.
+    return int(_deliver(ud, "credentials", lambda t: int(t._io_credentials(creds)), gone=0, raised=-1))
 
 
 @ffi.def_extern()
@@ -137,42 +132,21 @@ if hasattr(lib, "mws_server_new"):
 
     @ffi.def_extern()
     def _mws_py_server_auth(sptr: Any, info: Any, ud: Any) -> int:
-        try:
-            t = _target(ud)
-            if t is None:
-                return 503
-            return int(_run(t._io_auth, info))
-        except BaseException as exc:  # noqa: BLE001
-            report(exc, "auth")
-            return 500  # refuse: a broken hook must not let everyone in
+        # Raised: refuse, a broken hook must not let everyone in.
+        return int(_deliver(ud, "auth", lambda t: int(t._io_auth(info)), gone=503, raised=500))
 
     @ffi.def_extern()
     def _mws_py_server_connect(sptr: Any, conn: int, info: Any, ud: Any) -> None:
-        try:
-            t = _target(ud)
-            if t is not None:
-                _run(t._io_connect, conn, info)
-        except BaseException as exc:  # noqa: BLE001
-            report(exc, "connect")
+        _deliver(ud, "connect", lambda t: t._io_connect(conn, info))
 
     @ffi.def_extern()
     def _mws_py_server_message(sptr: Any, conn: int, data: Any, length: int, mtype: int, ud: Any) -> None:
-        try:
-            t = _target(ud)
-            if t is not None:
-                payload = ffi.unpack(ffi.cast("const char *", data), length)
-                _run(t._io_message, conn, payload, mtype)
-        except BaseException as exc:  # noqa: BLE001
-            report(exc, "message")
+        _deliver(ud, "message", lambda t: t._io_message(conn, _message(data, length, mtype)))
 
     @ffi.def_extern()
     def _mws_py_server_disconnect(sptr: Any, conn: int, code: int, reason: Any, why: int, ud: Any) -> None:
-        try:
-            t = _target(ud)
-            if t is not None:
-                _run(t._io_disconnect, conn, code, ffi.string(reason).decode("utf-8", "replace"), why)
-        except BaseException as exc:  # noqa: BLE001
-            report(exc, "disconnect")
+        _deliver(ud, "disconnect",
+                 lambda t: t._io_disconnect(conn, code, ffi.string(reason).decode("utf-8", "replace"), why))
 
 
 _log_levels = {

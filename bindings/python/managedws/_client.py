@@ -5,19 +5,17 @@ import collections
 import dataclasses
 import threading
 import time
-from typing import Any, Callable, Deque, Dict, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Iterable, Mapping, Optional, Tuple, Union
 
 from ._callbacks import in_callback
-from ._errors import Closed, Deadlock, Failed, InvalidArgument, Timeout, check, error_for
+from ._errors import Closed, Deadlock, Failed, Timeout, check, error_for
 from ._ffi import ffi, lib, new_sized
 from ._handle import HandleOwner
+from ._messages import Message, close_args, encode
 from ._options import CLIENT_OPTIONS, headers_text, new_config, options_doc
-from ._types import ClientStats, MessageType, State, StateChange
+from ._types import ClientStats, State, StateChange
 
-__all__ = ["Client", "Credentials", "Message"]
-
-Message = Union[str, bytes]
-"""A received message: ``str`` for a text frame, ``bytes`` for binary."""
+__all__ = ["Client", "Credentials"]
 
 
 @dataclasses.dataclass
@@ -30,25 +28,6 @@ class Credentials:
 
     headers: Optional[Union[Mapping[str, str], Iterable[Tuple[str, str]]]] = None
     query: Optional[Union[str, Mapping[str, str]]] = None
-
-
-def _encode(message: Any) -> Tuple[Any, int, int]:
-    if isinstance(message, str):
-        data = message.encode("utf-8")
-        return ffi.from_buffer(data), len(data), lib.MWS_MSG_TEXT
-    if isinstance(message, (bytes, bytearray, memoryview)):
-        buf = ffi.from_buffer(message)
-        return buf, len(buf), lib.MWS_MSG_BINARY
-    raise TypeError("send() takes str (text) or bytes-like (binary), not %s" % type(message).__name__)
-
-
-def _close_args(code: int, reason: Optional[str]) -> Tuple[int, Any]:
-    if reason is None or reason == "":
-        return code, ffi.NULL
-    r = reason.encode("utf-8")
-    if len(r) > 123 or b"\0" in r:
-        raise InvalidArgument("close reason longer than 123 bytes or with NUL")
-    return code, r
 
 
 class Client(HandleOwner[ClientStats]):
@@ -153,12 +132,8 @@ in the FAILED state.
             self._seen = change.new
             self._cond.notify_all()
 
-    def _io_message(self, payload: bytes, mtype: int) -> None:
-        cb = self.on_message
-        if cb is None:
-            return
-        msg: Message = payload.decode("utf-8", "replace") if mtype == lib.MWS_MSG_TEXT else payload
-        self._user("on_message", cb, msg)
+    def _io_message(self, message: Message) -> None:
+        self._user("on_message", self.on_message, message)
 
     def _io_credentials(self, creds: Any) -> int:
         cb = self.on_credentials
@@ -200,7 +175,7 @@ in the FAILED state.
 
         Queued messages stay queued. ``code`` is 1000 or 3000-4999.
         """
-        c, r = _close_args(code, reason)
+        c, r = close_args(code, reason)
         check(lib.mws_client_disconnect(self._ptr(), c, r), "disconnect")
 
     def close(self, code: int = 1000, reason: Optional[str] = None) -> None:
@@ -209,7 +184,7 @@ in the FAILED state.
         Messages not yet written are discarded (counted in stats). Calling it
         again, or after release(), does nothing.
         """
-        c, r = _close_args(code, reason)
+        c, r = close_args(code, reason)
         ptr = self._cptr()
         if ptr is None:
             return
@@ -224,7 +199,7 @@ in the FAILED state.
         order once connected. QueueFull when the queue is at its bounds,
         Closed once closed, Failed in FAILED.
         """
-        buf, n, t = _encode(message)
+        buf, n, t = encode(message)
         rc = lib.mws_client_send(self._ptr(), buf, n, t)
         if rc < 0:
             exc = error_for(rc, "send")

@@ -5,10 +5,10 @@ import dataclasses
 import enum
 from typing import Any, Callable, Dict, Optional, Union
 
-from ._client import Message, _close_args, _encode
 from ._errors import Closed, check
 from ._ffi import ffi, lib, new_sized
 from ._handle import HandleOwner
+from ._messages import Message, close_args, encode
 from ._options import SERVER_OPTIONS, new_config, options_doc
 from ._types import from_c_struct
 
@@ -206,11 +206,8 @@ Options (keywords; None means the library's default; durations in seconds):
         finally:
             info._c = None
 
-    def _io_message(self, conn: int, payload: bytes, mtype: int) -> None:
-        if self.on_message is None:
-            return
-        msg: Message = payload.decode("utf-8", "replace") if mtype == lib.MWS_MSG_TEXT else payload
-        self._user("on_message", self.on_message, conn, msg)
+    def _io_message(self, conn: int, message: Message) -> None:
+        self._user("on_message", self.on_message, conn, message)
 
     def _io_disconnect(self, conn: int, code: int, reason: str, why: int) -> None:
         try:
@@ -240,17 +237,17 @@ Options (keywords; None means the library's default; durations in seconds):
         Never blocks. Closed for an id no longer connected, QueueFull over
         send_queue_max_bytes. Any thread.
         """
-        buf, n, t = _encode(message)
+        buf, n, t = encode(message)
         check(lib.mws_server_send(self._ptr(), conn, buf, n, t), "send")
 
     def broadcast(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
         """Queues a message for every open connection (one copy). Any thread."""
-        buf, n, t = _encode(message)
+        buf, n, t = encode(message)
         check(lib.mws_server_broadcast(self._ptr(), buf, n, t), "broadcast")
 
     def close_connection(self, conn: int, code: int = 1000, reason: Optional[str] = None) -> None:
         """Closes one connection after what was sent to it before. Closed for a stale id."""
-        c, r = _close_args(code, reason)
+        c, r = close_args(code, reason)
         check(lib.mws_server_close(self._ptr(), conn, c, r), "close_connection")
 
     def shutdown(self, code: int = 1012, spread: float = 0.0, deadline: float = 5.0) -> bool:

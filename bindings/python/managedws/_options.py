@@ -96,9 +96,26 @@ def _enum(enum_cls: Any) -> Callable[[str, Any], int]:
     return conv
 
 
-_jitter = _enum(Jitter)
-_heartbeat = _enum(HeartbeatMode)
+def _off(v: Any) -> bool:
+    """False or negative: the feature is off (None, the default, never gets here)."""
+    return v is False or (not isinstance(v, bool) and v < 0)
+
+
 _action = _enum(CloseAction)
+
+#: kind -> (keyword, value) -> field value, for the kinds that set one field
+#: and need no cdata kept alive.
+_SCALARS: Dict[str, Callable[[str, Any], Any]] = {
+    "seconds": _ms,
+    "int": _int,
+    "size": lambda name, v: _int(name, v, 0, 2**62),
+    "float": lambda name, v: float(v),
+    "bool": lambda name, v: 1 if v else 0,
+    "jitter": _enum(Jitter),
+    "heartbeat": _enum(HeartbeatMode),
+    "seconds_off": lambda name, v: -1 if _off(v) else _ms(name, v),
+    "float_off": lambda name, v: -1.0 if _off(v) else float(v),
+}
 
 
 def apply_options(cfg: Any, table: Sequence[Option], options: Dict[str, Any], what: str) -> List[Any]:
@@ -118,30 +135,14 @@ def apply_options(cfg: Any, table: Sequence[Option], options: Dict[str, Any], wh
             continue
         o = by_name[key]
         k = o.kind
-        if k == "seconds":
-            setattr(cfg, o.field, _ms(key, v))
-        elif k == "int":
-            setattr(cfg, o.field, _int(key, v))
-        elif k == "size":
-            setattr(cfg, o.field, _int(key, v, 0, 2**62))
-        elif k == "float":
-            setattr(cfg, o.field, float(v))
+        if k in _SCALARS:
+            setattr(cfg, o.field, _SCALARS[k](key, v))
         elif k in ("str", "path"):
             setattr(cfg, o.field, _cstr(key, v, keep))
-        elif k == "bool":
-            setattr(cfg, o.field, 1 if v else 0)
-        elif k == "jitter":
-            setattr(cfg, o.field, _jitter(key, v))
-        elif k == "heartbeat":
-            setattr(cfg, o.field, _heartbeat(key, v))
         elif k == "headers":
             text = headers_text(key, v)
             if text:
                 setattr(cfg, o.field, _cstr(key, text, keep))
-        elif k == "seconds_off":  # None: default; False or < 0: off
-            setattr(cfg, o.field, -1 if v is False or (not isinstance(v, bool) and v < 0) else _ms(key, v))
-        elif k == "float_off":
-            setattr(cfg, o.field, -1.0 if v is False or (not isinstance(v, bool) and v < 0) else float(v))
         elif k == "strings":
             items = [v] if isinstance(v, str) else list(v)
             ptrs = [_cstr(key, x, keep) for x in items]

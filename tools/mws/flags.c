@@ -18,28 +18,32 @@ const char *cli_choice_name(const cli_choice *choices, int value)
 	return "?";
 }
 
-int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
+static void verror(const cli_command *cmd, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	fprintf(stderr, "mws %s: ", cmd->name);
-	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nusage: mws %s [FLAGS]%s%s (mws %s --help lists the flags)\n",
-	        cmd->name, *cmd->args ? " " : "", cmd->args, cmd->name);
-	return 2;
+	fputc('\n', stderr);
 }
 
 void cli_error(const cli_command *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "mws %s: ", cmd->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verror(cmd, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(cmd, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "usage: mws %s [FLAGS]%s%s (mws %s --help lists the flags)\n", cmd->name,
+	        *cmd->args ? " " : "", cmd->args, cmd->name);
+	return 2;
 }
 
 int cli_parse_status(int parse_rc)

@@ -3,7 +3,7 @@
     {
       "target_name": "managedws",
       "sources": ["src/addon.c", "src/args.c", "src/client.c", "src/errors.c",
-                  "src/server.c"],
+                  "src/events.c", "src/handle.c", "src/server.c"],
       "include_dirs": ["../../include", "build-core"],
       "cflags_c": ["-std=c11", "-Wall", "-Wextra", "-D_GNU_SOURCE"],
       "libraries": [

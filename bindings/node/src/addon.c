@@ -124,10 +124,10 @@ static napi_value mws__init(napi_env env, napi_value exports)
 		return NULL;
 	}
 	napi_property_descriptor props[] = {
-		{"setDispatcher", NULL, mws__set_dispatcher, NULL, NULL, NULL, napi_enumerable, NULL},
-		{"liveCount", NULL, mws__live_count, NULL, NULL, NULL, napi_enumerable, NULL},
-		{"version", NULL, mws__version, NULL, NULL, NULL, napi_enumerable, NULL},
-		{"errName", NULL, mws__err_name, NULL, NULL, NULL, napi_enumerable, NULL},
+		MWS_NODE_FN("setDispatcher", mws__set_dispatcher),
+		MWS_NODE_FN("liveCount", mws__live_count),
+		MWS_NODE_FN("version", mws__version),
+		MWS_NODE_FN("errName", mws__err_name),
 	};
 	NAPI_OK(env, napi_define_properties(env, exports, sizeof props / sizeof *props, props));
 	if (!mws_node_client_init(env, exports))

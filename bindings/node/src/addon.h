@@ -16,9 +16,6 @@ typedef struct mws_node_inst {
 	int64_t live_servers;
 } mws_node_inst;
 
-/* What a thread-safe function carries to the JS thread. */
-enum { MWS_NODE_EV_STATE = 0, MWS_NODE_EV_MESSAGE = 1, MWS_NODE_EV_SERVER = 2 };
-
 mws_node_inst *mws_node_inst_get(napi_env env);
 
 /* Calls the dispatcher with `owner` and up to 7 args; an exception thrown
@@ -28,6 +25,9 @@ void mws_node_dispatch(napi_env env, napi_value owner, size_t argc, napi_value *
 /* obj[name] = v, a number; a failure is ignored (it leaves the property
  * out). */
 void mws_node_set_num(napi_env env, napi_value obj, const char *name, double v);
+
+/* A binding call for napi_define_properties. */
+#define MWS_NODE_FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
 
 /* Define the client's and the server's binding calls on exports. NULL
  * after throwing. */

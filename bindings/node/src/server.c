@@ -1,17 +1,18 @@
-/* The server half of the addon.
- *
- * Lifetime as for the client (see client.c): owned by the wrapped JS object
- * and by its thread-safe function. A listening server keeps the process
- * alive and its JS object pinned, like net.Server, unless unref()'d.
- * Closing frees the C server on a libuv worker (mws_server_free waits for
- * close frames), then posts a last "closed" event through the same
- * thread-safe function, so it reaches JS after every disconnect event. */
+/* The server half of the addon: ManagedWebSocketServer's binding calls
+ * over an mws_server. Its lifetime is the handle's (handle.h); a listening
+ * server keeps the process alive and its JS object pinned, like
+ * net.Server, unless unref()'d. Closing frees the C server on a libuv
+ * worker (mws_server_free waits for close frames), then posts a last
+ * "closed" event through the same thread-safe function, so it reaches JS
+ * after every disconnect event: that is its terminal event. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "addon.h"
 #include "args.h"
 #include "errors.h"
+#include "events.h"
+#include "handle.h"
 
 #ifndef MWS_NODE_HAS_SERVER
 #include "mws_node_features.h"
@@ -20,263 +21,146 @@
 #if MWS_NODE_HAS_SERVER
 
 typedef struct mws_node_server {
-	napi_env env;
-	mws_node_inst *inst;
-	mws_server *s;                 /* NULL once freed */
-	napi_threadsafe_function tsfn; /* NULL once released */
-	napi_ref owner;
-	int holds; /* wrap + tsfn */
-	int pinned, user_ref, listening, closing;
-	int hook_added;
+	mws_node_handle h; /* first: a server is its handle */
+	mws_server *s;     /* NULL once freed */
+	int listening, closing;
 	napi_async_work work; /* close or shutdown in flight */
 	napi_deferred deferred;
 	int work_kind, work_rc, sd_code, sd_spread, sd_deadline;
 } mws_node_server;
 
+/* The second argument the dispatcher gets for a server event. */
 enum { SEV_CONNECT = 0, SEV_MESSAGE = 1, SEV_DISCONNECT = 2, SEV_CLOSED = 3 };
 
-typedef struct mws_node_sev {
-	int kind;
-	uint64_t id;
-	int type, code, why;
-	size_t len; /* message bytes or reason */
-	size_t off_path, off_origin, off_subprotocol; /* connect: strings in data */
-	char data[];
-} mws_node_sev;
+/* ---- the handle's operations ---- */
 
-static void mws__server_update_pin(mws_node_server *ns)
+static int mws__server_is_live(const mws_node_handle *h)
 {
-	int want = ns->s && ns->owner && ns->tsfn && (ns->closing || (ns->user_ref && ns->listening));
-	if (want == ns->pinned)
+	const mws_node_server *ns = (const mws_node_server *)h;
+	return ns->s && !ns->closing;
+}
+
+static int mws__server_wants_pin(const mws_node_handle *h)
+{
+	const mws_node_server *ns = (const mws_node_server *)h;
+	return ns->s && (ns->closing || (h->user_ref && ns->listening));
+}
+
+/* Not while a worker is closing or shutting it down: that one finishes. */
+static void mws__server_free_native(mws_node_handle *h)
+{
+	mws_node_server *ns = (mws_node_server *)h;
+	if (!ns->s || ns->work)
 		return;
-	uint32_t n;
-	if (want) {
-		napi_reference_ref(ns->env, ns->owner, &n);
-		napi_ref_threadsafe_function(ns->env, ns->tsfn);
-	} else {
-		if (ns->owner)
-			napi_reference_unref(ns->env, ns->owner, &n);
-		if (ns->tsfn)
-			napi_unref_threadsafe_function(ns->env, ns->tsfn);
-	}
-	ns->pinned = want;
+	mws_server_free(ns->s);
+	ns->s = NULL;
+	h->inst->live_servers--;
 }
 
-static void mws__server_maybe_free_struct(mws_node_server *ns)
+static void mws__server_destroy(mws_node_handle *h)
 {
-	if (--ns->holds == 0)
-		free(ns);
+	free(h);
 }
 
-static void mws__server_cleanup_hook(void *arg)
+/* dispatcher(owner, EV_SERVER, SEV_*, id, ...): CONNECT peerIp, path,
+ * origin, subprotocol; MESSAGE data, isBinary; DISCONNECT code, reason,
+ * why; CLOSED nothing more, and the server is shut down. */
+static void mws__server_deliver(mws_node_handle *h, napi_env env, napi_value owner,
+                                const mws_node_ev *ev)
 {
-	mws_node_server *ns = arg;
-	ns->hook_added = 0;
-	if (ns->s && !ns->work) {
-		mws_server_free(ns->s);
-		ns->s = NULL;
-		ns->inst->live_servers--;
+	mws_node_server *ns = (mws_node_server *)h;
+	if (owner) {
+		napi_value argv[7];
+		size_t argc = 3;
+		napi_create_int32(env, MWS_NODE_EV_SERVER, &argv[0]);
+		napi_create_int32(env, ev->kind, &argv[1]);
+		napi_create_double(env, (double)ev->id, &argv[2]);
+		if (ev->kind == SEV_CONNECT) {
+			/* four NUL-terminated strings, one after the other */
+			const char *p = ev->data;
+			for (; argc < 7; argc++, p += strlen(p) + 1)
+				napi_create_string_utf8(env, p, NAPI_AUTO_LENGTH, &argv[argc]);
+		} else if (ev->kind == SEV_MESSAGE) {
+			mws_node_ev_message(env, ev, &argv[3]);
+			argc = 5;
+		} else if (ev->kind == SEV_DISCONNECT) {
+			napi_create_int32(env, ev->code, &argv[3]);
+			napi_create_string_utf8(env, ev->data, ev->len, &argv[4]);
+			napi_create_int32(env, ev->why, &argv[5]);
+			argc = 6;
+		}
+		mws_node_dispatch(env, owner, argc, argv);
+	}
+	if (ev->kind == SEV_CLOSED) {
+		ns->closing = 0;
+		mws_node_handle_shutdown(h, napi_tsfn_release); /* terminal */
 	}
 }
 
-static void mws__server_release(mws_node_server *ns, napi_threadsafe_function_release_mode mode)
-{
-	if (ns->hook_added) {
-		ns->hook_added = 0;
-		napi_remove_env_cleanup_hook(ns->env, mws__server_cleanup_hook, ns);
-	}
-	if (ns->tsfn) {
-		napi_threadsafe_function t = ns->tsfn;
-		ns->tsfn = NULL;
-		napi_release_threadsafe_function(t, mode);
-	}
-}
+static const mws_node_handle_ops mws__server_ops = {
+	.name = "server",
+	.what = "ManagedWebSocketServer",
+	.is_live = mws__server_is_live,
+	.wants_pin = mws__server_wants_pin,
+	.free_native = mws__server_free_native,
+	.deliver = mws__server_deliver,
+	.destroy = mws__server_destroy,
+};
 
-static void mws__server_tsfn_finalize(napi_env env, void *data, void *hint)
-{
-	(void)env;
-	(void)hint;
-	mws_node_server *ns = data;
-	ns->tsfn = NULL;
-	mws__server_maybe_free_struct(ns);
-}
-
-static void mws__server_wrap_finalize(napi_env env, void *data, void *hint)
-{
-	(void)hint;
-	mws_node_server *ns = data;
-	ns->pinned = 0;
-	if (ns->s && !ns->work) {
-		mws_server_free(ns->s);
-		ns->s = NULL;
-		ns->inst->live_servers--;
-	}
-	mws__server_release(ns, napi_tsfn_abort);
-	if (ns->owner) {
-		napi_delete_reference(env, ns->owner);
-		ns->owner = NULL;
-	}
-	mws__server_maybe_free_struct(ns);
-}
-
-/* ---- I/O thread ---- */
-
-static void mws__server_post(mws_node_server *ns, mws_node_sev *ev)
-{
-	if (!ns->tsfn ||
-	    napi_call_threadsafe_function(ns->tsfn, ev, napi_tsfn_nonblocking) != napi_ok)
-		free(ev);
-}
+/* ---- the I/O thread's side ---- */
 
 static void mws__server_on_connect(mws_server *s, mws_conn_id id, const mws_conn_info *info,
                                    void *ud)
 {
 	(void)s;
-	mws_node_server *ns = ud;
-	size_t a = strlen(info->peer_ip), b = strlen(info->path), c = strlen(info->origin),
-	       d = strlen(info->subprotocol);
-	mws_node_sev *ev = malloc(sizeof *ev + a + b + c + d + 4);
-	if (!ev)
-		return;
-	ev->kind = SEV_CONNECT;
-	ev->id = id;
-	char *p = ev->data;
-	memcpy(p, info->peer_ip, a + 1);
-	ev->off_path = a + 1;
-	memcpy(p + ev->off_path, info->path, b + 1);
-	ev->off_origin = ev->off_path + b + 1;
-	memcpy(p + ev->off_origin, info->origin, c + 1);
-	ev->off_subprotocol = ev->off_origin + c + 1;
-	memcpy(p + ev->off_subprotocol, info->subprotocol, d + 1);
-	mws__server_post(ns, ev);
+	const char *str[4] = {info->peer_ip, info->path, info->origin, info->subprotocol};
+	size_t n[4], len = 0;
+	for (int i = 0; i < 4; i++)
+		len += (n[i] = strlen(str[i])) + 1;
+	mws_node_ev *ev = mws_node_ev_new(SEV_CONNECT, NULL, len - 1);
+	if (ev) {
+		ev->id = id;
+		char *p = ev->data;
+		for (int i = 0; i < 4; p += n[i++] + 1)
+			memcpy(p, str[i], n[i] + 1);
+	}
+	mws_node_post(ud, ev);
 }
 
 static void mws__server_on_message(mws_server *s, mws_conn_id id, const void *data, size_t len,
                                    int type, void *ud)
 {
 	(void)s;
-	mws_node_server *ns = ud;
-	mws_node_sev *ev = malloc(sizeof *ev + len + 1);
-	if (!ev)
-		return;
-	ev->kind = SEV_MESSAGE;
-	ev->id = id;
-	ev->type = type;
-	ev->len = len;
-	if (len)
-		memcpy(ev->data, data, len);
-	ev->data[len] = 0;
-	mws__server_post(ns, ev);
+	mws_node_ev *ev = mws_node_ev_new(SEV_MESSAGE, data, len);
+	if (ev) {
+		ev->id = id;
+		ev->type = type;
+	}
+	mws_node_post(ud, ev);
 }
 
 static void mws__server_on_disconnect(mws_server *s, mws_conn_id id, int code,
                                       const char *reason, int why, void *ud)
 {
 	(void)s;
-	mws_node_server *ns = ud;
-	size_t rl = strlen(reason);
-	mws_node_sev *ev = malloc(sizeof *ev + rl + 1);
-	if (!ev)
-		return;
-	ev->kind = SEV_DISCONNECT;
-	ev->id = id;
-	ev->code = code;
-	ev->why = why;
-	ev->len = rl;
-	memcpy(ev->data, reason, rl + 1);
-	mws__server_post(ns, ev);
+	mws_node_ev *ev = mws_node_ev_new(SEV_DISCONNECT, reason, strlen(reason));
+	if (ev) {
+		ev->id = id;
+		ev->code = code;
+		ev->why = why;
+	}
+	mws_node_post(ud, ev);
 }
 
-/* ---- JS thread ---- */
+/* ---- the JS thread's side ---- */
 
-static void mws__server_call_js(napi_env env, napi_value js_cb, void *context, void *data)
+/* The server of a binding call's `this`, and its arguments after it;
+ * need_live: not closed nor closing. */
+static mws_node_server *mws__server_this(napi_env env, napi_callback_info info, size_t argc,
+                                         napi_value *argv, int need_live)
 {
-	(void)js_cb;
-	mws_node_server *ns = context;
-	mws_node_sev *ev = data;
-	if (!env || !ns->owner) {
-		free(ev);
-		return;
-	}
-	napi_handle_scope scope;
-	if (napi_open_handle_scope(env, &scope) != napi_ok) {
-		free(ev);
-		return;
-	}
-	napi_value owner = NULL;
-	napi_get_reference_value(env, ns->owner, &owner);
-	if (owner) {
-		napi_value argv[7];
-		size_t argc = 0;
-		napi_create_int32(env, MWS_NODE_EV_SERVER, &argv[0]);
-		napi_create_int32(env, ev->kind, &argv[1]);
-		napi_create_double(env, (double)ev->id, &argv[2]);
-		switch (ev->kind) {
-		case SEV_CONNECT:
-			napi_create_string_utf8(env, ev->data, NAPI_AUTO_LENGTH, &argv[3]);
-			napi_create_string_utf8(env, ev->data + ev->off_path, NAPI_AUTO_LENGTH, &argv[4]);
-			napi_create_string_utf8(env, ev->data + ev->off_origin, NAPI_AUTO_LENGTH,
-			                        &argv[5]);
-			napi_create_string_utf8(env, ev->data + ev->off_subprotocol, NAPI_AUTO_LENGTH,
-			                        &argv[6]);
-			argc = 7;
-			break;
-		case SEV_MESSAGE:
-			if (ev->type == MWS_MSG_TEXT) {
-				napi_create_string_utf8(env, ev->data, ev->len, &argv[3]);
-				napi_get_boolean(env, false, &argv[4]);
-			} else {
-				napi_create_buffer_copy(env, ev->len, ev->data, NULL, &argv[3]);
-				napi_get_boolean(env, true, &argv[4]);
-			}
-			argc = 5;
-			break;
-		case SEV_DISCONNECT:
-			napi_create_int32(env, ev->code, &argv[3]);
-			napi_create_string_utf8(env, ev->data, ev->len, &argv[4]);
-			napi_create_int32(env, ev->why, &argv[5]);
-			argc = 6;
-			break;
-		default: /* SEV_CLOSED */
-			argc = 3;
-			break;
-		}
-		mws_node_dispatch(env, owner, argc, argv);
-	}
-	if (ev->kind == SEV_CLOSED) {
-		ns->closing = 0;
-		mws__server_update_pin(ns);
-		mws__server_release(ns, napi_tsfn_release);
-	}
-	free(ev);
-	napi_close_handle_scope(env, scope);
-}
-
-static mws_node_server *mws__server_unwrap(napi_env env, napi_callback_info info, size_t *argc,
-                                           napi_value *argv, int need_live)
-{
-	size_t want = *argc + 1;
-	napi_value args[8];
-	if (want > 8)
-		want = 8;
-	if (napi_get_cb_info(env, info, &want, args, NULL, NULL) != napi_ok) {
-		mws_node_throw_last(env);
-		return NULL;
-	}
-	mws_node_server *ns = NULL;
-	if (want < 1 || napi_unwrap(env, args[0], (void **)&ns) != napi_ok || !ns) {
-		napi_throw_type_error(env, "ERR_INVALID_THIS", "not a managedws server");
-		return NULL;
-	}
-	for (size_t i = 0; i < *argc; i++)
-		napi_get_undefined(env, &argv[i]);
-	for (size_t i = 0; i + 1 < want && i < *argc; i++)
-		argv[i] = args[i + 1];
-	if (need_live && (!ns->s || ns->closing)) {
-		mws_node_throw_mws(env, MWS_ECLOSED, "server");
-		return NULL;
-	}
-	return ns;
+	return (mws_node_server *)mws_node_handle_unwrap(env, info, &mws__server_ops, argc, argv,
+	                                                 need_live);
 }
 
 /* The options of mws_server_config but origins, read in this order. */
@@ -301,6 +185,51 @@ static const mws_node_opt mws__server_opts[] = {
 #undef OPT
 #define N_OPTS (sizeof mws__server_opts / sizeof *mws__server_opts)
 
+/* options.origins, if an array, as malloc'd strings into cfg and
+ * *origins (free each of *n, then the array). 0, or -1 after throwing. */
+static int mws__origins_read(napi_env env, napi_value opts, mws_server_config *cfg,
+                             char ***origins, uint32_t *n)
+{
+	bool has = false, is_arr = false;
+	napi_value arr;
+	if (napi_has_named_property(env, opts, "origins", &has) != napi_ok || !has)
+		return 0;
+	napi_get_named_property(env, opts, "origins", &arr);
+	napi_is_array(env, arr, &is_arr);
+	if (!is_arr)
+		return 0;
+	napi_get_array_length(env, arr, n);
+	if (!(*origins = calloc(*n ? *n : 1, sizeof **origins))) {
+		mws_node_throw_mws(env, MWS_ENOMEM, "origins");
+		return -1;
+	}
+	for (uint32_t i = 0; i < *n; i++) {
+		napi_value v;
+		napi_get_element(env, arr, i, &v);
+		if (!((*origins)[i] = mws_node_string(env, v, NULL)))
+			return -1;
+	}
+	cfg->origins = (const char *const *)*origins;
+	cfg->origin_count = *n;
+	return 0;
+}
+
+static int mws__server_create(napi_env env, napi_value owner, const mws_server_config *cfg)
+{
+	mws_node_server *ns =
+		(mws_node_server *)mws_node_handle_new(env, &mws__server_ops, sizeof *ns);
+	if (!ns)
+		return -1;
+	int rc = mws_server_new(&ns->s, NULL, cfg);
+	if (rc == 0) {
+		ns->h.inst->live_servers++;
+		mws_server_callbacks cbs = {sizeof cbs, NULL, mws__server_on_connect,
+		                            mws__server_on_message, mws__server_on_disconnect};
+		rc = mws_server_set_callbacks(ns->s, &cbs, ns, NULL);
+	}
+	return mws_node_handle_attach(&ns->h, owner, rc);
+}
+
 /* serverNew(owner, options) */
 static napi_value mws__server_new(napi_env env, napi_callback_info info)
 {
@@ -310,116 +239,33 @@ static napi_value mws__server_new(napi_env env, napi_callback_info info)
 	napi_valuetype t = napi_undefined;
 	if (argc < 2 || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_object)
 		return mws_node_throw_type(env, "serverNew(owner, options)");
-	napi_value owner = argv[0], opts = argv[1];
+
 	mws_server_config cfg;
 	mws_server_config_init(&cfg);
 	char **origins = NULL;
 	uint32_t norigins = 0;
-	napi_value result = NULL;
-	mws_node_server *ns = NULL;
-
-	if (mws_node_opts_read(env, opts, mws__server_opts, N_OPTS, &cfg))
-		goto out;
-	bool has = false;
-	if (napi_has_named_property(env, opts, "origins", &has) == napi_ok && has) {
-		napi_value arr;
-		bool is_arr = false;
-		napi_get_named_property(env, opts, "origins", &arr);
-		napi_is_array(env, arr, &is_arr);
-		if (is_arr) {
-			napi_get_array_length(env, arr, &norigins);
-			origins = calloc(norigins ? norigins : 1, sizeof *origins);
-			if (!origins) {
-				mws_node_throw_mws(env, MWS_ENOMEM, "origins");
-				goto out;
-			}
-			for (uint32_t i = 0; i < norigins; i++) {
-				napi_value v;
-				napi_get_element(env, arr, i, &v);
-				if (!(origins[i] = mws_node_string(env, v, NULL)))
-					goto out;
-			}
-			cfg.origins = (const char *const *)origins;
-			cfg.origin_count = norigins;
-		}
-	}
-
-	ns = calloc(1, sizeof *ns);
-	if (!ns) {
-		mws_node_throw_mws(env, MWS_ENOMEM, "ManagedWebSocketServer");
-		goto out;
-	}
-	ns->env = env;
-	ns->inst = mws_node_inst_get(env);
-	ns->user_ref = 1;
-	int rc = mws_server_new(&ns->s, NULL, &cfg);
-	if (rc) {
-		free(ns);
-		ns = NULL;
-		mws_node_throw_mws(env, rc, "ManagedWebSocketServer");
-		goto out;
-	}
-	ns->inst->live_servers++;
-	napi_value name;
-	napi_create_string_utf8(env, "managedws.server", NAPI_AUTO_LENGTH, &name);
-	if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, ns,
-	                                    mws__server_tsfn_finalize, ns, mws__server_call_js,
-	                                    &ns->tsfn) != napi_ok) {
-		mws_node_throw_last(env);
-		mws_server_free(ns->s);
-		ns->inst->live_servers--;
-		free(ns);
-		ns = NULL;
-		goto out;
-	}
-	ns->holds = 1;
-	napi_unref_threadsafe_function(env, ns->tsfn);
-	if (napi_add_env_cleanup_hook(env, mws__server_cleanup_hook, ns) == napi_ok)
-		ns->hook_added = 1;
-	mws_server_callbacks cbs = {sizeof cbs, NULL, mws__server_on_connect,
-	                            mws__server_on_message, mws__server_on_disconnect};
-	rc = mws_server_set_callbacks(ns->s, &cbs, ns, NULL);
-	if (rc == 0 && napi_wrap(env, owner, ns, mws__server_wrap_finalize, NULL, NULL) != napi_ok)
-		rc = -1000;
-	if (rc == 0 && napi_create_reference(env, owner, 0, &ns->owner) != napi_ok) {
-		napi_remove_wrap(env, owner, NULL);
-		rc = -1000;
-	}
-	if (rc) {
-		if (rc == -1000)
-			mws_node_throw_last(env);
-		else
-			mws_node_throw_mws(env, rc, "ManagedWebSocketServer");
-		mws_server_free(ns->s);
-		ns->s = NULL;
-		ns->inst->live_servers--;
-		mws__server_release(ns, napi_tsfn_abort);
-		ns = NULL;
-		goto out;
-	}
-	ns->holds++;
-	napi_get_undefined(env, &result);
-out:
+	if (!mws_node_opts_read(env, argv[1], mws__server_opts, N_OPTS, &cfg) &&
+	    !mws__origins_read(env, argv[1], &cfg, &origins, &norigins))
+		mws__server_create(env, argv[0], &cfg);
 	mws_node_opts_free(mws__server_opts, N_OPTS, &cfg);
 	if (origins)
 		for (uint32_t i = 0; i < norigins; i++)
 			free(origins[i]);
 	free(origins);
-	return result;
+	return NULL;
 }
 
 /* serverStart(owner) -> port */
 static napi_value mws__server_start(napi_env env, napi_callback_info info)
 {
-	size_t argc = 0;
-	mws_node_server *ns = mws__server_unwrap(env, info, &argc, NULL, 1);
+	mws_node_server *ns = mws__server_this(env, info, 0, NULL, 1);
 	if (!ns)
 		return NULL;
 	int rc = mws_server_start(ns->s);
 	if (rc)
 		return mws_node_throw_mws(env, rc, "listen");
 	ns->listening = 1;
-	mws__server_update_pin(ns);
+	mws_node_handle_update_pin(&ns->h);
 	napi_value v;
 	NAPI_OK(env, napi_create_int32(env, mws_server_port(ns->s), &v));
 	return v;
@@ -427,8 +273,7 @@ static napi_value mws__server_start(napi_env env, napi_callback_info info)
 
 static napi_value mws__server_port(napi_env env, napi_callback_info info)
 {
-	size_t argc = 0;
-	mws_node_server *ns = mws__server_unwrap(env, info, &argc, NULL, 0);
+	mws_node_server *ns = mws__server_this(env, info, 0, NULL, 0);
 	if (!ns)
 		return NULL;
 	napi_value v;
@@ -447,21 +292,19 @@ static int mws__conn_id(napi_env env, napi_value v, mws_conn_id *id)
 	return 0;
 }
 
-/* serverSend(owner, id, data, binary?) ; id < 0: broadcast */
+/* serverSend(owner, id, data, binary?); id null: broadcast */
 static napi_value mws__server_send(napi_env env, napi_callback_info info)
 {
-	size_t argc = 3;
 	napi_value argv[3];
-	mws_node_server *ns = mws__server_unwrap(env, info, &argc, argv, 1);
+	mws_node_server *ns = mws__server_this(env, info, 3, argv, 1);
 	if (!ns)
 		return NULL;
 	napi_valuetype t;
 	int broadcast = napi_typeof(env, argv[0], &t) == napi_ok && t == napi_null;
 	mws_conn_id id = 0;
-	if (!broadcast && mws__conn_id(env, argv[0], &id))
-		return NULL;
 	mws_node_msg m;
-	if (mws_node_msg_get(env, argv[1], argv[2], &m))
+	if ((!broadcast && mws__conn_id(env, argv[0], &id)) ||
+	    mws_node_msg_get(env, argv[1], argv[2], &m))
 		return NULL;
 	int rc = broadcast ? mws_server_broadcast(ns->s, m.data, m.len, m.type)
 	                   : mws_server_send(ns->s, id, m.data, m.len, m.type);
@@ -472,13 +315,10 @@ static napi_value mws__server_send(napi_env env, napi_callback_info info)
 /* serverCloseConn(owner, id, code, reason) */
 static napi_value mws__server_close_conn(napi_env env, napi_callback_info info)
 {
-	size_t argc = 3;
 	napi_value argv[3];
-	mws_node_server *ns = mws__server_unwrap(env, info, &argc, argv, 1);
-	if (!ns)
-		return NULL;
+	mws_node_server *ns = mws__server_this(env, info, 3, argv, 1);
 	mws_conn_id id;
-	if (mws__conn_id(env, argv[0], &id))
+	if (!ns || mws__conn_id(env, argv[0], &id))
 		return NULL;
 	int32_t code = 0;
 	char *reason;
@@ -492,8 +332,7 @@ static napi_value mws__server_close_conn(napi_env env, napi_callback_info info)
 
 static napi_value mws__server_stats(napi_env env, napi_callback_info info)
 {
-	size_t argc = 0;
-	mws_node_server *ns = mws__server_unwrap(env, info, &argc, NULL, 0);
+	mws_node_server *ns = mws__server_this(env, info, 0, NULL, 0);
 	if (!ns)
 		return NULL;
 	mws_server_stats s = {.size = sizeof s};
@@ -563,19 +402,12 @@ static void mws__server_work_done(napi_env env, napi_status status, void *data)
 	napi_value v;
 	if (ns->work_kind == WORK_CLOSE) {
 		ns->s = NULL;
-		ns->inst->live_servers--;
+		ns->h.inst->live_servers--;
 		ns->listening = 0;
 		/* The last event: after every disconnect already queued. */
-		mws_node_sev *ev = calloc(1, sizeof *ev);
-		if (ev) {
-			ev->kind = SEV_CLOSED;
-			if (!ns->tsfn ||
-			    napi_call_threadsafe_function(ns->tsfn, ev, napi_tsfn_nonblocking) != napi_ok) {
-				free(ev);
-				ns->closing = 0;
-				mws__server_update_pin(ns);
-				mws__server_release(ns, napi_tsfn_release);
-			}
+		if (mws_node_post(&ns->h, mws_node_ev_new(SEV_CLOSED, NULL, 0))) {
+			ns->closing = 0;
+			mws_node_handle_shutdown(&ns->h, napi_tsfn_release);
 		}
 		napi_get_undefined(env, &v);
 		napi_resolve_deferred(env, d, v);
@@ -613,9 +445,8 @@ static napi_value mws__server_queue_work(napi_env env, mws_node_server *ns, int 
 /* serverShutdown(owner, code, spreadWindowMs, deadlineMs) -> Promise<bool> */
 static napi_value mws__server_shutdown(napi_env env, napi_callback_info info)
 {
-	size_t argc = 3;
 	napi_value argv[3];
-	mws_node_server *ns = mws__server_unwrap(env, info, &argc, argv, 1);
+	mws_node_server *ns = mws__server_this(env, info, 3, argv, 1);
 	if (!ns)
 		return NULL;
 	if (ns->work)
@@ -632,45 +463,38 @@ static napi_value mws__server_shutdown(napi_env env, napi_callback_info info)
 /* serverClose(owner) -> Promise<void>: frees the C server. */
 static napi_value mws__server_close(napi_env env, napi_callback_info info)
 {
-	size_t argc = 0;
-	mws_node_server *ns = mws__server_unwrap(env, info, &argc, NULL, 1);
+	mws_node_server *ns = mws__server_this(env, info, 0, NULL, 1);
 	if (!ns)
 		return NULL;
 	if (ns->work)
 		return mws_node_throw_mws(env, MWS_ESTATE, "close (a shutdown is running)");
 	ns->closing = 1;
-	mws__server_update_pin(ns); /* held until the closed event */
+	mws_node_handle_update_pin(&ns->h); /* held until the closed event */
 	return mws__server_queue_work(env, ns, WORK_CLOSE);
 }
 
+/* serverRef(owner, bool): ref() / unref() as on net.Server. */
 static napi_value mws__server_ref(napi_env env, napi_callback_info info)
 {
-	size_t argc = 1;
 	napi_value argv[1];
-	mws_node_server *ns = mws__server_unwrap(env, info, &argc, argv, 0);
-	if (!ns)
-		return NULL;
-	bool b = true;
-	napi_get_value_bool(env, argv[0], &b);
-	ns->user_ref = b;
-	mws__server_update_pin(ns);
+	mws_node_server *ns = mws__server_this(env, info, 1, argv, 0);
+	if (ns)
+		mws_node_handle_ref(&ns->h, argv[0]);
 	return NULL;
 }
 
 napi_value mws_node_server_init(napi_env env, napi_value exports)
 {
 	napi_property_descriptor props[] = {
-#define F(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
-		F("serverNew", mws__server_new),
-		F("serverStart", mws__server_start),
-		F("serverPort", mws__server_port),
-		F("serverSend", mws__server_send),
-		F("serverCloseConn", mws__server_close_conn),
-		F("serverStats", mws__server_stats),
-		F("serverShutdown", mws__server_shutdown),
-		F("serverClose", mws__server_close),
-		F("serverRef", mws__server_ref),
-#undef F
+		MWS_NODE_FN("serverNew", mws__server_new),
+		MWS_NODE_FN("serverStart", mws__server_start),
+		MWS_NODE_FN("serverPort", mws__server_port),
+		MWS_NODE_FN("serverSend", mws__server_send),
+		MWS_NODE_FN("serverCloseConn", mws__server_close_conn),
+		MWS_NODE_FN("serverStats", mws__server_stats),
+		MWS_NODE_FN("serverShutdown", mws__server_shutdown),
+		MWS_NODE_FN("serverClose", mws__server_close),
+		MWS_NODE_FN("serverRef", mws__server_ref),
 	};
 	NAPI_OK(env, napi_define_properties(env, exports, sizeof props / sizeof *props, props));
 	return exports;

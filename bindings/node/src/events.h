@@ -1,0 +1,50 @@
+/* Events from the I/O thread to JavaScript. An I/O-thread callback copies
+ * what it was told into a mws_node_ev and posts it on the owner's
+ * thread-safe function; on the JS thread mws_node_call_js hands it to the
+ * owner's deliver() and frees it. Every event is freed exactly once: when it
+ * cannot be posted, when the environment is torn down (env == NULL), when
+ * the owner is gone, or after delivery. */
+#ifndef MWS_NODE_EVENTS_H
+#define MWS_NODE_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node_api_pin.h"
+
+struct mws_node_handle;
+
+/* The first argument the dispatcher gets after the owner. */
+enum { MWS_NODE_EV_STATE = 0, MWS_NODE_EV_MESSAGE = 1, MWS_NODE_EV_SERVER = 2 };
+
+typedef struct mws_node_ev {
+	int kind;           /* the client's or the server's own event kinds */
+	int type;           /* message: MWS_MSG_TEXT or MWS_MSG_BINARY */
+	int from, to;       /* client state change */
+	int code;           /* close code */
+	int retry_delay_ms; /* client state change */
+	int why;            /* server disconnect: mws_disconnect_why */
+	uint32_t attempt;   /* client state change */
+	uint64_t id;        /* server: the connection */
+	size_t len;         /* bytes in data, not counting the NUL after them */
+	char data[];        /* message bytes, a reason, or NUL-separated strings */
+} mws_node_ev;
+
+/* A zeroed event of `kind` carrying a copy of data[0..len) (nothing copied
+ * when data is NULL) and a NUL after it. NULL when out of memory: the event
+ * is lost, as the I/O thread never waits. Any thread. */
+mws_node_ev *mws_node_ev_new(int kind, const void *data, size_t len);
+
+/* Queues ev for h's JS thread, never blocking (the queue is unbounded).
+ * Returns 0, or -1 having freed ev (h's thread-safe function is released,
+ * or ev is NULL). Any thread. */
+int mws_node_post(struct mws_node_handle *h, mws_node_ev *ev);
+
+/* The thread-safe function's call_js: context is the handle. */
+void mws_node_call_js(napi_env env, napi_value js_cb, void *context, void *data);
+
+/* A message event's data (a string for text, else a Buffer) and isBinary,
+ * into out[0] and out[1]. JS thread. */
+void mws_node_ev_message(napi_env env, const mws_node_ev *ev, napi_value out[2]);
+
+#endif

@@ -83,38 +83,52 @@ function normaliseCloseRules(rules) {
   });
 }
 
-function normaliseOptions(options) {
-  const out = {};
-  for (const [key0, value] of Object.entries(options)) {
-    if (value === undefined) continue;
-    if (JS_OPTIONS.has(key0)) continue;
-    const key = RWS_ALIASES[key0] || key0;
-    const kind = CLIENT_OPTIONS[key];
-    if (!kind) throw new TypeError(`managedws: unknown option ${key0}`);
-    switch (kind) {
-      case 'headers': out[key] = headerLines(value, 'headers'); break;
-      case 'jitter': {
-        const v = typeof value === 'string' ? JITTER[value] : value;
-        if (v === undefined) throw new TypeError(`jitter must be one of ${Object.keys(JITTER).join(', ')}`);
-        out[key] = v;
-        break;
-      }
-      case 'heartbeat': {
-        const v = typeof value === 'string' ? HEARTBEAT[value] : value;
-        if (v === undefined) throw new TypeError(`heartbeatMode must be one of ${Object.keys(HEARTBEAT).join(', ')}`);
-        out[key] = v;
-        break;
-      }
-      case 'closeRules': out[key] = normaliseCloseRules(value); break;
-      case 'seed': out[key] = typeof value === 'bigint' ? Number(value) : value; break;
-      case 'boolean': out[key] = !!value; break;
-      default: out[key] = value;
-    }
+// A name from `names` (jitter: 'full') as its number; numbers pass as they are.
+function enumOption(names, value, what) {
+  const v = typeof value === 'string' ? names[value] : value;
+  if (v === undefined) throw new TypeError(`${what} must be one of ${Object.keys(names).join(', ')}`);
+  return v;
+}
+
+// One option's value in the form the addon reads, by the kind its table gives.
+function optionValue(kind, value) {
+  switch (kind) {
+    case 'headers': return headerLines(value, 'headers');
+    case 'jitter': return enumOption(JITTER, value, 'jitter');
+    case 'heartbeat': return enumOption(HEARTBEAT, value, 'heartbeatMode');
+    case 'closeRules': return normaliseCloseRules(value);
+    case 'origins': return [...value].map(String);
+    case 'seed': return typeof value === 'bigint' ? Number(value) : value;
+    case 'boolean': return !!value;
+    default: return value;
   }
+}
+
+// The options object for clientNew / serverNew: names from `kinds` (or an
+// alias of one) only, undefined ones dropped, names in `skip` left to JS.
+function nativeOptions(options, kinds, { skip, aliases, what }) {
+  const out = {};
+  for (const [name, value] of Object.entries(options)) {
+    if (value === undefined || skip.has(name)) continue;
+    const key = (aliases && aliases[name]) || name;
+    const kind = kinds[key];
+    if (!kind) throw new TypeError(`managedws: unknown ${what} ${name}`);
+    out[key] = optionValue(kind, value);
+  }
+  return out;
+}
+
+function clientOptions(options) {
+  const out = nativeOptions(options, CLIENT_OPTIONS, { skip: JS_OPTIONS, aliases: RWS_ALIASES, what: 'option' });
   if (options.reconnectionDelayGrowFactor !== undefined && options.reconnectionDelayGrowFactor !== 2) {
     throw new TypeError('managedws: the backoff grows by 2; reconnectionDelayGrowFactor must be 2 or absent');
   }
   return out;
+}
+
+// send()'s options.binary: forces the message type; undefined: by the data.
+function binaryOption(options) {
+  return options && options.binary !== undefined ? !!options.binary : undefined;
 }
 
 // The one function the addon calls with events from the I/O thread (through
@@ -127,6 +141,11 @@ const hasServer = typeof binding.serverNew === 'function';
 function toArrayBuffer(buf) {
   if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer;
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+}
+
+// A received message as binaryType asks: binary ones arrive as Buffers.
+function messageData(data, isBinary, binaryType) {
+  return isBinary && binaryType === 'arraybuffer' ? toArrayBuffer(data) : data;
 }
 
 // Event objects for on* properties and addEventListener, shaped like the
@@ -188,7 +207,7 @@ class ManagedWebSocket extends EventEmitter {
     this._binaryType = 'nodebuffer';
     if (options.binaryType !== undefined) this.binaryType = options.binaryType;
 
-    binding.clientNew(this, url, normaliseOptions(options));
+    binding.clientNew(this, url, clientOptions(options));
     if (options.credentials) this.setCredentials(options.credentials);
     if (!options.startClosed) this.connect();
   }
@@ -238,9 +257,8 @@ class ManagedWebSocket extends EventEmitter {
    */
   send(data, options, cb) {
     if (typeof options === 'function') { cb = options; options = undefined; }
-    const binary = options && options.binary !== undefined ? !!options.binary : undefined;
     try {
-      binding.clientSend(this, data, binary);
+      binding.clientSend(this, data, binaryOption(options));
     } catch (e) {
       if (typeof cb === 'function') { process.nextTick(cb, e); return; }
       throw e;
@@ -334,9 +352,7 @@ class ManagedWebSocket extends EventEmitter {
 
   _onNative(kind, a, b, c, d, e, f) {
     if (kind === 1) {
-      let data = a;
-      if (b && this._binaryType === 'arraybuffer') data = toArrayBuffer(a);
-      this.emit('message', data, b);
+      this.emit('message', messageData(a, b, this._binaryType), b);
       return;
     }
     const from = STATES[a];
@@ -380,7 +396,13 @@ const SERVER_OPTIONS = {
   ratePerSec: 'number', rateBurst: 'int', origins: 'origins', handshakeTimeoutMs: 'int',
   sendQueueMaxBytes: 'int', randomSeed: 'seed',
 };
+const SERVER_JS_OPTIONS = new Set(['startClosed', 'binaryType']);
 const DISCONNECT_WHY = Object.freeze([undefined, 'peer_closed', 'reaped', 'too_big', 'shutdown', 'server_closed', 'error']);
+
+// A connection's id, from the id or the ServerConnection.
+function connId(idOrConn) {
+  return typeof idOrConn === 'object' ? idOrConn.id : idOrConn;
+}
 
 /** One connection of a ManagedWebSocketServer: an id, looked up on each call. */
 class ServerConnection extends EventEmitter {
@@ -397,8 +419,7 @@ class ServerConnection extends EventEmitter {
 
   /** Queues a message for this connection. Throws MWS_ECLOSED once it is gone. */
   send(data, options) {
-    const binary = options && options.binary !== undefined ? !!options.binary : undefined;
-    binding.serverSend(this.server, this.id, data, binary);
+    binding.serverSend(this.server, this.id, data, binaryOption(options));
   }
 
   close(code, reason) {
@@ -418,16 +439,7 @@ class ManagedWebSocketServer extends EventEmitter {
     if (typeof binding.serverNew !== 'function') {
       throw makeError('MWS_ENOTSUP', 'managedws: this build of the C library has no server');
     }
-    const opts = {};
-    for (const [k, v] of Object.entries(options)) {
-      if (v === undefined || k === 'startClosed' || k === 'binaryType') continue;
-      const kind = SERVER_OPTIONS[k];
-      if (!kind) throw new TypeError(`managedws: unknown server option ${k}`);
-      if (kind === 'seed') opts[k] = typeof v === 'bigint' ? Number(v) : v;
-      else if (kind === 'boolean') opts[k] = !!v;
-      else if (kind === 'origins') opts[k] = [...v].map(String);
-      else opts[k] = v;
-    }
+    const opts = nativeOptions(options, SERVER_OPTIONS, { skip: SERVER_JS_OPTIONS, what: 'server option' });
     this._host = options.host || '0.0.0.0';
     this._binaryType = options.binaryType || 'nodebuffer';
     this._closed = false;
@@ -459,17 +471,15 @@ class ManagedWebSocketServer extends EventEmitter {
   get clients() { return new Set(this.connections.values()); }
 
   send(id, data, options) {
-    const binary = options && options.binary !== undefined ? !!options.binary : undefined;
-    binding.serverSend(this, typeof id === 'object' ? id.id : id, data, binary);
+    binding.serverSend(this, connId(id), data, binaryOption(options));
   }
 
   broadcast(data, options) {
-    const binary = options && options.binary !== undefined ? !!options.binary : undefined;
-    binding.serverSend(this, null, data, binary);
+    binding.serverSend(this, null, data, binaryOption(options));
   }
 
   closeConnection(id, code, reason) {
-    binding.serverCloseConn(this, typeof id === 'object' ? id.id : id, code, reason);
+    binding.serverCloseConn(this, connId(id), code, reason);
   }
 
   /**
@@ -513,8 +523,7 @@ class ManagedWebSocketServer extends EventEmitter {
       }
       case 1: {
         const conn = this.connections.get(id);
-        let data = a;
-        if (b && this._binaryType === 'arraybuffer') data = toArrayBuffer(a);
+        const data = messageData(a, b, this._binaryType);
         if (conn) conn.emit('message', data, b);
         this.emit('message', conn, data, b);
         break;

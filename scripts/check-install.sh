@@ -31,10 +31,14 @@ LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/build/consumer"
 export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig"
 cc "$tmp/main.c" $(pkg-config --cflags --libs managedws) -o "$tmp/consumer-pc"
 LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/consumer-pc"
+# The tool is installed next to the library and finds it there.
+if [ -d "$build/tools" ]; then
+	"$tmp/prefix/bin/mws" --version
+fi
 # Only the public API leaves the shared library.
 extra=$(nm -D --defined-only "$tmp/prefix/lib/libmanagedws.so" | awk '{print $3}' | grep -v '^mws_' || true)
 if [ -n "$extra" ]; then
 	echo "check-install: symbols exported outside the mws_ API: $extra" >&2
 	exit 1
 fi
-echo "check-install: find_package, pkg-config and exports are fine"
+echo "check-install: find_package, pkg-config, the installed mws and exports are fine"

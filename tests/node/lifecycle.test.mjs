@@ -91,6 +91,19 @@ test('environment teardown with clients and a server still open (workers, proces
   await stopWs(wss);
 });
 
+// The pool's one thread is busy when the work is queued, so the work waits
+// there while the fixture drops the server and calls gc() over and over.
+for (const kind of ['shutdown', 'close']) {
+  test(`an unref()d server dropped while ${kind}() is in flight outlives the work (--expose-gc)`, { skip: !mws.hasServer && 'no server in this build' }, async () => {
+    const r = await runFixture('server-work-gc.cjs', [kind], { UV_THREADPOOL_SIZE: '1' }, 60000, ['--expose-gc']);
+    assert.equal(r.timedOut, false, r.out);
+    assert.equal(r.signal, null, r.out);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, kind === 'shutdown' ? /settled after .*: (true|false);/ : /settled after .*: undefined;/);
+    assert.match(r.out, new RegExp(`${kind}: settled, collected, live servers back at 0`));
+  });
+}
+
 const countDir = (d) => fs.readdirSync(d).length;
 
 test('1,000 clients created and closed: no growth in fds or threads', { timeout: 120000 }, async () => {

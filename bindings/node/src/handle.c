@@ -38,7 +38,8 @@ static void mws__handle_set_pinned(mws_node_handle *h, int want)
 
 void mws_node_handle_update_pin(mws_node_handle *h)
 {
-	mws__handle_set_pinned(h, h->owner && h->tsfn && h->ops->wants_pin(h));
+	mws__handle_set_pinned(h, h->owner && h->tsfn && !h->shutdown_due &&
+	                              (h->work || h->ops->wants_pin(h)));
 }
 
 void mws_node_handle_ref(mws_node_handle *h, napi_value on)
@@ -55,16 +56,50 @@ static void mws__handle_drop(mws_node_handle *h)
 		h->ops->destroy(h);
 }
 
+void mws_node_handle_work_begin(mws_node_handle *h)
+{
+	h->work++;
+	h->holds++;
+	mws_node_handle_update_pin(h);
+}
+
+void mws_node_handle_work_end(mws_node_handle *h)
+{
+	if (--h->work == 0) {
+		if (h->shutdown_due) {
+			h->shutdown_due = h->free_due = 0;
+			mws_node_handle_shutdown(h, h->shutdown_mode);
+		} else if (h->free_due) {
+			h->free_due = 0;
+			h->ops->free_native(h);
+		}
+	}
+	mws_node_handle_update_pin(h);
+	mws__handle_drop(h);
+}
+
+/* Environment teardown. Node lets pending thread-pool work complete before
+ * it runs cleanup hooks, so h->work is 0 here in practice. */
 static void mws__handle_cleanup_hook(void *arg)
 {
 	mws_node_handle *h = arg;
 	h->hook_added = 0; /* Node removes it as it runs it */
-	h->ops->free_native(h);
+	if (h->work)
+		h->free_due = 1;
+	else
+		h->ops->free_native(h);
 }
 
 void mws_node_handle_shutdown(mws_node_handle *h, napi_threadsafe_function_release_mode mode)
 {
 	mws__handle_set_pinned(h, 0);
+	if (h->work) {
+		/* The C object is in use and its callbacks may still post: it
+		 * and the thread-safe function stay until the work ends. */
+		h->shutdown_due = 1;
+		h->shutdown_mode = mode;
+		return;
+	}
 	/* mws_*_free returns when the I/O thread no longer references the C
 	 * object, so no callback can reach the thread-safe function after. */
 	h->ops->free_native(h);

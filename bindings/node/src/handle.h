@@ -15,8 +15,16 @@
  * unref()'d), the thread-safe function is ref'd (the process stays up) and
  * the JS object is held by a strong reference (it is not collected while it
  * may still emit events). Otherwise both are released: an idle object
- * neither keeps the process alive nor itself. All functions here run on the
- * JS thread. */
+ * neither keeps the process alive nor itself.
+ *
+ * Work in flight. While the owner has napi_async_work on the libuv thread
+ * pool using the C object (mws_node_handle_work_begin .. _end), the handle
+ * is pinned whatever wants_pin says and holds the struct once more; freeing
+ * the C object, and a shutdown (which frees it, then releases the
+ * thread-safe function its callbacks post on), wait for the work to end.
+ * So the struct and the C object outlive the work even when the finalizer
+ * runs meanwhile (at environment teardown, or should the pin ever fail).
+ * All functions here run on the JS thread. */
 #ifndef MWS_NODE_HANDLE_H
 #define MWS_NODE_HANDLE_H
 
@@ -35,7 +43,8 @@ typedef struct mws_node_handle_ops {
 	/* Whether to hold the process and the JS object, given that both the
 	 * thread-safe function and the owner reference still exist. */
 	int (*wants_pin)(const mws_node_handle *h);
-	/* Frees the C object unless it is gone or busy (idempotent). */
+	/* Frees the C object unless it is gone (idempotent). Never called
+	 * while work is in flight: the free waits for mws_node_handle_work_end. */
 	void (*free_native)(mws_node_handle *h);
 	/* An event on the JS thread, inside a handle scope; owner is NULL once
 	 * the JS object has been collected. The event is freed after. */
@@ -52,7 +61,11 @@ struct mws_node_handle {
 	mws_node_inst *inst;
 	napi_threadsafe_function tsfn; /* NULL once released */
 	napi_ref owner;                /* weak, or strong while pinned */
-	int holds;                     /* wrap + tsfn */
+	int holds;                     /* wrap + tsfn + one while work is in flight */
+	int work;                      /* async work in flight */
+	int free_due;                  /* free_native waits for the work to end */
+	int shutdown_due;              /* so does mws_node_handle_shutdown ... */
+	napi_threadsafe_function_release_mode shutdown_mode; /* ... with this */
 	int pinned;
 	int user_ref;                  /* 0 after unref() */
 	int hook_added;
@@ -74,8 +87,19 @@ int mws_node_handle_attach(mws_node_handle *h, napi_value owner, int rc);
 void mws_node_handle_update_pin(mws_node_handle *h);
 
 /* Unpins, frees the C object (ops->free_native) and lets the thread-safe
- * function go; the struct is freed once the JS object is too. */
+ * function go; the struct is freed once the JS object is too. While work
+ * is in flight, it unpins now and does the rest when the work ends. */
 void mws_node_handle_shutdown(mws_node_handle *h, napi_threadsafe_function_release_mode mode);
+
+/* Async work on h's C object was queued: until mws_node_handle_work_end,
+ * h is pinned, its struct is held and its C object is not freed. */
+void mws_node_handle_work_begin(mws_node_handle *h);
+
+/* Ends what mws_node_handle_work_begin started, from the work's completion
+ * callback, as its last touch of h: does the shutdown or the free that came
+ * due meanwhile, repins as wants_pin says, and lets go of the struct, which
+ * is freed here if the JS object and the thread-safe function are gone. */
+void mws_node_handle_work_end(mws_node_handle *h);
 
 /* ref(bool) / unref() as on net.Socket: `on` is a JS boolean. */
 void mws_node_handle_ref(mws_node_handle *h, napi_value on);

@@ -24,7 +24,7 @@ typedef struct mws_node_server {
 	mws_node_handle h; /* first: a server is its handle */
 	mws_server *s;     /* NULL once freed */
 	int listening, closing;
-	napi_async_work work; /* close or shutdown in flight */
+	napi_async_work work; /* close or shutdown in flight (see handle.h) */
 	napi_deferred deferred;
 	int work_kind, work_rc, sd_code, sd_spread, sd_deadline;
 } mws_node_server;
@@ -40,17 +40,18 @@ static int mws__server_is_live(const mws_node_handle *h)
 	return ns->s && !ns->closing;
 }
 
+/* Closing: until the closed event, which close()'s promise waits for. */
 static int mws__server_wants_pin(const mws_node_handle *h)
 {
 	const mws_node_server *ns = (const mws_node_server *)h;
-	return ns->s && (ns->closing || (h->user_ref && ns->listening));
+	return ns->closing || (ns->s && h->user_ref && ns->listening);
 }
 
-/* Not while a worker is closing or shutting it down: that one finishes. */
+/* The handle never calls this while a close or shutdown is in flight. */
 static void mws__server_free_native(mws_node_handle *h)
 {
 	mws_node_server *ns = (mws_node_server *)h;
-	if (!ns->s || ns->work)
+	if (!ns->s)
 		return;
 	mws_server_free(ns->s);
 	ns->s = NULL;
@@ -376,7 +377,10 @@ static napi_value mws__server_stats(napi_env env, napi_callback_info info)
 	return o;
 }
 
-/* ---- close and shutdown run on a libuv worker: both wait for peers ---- */
+/* ---- close and shutdown run on a libuv worker: both wait for peers ----
+ * From queueing to the end of the completion callback the handle holds the
+ * struct and the C object (mws_node_handle_work_begin/_end): the JS object
+ * may lose its last reference meanwhile, and its finalizer then defers. */
 
 enum { WORK_CLOSE = 1, WORK_SHUTDOWN = 2 };
 
@@ -400,7 +404,14 @@ static void mws__server_work_done(napi_env env, napi_status status, void *data)
 	napi_deferred d = ns->deferred;
 	ns->deferred = NULL;
 	napi_value v;
-	if (ns->work_kind == WORK_CLOSE) {
+	if (status != napi_ok) { /* cancelled: the worker did not run it */
+		if (ns->work_kind == WORK_CLOSE)
+			ns->closing = 0;
+		napi_reject_deferred(env, d,
+		                     mws_node_error(env, NULL,
+		                                    ns->work_kind == WORK_CLOSE ? "close cancelled"
+		                                                                : "shutdown cancelled"));
+	} else if (ns->work_kind == WORK_CLOSE) {
 		ns->s = NULL;
 		ns->h.inst->live_servers--;
 		ns->listening = 0;
@@ -411,13 +422,7 @@ static void mws__server_work_done(napi_env env, napi_status status, void *data)
 		}
 		napi_get_undefined(env, &v);
 		napi_resolve_deferred(env, d, v);
-		return;
-	}
-	if (status != napi_ok) {
-		napi_reject_deferred(env, d, mws_node_error(env, NULL, "shutdown cancelled"));
-		return;
-	}
-	if (ns->work_rc == 0 || ns->work_rc == MWS_ETIMEDOUT) {
+	} else if (ns->work_rc == 0 || ns->work_rc == MWS_ETIMEDOUT) {
 		napi_get_boolean(env, ns->work_rc == 0, &v);
 		napi_resolve_deferred(env, d, v);
 	} else {
@@ -425,20 +430,34 @@ static void mws__server_work_done(napi_env env, napi_status status, void *data)
 		                     mws_node_error(env, mws_err_name(ns->work_rc),
 		                                    mws_strerror(ns->work_rc)));
 	}
+	mws_node_handle_work_end(&ns->h); /* the last touch: it may free ns */
 }
 
+/* A promise for the work of `kind`, queued. If it cannot be queued the
+ * promise is rejected with why and the server is left as it was. */
 static napi_value mws__server_queue_work(napi_env env, mws_node_server *ns, int kind)
 {
 	napi_value promise, name;
 	NAPI_OK(env, napi_create_promise(env, &ns->deferred, &promise));
-	napi_create_string_utf8(env, "managedws.server.close", NAPI_AUTO_LENGTH, &name);
 	ns->work_kind = kind;
-	if (napi_create_async_work(env, NULL, name, mws__server_work_exec, mws__server_work_done,
+	if (napi_create_string_utf8(env, "managedws.server.close", NAPI_AUTO_LENGTH, &name) !=
+	            napi_ok ||
+	    napi_create_async_work(env, NULL, name, mws__server_work_exec, mws__server_work_done,
 	                           ns, &ns->work) != napi_ok ||
 	    napi_queue_async_work(env, ns->work) != napi_ok) {
-		mws_node_throw_last(env);
-		return NULL;
+		if (ns->work)
+			napi_delete_async_work(env, ns->work);
+		ns->work = NULL;
+		napi_value err = NULL;
+		mws_node_throw_last(env); /* then caught, to reject with */
+		napi_get_and_clear_last_exception(env, &err);
+		napi_reject_deferred(env, ns->deferred, err);
+		ns->deferred = NULL;
+		return promise;
 	}
+	if (kind == WORK_CLOSE)
+		ns->closing = 1; /* pinned until the closed event */
+	mws_node_handle_work_begin(&ns->h);
 	return promise;
 }
 
@@ -468,8 +487,6 @@ static napi_value mws__server_close(napi_env env, napi_callback_info info)
 		return NULL;
 	if (ns->work)
 		return mws_node_throw_mws(env, MWS_ESTATE, "close (a shutdown is running)");
-	ns->closing = 1;
-	mws_node_handle_update_pin(&ns->h); /* held until the closed event */
 	return mws__server_queue_work(env, ns, WORK_CLOSE);
 }
 

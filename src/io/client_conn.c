@@ -32,7 +32,7 @@ int mws__client_transition(struct mws_client *c, int event, const char *reason,
 	         mws_state_name(from), mws_state_name(to), reason, close_code);
 	if (c->cbs.on_state) {
 		mws_state_change ch = {from, to, reason, close_code, retry_delay_ms, c->retry.attempt};
-		MWS__CLIENT_CALLBACK(c, c->cbs.on_state(c, &ch, c->user_data));
+		c->cbs.on_state(c, &ch, c->user_data);
 	}
 	return 0;
 }
@@ -245,8 +245,7 @@ static void mws__client_resolved(mws_ctx *ctx, mws__resolve_req *req)
 	if (c && c->resolving == req) {
 		c->resolving = NULL;
 		if (req->ok) {
-			snprintf(c->resolved_ip, sizeof c->resolved_ip, "%s", req->ip);
-			mws__client_connect_to(c, c->resolved_ip);
+			mws__client_connect_to(c, req->ip); /* lws copies it */
 		} else {
 			mws__client_dropped(c, MWS__CODE_ABNORMAL, "cannot resolve host", 19, 0);
 		}
@@ -271,7 +270,7 @@ static int mws__client_ask_credentials(struct mws_client *c)
 	c->creds->attempt = c->retry.attempt + 1;
 	c->creds->last_http_status = c->last_http_status;
 	int rc;
-	MWS__CLIENT_CALLBACK(c, rc = c->cbs.on_credentials(c, c->creds, c->user_data));
+	rc = c->cbs.on_credentials(c, c->creds, c->user_data);
 	return rc || c->creds->failed ? -1 : 0;
 }
 

@@ -88,7 +88,6 @@ struct mws_client {
 	int last_http_status;
 	struct mws_credentials *creds;  /* of the attempt in flight */
 	mws__resolve_req *resolving;    /* answer awaited for this attempt */
-	char resolved_ip[64];
 	int peer_close_code;            /* from the close frame, until CLOSED */
 	char peer_close_reason[128];
 	size_t peer_close_reason_len;
@@ -96,7 +95,6 @@ struct mws_client {
 	uint64_t last_rx_ms;             /* last message from the peer */
 	char server_conn_id[64];        /* from a JSON connection_ack */
 	mws__reassembly rx;             /* a fragmented message being rebuilt */
-	int in_callback;                /* depth: free() inside defers */
 	void *free_cmd;                 /* allocated up front: free() cannot fail */
 	lws_sorted_usec_list_t retry_sul, hb_sul, timeout_sul;
 };
@@ -134,13 +132,5 @@ void mws__client_heartbeat_alive(struct mws_client *c, int is_ack);
 /* src/io/client_rx.c */
 int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, size_t len);
 void mws__client_rx_reset(struct mws_client *c);
-
-/* Calls into the application, counting depth so free() can defer. */
-#define MWS__CLIENT_CALLBACK(c, call)  \
-	do {                           \
-		(c)->in_callback++;    \
-		call;                  \
-		(c)->in_callback--;    \
-	} while (0)
 
 #endif

@@ -32,7 +32,7 @@ static void mws__client_deliver(struct mws_client *c, const void *data, size_t l
 		return;
 	mws__client_heartbeat_alive(c, 0);
 	if (c->cbs.on_message)
-		MWS__CLIENT_CALLBACK(c, c->cbs.on_message(c, data, len, type, c->user_data));
+		c->cbs.on_message(c, data, len, type, c->user_data);
 }
 
 int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, size_t len)

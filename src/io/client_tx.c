@@ -1,5 +1,6 @@
 /* The send side on the I/O thread: the ring drained in batches into the
  * connection's queue, written as the socket allows; heartbeats ride along. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/json_heartbeat.h"
@@ -66,10 +67,22 @@ static int mws__client_write_ping(struct mws_client *c, struct lws *wsi)
 	return lws_write(wsi, buf + LWS_PRE, 8, LWS_WRITE_PING) < 8 ? -1 : 0;
 }
 
+/* The server's id for this connection when its connection_ack gave a
+ * numeric one (the common hand-rolled protocol), else our own count. */
+static uint64_t mws__client_hb_conn_id(struct mws_client *c)
+{
+	char *end;
+	const char *id = c->server_conn_id;
+	unsigned long long n = strtoull(id, &end, 10);
+	if (*id >= '0' && *id <= '9' && *end == '\0')
+		return n;
+	return atomic_load(&c->connection_id);
+}
+
 static int mws__client_write_json_hb(struct mws_client *c, struct lws *wsi)
 {
 	char buf[LWS_PRE + 160];
-	uint64_t id = atomic_load(&c->connection_id);
+	uint64_t id = mws__client_hb_conn_id(c);
 	int n = mws__jhb_format(buf + LWS_PRE, sizeof buf - LWS_PRE, mws__now_ms(), id);
 	c->json_hb_due = 0;
 	if (n < 0)

@@ -92,8 +92,7 @@ static void mws__srv_conn_end(struct mws_server *srv, mws__srv_conn *c, int code
 	mws__log(srv->ctx, MWS_LOG_DEBUG, "server %d: connection %" PRIu64 " ended (%d %s)",
 	         atomic_load(&srv->port), c->id, code, reason);
 	if (srv->cbs.on_disconnect)
-		MWS__SRV_CALLBACK(srv, srv->cbs.on_disconnect(srv, c->id, code, reason, why,
-		                                              srv->user_data));
+		srv->cbs.on_disconnect(srv, c->id, code, reason, why, srv->user_data);
 }
 
 /* Asks for a close frame: after what is queued, or at once (dropping it). */
@@ -145,7 +144,7 @@ mws__srv_conn *mws__srv_conn_open(struct mws_server *srv, struct lws *wsi)
 	if (srv->cbs.on_connect) {
 		mws__srv_info info;
 		mws__srv_info_fill(&info, wsi);
-		MWS__SRV_CALLBACK(srv, srv->cbs.on_connect(srv, c->id, &info.pub, srv->user_data));
+		srv->cbs.on_connect(srv, c->id, &info.pub, srv->user_data);
 	}
 	return c;
 }
@@ -200,8 +199,7 @@ static void mws__srv_deliver(struct mws_server *srv, mws__srv_conn *c, const voi
 	atomic_fetch_add_explicit(&srv->msgs_in, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&srv->bytes_in, len, memory_order_relaxed);
 	if (srv->cbs.on_message)
-		MWS__SRV_CALLBACK(srv, srv->cbs.on_message(srv, c->id, data, len, type,
-		                                           srv->user_data));
+		srv->cbs.on_message(srv, c->id, data, len, type, srv->user_data);
 }
 
 static int mws__srv_too_big(struct mws_server *srv, mws__srv_conn *c)

@@ -135,7 +135,6 @@ struct mws_server {
 	int drain_dropped;           /* the deadline cut some closes short */
 	mws__cmd *shutdown_waiter;
 	mws__cmd *free_cmd;          /* set once freeing has begun */
-	int in_callback;
 	lws_sorted_usec_list_t check_sul, ping_sul, deadline_sul, free_sul;
 };
 
@@ -169,11 +168,5 @@ void mws__srv_release(struct mws_server *srv);
 /* The /metrics text (malloc'd, LWS_PRE headroom in front), or NULL. */
 unsigned char *mws__srv_metrics(struct mws_server *srv, size_t *len);
 
-#define MWS__SRV_CALLBACK(s, call)  \
-	do {                        \
-		(s)->in_callback++; \
-		call;               \
-		(s)->in_callback--; \
-	} while (0)
 
 #endif

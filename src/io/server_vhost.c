@@ -124,7 +124,7 @@ static int mws__srv_admit(struct mws_server *srv, struct lws *wsi)
 	}
 	if (reason < 0 && srv->cbs.on_auth) {
 		int rc;
-		MWS__SRV_CALLBACK(srv, rc = srv->cbs.on_auth(srv, &info.pub, srv->user_data));
+		rc = srv->cbs.on_auth(srv, &info.pub, srv->user_data);
 		if (rc) {
 			reason = MWS_REFUSE_AUTH;
 			status = rc >= 400 && rc <= 599 ? rc : 403;

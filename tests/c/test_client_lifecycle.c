@@ -354,3 +354,37 @@ Test(client_lifecycle, a_burst_of_sends_wakes_the_io_thread_once, .timeout = 30)
 	mws_ctx_free(ctx);
 	mws_test_peer_stop(&peer);
 }
+
+/* ---- the JSON protocol's connection id ---- */
+
+Test(client_lifecycle, json_heartbeats_carry_the_servers_connection_id, .timeout = 30)
+{
+	char log[] = "/tmp/mws-peer-log-XXXXXX";
+	int fd = mkstemp(log);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	const char *argv[] = {"python3", PY_PEER, "--json-heartbeat", "--connection-ack",
+	                      "--log", log, NULL};
+	mws_test_peer peer;
+	cr_assert_eq(mws_test_peer_start(&peer, argv), 0);
+	char url[64];
+	url_for_port(url, sizeof url, peer.port);
+	rec r;
+	rec_init(&r);
+	mws_client_config cfg;
+	mws_client_config_init(&cfg);
+	cfg.heartbeat_mode = MWS_HEARTBEAT_JSON;
+	cfg.heartbeat_interval_ms = 200;
+	mws_client *c = rec_client(&r, NULL, url, &cfg);
+	mws_client_connect(c);
+	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000));
+	/* connectionId 7001 is the peer's (first connection), never ours (1). */
+	const char *what[2] = {log, "connectionId\\\":7001"};
+	cr_expect(mws_test_wait_until(file_has, what, 5000),
+	          "no heartbeat carried the server's connection id");
+	cr_expect_eq(r.nmsgs, 0, "connection_ack and heartbeat_ack reached the application");
+	mws_client_free(c);
+	mws_test_peer_stop(&peer);
+	unlink(log);
+	rec_destroy(&r);
+}

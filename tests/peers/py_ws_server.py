@@ -20,6 +20,8 @@ Flags:
   --json-heartbeat     answer {"type":"heartbeat", ...} with
                        {"type":"heartbeat_ack","timestamp":<same>}; without
                        it such messages are echoed like any other
+  --connection-ack     greet each connection with {"type":"connection_ack",
+                       "connectionId":7000+n}, as JSON-protocol servers do
   --reject-status S    refuse every handshake with HTTP status S
   --no-pong            never answer pings (a peer that looks dead to
                        ping/pong heartbeats while still echoing messages)
@@ -106,6 +108,10 @@ class Peer:
         conn_id = self.next_id
         headers = self.headers_of(ws.request)
         self.log("connect", id=conn_id, path=ws.request.path, headers=headers)
+        if self.args.connection_ack:
+            # The JSON protocol's greeting; ids start at 7001 so a test can
+            # tell them from a client's own counter.
+            await ws.send(json.dumps({"type": "connection_ack", "connectionId": 7000 + conn_id}))
         try:
             async for message in ws:
                 if isinstance(message, bytes):
@@ -183,6 +189,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--json-heartbeat", action="store_true")
+    ap.add_argument("--connection-ack", action="store_true")
     ap.add_argument("--reject-status", type=int, default=None)
     ap.add_argument("--no-pong", action="store_true")
     ap.add_argument("--ping-interval", type=float, default=None)

@@ -409,18 +409,27 @@ Test(client, http_401_refreshes_credentials_once_then_fails, .timeout = 30)
 	rec_destroy(&cr.r);
 }
 
-Test(client, max_attempts_then_failed, .timeout = 30)
+/* A client whose every attempt is refused, run until it gives up. */
+static mws_client *refused_until_failed(mws_fault_proxy **proxy, rec *r,
+                                        mws_client_config cfg)
 {
 	char url[64];
-	mws_fault_proxy *proxy = refusing_proxy(url, sizeof url);
+	*proxy = refusing_proxy(url, sizeof url);
+	rec_init(r);
+	cfg.base_delay_ms = 10;
+	mws_client *c = rec_client(r, NULL, url, &cfg);
+	mws_client_connect(c);
+	cr_assert(rec_wait_state(r, MWS_STATE_FAILED, 5000), "never gave up");
+	return c;
+}
+
+Test(client, max_attempts_then_failed, .timeout = 30)
+{
+	mws_fault_proxy *proxy;
 	rec r;
-	rec_init(&r);
 	mws_client_config cfg = fast_config();
 	cfg.max_attempts = 3;
-	cfg.base_delay_ms = 10;
-	mws_client *c = rec_client(&r, NULL, url, &cfg);
-	mws_client_connect(c);
-	cr_assert(rec_wait_state(&r, MWS_STATE_FAILED, 5000));
+	mws_client *c = refused_until_failed(&proxy, &r, cfg);
 	cr_expect_str_eq(rec_last_to(&r, MWS_STATE_FAILED)->reason, "max attempts reached");
 	mws_client_stats st = {.size = sizeof st};
 	mws_client_stats_get(c, &st);
@@ -435,17 +444,12 @@ Test(client, max_attempts_then_failed, .timeout = 30)
 
 Test(client, circuit_breaker_opens_after_failures_in_window, .timeout = 30)
 {
-	char url[64];
-	mws_fault_proxy *proxy = refusing_proxy(url, sizeof url);
+	mws_fault_proxy *proxy;
 	rec r;
-	rec_init(&r);
 	mws_client_config cfg = fast_config();
 	cfg.breaker_failures = 5;
 	cfg.breaker_window_ms = 10000;
-	cfg.base_delay_ms = 10;
-	mws_client *c = rec_client(&r, NULL, url, &cfg);
-	mws_client_connect(c);
-	cr_assert(rec_wait_state(&r, MWS_STATE_FAILED, 5000));
+	mws_client *c = refused_until_failed(&proxy, &r, cfg);
 	cr_expect_str_eq(rec_last_to(&r, MWS_STATE_FAILED)->reason, "circuit open");
 	cr_expect_eq(rec_count_to(&r, MWS_STATE_RECONNECTING), 4);
 	mws_client_free(c);

@@ -342,7 +342,10 @@ Test(client_lifecycle, a_burst_of_sends_wakes_the_io_thread_once, .timeout = 30)
 	for (int i = 0; i < BURST; i++)
 		cr_assert_eq(mws_client_send(c, "burst", 5, MWS_MSG_TEXT), 0);
 	uint64_t woken = atomic_load(&ctx->wakes) - before;
-	cr_expect_eq(woken, 1, "%llu wakes for one burst of %d", (unsigned long long)woken,
+	/* At most one: 0 when the connect command's own wake was still pending
+	 * as the hook began (that wake then drains the burst); never one per
+	 * message. Delivery of the whole burst is checked below. */
+	cr_expect_leq(woken, 1, "%llu wakes for one burst of %d", (unsigned long long)woken,
 	              BURST);
 	pthread_mutex_lock(&g.lock);
 	g.open = 1;

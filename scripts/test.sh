@@ -15,6 +15,8 @@ scripts/build.sh build
 run_ctest build
 echo "== install check"
 scripts/check-install.sh build
+echo "== package checks"
+timeout 1200 scripts/check-packages.sh
 echo "== valgrind"
 scripts/valgrind.sh build
 scripts/build.sh build-asan -DMWS_SANITIZE=address -DCMAKE_BUILD_TYPE=Debug

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Copies the C core the addon compiles (include/ and src/{core,io,api} of the
-// repository) and the repository's LICENSE into this package folder, so the
+// Copies the C core the addon compiles (include/ and every folder of src/ in
+// the repository) and the repository's LICENSE into this package folder, so the
 // packed tarball carries everything it builds from: deps/managedws/ and
 // LICENSE are gitignored copies, refreshed on every build in the repository
 // (scripts/build.js) and by `npm pack` (prepack).
@@ -13,7 +13,6 @@ const path = require('node:path');
 const here = path.resolve(__dirname, '..');
 const repo = path.resolve(here, '..', '..');
 const dest = path.join(here, 'deps', 'managedws');
-const LAYERS = ['core', 'io', 'api'];
 
 /** True when this package folder is bindings/node of a managedws checkout. */
 function inRepository() {
@@ -29,9 +28,15 @@ function copyCore() {
   // Start empty: a source file removed from the repository must not linger.
   fs.rmSync(dest, { recursive: true, force: true });
   fs.mkdirSync(path.join(dest, 'include'), { recursive: true });
-  fs.copyFileSync(path.join(repo, 'include', 'managedws.h'), path.join(dest, 'include', 'managedws.h'));
   let n = 0;
-  for (const layer of LAYERS) {
+  for (const f of fs.readdirSync(path.join(repo, 'include'))) {
+    if (!f.endsWith('.h')) continue;
+    fs.copyFileSync(path.join(repo, 'include', f), path.join(dest, 'include', f));
+    n++;
+  }
+  const layers = fs.readdirSync(path.join(repo, 'src'), { withFileTypes: true })
+    .filter((d) => d.isDirectory()).map((d) => d.name);
+  for (const layer of layers) {
     const from = path.join(repo, 'src', layer);
     const to = path.join(dest, 'src', layer);
     fs.mkdirSync(to, { recursive: true });
@@ -45,7 +50,7 @@ function copyCore() {
   return n;
 }
 
-module.exports = { inRepository, copyCore, dest, LAYERS };
+module.exports = { inRepository, copyCore, dest };
 
 if (require.main === module) {
   const n = copyCore();

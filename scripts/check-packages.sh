@@ -5,7 +5,8 @@
 #
 #   versions  include/managedws.h, the Python metadata, package.json (and its
 #             lock file) carry one version, and CHANGELOG.md has a section for it
-#   sdist     python -m build --sdist; pip install of it in a fresh venv
+#   sdist     python -m build (an sdist, then a wheel from it); pip install of
+#             the sdist in a fresh venv
 #   wheel     the wheel built from that sdist, repaired by auditwheel
 #             ($MWS_WHEEL_PLAT, default manylinux_2_34_x86_64) so libwebsockets,
 #             cJSON, OpenSSL and libcap are vendored; installed in a fresh venv,
@@ -80,13 +81,15 @@ venv_with() {
 	quiet 900 nice "$tmp/$1/bin/python" -m pip install -q "$2"
 }
 
-# Runs the round trip with the python of venv $1, from a folder outside the repository.
+# Runs the round trip with the python of venv $1, from a folder outside the
+# repository, with no LD_LIBRARY_PATH that could lead the loader to a library.
 roundtrip_py() {
 	local venv=$1
 	shift
 	mkdir -p "$tmp/run"
 	cp tests/packages/roundtrip.py "$tmp/run/"
-	(cd "$tmp/run" && timeout 60 "$tmp/$venv/bin/python" roundtrip.py --expect-version "$version" "$@")
+	(cd "$tmp/run" && timeout 60 env -u LD_LIBRARY_PATH "$tmp/$venv/bin/python" roundtrip.py \
+		--expect-version "$version" "$@")
 }
 
 check_sdist() {
@@ -138,11 +141,12 @@ check_wheel() {
 		say "wheel: mount namespaces not permitted here (exit $rc): the /proc/self/maps check stands alone"
 	else
 		# Control: the sdist's module, linked to the system's copies, must fail to load.
-		if [ -x "$tmp/sdist-venv/bin/python" ] &&
-			with_system_libs_hidden "$tmp/sdist-venv/bin/python" -c 'import managedws' 2>/dev/null; then
+		if [ ! -x "$tmp/sdist-venv/bin/python" ]; then
+			say "wheel: no sdist venv (the sdist step did not run): the hiding is not cross-checked"
+		elif with_system_libs_hidden "$tmp/sdist-venv/bin/python" -c 'import managedws' 2>/dev/null; then
 			die "hiding $HIDDEN did not stop the sdist's module from loading: the check proves nothing"
 		fi
-		(cd "$tmp/run" && with_system_libs_hidden "$tmp/wheel-venv/bin/python" roundtrip.py \
+		(cd "$tmp/run" && with_system_libs_hidden env -u LD_LIBRARY_PATH "$tmp/wheel-venv/bin/python" roundtrip.py \
 			--expect-version "$version" --vendored) || die "the repaired wheel needs a system library"
 		say "wheel: round trip with the system's $(echo "$HIDDEN" | wc -w) vendored libraries hidden"
 	fi

@@ -143,7 +143,10 @@ static void free_through(mws__sess *s, uint64_t upto)
 
 int mws__sess_on_ack(mws__sess *s, uint64_t ack)
 {
-	if (ack > s->highest_written)
+	/* Only what was written on this connection can be acked: after a
+	 * resume the cursor rewinds below highest_written, and freeing past it
+	 * would free the message the cursor points to. */
+	if (ack >= s->cursor_seq)
 		return MWS__SESS_EACK;
 	if (ack <= s->highest_acked)
 		return 0;

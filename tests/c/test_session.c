@@ -267,6 +267,24 @@ Test(session, resume_beyond_what_was_written_or_behind_what_was_freed_is_refused
 	mws__env_out_release(&o);
 }
 
+Test(session, after_a_resume_an_ack_beyond_the_rewritten_messages_is_refused)
+{
+	mws__env_out o;
+	mws__env_out_growing(&o, 0);
+	for (int i = 0; i < 4; i++)
+		push(&s, "m");
+	drain(&s, &o, 1);
+	cr_assert_eq(mws__sess_resume(&s, 1), 0);
+	/* 2..4 were written before, not yet on this connection. */
+	cr_expect_eq(mws__sess_on_ack(&s, 3), MWS__SESS_EACK);
+	cr_expect_eq(mws__sess_outbox_count(&s), 3);
+	mws__env_out_reset(&o);
+	cr_assert_eq(mws__sess_write_next(&s, &o, 1, 1024), 1);
+	cr_expect_eq(mws__sess_on_ack(&s, 2), 0);
+	cr_expect_eq(mws__sess_unsent(&s), 2);
+	mws__env_out_release(&o);
+}
+
 Test(session, resume_clears_the_pending_ack_hello_carried_it)
 {
 	mws__sess_on_data(&s, 1, 0);

@@ -251,8 +251,10 @@ static int read_ack(rd *r, uint64_t fields, uint64_t fixed, mws__env *out)
 {
 	if (fields == fixed)
 		return 0;
-	out->has_ack = 1;
-	return read_uint(r, &out->ack_seq);
+	/* An ack of 0 acknowledges nothing: the same as no ack field. */
+	int rc = read_uint(r, &out->ack_seq);
+	out->has_ack = out->ack_seq != 0;
+	return rc;
 }
 
 static int decode_batch(rd *r, uint64_t fields, const mws__env_limits *lim, mws__env *out)

@@ -263,3 +263,14 @@ Test(envelope, null_input_with_length_is_refused)
 	cr_expect_eq(mws__env_decode(NULL, 4, NULL, &e), MWS__ENV_EFORMAT);
 	cr_expect_eq(mws__env_decode(NULL, 0, NULL, &e), MWS__ENV_ETRUNC);
 }
+
+Test(envelope, an_ack_field_of_zero_is_no_ack)
+{
+	/* Found by fuzz_envelope: [3, 200, "hel\x16\0", 0] re-encoded without its ack. */
+	const unsigned char in[] = {0x94, 0x03, 0xcc, 0xc8, 0xa5, 'h', 'e', 'l', 0x16, 0, 0};
+	mws__env e;
+	cr_assert_eq(decode(in, sizeof(in), &e), 0);
+	cr_expect_eq(e.u.data.seq, 200);
+	cr_expect_not(e.has_ack);
+	cr_expect_eq(e.ack_seq, 0);
+}

@@ -17,6 +17,13 @@
 #include "envelope.h"
 #include "message.h"
 
+/* What a sender puts in one batch (docs/PROTOCOL.md §8): small enough for
+ * any receiver's default limits. */
+#define MWS__SESS_BATCH_MAX_COUNT 256
+#define MWS__SESS_BATCH_MAX_BYTES 65536
+/* A server closes a connection that sends no hello within this (4003). */
+#define MWS__SESS_HELLO_TIMEOUT_MS 10000
+
 /* Protocol errors (close with MWS__CLOSE_SEQUENCE), distinct from MWS_E*. */
 #define MWS__SESS_EGAP (-100)  /* a data message skipped a sequence number */
 #define MWS__SESS_EACK (-101)  /* an ack (or resume point) beyond what was sent */

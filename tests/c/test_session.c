@@ -442,3 +442,36 @@ Test(session, nothing_lost_duplicated_or_reordered_across_random_breaks)
 	mws__sess_destroy(&a);
 	mws__sess_destroy(&b);
 }
+
+Test(session, batches_at_the_sender_limits_pass_the_receiver_defaults)
+{
+	mws__sess x;
+	mws__sess_limits lim = {.max_messages = 1000, .max_bytes = 1 << 22};
+	mws__sess_init(&x, &lim);
+	static char kb[1000];
+	for (int i = 0; i < 300; i++)
+		cr_assert_eq(push(&x, "sixty-four bytes, or close enough to it, for a batch"), (uint64_t)i + 1);
+	for (int i = 0; i < 100; i++) {
+		mws__msg *m = mws__msg_new(kb, sizeof(kb), MWS_MSG_BINARY);
+		cr_assert_eq(mws__sess_push(&x, m, NULL), 0);
+	}
+	mws__env_out o;
+	mws__env_out_growing(&o, 16);
+	size_t counts[3];
+	for (int k = 0; k < 3; k++) {
+		mws__env_out_reset(&o);
+		cr_assert_eq(mws__sess_write_next(&x, &o, MWS__SESS_BATCH_MAX_COUNT,
+		                                  MWS__SESS_BATCH_MAX_BYTES), 1);
+		cr_expect_leq(o.len, MWS__SESS_BATCH_MAX_BYTES);
+		mws__env e;
+		cr_assert_eq(mws__env_decode(mws__env_out_bytes(&o), o.len, NULL, &e), 0);
+		counts[k] = e.u.batch.count;
+	}
+	cr_expect_eq(counts[0], MWS__SESS_BATCH_MAX_COUNT);
+	/* 44 small ones, then as many 1000-byte ones as fit in 64 KiB. */
+	cr_expect_gt(counts[1], 44 + 50);
+	cr_expect_lt(counts[1], 44 + 66);
+	cr_expect_lt(counts[2], 66);
+	mws__env_out_release(&o);
+	mws__sess_destroy(&x);
+}

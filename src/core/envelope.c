@@ -129,10 +129,10 @@ static int enc_end(enc *e)
 	if (!e->o->overflow)
 		return 0;
 	int rc = e->o->overflow == 2 ? MWS_ENOMEM : MWS_ETOOBIG;
-	/* Leave a fixed buffer's length where it was, so a caller can retry. */
+	/* Leave the length where it was, so the buffer stays usable (a fixed
+	 * one smaller than its headroom stays unusable). */
 	e->o->len = e->start;
-	if (e->o->fixed && e->o->cap >= e->o->headroom)
-		e->o->overflow = 0;
+	e->o->overflow = e->o->cap < e->o->headroom && e->o->fixed;
 	return rc;
 }
 

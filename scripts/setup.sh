@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 DEBS=(build-essential cmake ninja-build pkg-config
       libwebsockets-dev libmsgpack-dev libcjson-dev libcriterion-dev
-      openssl chromium valgrind)
+      openssl chromium valgrind
+      clang libclang-rt-14-dev) # libFuzzer: scripts/fuzz.sh
 DEBS+=(python3-venv)   # fresh venvs for scripts/check-packages.sh
 missing=()
 for p in "${DEBS[@]}"; do

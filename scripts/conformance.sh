@@ -4,6 +4,8 @@
 #   server: wstest -m fuzzingclient against `mws serve --mode echo`
 #   client: wstest -m fuzzingserver against tests/conformance/testee_client
 #           (a managedws client over the public header, one per case)
+#   python: the same through the Python binding (testee_client.py, with the
+#           package pip-installed from this checkout into $build/conformance-py)
 # Cases 1.* to 10.*. 12.* and 13.* (permessage-deflate) are not run: our
 # server does not negotiate the extension and our client never offers it
 # (libwebsockets 4.1.6's client loops on some frames with it).
@@ -18,10 +20,11 @@
 #                          [--cases "1.*,2.*"] [--peer websockets]
 #
 #   --build DIR      where mws and testee_client were built (default build)
-#   --ends LIST      which ends to run (default "server client")
+#   --ends LIST      which ends to run (default "server client python")
 #   --cases LIST     comma-separated case patterns (default 1.* to 10.*)
 #   --peer websockets  run the server end against Python `websockets`' echo
 #                    server instead of ours (for comparison; no allow-list)
+#   --install-only   install the suite if missing, run nothing (setup.sh)
 #
 # Exit status: 0 every failure allowed, 1 a failure not allowed (or an end
 # that did not finish), 2 bad usage, 3 cannot run: no Python 2.7 or the
@@ -38,15 +41,17 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 build=build
-ends="server client"
+ends="server client python"
 cases="1.*,2.*,3.*,4.*,5.*,6.*,7.*,8.*,9.*,10.*"
 peer=ours
+install_only=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) build=$2; shift 2 ;;
 	--ends) ends=$2; shift 2 ;;
 	--cases) cases=$2; shift 2 ;;
 	--peer) peer=$2; shift 2 ;;
+	--install-only) install_only=1; shift ;;
 	*) echo "usage: $0 [--build DIR] [--ends LIST] [--cases LIST] [--peer websockets]" >&2
 	   exit 2 ;;
 	esac
@@ -66,10 +71,12 @@ WSTEST_TIMEOUT=${MWS_WSTEST_TIMEOUT:-300}
 
 # ---- a Python 2.7 and the suite ----
 
+home=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
 find_python2() {
 	local c candidates=()
 	[ -n "${MWS_PYTHON2:-}" ] && candidates+=("$MWS_PYTHON2")
-	for c in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/2.7*/bin/python2.7; do
+	for c in "${PYENV_ROOT:-$home/.pyenv}"/versions/2.7*/bin/python2.7 \
+		"$home"/.pyenv/versions/2.7*/bin/python2.7; do
 		[ -x "$c" ] && candidates+=("$c")
 	done
 	c=$(command -v python2.7 2>/dev/null) && candidates+=("$c")
@@ -82,14 +89,14 @@ find_python2() {
 	return 1
 }
 
-cache=${MWS_CONFORMANCE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/managedws/autobahn}
+cache=${MWS_CONFORMANCE_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/managedws/autobahn}
 venv=$cache/venv-$ABTS_VERSION
 wstest=$venv/bin/wstest
 
 install_suite() {
 	local py2
 	py2=$(find_python2) || skip "no Python 2.7 (Autobahn|Testsuite needs one): looked at" \
-		"\$MWS_PYTHON2, ${PYENV_ROOT:-$HOME/.pyenv}/versions/2.7*/bin/python2.7 and python2.7" \
+		"\$MWS_PYTHON2, ${PYENV_ROOT:-$home/.pyenv}/versions/2.7*/bin/python2.7 and python2.7" \
 		"on PATH; Debian 12 has no python2.7 package: install one with pyenv" \
 		"(pyenv install 2.7.18) and run again"
 	echo "conformance: installing autobahntestsuite $ABTS_VERSION with $py2 into $venv"
@@ -110,6 +117,7 @@ install_suite() {
 	"$wstest" --help >/dev/null 2>&1 || skip "wstest does not start (log: $log)"
 }
 [ -x "$wstest" ] && "$wstest" --help >/dev/null 2>&1 || install_suite
+[ $install_only -eq 0 ] || exit 0
 
 # ---- what is tested ----
 
@@ -209,9 +217,31 @@ run_server_end() {
 
 # ---- client end: the suite as server, our client connecting to it ----
 
-run_client_end() {
-	local dir=$out/client port
+# A Python with this checkout's managedws installed (rebuilt incrementally).
+python_testee_env() {
+	local venv=$root/$build/conformance-py
+	[ -x "$venv/bin/python" ] || python3 -m venv "$venv" >/dev/null
+	timeout 600 "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+		-C "build-dir=$root/$build/conformance-py-build" "$root" \
+		>"$out/python-install.log" 2>&1 || return 1
+	echo "$venv/bin/python"
+}
+
+run_client_end() { # END: client (C testee) or python (the binding's)
+	local end=$1 dir=$out/$1 port agent=managedws testee_cmd
 	mkdir -p "$dir"
+	if [ "$end" = python ]; then
+		agent=managedws-python
+		local py
+		py=$(python_testee_env) || {
+			echo "python: cannot install the binding (see $out/python-install.log)"
+			status=1
+			return
+		}
+		testee_cmd=("$py" "$root/tests/conformance/testee_client.py")
+	else
+		testee_cmd=("$testee")
+	fi
 	port=${MWS_CONFORMANCE_CLIENT_PORT:-$(free_port)}
 	cat >"$dir/spec.json" <<-EOF
 	{"url": "ws://127.0.0.1:$port", "outdir": "$dir/reports",
@@ -222,26 +252,28 @@ run_client_end() {
 	local suite_pid=$!
 	pids+=("$suite_pid")
 	if ! wait_listening "$port" 30; then
-		echo "client: the suite did not listen on $port (see $dir/wstest.log)"
+		echo "$end: the suite did not listen on $port (see $dir/wstest.log)"
 		status=1
 		return
 	fi
 	local rc=0
-	timeout "$WSTEST_TIMEOUT" "$testee" "ws://127.0.0.1:$port" --agent managedws \
-		--case-timeout 30000 >"$dir/testee.log" 2>&1 || rc=$?
-	[ $rc -eq 0 ] || echo "client: testee_client exited $rc (see $dir/testee.log)"
+	local ms=30000
+	[ "$end" = python ] && ms=30
+	timeout "$WSTEST_TIMEOUT" "${testee_cmd[@]}" "ws://127.0.0.1:$port" --agent "$agent" \
+		--case-timeout $ms >"$dir/testee.log" 2>&1 || rc=$?
+	[ $rc -eq 0 ] || echo "$end: the testee exited $rc (see $dir/testee.log)"
 	kill "$suite_pid" 2>/dev/null || true
-	summarize client managedws "$dir/reports"
+	summarize "$end" "$agent" "$dir/reports"
 }
 
 for end in $ends; do
 	case "$end" in
 	server) run_server_end ;;
-	client)
+	client | python)
 		if [ "$peer" = websockets ]; then
-			echo "client: not run with --peer websockets"
+			echo "$end: not run with --peer websockets"
 		else
-			run_client_end
+			run_client_end "$end"
 		fi ;;
 	*) echo "conformance: unknown end $end" >&2; exit 2 ;;
 	esac

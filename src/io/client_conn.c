@@ -281,6 +281,7 @@ static void mws__client_attempt(struct mws_client *c)
 	atomic_fetch_add(&c->attempts_total, 1);
 	c->peer_close_code = 0;
 	c->peer_close_reason_len = 0;
+	c->own_close_code = 0;
 	if (mws__client_ask_credentials(c)) {
 		mws__client_transition(c, MWS__EV_DROP_FAIL, "credentials refused",
 		                       MWS__CODE_AUTH, 0);

@@ -91,6 +91,8 @@ struct mws_client {
 	int peer_close_code;            /* from the close frame, until CLOSED */
 	char peer_close_reason[128];
 	size_t peer_close_reason_len;
+	int own_close_code;             /* a close libwebsockets sent by itself */
+	char own_close_reason[124];
 	int ping_due, json_hb_due;
 	uint64_t last_rx_ms;             /* last message from the peer */
 	char server_conn_id[64];        /* from a JSON connection_ack */

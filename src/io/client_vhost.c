@@ -137,6 +137,17 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 		}
 		return 0;
 
+	case LWS_CALLBACK_WS_CLIENT_DROP_PROTOCOL:
+		/* When libwebsockets refuses a frame (1002, invalid UTF-8: 1007)
+		 * it prepares the close frame itself and tells no callback. Here,
+		 * just before it is written, is the last moment to read it: a
+		 * client's frame is masked in place once written. */
+		c = mws__client_of(wsi);
+		if (c && c->phase == MWS__PHASE_OPEN && !c->peer_close_code && !c->own_close_code)
+			c->own_close_code = mws__ws_own_close(wsi, c->own_close_reason,
+			                                      sizeof c->own_close_reason);
+		return 0;
+
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		c = mws__client_of(wsi);
 		mws__client_wsi_gone(ctx, c);
@@ -145,6 +156,9 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 			if (c->peer_close_code)
 				mws__client_dropped(c, code, c->peer_close_reason,
 				                    c->peer_close_reason_len, 0);
+			else if (c->own_close_code) /* libwebsockets refused a frame */
+				mws__client_dropped(c, c->own_close_code, c->own_close_reason,
+				                    strlen(c->own_close_reason), 0);
 			else
 				mws__client_dropped(c, code, "connection lost", 15, 0);
 		}
@@ -156,7 +170,9 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 }
 
 static const struct lws_protocols mws__client_protocols[] = {
-	{"mws-client", mws__client_callback, 0, 0, 0, NULL, 0},
+	/* Per-session data only so that libwebsockets 4.1.6 sends
+	 * WS_CLIENT_DROP_PROTOCOL (lib/core-net/close.c: only with user_space). */
+	{"mws-client", mws__client_callback, sizeof(int), 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0}};
 
 struct lws_vhost *mws__client_vhost_create(mws_ctx *ctx, const char *ca_file)

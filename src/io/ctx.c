@@ -344,10 +344,14 @@ MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg_in)
 
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
-	/* RAW_ORIGIN: without it lws 4.1 prefixes a client's Origin with http:// */
+	/* RAW_ORIGIN: without it lws 4.1 prefixes a client's Origin with http://.
+	 * VALIDATE_UTF8 must be here: libwebsockets 4.1.6 reads it from the
+	 * context's options only (lib/roles/ws/ops-ws.c, client-parser-ws.c),
+	 * for servers and clients alike; invalid text then closes with 1007. */
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
 	               LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
-	               LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN;
+	               LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN |
+	               LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.fd_limit_per_thread = (unsigned)ctx->fd_limit;
 	info.user = ctx;
 	ctx->lws = lws_create_context(&info);

@@ -118,6 +118,14 @@ void mws__ctx_set_resolver(mws_ctx *ctx, mws__resolve_fn fn, void *arg);
 uint64_t mws__now_ms(void);
 uint64_t mws__now_us(void);
 
+/* The close frame libwebsockets prepared on `wsi` by itself, which no
+ * callback reports: 1002 for a protocol error, 1007 for invalid UTF-8 (or
+ * the echo of the peer's, or our own lws_close_reason()). Returns its code
+ * and copies its reason (NUL-terminated, cut to cap), or 0 if none. Only in
+ * a WebSocket connection's callbacks; a client's payload is masked in place
+ * once the frame is written, so a client reads it in WS_CLIENT_DROP_PROTOCOL. */
+int mws__ws_own_close(struct lws *wsi, char *reason, size_t cap);
+
 /* Logging through the context's callback; silent without one. */
 void mws__log(mws_ctx *ctx, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -157,6 +157,8 @@ void mws__srv_conn_closed(struct mws_server *srv, mws__srv_conn *c)
 		if (c->peer_code)
 			mws__srv_conn_end(srv, c, c->peer_code, c->peer_reason,
 			                  MWS_DISCONNECT_PEER_CLOSED);
+		else if (c->own_code)
+			mws__srv_conn_end(srv, c, c->own_code, c->own_reason, MWS_DISCONNECT_ERROR);
 		else
 			mws__srv_conn_end(srv, c, 1006, "connection lost", MWS_DISCONNECT_ERROR);
 	}

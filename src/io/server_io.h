@@ -55,6 +55,8 @@ typedef struct mws__srv_conn {
 	char close_reason[124];
 	int peer_code;
 	char peer_reason[124];
+	int own_code;                /* a close libwebsockets sent by itself */
+	char own_reason[124];
 	mws__reassembly rx;          /* a fragmented message being rebuilt */
 } mws__srv_conn;
 

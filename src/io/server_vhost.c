@@ -294,6 +294,9 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 		if (pss && pss->conn) {
 			mws__srv_conn *c = pss->conn;
 			pss->conn = NULL;
+			if (!c->peer_code) /* libwebsockets refused a frame: 1002, 1007 */
+				c->own_code = mws__ws_own_close(wsi, c->own_reason,
+				                                sizeof c->own_reason);
 			if (srv)
 				mws__srv_conn_closed(srv, c);
 		}

@@ -117,7 +117,7 @@ void mws__client_dropped(struct mws_client *c, int code, const char *reason,
 
 	if (http_status == 401 || http_status == 403) {
 		c->last_http_status = http_status;
-		if (c->auth_retry_used) {
+		if (c->auth_retry_used || c->retry.no_retry) {
 			snprintf(why, sizeof why, "authentication refused (HTTP %d)", http_status);
 			mws__client_transition(c, MWS__EV_DROP_FAIL, why, MWS__CODE_AUTH, 0);
 			return;
@@ -173,7 +173,9 @@ void mws__client_opened(struct mws_client *c)
 	c->last_rx_ms = 0;
 	c->auth_retry_used = 0;
 	c->last_http_status = 0;
-	c->server_conn_id[0] = '\0';
+	pthread_mutex_lock(&c->stats_lock);
+	c->server_conn_id[0] = c->server_conn_id_json[0] = '\0';
+	pthread_mutex_unlock(&c->stats_lock);
 	uint64_t n = atomic_fetch_add(&c->connects, 1);
 	if (n > 0)
 		atomic_fetch_add(&c->reconnects, 1);
@@ -315,6 +317,7 @@ void mws__client_do_connect(struct mws_client *c)
 		return;
 	if (was_failed)
 		mws__retry_reset(&c->retry);
+	c->retry.stable_end = 0; /* a disconnect() in between is no failure */
 	c->auth_retry_used = 0;
 	if (c->state == MWS_STATE_CONNECTING)
 		mws__client_attempt(c);

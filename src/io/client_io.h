@@ -60,6 +60,7 @@ struct mws_client {
 	atomic_int state_pub;           /* the state, published for readers */
 	atomic_int started;             /* connect() was called: callbacks frozen */
 	atomic_int freeing;
+	atomic_int closed_by_app;       /* close() returned: sends fail from now on */
 	pthread_mutex_t send_lock;      /* serialises producers only */
 	mws__spsc_ring ring;            /* application -> I/O thread */
 	mws__ready ready;
@@ -93,7 +94,10 @@ struct mws_client {
 	size_t peer_close_reason_len;
 	int ping_due, json_hb_due;
 	uint64_t last_rx_ms;             /* last message from the peer */
-	char server_conn_id[64];        /* from a JSON connection_ack */
+	/* From a JSON connection_ack; written on the I/O thread under
+	 * stats_lock, read by mws_client_server_connection_id(). */
+	char server_conn_id[64];        /* the id's text */
+	char server_conn_id_json[160];  /* the id as a JSON value, sent back */
 	mws__reassembly rx;             /* a fragmented message being rebuilt */
 	void *free_cmd;                 /* allocated up front: free() cannot fail */
 	lws_sorted_usec_list_t retry_sul, hb_sul, timeout_sul;

@@ -1,7 +1,9 @@
 /* The send side on the I/O thread: the ring drained in batches into the
  * connection's queue, written as the socket allows; heartbeats ride along. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/json_heartbeat.h"
 #include "io/client_io.h"
@@ -67,23 +69,26 @@ static int mws__client_write_ping(struct mws_client *c, struct lws *wsi)
 	return lws_write(wsi, buf + LWS_PRE, 8, LWS_WRITE_PING) < 8 ? -1 : 0;
 }
 
-/* The server's id for this connection when its connection_ack gave a
- * numeric one (the common hand-rolled protocol), else our own count. */
-static uint64_t mws__client_hb_conn_id(struct mws_client *c)
+/* Unix epoch milliseconds, what a peer's Date.now() compares with. */
+static uint64_t mws__wall_ms(void)
 {
-	char *end;
-	const char *id = c->server_conn_id;
-	unsigned long long n = strtoull(id, &end, 10);
-	if (*id >= '0' && *id <= '9' && *end == '\0')
-		return n;
-	return atomic_load(&c->connection_id);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static int mws__client_write_json_hb(struct mws_client *c, struct lws *wsi)
 {
-	char buf[LWS_PRE + 160];
-	uint64_t id = mws__client_hb_conn_id(c);
-	int n = mws__jhb_format(buf + LWS_PRE, sizeof buf - LWS_PRE, mws__now_ms(), id);
+	char buf[LWS_PRE + 256], own[24];
+	/* The server's id exactly as its connection_ack gave it; without one,
+	 * our own count of connections. */
+	const char *id = c->server_conn_id_json;
+	if (!*id) {
+		snprintf(own, sizeof own, "%llu",
+		         (unsigned long long)atomic_load(&c->connection_id));
+		id = own;
+	}
+	int n = mws__jhb_format(buf + LWS_PRE, sizeof buf - LWS_PRE, mws__wall_ms(), id);
 	c->json_hb_due = 0;
 	if (n < 0)
 		return -1;

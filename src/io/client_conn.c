@@ -130,6 +130,15 @@ void mws__client_dropped(struct mws_client *c, int code, const char *reason,
 	}
 	if (http_status >= 300 && !*why)
 		snprintf(why, sizeof why, "handshake refused (HTTP %d)", http_status);
+	/* A client error does not go away by asking again (a bad path, a bad
+	 * request): FAILED, as with a refused token. 408 and 429 are about
+	 * timing and are retried with backoff, like 5xx. */
+	if (http_status >= 400 && http_status < 500 && http_status != 408 &&
+	    http_status != 429) {
+		snprintf(why, sizeof why, "handshake refused (HTTP %d)", http_status);
+		mws__client_transition(c, MWS__EV_DROP_FAIL, why, code, 0);
+		return;
+	}
 
 	mws__close_decision d = mws__close_policy_decide(&c->policy, code, reason, reason_len);
 	code = d.code; /* the real code, when 1002 carried it in the reason */
@@ -200,10 +209,11 @@ static int mws__client_build_path(struct mws_client *c, char *path, size_t cap)
 static void mws__client_connect_to(struct mws_client *c, const char *ip)
 {
 	mws_ctx *ctx = c->ctx;
-	char path[4200];
+	char path[4200], host[300];
 	struct lws_client_connect_info i;
 	memset(&i, 0, sizeof i);
-	if (mws__client_build_path(c, path, sizeof path)) {
+	if (mws__client_build_path(c, path, sizeof path) ||
+	    mws__url_host_header(&c->url, host, sizeof host)) {
 		mws__client_dropped(c, MWS__CODE_ABNORMAL, "URL too long", 12, 0);
 		return;
 	}
@@ -212,7 +222,10 @@ static void mws__client_connect_to(struct mws_client *c, const char *ip)
 	i.address = ip;
 	i.port = c->url.port;
 	i.path = path;
-	i.host = c->url.host; /* Host header and TLS SNI keep the name */
+	/* Host header "name:port" off the default port; libwebsockets 4.1.6
+	 * cuts at the first ':' for TLS SNI and the certificate check
+	 * (openssl-client.c, lws_ssl_client_bio_create), so those keep the name. */
+	i.host = host;
 	i.origin = c->set.origin;
 	i.protocol = c->set.subprotocol;
 	i.local_protocol_name = "mws-client";

@@ -75,6 +75,7 @@ static void mws__client_end_connection(struct mws_client *c, int code, const cha
 	mws__client_detach_wsi(c, code, reason);
 	mws__client_rx_reset(c);
 	c->ping_due = c->json_hb_due = 0;
+	c->tx_off = 0; /* a message cut by the end goes again whole */
 	c->phase = MWS__PHASE_IDLE;
 	if (c->state == MWS_STATE_CONNECTED) {
 		uint64_t up = mws__now_ms() - c->opened_at_ms;
@@ -391,6 +392,8 @@ void mws__client_do_free(struct mws_client *c)
 	mws__client_detach_wsi(c, 1000, "client freed");
 	mws__client_discard_pending(c);
 	mws__client_rx_reset(c);
+	free(c->tx_frag);
+	c->tx_frag = NULL;
 	if (c->creds) {
 		free(c->creds->headers);
 		free(c->creds->query);

@@ -81,6 +81,8 @@ struct mws_client {
 	enum mws__phase phase;
 	struct lws *wsi;
 	mws__msg_queue txq;             /* drained from the ring, not yet written */
+	size_t tx_off;                  /* bytes of txq.head already written as fragments */
+	unsigned char *tx_frag;         /* LWS_PRE + one fragment, allocated on first use */
 	mws__retry retry;               /* attempts, backoff, breaker */
 	mws__heartbeat hb;
 	uint64_t attempt_token;         /* bumps with every attempt */

@@ -20,7 +20,8 @@ the --log file (when given), so a test can count connections.
   ack-number        string / as a number>}; answer each JSON heartbeat with a
                     heartbeat_ack, then "seen:" + the heartbeat's text
   flood-halfclose   read nothing, send --flood-frames binary frames of 64 KiB,
-                    half-close (FIN), then keep the socket open unread
+                    half-close (FIN), log "fin", then keep the socket open
+                    unread
 """
 
 from __future__ import annotations
@@ -167,6 +168,9 @@ def serve_one(sock: socket.socket, args: argparse.Namespace, port: int) -> None:
         except OSError:
             return
         sock.shutdown(socket.SHUT_WR)
+        if args.log:
+            with open(args.log, "a", encoding="utf-8") as f:
+                f.write("fin\n")
         threading.Event().wait(args.hold)
         return
     for opcode, payload in messages(sock):

@@ -107,3 +107,39 @@ Test(client_flood, a_half_closing_flooder_does_not_stall_the_io_thread, .fini = 
 	rec_destroy(&ra);
 	rec_destroy(&rb);
 }
+
+Test(client_flood, a_large_message_arrives_whole_through_fragments, .fini = fini,
+     .timeout = 60)
+{
+	const char *const argv[] = {"python3", MWS_SOURCE_DIR "/tests/peers/py_ws_server.py",
+	                            "--no-compression", NULL};
+	cr_assert_eq(mws_test_peer_start(&echo_peer, argv), 0);
+	mws_client_config cfg;
+	mws_client_config_init(&cfg);
+	cfg.heartbeat_mode = MWS_HEARTBEAT_OFF;
+	cfg.queue_max_bytes = 16u << 20;
+	rec r;
+	rec_init(&r);
+	char url[64];
+	url_for_port(url, sizeof url, echo_peer.port);
+	mws_client *c = rec_client(&r, NULL, url, &cfg);
+	size_t big = (3u << 20) + 12345;
+	unsigned char *payload = malloc(big);
+	for (size_t i = 0; i < big; i++)
+		payload[i] = (unsigned char)(i * 131 + (i >> 13));
+	cr_assert_eq(mws_client_send(c, payload, big, MWS_MSG_BINARY), 0);
+	cr_assert_eq(mws_client_send(c, "after", 5, MWS_MSG_TEXT), 0);
+	cr_assert_eq(mws_client_connect(c), 0);
+	cr_assert(rec_wait_msgs(&r, 2, 30000), "echoes: %d", r.nmsgs);
+	cr_expect_eq(r.msg_lens[0], big);
+	cr_expect_eq(r.msg_types[0], MWS_MSG_BINARY);
+	cr_expect_eq(memcmp(r.msgs[0], payload, big), 0, "the echo differs");
+	cr_expect_str_eq(r.msgs[1], "after");
+	mws_client_stats s = {.size = sizeof s};
+	mws_client_stats_get(c, &s);
+	cr_expect_eq(s.msgs_out, 2);
+	cr_expect_eq(s.bytes_out, big + 5);
+	free(payload);
+	mws_client_free(c);
+	rec_destroy(&r);
+}

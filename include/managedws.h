@@ -201,8 +201,8 @@ typedef struct mws_client_config {
 } mws_client_config;
 /* max_attempts: the client goes FAILED at the max_attempts-th failed attempt
  * in a row, counted alike after connect() and after a lost connection; an
- * attempt fails when it does not connect or its connection ends (with any
- * code, 1001/1012 included) before min_uptime_ms. */
+ * attempt fails when it does not connect or its connection ends before
+ * min_uptime_ms (a 1001/1012 restart only from the second in a row). */
 
 /* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */
 MWS_API int mws_client_config_init(mws_client_config *cfg);

@@ -7,6 +7,7 @@ void mws__retry_reset(mws__retry *r)
 {
 	r->attempt = 0;
 	r->stable_end = 0;
+	r->restart_free_used = 0;
 	mws__breaker_reset(&r->breaker);
 	mws__backoff_reset(&r->backoff);
 }
@@ -25,7 +26,7 @@ mws__retry_plan mws__retry_plan_for(mws__retry *r, const mws__close_decision *d,
 	mws__retry_plan plan = {0, NULL, 0};
 	/* Only the end of a connection that proved stable is not a failed
 	 * attempt; an attempt that never connected, or a connection that ended
-	 * before min_uptime (even with 1001/1012), counts. */
+	 * before min_uptime, counts (1001/1012: see below). */
 	int counted = !r->stable_end;
 	r->stable_end = 0;
 	if (r->no_retry) {
@@ -33,7 +34,11 @@ mws__retry_plan mws__retry_plan_for(mws__retry *r, const mws__close_decision *d,
 		plan.why = "reconnection off";
 		return plan;
 	}
-	if (d->action == MWS_CLOSE_ACTION_RESTART && !counted) {
+	/* A server restarting on purpose is no failure: the first restart since
+	 * the last stable connection is free. Another before min_uptime is a
+	 * restart loop, and counts. */
+	if (d->action == MWS_CLOSE_ACTION_RESTART && (!counted || !r->restart_free_used)) {
+		r->restart_free_used = 1;
 		plan.delay_ms = d->retry_after_ms >= 0
 			? (uint64_t)d->retry_after_ms
 			: mws__rng_between(&r->rng, 0, r->restart_spread_ms);

@@ -18,6 +18,7 @@ typedef struct mws__retry {
 	uint32_t max_attempts;     /* 0: unlimited; this many failed attempts -> give up */
 	int no_retry;              /* 1: every end is final (reconnection off) */
 	int stable_end;            /* the connection that just ended reached min_uptime */
+	int restart_free_used;     /* a restart was let go uncounted since then */
 	uint64_t min_uptime_ms;
 	uint64_t restart_spread_ms;
 } mws__retry;
@@ -39,8 +40,10 @@ void mws__retry_connection_ended(mws__retry *r, uint64_t uptime_ms);
  * it counts toward max_attempts (the max_attempts-th gives up, after a cold
  * connect and after a lost connection alike) and feeds the breaker. The end
  * of a stable connection counts nothing. RESTART (a server going away on
- * purpose) waits a random spread or the server's hint; a RESTART that is a
- * failed attempt counts like any other and waits at least the backoff.
+ * purpose) waits a random spread or the server's hint and counts nothing
+ * the first time since the last stable connection; a further RESTART of a
+ * connection shorter than min_uptime (a server that closes everyone with
+ * 1001) counts like any other failure and waits at least the backoff.
  * RECONNECT waits the hint or the backoff. */
 mws__retry_plan mws__retry_plan_for(mws__retry *r, const mws__close_decision *d,
                                     uint64_t now_ms);

@@ -86,6 +86,17 @@ Test(retry, max_attempts_one_means_one_attempt)
 	cr_expect(mws__retry_plan_for(&r, &reconnect, 1).give_up, "the one reconnect failed");
 }
 
+Test(retry, one_restart_of_a_short_connection_is_free)
+{
+	mws__retry r = make_retry(1, 1);
+	mws__close_decision restart = {MWS_CLOSE_ACTION_RESTART, 1012, 700};
+	mws__retry_connection_ended(&r, 10); /* connected, then the server restarted */
+	mws__retry_plan p = mws__retry_plan_for(&r, &restart, 0);
+	cr_expect_not(p.give_up);
+	cr_expect_eq(p.delay_ms, 700, "the server's hint, no backoff");
+	cr_expect_eq(r.attempt, 0);
+}
+
 Test(retry, restarts_of_short_connections_count_toward_max_attempts)
 {
 	/* A server that closes every connection with 1001 at once. */
@@ -97,7 +108,7 @@ Test(retry, restarts_of_short_connections_count_toward_max_attempts)
 		if (mws__retry_plan_for(&r, &restart, (uint64_t)plans).give_up)
 			break;
 	}
-	cr_expect_eq(plans + 1, 3, "gave up at the third short-lived connection");
+	cr_expect_eq(plans + 1, 4, "the first restart is free, then three failed attempts");
 }
 
 Test(retry, restarts_of_short_connections_feed_the_breaker_and_back_off)
@@ -116,7 +127,7 @@ Test(retry, restarts_of_short_connections_feed_the_breaker_and_back_off)
 		cr_expect_geq(p.delay_ms, prev, "the backoff grows under a hint of 0");
 		prev = p.delay_ms;
 	}
-	cr_expect_eq(i, 4, "the fifth failure opens the circuit");
+	cr_expect_eq(i, 5, "a free restart, then the fifth failure opens the circuit");
 	cr_expect_eq(prev, 800);
 }
 

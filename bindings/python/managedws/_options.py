@@ -206,6 +206,7 @@ CLIENT_OPTIONS: Tuple[Option, ...] = (
     Option("insecure", "insecure", "bool", "False", "accept any certificate (tests only)"),
     Option("close_rules", "close_rules", "close_rules", "None", "{close_code: CloseAction} overriding the built-in table"),
     Option("random_seed", "random_seed", "size", "None = from the OS", "seed of the jitter generator (tests)"),
+    Option("no_reconnect", "no_reconnect", "bool", "False", "one connection only: any end but 1000 -> FAILED"),
 )
 
 

@@ -122,6 +122,42 @@ Test(client_conformance, host_header_carries_a_non_default_port, .fini = fini)
 	rec_destroy(&r);
 }
 
+static char seen_host[128];
+static atomic_int host_seen;
+static int auth_reads_host(mws_server *srv, const mws_conn_info *info, void *ud)
+{
+	(void)srv, (void)ud;
+	mws_conn_info_header(info, "Host", seen_host, sizeof seen_host);
+	atomic_store(&host_seen, 1);
+	return 0;
+}
+
+Test(client_conformance, our_server_sees_the_port_in_the_host_header)
+{
+	mws_server_config scfg;
+	mws_server_config_init(&scfg);
+	scfg.iface = "127.0.0.1";
+	mws_server *srv = NULL;
+	cr_assert_eq(mws_server_new(&srv, NULL, &scfg), 0);
+	mws_server_callbacks scbs = {sizeof scbs, auth_reads_host, NULL, NULL, NULL};
+	cr_assert_eq(mws_server_set_callbacks(srv, &scbs, NULL, NULL), 0);
+	cr_assert_eq(mws_server_start(srv), 0);
+	rec r;
+	rec_init(&r);
+	mws_client_config cfg;
+	fast_retries(&cfg);
+	mws_client *c = client_for(&r, mws_server_port(srv), &cfg);
+	cr_assert_eq(mws_client_connect(c), 0);
+	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 10000));
+	char want[64];
+	snprintf(want, sizeof want, "127.0.0.1:%d", mws_server_port(srv));
+	cr_assert(atomic_load(&host_seen));
+	cr_expect_str_eq(seen_host, want);
+	mws_client_free(c);
+	mws_server_free(srv);
+	rec_destroy(&r);
+}
+
 Test(client_conformance, handshake_400_fails_without_retrying, .fini = fini)
 {
 	int port = start_raw("reject-400", NULL);

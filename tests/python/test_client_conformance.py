@@ -9,6 +9,7 @@ import pathlib
 import subprocess
 import sys
 import tempfile
+import threading
 from typing import Iterator, List, Optional
 
 import pytest
@@ -88,11 +89,19 @@ def test_json_heartbeat_sends_the_server_connection_id_back_verbatim(
 
 def test_send_after_close_raises_closed_every_time(raw_peer):
     peer = raw_peer("echo")
-    for connect_first in (False, True):
-        c = managedws.Client(peer.url, heartbeat_mode="off", **FAST)
-        if connect_first:
-            c.connect()
-            c.wait_state(State.CONNECTED, timeout=WAIT)
+    # The I/O thread is held inside the credentials hook while close() and
+    # the sends run, so nothing but close() itself can make send() refuse.
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(attempt: int, last_status: int) -> bool:
+        entered.set()
+        release.wait(WAIT)
+        return True
+
+    c = managedws.Client(peer.url, heartbeat_mode="off", on_credentials=hold, **FAST)
+    try:
+        c.connect()
+        assert entered.wait(WAIT)
         c.close()
         refused = 0
         for _ in range(50):
@@ -100,8 +109,11 @@ def test_send_after_close_raises_closed_every_time(raw_peer):
                 c.send("late")
             refused += 1
         assert refused == 50
-        assert c.stats().msgs_out == 0
-        c.release()
+    finally:
+        release.set()
+    c.wait_state(State.CLOSED, timeout=WAIT)
+    assert c.stats().msgs_out == 0
+    c.release()
 
 
 def test_no_reconnect_makes_exactly_one_connection(raw_peer):

@@ -15,7 +15,8 @@
 /* Without TLS several writes fit in one WRITEABLE; libwebsockets 4.1.6 lost
  * data under TLS with more than one, so TLS gets exactly one. */
 #define MWS__WRITES_PER_WRITEABLE 32
-/* Larger messages go out as fragments of this size, one per WRITEABLE. */
+/* Larger messages go out as fragments of at most this size (less when the
+ * socket has less room), one per WRITEABLE. */
 #define MWS__TX_FRAGMENT (16u * 1024u)
 #define MWS__TX_FRAGMENT_MIN 512u
 

@@ -183,7 +183,7 @@ typedef struct mws_client_config {
 	double jitter_proportion;      /* 0: 0.3, for MWS_JITTER_PROPORTIONAL */
 	int restart_spread_ms;         /* 0: 5000, spread after 1001/1012 */
 	int min_uptime_ms;             /* 0: 5000, up this long resets attempts */
-	int max_attempts;              /* 0: unlimited */
+	int max_attempts;              /* 0: unlimited; see below */
 	int breaker_failures;          /* 0: breaker off; N failures ... */
 	int breaker_window_ms;         /* ... within this window: 0: 60000 */
 	int heartbeat_mode;            /* mws_heartbeat_mode; 0: ping */
@@ -197,7 +197,12 @@ typedef struct mws_client_config {
 	const mws_close_rule *close_rules; /* overrides of the table, copied */
 	size_t close_rule_count;
 	uint64_t random_seed;          /* 0: seeded from the OS */
+	int no_reconnect;              /* 1: one connection: any end but 1000 -> FAILED */
 } mws_client_config;
+/* max_attempts: the client goes FAILED at the max_attempts-th failed attempt
+ * in a row, counted alike after connect() and after a lost connection; an
+ * attempt fails when it does not connect or its connection ends before
+ * min_uptime_ms (a 1001/1012 restart only from the second in a row). */
 
 /* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */
 MWS_API int mws_client_config_init(mws_client_config *cfg);
@@ -318,6 +323,13 @@ typedef struct mws_client_stats {
 
 /* Copies the statistics into `out` (out->size must be set). Any thread. */
 MWS_API int mws_client_stats_get(const mws_client *client, mws_client_stats *out);
+
+/* The server's id for the current connection, as its JSON connection_ack
+ * gave it (a string's text, or a number as written), NUL-terminated in
+ * `buf`. Returns its length (0: none received on this connection), or
+ * MWS_ETOOBIG if it needs more than `cap` bytes, MWS_EINVAL. Any thread. */
+MWS_API int mws_client_server_connection_id(const mws_client *client, char *buf,
+                                            size_t cap);
 
 /* Closes (if not yet CLOSED) and frees the client; returns when the I/O
  * thread no longer references it. From a callback the teardown is deferred

@@ -78,6 +78,8 @@ export interface ClientOptions {
     | Record<number, CloseAction | number>
     | Array<[number, CloseAction | number] | { code: number; action: CloseAction | number }>;
   randomSeed?: number | bigint;
+  /** one connection only: any end but 1000 -> FAILED */
+  noReconnect?: boolean;
 
   // JavaScript-only
   binaryType?: BinaryType;
@@ -87,7 +89,7 @@ export interface ClientOptions {
   credentials?: Credentials;
 
   // reconnecting-websocket names, accepted as aliases
-  /** = maxAttempts */
+  /** retries after the first attempt: 0 = noReconnect, n = maxAttempts n + 1, Infinity = unlimited */
   maxRetries?: number;
   /** = baseDelayMs */
   minReconnectionDelay?: number;
@@ -214,6 +216,8 @@ export declare class ManagedWebSocket extends EventEmitter {
   reconnectNow(): void;
   reconnect(code?: number, reason?: string): void;
   stats(): ClientStats;
+  /** The server's id from its JSON connection_ack (numbers as their digits), or null. */
+  readonly serverConnectionId: string | null;
   setCredentials(credentials: Credentials): void;
   ref(): this;
   unref(): this;

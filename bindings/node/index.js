@@ -39,17 +39,18 @@ const CLIENT_OPTIONS = {
   heartbeatMode: 'heartbeat', heartbeatIntervalMs: 'int', heartbeatTimeoutMs: 'int',
   queueMaxMessages: 'int', queueMaxBytes: 'int', maxMessageBytes: 'int',
   caFile: 'string', insecure: 'boolean', closeRules: 'closeRules', randomSeed: 'seed',
+  noReconnect: 'boolean',
 };
 // reconnecting-websocket's names, accepted as aliases (see README).
+// maxRetries is translated by clientOptions().
 const RWS_ALIASES = {
-  maxRetries: 'maxAttempts',
   minReconnectionDelay: 'baseDelayMs',
   maxReconnectionDelay: 'maxDelayMs',
   connectionTimeout: 'connectTimeoutMs',
   maxEnqueuedMessages: 'queueMaxMessages',
   minUptime: 'minUptimeMs',
 };
-const JS_OPTIONS = new Set(['binaryType', 'startClosed', 'protocols', 'protocol', 'credentials',
+const JS_OPTIONS = new Set(['binaryType', 'startClosed', 'protocols', 'protocol', 'credentials', 'maxRetries',
   // accepted from reconnecting-websocket and ignored: they have no meaning here
   'WebSocket', 'debug', 'reconnectionDelayGrowFactor']);
 
@@ -122,6 +123,20 @@ function clientOptions(options) {
   const out = nativeOptions(options, CLIENT_OPTIONS, { skip: JS_OPTIONS, aliases: RWS_ALIASES, what: 'option' });
   if (options.reconnectionDelayGrowFactor !== undefined && options.reconnectionDelayGrowFactor !== 2) {
     throw new TypeError('managedws: the backoff grows by 2; reconnectionDelayGrowFactor must be 2 or absent');
+  }
+  // reconnecting-websocket's maxRetries counts retries after the first
+  // attempt: 0 is one connection and no reconnect, n is n + 1 attempts in a
+  // row, Infinity is unlimited.
+  const retries = options.maxRetries;
+  if (retries !== undefined) {
+    if (retries !== Infinity && (!Number.isInteger(retries) || retries < 0)) {
+      throw new TypeError('managedws: maxRetries must be a non-negative integer or Infinity');
+    }
+    if (out.maxAttempts !== undefined || out.noReconnect !== undefined) {
+      throw new TypeError('managedws: maxRetries together with maxAttempts or noReconnect');
+    }
+    if (retries === 0) out.noReconnect = true;
+    else if (retries !== Infinity) out.maxAttempts = retries + 1;
   }
   return out;
 }
@@ -297,6 +312,11 @@ class ManagedWebSocket extends EventEmitter {
       return;
     }
     this.connect();
+  }
+
+  /** The server's id from its JSON connection_ack, as it gave it, or null. */
+  get serverConnectionId() {
+    return this._finalStats ? null : binding.clientServerConnectionId(this);
   }
 
   /** Statistics; after CLOSED, the last ones taken before the client was freed. */

@@ -218,6 +218,7 @@ MWS_API int mws_client_new(mws_client **out, mws_ctx *ctx, const char *url,
 	c->retry.max_attempts = (uint32_t)cfg.max_attempts;
 	c->retry.min_uptime_ms = mws__or(cfg.min_uptime_ms, 5000);
 	c->retry.restart_spread_ms = mws__or(cfg.restart_spread_ms, 5000);
+	c->retry.no_retry = cfg.no_reconnect != 0;
 	c->state = MWS_STATE_DISCONNECTED;
 	c->free_cmd = calloc(1, sizeof(mws__client_cmd));
 	if (!c->free_cmd || mws__client_post(c, MWS__CMD_ATTACH, 0, NULL)) {
@@ -250,7 +251,7 @@ MWS_API int mws_client_connect(mws_client *c)
 	if (!c)
 		return MWS_EINVAL;
 	int st = atomic_load(&c->state_pub);
-	if (st == MWS_STATE_CLOSED || atomic_load(&c->freeing))
+	if (st == MWS_STATE_CLOSED || atomic_load(&c->freeing) || atomic_load(&c->closed_by_app))
 		return MWS_ECLOSED;
 	if (st != MWS_STATE_DISCONNECTED && st != MWS_STATE_FAILED)
 		return MWS_ESTATE;
@@ -285,7 +286,7 @@ MWS_API int mws_client_disconnect(mws_client *c, int code, const char *reason)
 {
 	if (!c || mws__client_close_args(&code, reason))
 		return MWS_EINVAL;
-	if (atomic_load(&c->state_pub) == MWS_STATE_CLOSED)
+	if (atomic_load(&c->state_pub) == MWS_STATE_CLOSED || atomic_load(&c->closed_by_app))
 		return MWS_ECLOSED;
 	return mws__client_post(c, MWS__CMD_DISCONNECT, code, reason);
 }
@@ -294,9 +295,15 @@ MWS_API int mws_client_close(mws_client *c, int code, const char *reason)
 {
 	if (!c || mws__client_close_args(&code, reason))
 		return MWS_EINVAL;
-	if (atomic_load(&c->state_pub) == MWS_STATE_CLOSED)
+	if (atomic_load(&c->state_pub) == MWS_STATE_CLOSED || atomic_load(&c->closed_by_app))
 		return MWS_ECLOSED;
-	return mws__client_post(c, MWS__CMD_CLOSE, code, reason);
+	/* Set before the I/O thread gets to it: once close() returns, every
+	 * send fails, whatever the I/O thread is doing. */
+	atomic_store(&c->closed_by_app, 1);
+	int rc = mws__client_post(c, MWS__CMD_CLOSE, code, reason);
+	if (rc)
+		atomic_store(&c->closed_by_app, 0);
+	return rc;
 }
 
 MWS_API int mws_client_send(mws_client *c, const void *data, size_t len, int type)
@@ -304,7 +311,8 @@ MWS_API int mws_client_send(mws_client *c, const void *data, size_t len, int typ
 	if (!c || (!data && len) || (type != MWS_MSG_TEXT && type != MWS_MSG_BINARY))
 		return MWS_EINVAL;
 	int st = atomic_load_explicit(&c->state_pub, memory_order_relaxed);
-	if (st == MWS_STATE_CLOSED || atomic_load_explicit(&c->freeing, memory_order_relaxed))
+	if (st == MWS_STATE_CLOSED || atomic_load_explicit(&c->freeing, memory_order_relaxed) ||
+	    atomic_load(&c->closed_by_app))
 		return MWS_ECLOSED;
 	if (st == MWS_STATE_FAILED)
 		return MWS_EFAILED;
@@ -376,6 +384,20 @@ MWS_API int mws_client_stats_get(const mws_client *cc, mws_client_stats *out)
 	pthread_mutex_unlock(&c->stats_lock);
 	memcpy(out, &s, s.size);
 	return 0;
+}
+
+MWS_API int mws_client_server_connection_id(const mws_client *cc, char *buf, size_t cap)
+{
+	if (!cc || !buf || !cap)
+		return MWS_EINVAL;
+	struct mws_client *c = (struct mws_client *)cc;
+	pthread_mutex_lock(&c->stats_lock);
+	size_t n = strlen(c->server_conn_id);
+	int rc = n < cap ? (int)n : MWS_ETOOBIG;
+	if (rc >= 0)
+		memcpy(buf, c->server_conn_id, n + 1);
+	pthread_mutex_unlock(&c->stats_lock);
+	return rc;
 }
 
 MWS_API void mws_client_free(mws_client *c)

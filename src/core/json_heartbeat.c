@@ -11,12 +11,15 @@
  * data and is not worth parsing as JSON on the I/O thread. */
 #define JHB_MAX_LEN 4096
 
-int mws__jhb_format(char *buf, size_t cap, uint64_t timestamp_ms, uint64_t connection_id)
+int mws__jhb_format(char *buf, size_t cap, uint64_t timestamp_ms,
+                    const char *connection_id_json)
 {
+	if (!connection_id_json || !*connection_id_json)
+		return -1;
 	int n = snprintf(buf, cap,
 	                 "{\"type\":\"heartbeat\",\"timestamp\":%" PRIu64
-	                 ",\"connectionId\":%" PRIu64 "}",
-	                 timestamp_ms, connection_id);
+	                 ",\"connectionId\":%s}",
+	                 timestamp_ms, connection_id_json);
 	if (n < 0 || (size_t)n >= cap)
 		return -1;
 	return n;
@@ -60,13 +63,19 @@ static uint64_t timestamp_of(const cJSON *item)
 /* Strings are copied when they fit (a cut id would be a wrong id); numbers
  * are printed as integers when they are integral, which is the usual case.
  * cJSON keeps numbers as doubles, so integers above 2^53 lose precision. */
-static void connection_id_of(const cJSON *item, char *out, size_t cap)
+static void connection_id_of(const cJSON *item, char *out, size_t cap, char *json,
+                             size_t json_cap)
 {
-	out[0] = '\0';
+	out[0] = json[0] = '\0';
 	if (cJSON_IsString(item) && item->valuestring) {
 		size_t len = strlen(item->valuestring);
-		if (len < cap)
+		char *quoted = cJSON_PrintUnformatted(item); /* quoted and escaped */
+		if (len < cap && quoted && strlen(quoted) < json_cap) {
 			memcpy(out, item->valuestring, len + 1);
+			memcpy(json, quoted, strlen(quoted) + 1);
+		}
+		cJSON_free(quoted);
+		return;
 	} else if (cJSON_IsNumber(item) && isfinite(item->valuedouble)) {
 		double v = item->valuedouble;
 		int n;
@@ -74,8 +83,9 @@ static void connection_id_of(const cJSON *item, char *out, size_t cap)
 			n = snprintf(out, cap, "%" PRId64, (int64_t)v);
 		else
 			n = snprintf(out, cap, "%.17g", v);
-		if (n < 0 || (size_t)n >= cap)
+		if (n < 0 || (size_t)n >= cap || (size_t)n >= json_cap)
 			out[0] = '\0';
+		memcpy(json, out, strlen(out) + 1);
 	}
 }
 
@@ -91,7 +101,8 @@ int mws__jhb_parse(const char *text, size_t len, mws__jhb_msg *out)
 					cJSON_GetObjectItemCaseSensitive(root, "timestamp"));
 				connection_id_of(
 					cJSON_GetObjectItemCaseSensitive(root, "connectionId"),
-					msg.connection_id, sizeof(msg.connection_id));
+					msg.connection_id, sizeof(msg.connection_id),
+					msg.connection_id_json, sizeof(msg.connection_id_json));
 			}
 		}
 		cJSON_Delete(root);

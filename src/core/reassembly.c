@@ -35,8 +35,11 @@ int mws__reasm_feed(mws__reassembly *r, int first, int last, int type, const voi
 	}
 	if (len > limit || r->len > limit - len)
 		return MWS__REASM_TOO_BIG;
+	/* An empty message is still a message: never a NULL pointer, which
+	 * libwebsockets hands over for an empty frame and bindings reject. */
+	static const unsigned char empty[1];
 	if (first && last) {
-		*msg = in;
+		*msg = in ? in : (const void *)empty;
 		*msg_len = len;
 		return MWS__REASM_COMPLETE;
 	}
@@ -47,7 +50,7 @@ int mws__reasm_feed(mws__reassembly *r, int first, int last, int type, const voi
 	r->len += len;
 	if (!last)
 		return MWS__REASM_PARTIAL;
-	*msg = r->buf;
+	*msg = r->buf ? (const void *)r->buf : (const void *)empty;
 	*msg_len = r->len;
 	r->len = 0;
 	return MWS__REASM_COMPLETE;

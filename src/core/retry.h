@@ -15,7 +15,10 @@ typedef struct mws__retry {
 	mws__breaker breaker;
 	mws__rng rng;
 	uint32_t attempt;          /* failed attempts since the last stable connection */
-	uint32_t max_attempts;     /* 0: unlimited */
+	uint32_t max_attempts;     /* 0: unlimited; this many failed attempts -> give up */
+	int no_retry;              /* 1: every end is final (reconnection off) */
+	int stable_end;            /* the connection that just ended reached min_uptime */
+	int restart_free_used;     /* a restart was let go uncounted since then */
 	uint64_t min_uptime_ms;
 	uint64_t restart_spread_ms;
 } mws__retry;
@@ -32,10 +35,16 @@ typedef struct mws__retry_plan {
 void mws__retry_connection_ended(mws__retry *r, uint64_t uptime_ms);
 
 /* The plan for a connection (or attempt) that ended as `d` decided, at
- * `now_ms`. Only for RECONNECT and RESTART decisions. RESTART (a server
- * going away on purpose) waits a random spread, or the server's hint, and
- * counts no attempt; RECONNECT counts one, feeds the breaker, and waits the
- * hint or the backoff. */
+ * `now_ms`. Only for RECONNECT and RESTART decisions. A failed attempt is
+ * one that never connected or a connection that ended before min_uptime:
+ * it counts toward max_attempts (the max_attempts-th gives up, after a cold
+ * connect and after a lost connection alike) and feeds the breaker. The end
+ * of a stable connection counts nothing. RESTART (a server going away on
+ * purpose) waits a random spread or the server's hint and counts nothing
+ * the first time since the last stable connection; a further RESTART of a
+ * connection shorter than min_uptime (a server that closes everyone with
+ * 1001) counts like any other failure and waits at least the backoff.
+ * RECONNECT waits the hint or the backoff. */
 mws__retry_plan mws__retry_plan_for(mws__retry *r, const mws__close_decision *d,
                                     uint64_t now_ms);
 

@@ -3,6 +3,7 @@
 #include "url.h"
 #include "managedws.h"
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -138,4 +139,15 @@ int mws__url_host_is_literal(const mws__url *u)
 {
 	unsigned char addr[sizeof(struct in6_addr)];
 	return inet_pton(AF_INET, u->host, addr) == 1 || inet_pton(AF_INET6, u->host, addr) == 1;
+}
+
+int mws__url_host_header(const mws__url *u, char *out, size_t cap)
+{
+	/* RFC 7230 5.4: the port only when it is not the scheme's default;
+	 * IPv6 literals in brackets. */
+	int v6 = strchr(u->host, ':') != NULL;
+	int dflt = u->port == (u->tls ? 443 : 80);
+	int n = dflt ? snprintf(out, cap, v6 ? "[%s]" : "%s", u->host)
+	             : snprintf(out, cap, v6 ? "[%s]:%d" : "%s:%d", u->host, u->port);
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }

@@ -16,4 +16,9 @@ int mws__url_parse(mws__url *u, const char *text);
 /* 1 when host is an IPv4 or IPv6 literal (no resolving needed). */
 int mws__url_host_is_literal(const mws__url *u);
 
+/* The Host header's value: "name", or "name:port" for a port that is not
+ * the scheme's default (80 for ws, 443 for wss). 0, or -1 if it does not
+ * fit in cap. */
+int mws__url_host_header(const mws__url *u, char *out, size_t cap);
+
 #endif

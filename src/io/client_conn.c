@@ -75,6 +75,7 @@ static void mws__client_end_connection(struct mws_client *c, int code, const cha
 	mws__client_detach_wsi(c, code, reason);
 	mws__client_rx_reset(c);
 	c->ping_due = c->json_hb_due = 0;
+	c->tx_off = 0; /* a message cut by the end goes again whole */
 	c->phase = MWS__PHASE_IDLE;
 	if (c->state == MWS_STATE_CONNECTED) {
 		uint64_t up = mws__now_ms() - c->opened_at_ms;
@@ -117,7 +118,7 @@ void mws__client_dropped(struct mws_client *c, int code, const char *reason,
 
 	if (http_status == 401 || http_status == 403) {
 		c->last_http_status = http_status;
-		if (c->auth_retry_used) {
+		if (c->auth_retry_used || c->retry.no_retry) {
 			snprintf(why, sizeof why, "authentication refused (HTTP %d)", http_status);
 			mws__client_transition(c, MWS__EV_DROP_FAIL, why, MWS__CODE_AUTH, 0);
 			return;
@@ -130,6 +131,15 @@ void mws__client_dropped(struct mws_client *c, int code, const char *reason,
 	}
 	if (http_status >= 300 && !*why)
 		snprintf(why, sizeof why, "handshake refused (HTTP %d)", http_status);
+	/* A client error does not go away by asking again (a bad path, a bad
+	 * request): FAILED, as with a refused token. 408 and 429 are about
+	 * timing and are retried with backoff, like 5xx. */
+	if (http_status >= 400 && http_status < 500 && http_status != 408 &&
+	    http_status != 429) {
+		snprintf(why, sizeof why, "handshake refused (HTTP %d)", http_status);
+		mws__client_transition(c, MWS__EV_DROP_FAIL, why, code, 0);
+		return;
+	}
 
 	mws__close_decision d = mws__close_policy_decide(&c->policy, code, reason, reason_len);
 	code = d.code; /* the real code, when 1002 carried it in the reason */
@@ -173,7 +183,9 @@ void mws__client_opened(struct mws_client *c)
 	c->last_rx_ms = 0;
 	c->auth_retry_used = 0;
 	c->last_http_status = 0;
-	c->server_conn_id[0] = '\0';
+	pthread_mutex_lock(&c->stats_lock);
+	c->server_conn_id[0] = c->server_conn_id_json[0] = '\0';
+	pthread_mutex_unlock(&c->stats_lock);
 	uint64_t n = atomic_fetch_add(&c->connects, 1);
 	if (n > 0)
 		atomic_fetch_add(&c->reconnects, 1);
@@ -198,10 +210,11 @@ static int mws__client_build_path(struct mws_client *c, char *path, size_t cap)
 static void mws__client_connect_to(struct mws_client *c, const char *ip)
 {
 	mws_ctx *ctx = c->ctx;
-	char path[4200];
+	char path[4200], host[300];
 	struct lws_client_connect_info i;
 	memset(&i, 0, sizeof i);
-	if (mws__client_build_path(c, path, sizeof path)) {
+	if (mws__client_build_path(c, path, sizeof path) ||
+	    mws__url_host_header(&c->url, host, sizeof host)) {
 		mws__client_dropped(c, MWS__CODE_ABNORMAL, "URL too long", 12, 0);
 		return;
 	}
@@ -210,7 +223,10 @@ static void mws__client_connect_to(struct mws_client *c, const char *ip)
 	i.address = ip;
 	i.port = c->url.port;
 	i.path = path;
-	i.host = c->url.host; /* Host header and TLS SNI keep the name */
+	/* Host header "name:port" off the default port; libwebsockets 4.1.6
+	 * cuts at the first ':' for TLS SNI and the certificate check
+	 * (openssl-client.c, lws_ssl_client_bio_create), so those keep the name. */
+	i.host = host;
 	i.origin = c->set.origin;
 	i.protocol = c->set.subprotocol;
 	i.local_protocol_name = "mws-client";
@@ -316,6 +332,7 @@ void mws__client_do_connect(struct mws_client *c)
 		return;
 	if (was_failed)
 		mws__retry_reset(&c->retry);
+	c->retry.stable_end = 0; /* a disconnect() in between is no failure */
 	c->auth_retry_used = 0;
 	if (c->state == MWS_STATE_CONNECTING)
 		mws__client_attempt(c);
@@ -376,6 +393,8 @@ void mws__client_do_free(struct mws_client *c)
 	mws__client_detach_wsi(c, 1000, "client freed");
 	mws__client_discard_pending(c);
 	mws__client_rx_reset(c);
+	free(c->tx_frag);
+	c->tx_frag = NULL;
 	if (c->creds) {
 		free(c->creds->headers);
 		free(c->creds->query);

@@ -60,6 +60,7 @@ struct mws_client {
 	atomic_int state_pub;           /* the state, published for readers */
 	atomic_int started;             /* connect() was called: callbacks frozen */
 	atomic_int freeing;
+	atomic_int closed_by_app;       /* close() returned: sends fail from now on */
 	pthread_mutex_t send_lock;      /* serialises producers only */
 	mws__spsc_ring ring;            /* application -> I/O thread */
 	mws__ready ready;
@@ -80,6 +81,8 @@ struct mws_client {
 	enum mws__phase phase;
 	struct lws *wsi;
 	mws__msg_queue txq;             /* drained from the ring, not yet written */
+	size_t tx_off;                  /* bytes of txq.head already written as fragments */
+	unsigned char *tx_frag;         /* LWS_PRE + one fragment, allocated on first use */
 	mws__retry retry;               /* attempts, backoff, breaker */
 	mws__heartbeat hb;
 	uint64_t attempt_token;         /* bumps with every attempt */
@@ -95,7 +98,10 @@ struct mws_client {
 	char own_close_reason[124];
 	int ping_due, json_hb_due;
 	uint64_t last_rx_ms;             /* last message from the peer */
-	char server_conn_id[64];        /* from a JSON connection_ack */
+	/* From a JSON connection_ack; written on the I/O thread under
+	 * stats_lock, read by mws_client_server_connection_id(). */
+	char server_conn_id[64];        /* the id's text */
+	char server_conn_id_json[160];  /* the id as a JSON value, sent back */
 	mws__reassembly rx;             /* a fragmented message being rebuilt */
 	void *free_cmd;                 /* allocated up front: free() cannot fail */
 	lws_sorted_usec_list_t retry_sul, hb_sul, timeout_sul;

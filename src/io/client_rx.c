@@ -16,7 +16,11 @@ static int mws__client_swallow_json(struct mws_client *c, const void *data, size
 		mws__client_heartbeat_alive(c, 1);
 		return 1;
 	case MWS__JHB_CONNECTION_ACK:
+		pthread_mutex_lock(&c->stats_lock);
 		memcpy(c->server_conn_id, msg.connection_id, sizeof c->server_conn_id);
+		memcpy(c->server_conn_id_json, msg.connection_id_json,
+		       sizeof c->server_conn_id_json);
+		pthread_mutex_unlock(&c->stats_lock);
 		return 1;
 	default:
 		return 0;

@@ -1,7 +1,12 @@
 /* The send side on the I/O thread: the ring drained in batches into the
  * connection's queue, written as the socket allows; heartbeats ride along. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "core/json_heartbeat.h"
 #include "io/client_io.h"
@@ -10,6 +15,10 @@
 /* Without TLS several writes fit in one WRITEABLE; libwebsockets 4.1.6 lost
  * data under TLS with more than one, so TLS gets exactly one. */
 #define MWS__WRITES_PER_WRITEABLE 32
+/* Larger messages go out as fragments of at most this size (less when the
+ * socket has less room), one per WRITEABLE. */
+#define MWS__TX_FRAGMENT (16u * 1024u)
+#define MWS__TX_FRAGMENT_MIN 512u
 
 static void mws__client_written(struct mws_client *c, mws__msg *m, int sent)
 {
@@ -67,23 +76,26 @@ static int mws__client_write_ping(struct mws_client *c, struct lws *wsi)
 	return lws_write(wsi, buf + LWS_PRE, 8, LWS_WRITE_PING) < 8 ? -1 : 0;
 }
 
-/* The server's id for this connection when its connection_ack gave a
- * numeric one (the common hand-rolled protocol), else our own count. */
-static uint64_t mws__client_hb_conn_id(struct mws_client *c)
+/* Unix epoch milliseconds, what a peer's Date.now() compares with. */
+static uint64_t mws__wall_ms(void)
 {
-	char *end;
-	const char *id = c->server_conn_id;
-	unsigned long long n = strtoull(id, &end, 10);
-	if (*id >= '0' && *id <= '9' && *end == '\0')
-		return n;
-	return atomic_load(&c->connection_id);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static int mws__client_write_json_hb(struct mws_client *c, struct lws *wsi)
 {
-	char buf[LWS_PRE + 160];
-	uint64_t id = mws__client_hb_conn_id(c);
-	int n = mws__jhb_format(buf + LWS_PRE, sizeof buf - LWS_PRE, mws__now_ms(), id);
+	char buf[LWS_PRE + 256], own[24];
+	/* The server's id exactly as its connection_ack gave it; without one,
+	 * our own count of connections. */
+	const char *id = c->server_conn_id_json;
+	if (!*id) {
+		snprintf(own, sizeof own, "%llu",
+		         (unsigned long long)atomic_load(&c->connection_id));
+		id = own;
+	}
+	int n = mws__jhb_format(buf + LWS_PRE, sizeof buf - LWS_PRE, mws__wall_ms(), id);
 	c->json_hb_due = 0;
 	if (n < 0)
 		return -1;
@@ -91,17 +103,63 @@ static int mws__client_write_json_hb(struct mws_client *c, struct lws *wsi)
 		? -1 : 0;
 }
 
+/* How much the kernel takes now without a short write: a short write
+ * leaves bytes in libwebsockets' own buffer, and a connection closing with
+ * bytes there waits 5 s in flushing-before-close. SO_SNDBUF reads back
+ * doubled for the kernel's overhead: half of it is payload room. */
+static size_t mws__client_socket_room(struct lws *wsi)
+{
+	int fd = lws_get_socket_fd(wsi), sndbuf = 0, queued = 0;
+	socklen_t len = sizeof sndbuf;
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) ||
+	    ioctl(fd, SIOCOUTQ, &queued))
+		return MWS__TX_FRAGMENT;
+	long room = (long)sndbuf / 2 - queued;
+	if (room < (long)MWS__TX_FRAGMENT_MIN)
+		return MWS__TX_FRAGMENT_MIN;
+	return room < (long)MWS__TX_FRAGMENT ? (size_t)room : MWS__TX_FRAGMENT;
+}
+
+/* Writes the next fragment of a message too large for one lws_write():
+ * handed over whole, libwebsockets 4.1.6 buffers the rest, and a peer that
+ * stops reading and half-closes then keeps the I/O thread spinning in
+ * flushing-before-close. A fragment is copied out because lws masks in
+ * place and a message cut by a lost connection must go again intact.
+ * Returns 1 when the message is complete, 0 when more is due, -1. */
+static int mws__client_write_fragment(struct mws_client *c, struct lws *wsi, mws__msg *m)
+{
+	if (!c->tx_frag && !(c->tx_frag = malloc(LWS_PRE + MWS__TX_FRAGMENT)))
+		return -1;
+	size_t left = m->len - c->tx_off;
+	size_t n = mws__client_socket_room(wsi);
+	if (n > left)
+		n = left;
+	int kind = c->tx_off ? LWS_WRITE_CONTINUATION
+	                     : m->type == MWS_MSG_BINARY ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
+	if (n < left)
+		kind |= LWS_WRITE_NO_FIN;
+	memcpy(c->tx_frag + LWS_PRE, (const unsigned char *)mws__msg_payload(m) + c->tx_off, n);
+	if (lws_write(wsi, c->tx_frag + LWS_PRE, n, (enum lws_write_protocol)kind) < (int)n)
+		return -1;
+	c->tx_off += n;
+	if (c->tx_off < m->len)
+		return 0;
+	c->tx_off = 0;
+	return 1;
+}
+
 int mws__client_writeable(struct mws_client *c, struct lws *wsi)
 {
 	int budget = c->url.tls ? 1 : MWS__WRITES_PER_WRITEABLE;
 	if (c->state != MWS_STATE_CONNECTED)
 		return 0;
-	if (c->ping_due) {
+	if (c->ping_due) { /* a control frame may go between fragments */
 		if (mws__client_write_ping(c, wsi))
 			return -1;
 		budget--;
 	}
-	if (budget > 0 && c->json_hb_due) {
+	/* A data frame may not: the JSON heartbeat waits for the message. */
+	if (budget > 0 && c->json_hb_due && !c->tx_off) {
 		if (mws__client_write_json_hb(c, wsi))
 			return -1;
 		budget--;
@@ -110,11 +168,19 @@ int mws__client_writeable(struct mws_client *c, struct lws *wsi)
 	mws__client_take_ring(c);
 	while (budget-- > 0 && c->txq.head) {
 		mws__msg *m = c->txq.head;
-		enum lws_write_protocol kind =
-			m->type == MWS_MSG_BINARY ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
-		int n = lws_write(wsi, mws__msg_payload(m), m->len, kind);
-		if (n < (int)m->len)
-			return -1; /* the socket failed: the close path takes over */
+		if (c->tx_off || m->len > MWS__TX_FRAGMENT) {
+			int done = mws__client_write_fragment(c, wsi, m);
+			if (done < 0)
+				return -1;
+			if (!done)
+				break; /* the next fragment when the socket takes more */
+		} else {
+			enum lws_write_protocol kind =
+				m->type == MWS_MSG_BINARY ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
+			int n = lws_write(wsi, mws__msg_payload(m), m->len, kind);
+			if (n < (int)m->len)
+				return -1; /* the socket failed: the close path takes over */
+		}
 		mws__msgq_pop(&c->txq);
 		mws__client_written(c, m, 1);
 		if (lws_send_pipe_choked(wsi))

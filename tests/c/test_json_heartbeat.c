@@ -18,7 +18,7 @@ static int parse(const char *text)
 Test(json_heartbeat, format_writes_the_exact_text)
 {
 	char buf[128];
-	int n = mws__jhb_format(buf, sizeof(buf), 1700000000123ULL, 42);
+	int n = mws__jhb_format(buf, sizeof(buf), 1700000000123ULL, "42");
 	const char *want = "{\"type\":\"heartbeat\",\"timestamp\":1700000000123,\"connectionId\":42}";
 	cr_assert_eq(n, (int)strlen(want));
 	cr_expect_str_eq(buf, want);
@@ -27,7 +27,7 @@ Test(json_heartbeat, format_writes_the_exact_text)
 Test(json_heartbeat, format_handles_the_largest_numbers)
 {
 	char buf[128];
-	int n = mws__jhb_format(buf, sizeof(buf), UINT64_MAX, UINT64_MAX);
+	int n = mws__jhb_format(buf, sizeof(buf), UINT64_MAX, "18446744073709551615");
 	cr_assert_gt(n, 0);
 	cr_expect_str_eq(buf, "{\"type\":\"heartbeat\",\"timestamp\":18446744073709551615,"
 	                      "\"connectionId\":18446744073709551615}");
@@ -36,17 +36,17 @@ Test(json_heartbeat, format_handles_the_largest_numbers)
 Test(json_heartbeat, format_reports_a_buffer_too_small)
 {
 	char buf[128];
-	int n = mws__jhb_format(buf, sizeof(buf), 1, 2);
+	int n = mws__jhb_format(buf, sizeof(buf), 1, "2");
 	cr_assert_gt(n, 0);
-	cr_expect_eq(mws__jhb_format(buf, (size_t)n, 1, 2), -1, "no room for the NUL");
-	cr_expect_eq(mws__jhb_format(buf, (size_t)n + 1, 1, 2), n);
-	cr_expect_eq(mws__jhb_format(NULL, 0, 1, 2), -1);
+	cr_expect_eq(mws__jhb_format(buf, (size_t)n, 1, "2"), -1, "no room for the NUL");
+	cr_expect_eq(mws__jhb_format(buf, (size_t)n + 1, 1, "2"), n);
+	cr_expect_eq(mws__jhb_format(NULL, 0, 1, "2"), -1);
 }
 
 Test(json_heartbeat, our_own_heartbeat_parses_back)
 {
 	char buf[128];
-	int n = mws__jhb_format(buf, sizeof(buf), 1234567, 99);
+	int n = mws__jhb_format(buf, sizeof(buf), 1234567, "99");
 	cr_expect_eq(mws__jhb_parse(buf, (size_t)n, &msg), MWS__JHB_HEARTBEAT);
 	cr_expect_eq(msg.kind, MWS__JHB_HEARTBEAT);
 	cr_expect_eq(msg.timestamp_ms, 1234567);
@@ -59,6 +59,7 @@ Test(json_heartbeat, ack_with_a_string_id)
 	             MWS__JHB_ACK);
 	cr_expect_eq(msg.timestamp_ms, 5);
 	cr_expect_str_eq(msg.connection_id, "abc-1");
+	cr_expect_str_eq(msg.connection_id_json, "\"abc-1\"");
 }
 
 Test(json_heartbeat, connection_ack_without_a_timestamp)
@@ -225,4 +226,34 @@ Test(json_heartbeat, random_bytes_never_crash)
 		cr_assert(kind >= MWS__JHB_NONE && kind <= MWS__JHB_CONNECTION_ACK);
 		cr_assert(memchr(msg.connection_id, '\0', sizeof(msg.connection_id)));
 	}
+}
+
+Test(json_heartbeat, a_string_id_goes_back_as_the_same_string)
+{
+	char buf[256];
+	cr_assert_eq(parse("{\"type\":\"connection_ack\",\"connectionId\":\"a\\\"b\\\\c 7\"}"),
+	             MWS__JHB_CONNECTION_ACK);
+	cr_expect_str_eq(msg.connection_id, "a\"b\\c 7");
+	int n = mws__jhb_format(buf, sizeof buf, 5, msg.connection_id_json);
+	cr_assert_gt(n, 0);
+	cr_assert_eq(parse(buf), MWS__JHB_HEARTBEAT);
+	cr_expect_str_eq(msg.connection_id, "a\"b\\c 7", "round trip keeps the string");
+	cr_expect(strstr(buf, "\"connectionId\":\"a\\\"b"), "%s", buf);
+}
+
+Test(json_heartbeat, a_numeric_id_goes_back_as_a_number)
+{
+	char buf[256];
+	cr_assert_eq(parse("{\"type\":\"connection_ack\",\"connectionId\":7001}"),
+	             MWS__JHB_CONNECTION_ACK);
+	cr_expect_str_eq(msg.connection_id_json, "7001");
+	mws__jhb_format(buf, sizeof buf, 5, msg.connection_id_json);
+	cr_expect_str_eq(buf, "{\"type\":\"heartbeat\",\"timestamp\":5,\"connectionId\":7001}");
+}
+
+Test(json_heartbeat, format_needs_an_id)
+{
+	char buf[128];
+	cr_expect_eq(mws__jhb_format(buf, sizeof buf, 1, ""), -1);
+	cr_expect_eq(mws__jhb_format(buf, sizeof buf, 1, NULL), -1);
 }

@@ -394,6 +394,7 @@ Test(mws_cli, connect_exit_status_tells_how_it_ended, .timeout = 120)
 		 4, "reason=\"circuit open\""},
 		{{"connect", "--max-attempts", "2", "--base-delay", "10", "--max-delay", "20", url},
 		 5, "reason=\"max attempts reached\""},
+		{{"connect", "--no-reconnect", url}, 5, "reason=\"reconnection off\""},
 		{{"connect", "--flush-timeout", "300", url}, 7, "still queued"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

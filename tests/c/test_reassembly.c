@@ -78,3 +78,32 @@ Test(reassembly, a_large_message_grows_the_buffer)
 		cr_assert_eq(b[i * 4096 + 17], i);
 	mws__reasm_free(&r);
 }
+
+Test(reassembly, a_message_of_empty_fragments_is_an_empty_message_not_null)
+{
+	mws__reassembly r = {0};
+	const void *msg = NULL;
+	size_t n = 99;
+	cr_expect_eq(mws__reasm_feed(&r, 1, 0, MWS_MSG_TEXT, NULL, 0, 100, &msg, &n),
+	             MWS__REASM_PARTIAL);
+	cr_expect_eq(mws__reasm_feed(&r, 0, 0, MWS_MSG_TEXT, NULL, 0, 100, &msg, &n),
+	             MWS__REASM_PARTIAL);
+	cr_assert_eq(mws__reasm_feed(&r, 0, 1, MWS_MSG_TEXT, NULL, 0, 100, &msg, &n),
+	             MWS__REASM_COMPLETE);
+	cr_expect_neq(msg, NULL);
+	cr_expect_eq(n, 0);
+	cr_expect_eq(r.type, MWS_MSG_TEXT);
+	mws__reasm_free(&r);
+}
+
+Test(reassembly, an_empty_single_frame_is_not_null_either)
+{
+	mws__reassembly r = {0};
+	const void *msg = NULL;
+	size_t n = 99;
+	cr_assert_eq(mws__reasm_feed(&r, 1, 1, MWS_MSG_BINARY, NULL, 0, 100, &msg, &n),
+	             MWS__REASM_COMPLETE);
+	cr_expect_neq(msg, NULL);
+	cr_expect_eq(n, 0);
+	mws__reasm_free(&r);
+}

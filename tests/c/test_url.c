@@ -185,3 +185,31 @@ Test(url, null_arguments_are_refused)
 	cr_expect_eq(mws__url_parse(&u, NULL), MWS_EINVAL);
 	cr_expect_eq(mws__url_parse(NULL, "ws://h/"), MWS_EINVAL);
 }
+
+static const char *host_header(const char *text)
+{
+	static char buf[300];
+	parse_ok(text);
+	cr_assert_eq(mws__url_host_header(&u, buf, sizeof buf), 0);
+	return buf;
+}
+
+Test(url, host_header_carries_a_port_that_is_not_the_default)
+{
+	cr_expect_str_eq(host_header("ws://example.com/x"), "example.com");
+	cr_expect_str_eq(host_header("ws://example.com:80/x"), "example.com");
+	cr_expect_str_eq(host_header("wss://example.com:443"), "example.com");
+	cr_expect_str_eq(host_header("ws://example.com:8080/x"), "example.com:8080");
+	cr_expect_str_eq(host_header("wss://example.com:80"), "example.com:80");
+	cr_expect_str_eq(host_header("ws://example.com:443"), "example.com:443");
+	cr_expect_str_eq(host_header("ws://127.0.0.1:9001"), "127.0.0.1:9001");
+	cr_expect_str_eq(host_header("ws://[::1]:9001/"), "[::1]:9001");
+	cr_expect_str_eq(host_header("ws://[::1]/"), "[::1]");
+}
+
+Test(url, host_header_reports_a_buffer_too_small)
+{
+	char buf[8];
+	parse_ok("ws://example.com:8080");
+	cr_expect_eq(mws__url_host_header(&u, buf, sizeof buf), -1);
+}

@@ -69,7 +69,9 @@ static const cli_flag connect_flags[] = {
 	{"min-uptime", "MS", CLI_INT, &o.cfg.min_uptime_ms, CLI_MS, NULL,
 	 "a connection up this long resets the attempt counter"},
 	{"max-attempts", "N", CLI_INT, &o.cfg.max_attempts, 0, 1000000000, NULL,
-	 "attempts before FAILED, 0 = unlimited"},
+	 "failed attempts in a row before FAILED, 0 = unlimited"},
+	{"no-reconnect", NULL, CLI_BOOL, &o.cfg.no_reconnect, 0, 0, NULL,
+	 "one connection: when it fails or ends (but with 1000) -> FAILED"},
 	{"breaker-failures", "N", CLI_INT, &o.cfg.breaker_failures, 0, 1000000, NULL,
 	 "circuit breaker: N failures within --breaker-window -> FAILED, 0 = off"},
 	{"breaker-window", "MS", CLI_INT, &o.cfg.breaker_window_ms, CLI_MS, NULL,
@@ -118,7 +120,8 @@ static const cli_command connect_cmd = {
 	"  3  FAILED: the server refused for good (1003, 1007, 1008, 1009, 1010,\n"
 	"     4001, HTTP 401/403 twice, or a close rule 'fail')\n"
 	"  4  FAILED: circuit open (--breaker-failures within --breaker-window)\n"
-	"  5  FAILED: --max-attempts reached\n"
+	"  5  FAILED: --max-attempts reached, or the connection ended with\n"
+	"     --no-reconnect\n"
 	"  6  CLOSED by the server (1000, or a close rule 'close')\n"
 	"  7  stdin ended but messages were still queued after --flush-timeout\n"
 	"     (they were discarded)\n\n"

@@ -140,7 +140,8 @@ static int exit_status_for(connect_session *s)
 		status = CONNECT_EXIT_SERVER_CLOSED;
 	else if (!strcmp(s->end_reason, "circuit open"))
 		status = CONNECT_EXIT_CIRCUIT_OPEN;
-	else if (!strcmp(s->end_reason, "max attempts reached"))
+	else if (!strcmp(s->end_reason, "max attempts reached") ||
+	         !strcmp(s->end_reason, "reconnection off"))
 		status = CONNECT_EXIT_MAX_ATTEMPTS;
 	else
 		status = CONNECT_EXIT_FAILED;

@@ -196,6 +196,7 @@ static const mws_node_opt mws__client_opts[] = {
 	OPT("maxMessageBytes", SIZE, max_message_bytes),
 	OPT("insecure", BOOL, insecure),
 	OPT("randomSeed", SEED, random_seed),
+	OPT("noReconnect", BOOL, no_reconnect),
 };
 #undef OPT
 #define N_OPTS (sizeof mws__client_opts / sizeof *mws__client_opts)
@@ -442,6 +443,25 @@ static napi_value mws__client_set_credentials(napi_env env, napi_callback_info i
 	return NULL;
 }
 
+/* clientServerConnectionId(owner) -> the id from the server's JSON
+ * connection_ack, or null. */
+static napi_value mws__client_server_connection_id(napi_env env, napi_callback_info info)
+{
+	mws_node_client *nc = mws__client_this(env, info, 0, NULL, 0);
+	if (!nc)
+		return NULL;
+	char buf[256];
+	int n = nc->c ? mws_client_server_connection_id(nc->c, buf, sizeof buf) : 0;
+	if (n < 0)
+		return mws_node_throw_mws(env, n, "serverConnectionId");
+	napi_value v;
+	if (n == 0)
+		NAPI_OK(env, napi_get_null(env, &v));
+	else
+		NAPI_OK(env, napi_create_string_utf8(env, buf, (size_t)n, &v));
+	return v;
+}
+
 napi_value mws_node_client_init(napi_env env, napi_value exports)
 {
 	napi_property_descriptor props[] = {
@@ -453,6 +473,7 @@ napi_value mws_node_client_init(napi_env env, napi_value exports)
 		MWS_NODE_FN("clientReconnectNow", mws__client_reconnect_now),
 		MWS_NODE_FN("clientState", mws__client_state),
 		MWS_NODE_FN("clientStats", mws__client_stats),
+		MWS_NODE_FN("clientServerConnectionId", mws__client_server_connection_id),
 		MWS_NODE_FN("clientRef", mws__client_ref),
 		MWS_NODE_FN("clientSetCredentials", mws__client_set_credentials),
 	};

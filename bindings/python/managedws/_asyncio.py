@@ -185,6 +185,11 @@ Options are those of managedws.Client:
     def stats(self) -> ClientStats:
         return self._client.stats()
 
+    @property
+    def server_connection_id(self) -> Optional[str]:
+        """The server's id from its JSON connection_ack, or None (see Client)."""
+        return self._client.server_connection_id
+
     async def send(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
         """Sends ``str`` as text, bytes-like as binary; never waits.
 

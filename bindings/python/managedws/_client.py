@@ -208,6 +208,20 @@ in the FAILED state.
                 exc.reason = self._last_change.reason
             raise exc
 
+    @property
+    def server_connection_id(self) -> Optional[str]:
+        """The server's id for the current connection, as its JSON
+        ``connection_ack`` gave it (a number as its digits), or None when none
+        came (any thread)."""
+        ptr = self._cptr()
+        if ptr is None:
+            return None
+        buf = ffi.new("char[]", 256)
+        n = lib.mws_client_server_connection_id(ptr, buf, 256)
+        if n < 0:
+            raise error_for(n, "server_connection_id")
+        return ffi.string(buf, n).decode("utf-8", "replace") if n > 0 else None
+
     def stats(self) -> ClientStats:
         """A snapshot of the client's counters (any thread)."""
         return self._read_stats("mws_client_stats", lib.mws_client_stats_get, ClientStats._from_c)

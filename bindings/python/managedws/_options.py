@@ -193,7 +193,7 @@ CLIENT_OPTIONS: Tuple[Option, ...] = (
     Option("jitter_proportion", "jitter_proportion", "float", "0.3", "p of Jitter.PROPORTIONAL"),
     Option("restart_spread", "restart_spread_ms", "seconds", "5.0", "random spread after 1001/1012, s"),
     Option("min_uptime", "min_uptime_ms", "seconds", "5.0", "uptime that resets the attempt counter, s"),
-    Option("max_attempts", "max_attempts", "int", "0 = unlimited", "attempts before FAILED"),
+    Option("max_attempts", "max_attempts", "int", "0 = unlimited", "failed attempts in a row before FAILED (after connect() and after a lost connection alike)"),
     Option("breaker_failures", "breaker_failures", "int", "0 = breaker off", "failures within breaker_window that open the circuit"),
     Option("breaker_window", "breaker_window_ms", "seconds", "60.0", "circuit breaker window, s"),
     Option("heartbeat_mode", "heartbeat_mode", "heartbeat", "HeartbeatMode.PING", "HeartbeatMode member or its name"),
@@ -206,6 +206,7 @@ CLIENT_OPTIONS: Tuple[Option, ...] = (
     Option("insecure", "insecure", "bool", "False", "accept any certificate (tests only)"),
     Option("close_rules", "close_rules", "close_rules", "None", "{close_code: CloseAction} overriding the built-in table"),
     Option("random_seed", "random_seed", "size", "None = from the OS", "seed of the jitter generator (tests)"),
+    Option("no_reconnect", "no_reconnect", "bool", "False", "one connection only: any end but 1000 -> FAILED"),
 )
 
 

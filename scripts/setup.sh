@@ -6,7 +6,11 @@ cd "$(dirname "$0")/.."
 
 DEBS=(build-essential cmake ninja-build pkg-config
       libwebsockets-dev libmsgpack-dev libcjson-dev libcriterion-dev
-      openssl chromium valgrind)
+      openssl chromium valgrind python3 python3-pip python3-venv)
+# Node and npm only when missing: a machine may already have its own Node
+# (e.g. NodeSource's nodejs, which ships npm and conflicts with Debian's).
+command -v node >/dev/null 2>&1 || DEBS+=(nodejs)
+command -v npm >/dev/null 2>&1 || DEBS+=(npm)
 missing=()
 for p in "${DEBS[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -17,10 +21,20 @@ if [ ${#missing[@]} -gt 0 ]; then
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+for tool in node npm python3; do
+	command -v "$tool" >/dev/null || { echo "setup: $tool is still missing" >&2; exit 1; }
+done
 
-# Peers that are not ours, for interoperability tests.
-python3 -m pip install -q --disable-pip-version-check websockets prometheus_client pytest 2>&1 \
-	| grep -v "Running pip as the 'root' user" || true
-if [ -f tests/peers/package-lock.json ]; then
-	(cd tests/peers && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+# Peers that are not ours, for interoperability tests. The C tests run
+# `python3 tests/peers/...`, so they go to that interpreter. Debian 12 ships
+# websockets 10 (the peers need 13 or later) and marks its Python
+# externally managed, hence PIP_BREAK_SYSTEM_PACKAGES (ignored elsewhere).
+# A failure stops the set-up; only pip's "running as root" warning is muted.
+echo "setup: python3 peers (websockets, prometheus_client, pytest)"
+PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore \
+	python3 -m pip install -q --disable-pip-version-check websockets prometheus_client pytest
+python3 -c 'import websockets.asyncio.server, prometheus_client, pytest' \
+	|| { echo "setup: python3 cannot import the test peers" >&2; exit 1; }
+echo "setup: node peers (npm ci in tests/peers)"
+(cd tests/peers && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+echo "setup: done"

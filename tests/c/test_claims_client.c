@@ -44,7 +44,8 @@ typedef struct slow_reader {
 	int sleep_us;
 } slow_reader;
 
-static void slow_on_connect(mws_server *s, mws_conn_id id, const mws_conn_info *i, void *ud)
+static void slow_on_connect(mws_server *s, mws_conn_id id, const mws_conn_info *i,
+                            void *ud)
 {
 	(void)s, (void)id, (void)i;
 	atomic_fetch_add(&((slow_reader *)ud)->connects, 1);
@@ -91,7 +92,8 @@ static bool count_reached(void *arg)
 	return atomic_load(w->v) >= w->n;
 }
 
-Test(claims_client, slow_connection_pushes_back_with_equeuefull_and_loses_nothing, .timeout = 120)
+Test(claims_client, slow_connection_pushes_back_with_equeuefull_and_loses_nothing,
+     .timeout = 120)
 {
 	enum { MSG = 16 * 1024, QMAX = 32, TOTAL = 1500 };
 	/* Two contexts: the slow server blocks its own I/O thread, which must
@@ -129,7 +131,8 @@ Test(claims_client, slow_connection_pushes_back_with_equeuefull_and_loses_nothin
 			refused_while_connected++;
 		/* the bound is the bound: full means QMAX waiting */
 		mws_client_stats st = stats_of(c);
-		cr_expect_geq(st.queue_messages, QMAX - 1, "refused with %u waiting", st.queue_messages);
+		cr_expect_geq(st.queue_messages, QMAX - 1, "refused with %u waiting",
+		              st.queue_messages);
 		sleep_ms(2); /* try again once the queue falls, as the header says */
 	}
 	cr_assert_eq(accepted, TOTAL, "only %d accepted in 60 s", accepted);
@@ -190,7 +193,8 @@ static bool refused_once(void *arg)
 	return st.refused_events >= 1;
 }
 
-Test(claims_client, an_event_the_table_refuses_is_counted_and_changes_nothing, .timeout = 30)
+Test(claims_client, an_event_the_table_refuses_is_counted_and_changes_nothing,
+     .timeout = 30)
 {
 	mws_test_peer peer = start_py(NULL);
 	char url[64];

@@ -18,7 +18,8 @@ static int deaf_client(int port)
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
 	const char *req = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-	                  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	                  "Connection: Upgrade\r\n"
+	                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 	                  "Sec-WebSocket-Version: 13\r\n\r\n";
 	cr_assert_eq(write_all(fd, req, strlen(req)), 0);
 	return fd;
@@ -91,16 +92,19 @@ Test(claims_server, a_peer_that_does_not_read_hits_the_send_bound_and_drops_are_
 	/* a broadcast skips the full connection and counts it */
 	cr_assert_eq(mws_server_broadcast(srv, msg, sizeof msg, MWS_MSG_BINARY), 0);
 	dropped_at_least w1 = {srv, 1};
-	cr_assert(mws_test_wait_until(dropped_reached, &w1, 5000), "the skipped broadcast was not counted");
+	cr_assert(mws_test_wait_until(dropped_reached, &w1, 5000),
+	          "the skipped broadcast was not counted");
 	cr_expect_eq(sstats(srv).send_dropped, 1);
 
 	/* the peer goes away with messages still queued: each one is counted */
 	close(fd);
 	cr_assert(wait_at_least(&r.disconnects, 1, 10000), "the server missed the peer leaving");
 	dropped_at_least w2 = {srv, 2};
-	cr_assert(mws_test_wait_until(dropped_reached, &w2, 5000), "queued messages dropped silently");
+	cr_assert(mws_test_wait_until(dropped_reached, &w2, 5000),
+	          "queued messages dropped silently");
 	st = sstats(srv);
-	cr_expect_leq(st.send_dropped, 1 + (uint64_t)BOUND / MSG, "more dropped than could wait");
+	cr_expect_leq(st.send_dropped, 1 + (uint64_t)BOUND / MSG,
+	              "more dropped than could wait");
 	cr_expect_eq(mws_server_send(srv, id, "x", 1, MWS_MSG_TEXT), MWS_ECLOSED);
 	mws_server_free(srv);
 	mws_ctx_free(ctx);

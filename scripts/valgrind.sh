@@ -28,7 +28,8 @@ start_server() { # start_server PORT LOGFILE
 
 start_server 0 "$tmp/server1"
 port=$(awk '/^PORT /{print $2; exit}' "$tmp/server1")
-valgrind --quiet --error-exitcode=9 --leak-check=full \
+# Bounded: a client that never ends fails the run instead of hanging CI.
+timeout -k 10 300 valgrind --quiet --error-exitcode=9 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect \
 	"$build/mws_example_reconnect" "ws://127.0.0.1:$port/" 8 >"$tmp/client" 2>&1 &
 client=$!
@@ -38,6 +39,7 @@ wait_for "$tmp/client" '-> RECONNECTING'
 start_server "$port" "$tmp/server2"
 status=0
 wait "$client" || status=$?
+[ $status -ne 124 ] || echo "valgrind.sh: the client did not finish within 300 s" >&2
 if [ $status -ne 0 ] || ! grep -q "reconnects=1" "$tmp/client"; then
 	cat "$tmp/client" >&2
 	echo "valgrind.sh: memcheck failed or the client did not reconnect (status $status)" >&2

@@ -20,7 +20,9 @@ static void need_node_ws(void)
 {
 	if (access(MWS_SOURCE_DIR "/tests/peers/node_modules/ws/package.json",
 		   R_OK) != 0)
-		cr_skip_test("run `npm ci` in tests/peers for the Node peer");
+		/* scripts/setup.sh installs it: missing means a broken set-up,
+		 * which must fail, not skip quietly */
+		cr_assert_fail("tests/peers has no node_modules: run `npm ci` there (scripts/setup.sh does)");
 }
 
 /* Sends a WebSocket upgrade request and returns the HTTP status, or -1. */

@@ -2,6 +2,7 @@
  * Node `ws` speaking the JSON heartbeat protocol; /metrics read by the
  * prometheus_client parser. The browser has test_server_browser.c. */
 #include "json_peers.h"
+#include "test_timing.h"
 
 Test(server_peers, python_websockets_client_speaks_the_json_protocol, .timeout = 60)
 {
@@ -54,7 +55,7 @@ Test(server_peers, json_heartbeats_alone_keep_a_client_alive_and_silence_reaps_i
 	cr_expect_geq(json_num(j, "hb_acks"), 5);
 	cr_expect_eq(json_num(j, "close_code"), 4000);
 	double after = json_num(j, "closed_after_silence_ms");
-	cr_expect(after >= TIMEOUT - 200 && after <= TIMEOUT + INTERVAL + TOL,
+	cr_expect(after >= TIMEOUT - 200 && after <= TIMEOUT + INTERVAL + MWS_TEST_SLACK_MS(TOL),
 	          "closed %.0f ms after going silent", after);
 	cJSON_Delete(j);
 	cr_expect_eq(rec_disc(&r, 0).why, MWS_DISCONNECT_REAPED);

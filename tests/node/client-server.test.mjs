@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mws, startProxy, closeClient, nextEvent, waitFor, fast } from './helpers.mjs';
 
 const { ManagedWebSocket, ManagedWebSocketServer, internals } = mws;
-const skip = mws.hasServer ? false : 'the C library was built without the server';
+const skip = false; // helpers.mjs fails the run when the server is missing
 
 async function startServer(opts = {}) {
   const srv = new ManagedWebSocketServer({ host: '127.0.0.1', port: 0, ...opts });

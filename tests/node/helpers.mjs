@@ -11,6 +11,12 @@ const require = createRequire(path.join(pkgDir, 'package.json'));
 export const mws = require(pkgDir);
 export const { WebSocketServer, WebSocket } = require('ws');
 
+// Every build has the server half; a build that lost it must fail the run,
+// not skip the server's tests quietly.
+if (!mws.hasServer) {
+  throw new Error('the built managedws has no server (serverNew missing): a broken build');
+}
+
 /** Resolves when pred() is true; rejects after timeoutMs. */
 export async function waitFor(pred, timeoutMs = 5000, what = 'condition') {
   const end = Date.now() + timeoutMs;

@@ -73,7 +73,7 @@ test('objects dropped without close() are freed by the finalizer (--expose-gc)',
   await stopWs(wss);
 });
 
-test('a script with our server and client exits by itself; dropped servers are collected', { skip: !mws.hasServer && 'no server in this build' }, async () => {
+test('a script with our server and client exits by itself; dropped servers are collected', async () => {
   const r = await runFixture('server-roundtrip.cjs', ['gc'], {}, 10000, ['--expose-gc']);
   assert.equal(r.timedOut, false, `did not exit within 10 s: ${r.out}`);
   assert.equal(r.code, 0, r.out);
@@ -81,7 +81,7 @@ test('a script with our server and client exits by itself; dropped servers are c
   assert.match(r.out, /servers collected/);
 });
 
-test('environment teardown with clients and a server still open (workers, process.exit)', { skip: !mws.hasServer && 'no server in this build' }, async () => {
+test('environment teardown with clients and a server still open (workers, process.exit)', async () => {
   const wss = await startWs();
   const r = await runFixture('worker-teardown.cjs', [], { MWS_URL: wss.url }, 20000);
   assert.equal(r.timedOut, false, r.out);
@@ -94,7 +94,7 @@ test('environment teardown with clients and a server still open (workers, proces
 // The pool's one thread is busy when the work is queued, so the work waits
 // there while the fixture drops the server and calls gc() over and over.
 for (const kind of ['shutdown', 'close']) {
-  test(`an unref()d server dropped while ${kind}() is in flight outlives the work (--expose-gc)`, { skip: !mws.hasServer && 'no server in this build' }, async () => {
+  test(`an unref()d server dropped while ${kind}() is in flight outlives the work (--expose-gc)`, async () => {
     const r = await runFixture('server-work-gc.cjs', [kind], { UV_THREADPOOL_SIZE: '1' }, 60000, ['--expose-gc']);
     assert.equal(r.timedOut, false, r.out);
     assert.equal(r.signal, null, r.out);

@@ -50,14 +50,18 @@ async def run(args: argparse.Namespace) -> dict:
             return out
         end = time.monotonic() + args.alive_ms / 1000
         acks = 0
+        last_sent = time.monotonic()
         while time.monotonic() < end:
+            last_sent = time.monotonic()
             await ws.send(json.dumps({"type": "heartbeat", "timestamp": int(time.time() * 1000)}))
             msg = json.loads(await asyncio.wait_for(ws.recv(), 5))
             acks += msg.get("type") == "heartbeat_ack"
             await asyncio.sleep(args.heartbeat_ms / 1000)
         out["hb_acks"] = acks
         out["alive_until_silence"] = True
-        silent_at = time.monotonic()
+        # Silence starts with the last heartbeat sent, not after the pause
+        # that follows it (which a loaded machine stretches).
+        silent_at = last_sent
         try:
             await asyncio.wait_for(ws.recv(), 30)
         except ConnectionClosed as e:

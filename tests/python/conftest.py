@@ -30,6 +30,11 @@ if pathlib.Path(managedws.__file__).resolve().is_relative_to(REPO / "bindings"):
         "tests must import the installed managedws, not %s; run scripts/test-python.sh" % managedws.__file__
     )
 
+# Every build has the server half; a build that lost it (a missing symbol,
+# a broken cdef) must fail the run, not skip the server's tests quietly.
+if not managedws.HAS_SERVER:
+    raise RuntimeError("the installed managedws has no server (mws_server_new missing): a broken build")
+
 from websockets.asyncio.server import serve  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
 

@@ -14,8 +14,6 @@ from managedws import State
 
 from conftest import FAST, WAIT, Collector, FaultProxy, wait_until
 
-pytestmark = pytest.mark.skipif(not managedws.HAS_SERVER, reason="library built without the server")
-
 
 class Echo:
     """Server callbacks recording everything; echoes unless told not to."""

@@ -433,6 +433,7 @@ void mws__srv_release(struct mws_server *srv)
 		free(op);
 	}
 	free(srv->free_cmd);
+	free(srv->tx_scratch);
 	mws__idm_destroy(&srv->map);
 	if (srv->set.rate_per_sec > 0)
 		mws__ipl_destroy(&srv->limiter);

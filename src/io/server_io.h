@@ -49,6 +49,9 @@ typedef struct mws__srv_conn {
 	size_t pending_bytes;
 	uint64_t opened_ms, last_seen_ms;
 	mws__srv_op *txh, *txt;
+	size_t tx_off;       /* bytes of txh already written (fragments) */
+	int rx_paused;       /* not read while libwebsockets holds our output */
+	int half_closed;     /* the peer sent FIN with our output pending */
 	int ping_due;
 	int close_state;     /* MWS__CLOSE_* */
 	int close_code;
@@ -112,7 +115,7 @@ struct mws_server {
 	/* statistics: counters are atomics; histograms behind stats_lock */
 	atomic_uint_least64_t accepted, refused[MWS_REFUSE_COUNT], reaped, too_big,
 		disconnects, msgs_in, bytes_in, msgs_out, bytes_out, heartbeats_in,
-		pings_sent, pongs_in, send_dropped;
+		pings_sent, pongs_in, send_dropped, half_closed;
 	atomic_uint connections;
 	pthread_mutex_t stats_lock;
 	mws__histogram rtt_us, duration_ms;
@@ -136,6 +139,9 @@ struct mws_server {
 	mws__cmd *shutdown_waiter;
 	mws__cmd *free_cmd;          /* set once freeing has begun */
 	lws_sorted_usec_list_t check_sul, ping_sul, deadline_sul, free_sul;
+	lws_sorted_usec_list_t stall_sul; /* watches connections not read */
+	int rx_paused;               /* connections not read now */
+	unsigned char *tx_scratch;   /* LWS_PRE + one fragment */
 };
 
 /* src/io/server_vhost.c */
@@ -150,12 +156,27 @@ void mws__srv_info_fill(mws__srv_info *info, struct lws *wsi);
 /* src/io/server_conn.c: all on the I/O thread */
 mws__srv_conn *mws__srv_conn_open(struct mws_server *srv, struct lws *wsi);
 void mws__srv_conn_closed(struct mws_server *srv, mws__srv_conn *conn);
+/* The end as the application sees it (on_disconnect, once); the socket
+ * may live on while it closes. */
+void mws__srv_conn_end(struct mws_server *srv, mws__srv_conn *c, int code,
+                       const char *reason, int why);
+/* Asks for a close frame: after what is queued, or at once (`now`). */
+void mws__srv_conn_close(struct mws_server *srv, mws__srv_conn *c, int code,
+                         const char *reason, int why, int now);
 int mws__srv_receive(struct mws_server *srv, mws__srv_conn *conn, const void *in,
                      size_t len);
 void mws__srv_pong(struct mws_server *srv, mws__srv_conn *conn, const void *in,
                    size_t len);
+
+/* src/io/server_tx.c: all on the I/O thread */
+void mws__srv_op_free(mws__srv_op *op);
+void mws__srv_enqueue(mws__srv_conn *c, mws__srv_op *op);
+/* Queues a message the library itself sends (acks): not counted. */
+void mws__srv_enqueue_text(mws__srv_conn *c, const char *text, size_t n);
 int mws__srv_writeable(struct mws_server *srv, mws__srv_conn *conn);
 void mws__srv_drain(mws_ctx *ctx, mws__ready *r);
+/* A closed connection leaves the count of those not read. */
+void mws__srv_rx_forget(struct mws_server *srv, mws__srv_conn *c);
 void mws__srv_timers_start(struct mws_server *srv);
 /* Starts a graceful shutdown; `waiter` (may be NULL) completes when every
  * connection is gone. */

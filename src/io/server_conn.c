@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "core/json_heartbeat.h"
+#include "core/json_valid.h"
 #include "io/server_io.h"
 
 /* How long a close frame may take to leave before the socket is dropped. */
@@ -136,6 +137,13 @@ static void mws__srv_deliver(struct mws_server *srv, mws__srv_conn *c, const voi
 			                 "{\"type\":\"heartbeat_ack\",\"timestamp\":%" PRIu64 "}", ts);
 			atomic_fetch_add(&srv->heartbeats_in, 1);
 			mws__srv_enqueue_text(c, ack, (size_t)n);
+			return;
+		}
+		if (srv->set.json_protocol && !srv->set.json_allow_invalid &&
+		    !mws__json_valid(data, len)) {
+			atomic_fetch_add(&srv->invalid_messages, 1);
+			mws__srv_conn_close(srv, c, 1003, "Invalid message format",
+			                    MWS_DISCONNECT_INVALID_MESSAGE, 0);
 			return;
 		}
 	}
@@ -358,6 +366,11 @@ unsigned char *mws__srv_metrics(struct mws_server *srv, size_t *len)
 		{"mws_server_pings_total", "RFC 6455 pings sent.", &srv->pings_sent},
 		{"mws_server_pongs_total", "RFC 6455 pongs received.", &srv->pongs_in},
 		{"mws_server_send_dropped_total", "Messages not sent: the connection ended or its queue was full.", &srv->send_dropped},
+		{"mws_server_send_queue_full_total", "Sends refused with MWS_EQUEUEFULL (queue over its bound).", &srv->send_queue_full},
+		{"mws_server_invalid_messages_total", "JSON protocol: text messages that were not JSON (closed with 1003).", &srv->invalid_messages},
+		{"mws_server_handshakes_over_address_limit_total", "Connections closed at once: too many handshakes in progress from their address.", &srv->over_address_limit},
+		{"mws_server_headers_too_large_total", "Requests whose headers were over the limit (HTTP 431).", &srv->headers_too_large},
+		{"mws_server_half_closed_total", "Connections dropped: the peer half-closed with output pending.", &srv->half_closed},
 	};
 	for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
 		mws__mt_family(&mt, counters[i].name, "counter", counters[i].help);

@@ -4,6 +4,7 @@
 #ifndef MWS_IO_SERVER_IO_H
 #define MWS_IO_SERVER_IO_H
 
+#include "core/addr_count.h"
 #include "core/histogram.h"
 #include "core/id_map.h"
 #include "core/metrics_text.h"
@@ -87,6 +88,8 @@ typedef struct mws__srv_settings {
 	int port;
 	uint64_t heartbeat_timeout_ms, check_interval_ms, ping_interval_ms;
 	int json_protocol;
+	int json_allow_invalid;
+	int max_handshakes_per_address; /* 0: no bound */
 	size_t max_message_bytes;
 	size_t max_connections;
 	double rate_per_sec;   /* <= 0: off */
@@ -115,7 +118,8 @@ struct mws_server {
 	/* statistics: counters are atomics; histograms behind stats_lock */
 	atomic_uint_least64_t accepted, refused[MWS_REFUSE_COUNT], reaped, too_big,
 		disconnects, msgs_in, bytes_in, msgs_out, bytes_out, heartbeats_in,
-		pings_sent, pongs_in, send_dropped, half_closed;
+		pings_sent, pongs_in, send_dropped, half_closed, invalid_messages,
+		send_queue_full, over_address_limit, headers_too_large;
 	atomic_uint connections;
 	pthread_mutex_t stats_lock;
 	mws__histogram rtt_us, duration_ms;
@@ -132,6 +136,7 @@ struct mws_server {
 	int live;                    /* WebSocket wsi not yet CLOSED */
 	uint64_t next_id;
 	mws__ip_limiter limiter;
+	mws__addr_count hs_count;    /* handshakes in progress per address */
 	mws__rng rng;
 	int tls;
 	int draining;
@@ -152,6 +157,21 @@ int mws__server_listen(struct mws_server *srv);
  * destroys the vhost. Not from a callback of the listening socket. */
 void mws__server_unlisten(struct mws_server *srv);
 void mws__srv_info_fill(mws__srv_info *info, struct lws *wsi);
+
+/* src/io/server_admit.c: all on the I/O thread */
+/* 0 to let the handshake go on, or the HTTP status refusing it (counted). */
+int mws__srv_admit(struct mws_server *srv, struct lws *wsi);
+/* Writes an HTTP/1.1 refusal with `status`; 0 or -1. */
+int mws__srv_refuse(struct lws *wsi, int status);
+/* At accept(): 1 to go on (*hs, possibly NULL, then goes to the socket as
+ * its opaque user data), 0 if the address holds its bound of handshakes
+ * (counted; the caller closes the socket). */
+int mws__srv_hs_begin(struct mws_server *srv, const struct sockaddr_storage *ss, void **hs);
+/* Gives back what begin() took, for a socket never adopted. */
+void mws__srv_hs_cancel(struct mws_server *srv, void *hs);
+/* The handshake of `wsi` ended (upgraded, or the socket is gone); `srv`
+ * may be NULL once the server is gone. */
+void mws__srv_hs_end(struct mws_server *srv, struct lws *wsi);
 
 /* src/io/server_conn.c: all on the I/O thread */
 mws__srv_conn *mws__srv_conn_open(struct mws_server *srv, struct lws *wsi);

@@ -99,6 +99,8 @@ static void mws__srv_rx_pause(struct mws_server *srv, mws__srv_conn *c)
 	c->rx_paused = 1;
 	srv->rx_paused++;
 	lws_rx_flow_control(c->wsi, 0);
+	/* WRITEABLE, once libwebsockets has flushed, reads again. */
+	lws_callback_on_writable(c->wsi);
 	if (srv->rx_paused == 1)
 		mws__timer_in(srv->ctx, &srv->stall_sul, MWS__SRV_STALL_CHECK_MS,
 		              mws__srv_stall_tick);
@@ -155,11 +157,29 @@ static void mws__srv_stall_tick(lws_sorted_usec_list_t *sul)
 
 /* ---- writing ---- */
 
+/* A libwebsockets 4.1.6 client turns 1012-1014 and 1016-2999 into 1002
+ * before any callback sees them (lib/roles/ws/client-parser-ws.c), so the
+ * real code also goes into the reason, `code=N ...`; a true 1002 says so
+ * too, and stays distinguishable from a rewritten one. */
+static int mws__srv_code_in_reason(int code)
+{
+	return code == 1002 || (code >= 1012 && code <= 2999);
+}
+
 static int mws__srv_send_close(mws__srv_conn *c)
 {
-	size_t n = strlen(c->close_reason);
+	char reason[124 + 16]; /* cut to 123 below, as a close frame needs */
+	if (mws__srv_code_in_reason(c->close_code) && !strstr(c->close_reason, "code="))
+		snprintf(reason, sizeof reason, "code=%d%s%s", c->close_code,
+		         c->close_reason[0] ? " " : "", c->close_reason);
+	else
+		snprintf(reason, sizeof reason, "%s", c->close_reason);
+	size_t n = strlen(reason);
+	if (n > 123)
+		for (n = 123; n > 0 && ((unsigned char)reason[n] & 0xc0) == 0x80;)
+			n--; /* not inside a UTF-8 sequence */
 	lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-	                 (unsigned char *)c->close_reason, n > 123 ? 123 : n);
+	                 (unsigned char *)reason, n);
 	return -1; /* libwebsockets sends the frame and waits for the answer */
 }
 

@@ -97,7 +97,12 @@ typedef struct mws_ctx_config {
 	mws_log_cb log_cb;      /* NULL: no logging */
 	void *log_user_data;
 	int log_level;          /* 0: MWS_LOG_WARN */
-	int fd_limit;           /* 0: 4096 sockets per context */
+	int fd_limit;           /* 0: the process's RLIMIT_NOFILE, whose soft
+	                           limit is first raised towards the hard one
+	                           (to at most 1,048,576). A smaller value
+	                           bounds the sockets of this context (and its
+	                           memory, about 16 bytes a socket), with
+	                           slower lookups in libwebsockets. */
 } mws_ctx_config;
 
 /* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */

@@ -377,6 +377,8 @@ MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg_in)
 	               LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
 	               LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN;
 	info.fd_limit_per_thread = (unsigned)ctx->fd_limit;
+	/* libwebsockets' 4096 would drop heads our servers accept. */
+	info.max_http_header_data = MWS__HEAD_MAX_BYTES + 1024;
 	info.user = ctx;
 	ctx->lws = lws_create_context(&info);
 	int rc = MWS_EIO;

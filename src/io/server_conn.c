@@ -251,6 +251,7 @@ static void mws__srv_finish_free(lws_sorted_usec_list_t *sul)
 	mws__timer_cancel(&srv->ping_sul);
 	mws__timer_cancel(&srv->deadline_sul);
 	mws__timer_cancel(&srv->stall_sul);
+	mws__srv_heads_forget(srv);
 	mws__ctx_remove_member(srv->ctx, &srv->member);
 	/* Sockets the deadline could not close: forget them; libwebsockets
 	 * closes them with the vhost and finds no server behind them. */

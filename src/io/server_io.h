@@ -147,6 +147,7 @@ struct mws_server {
 	lws_sorted_usec_list_t stall_sul; /* watches connections not read */
 	int rx_paused;               /* connections not read now */
 	unsigned char *tx_scratch;   /* LWS_PRE + one fragment */
+	struct mws__srv_head *heads; /* plain connections whose head is being read */
 };
 
 /* src/io/server_vhost.c */
@@ -172,6 +173,17 @@ void mws__srv_hs_cancel(struct mws_server *srv, void *hs);
 /* The handshake of `wsi` ended (upgraded, or the socket is gone); `srv`
  * may be NULL once the server is gone. */
 void mws__srv_hs_end(struct mws_server *srv, struct lws *wsi);
+
+/* src/io/server_head.c: all on the I/O thread */
+#define MWS__SRV_HEAD_PROTOCOL "mws head"
+/* Reads the request head of accepted plain socket `fd` before handing it
+ * to libwebsockets; `hs` is given back then. 0, or -1 (nothing kept: the
+ * caller closes fd and gives hs back). */
+int mws__srv_head_begin(struct mws_server *srv, int fd, void *hs);
+int mws__srv_head_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                           void *in, size_t len);
+/* The server is going: heads still being read forget it. */
+void mws__srv_heads_forget(struct mws_server *srv);
 
 /* src/io/server_conn.c: all on the I/O thread */
 mws__srv_conn *mws__srv_conn_open(struct mws_server *srv, struct lws *wsi);

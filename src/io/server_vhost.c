@@ -333,6 +333,13 @@ static void mws__srv_accept(struct mws_server *srv, struct lws *lsn)
 		/* SOCKET | HTTP | ALLOW_SSL (TLS when the vhost has it), protocols[0],
 		 * then SERVER_NEW_CLIENT_INSTANTIATED: the path of libwebsockets'
 		 * own listener. On failure libwebsockets has closed fd. */
+		if (!srv->tls) { /* its head is read first: server_head.c */
+			if (mws__srv_head_begin(srv, fd, hs)) {
+				mws__srv_hs_cancel(srv, hs);
+				close(fd);
+			}
+			continue;
+		}
 		struct lws *w = lws_adopt_socket_vhost(srv->vh, fd);
 		if (w) {
 			lws_set_opaque_user_data(w, hs);
@@ -379,6 +386,7 @@ static int mws__srv_listen_callback(struct lws *wsi, enum lws_callback_reasons r
 static const struct lws_protocols mws__server_protocols[] = {
 	{"mws-server", mws__srv_callback, sizeof(mws__srv_pss), 4096, 0, NULL, 0},
 	{MWS__SRV_LISTEN_PROTOCOL, mws__srv_listen_callback, 0, 0, 0, NULL, 0},
+	{MWS__SRV_HEAD_PROTOCOL, mws__srv_head_callback, 0, 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0}};
 
 /* Where to bind. NULL: every interface, IPv6 and IPv4 ([::] with

@@ -188,3 +188,107 @@ Test(server_admission, context_socket_table_covers_the_raised_descriptor_limit)
 	cr_assert_eq(ctx->fd_limit, 1000, "an explicit limit is kept");
 	mws_ctx_free(ctx);
 }
+
+/* ---- request heads ---- */
+
+/* Sends `head` (a whole request head) and returns the answer's status. */
+static int head_status(int port, const char *head, size_t len)
+{
+	int fd = tcp_connect_from(NULL, port);
+	cr_assert_geq(fd, 0);
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	signal(SIGPIPE, SIG_IGN);
+	(void)write_all(fd, head, len); /* the answer may come before the end */
+	int status = read_http_status(fd, 5000);
+	close(fd);
+	return status;
+}
+
+static char *upgrade_with_header(int port, const char *name, size_t value_len, int copies,
+                                 size_t *len)
+{
+	size_t cap = 1024 + (size_t)copies * (strlen(name) + value_len + 16);
+	char *req = malloc(cap);
+	size_t n = (size_t)snprintf(req, cap,
+	                            "GET /h HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+	                            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	                            "Sec-WebSocket-Version: 13\r\n",
+	                            port);
+	for (int i = 0; i < copies; i++) {
+		n += (size_t)snprintf(req + n, cap - n, "%s%d: ", name, i);
+		memset(req + n, 'a', value_len);
+		n += value_len;
+		memcpy(req + n, "\r\n", 2);
+		n += 2;
+	}
+	memcpy(req + n, "\r\n", 2);
+	*len = n + 2;
+	return req;
+}
+
+Test(server_admission, oversized_request_heads_get_431, .timeout = 60)
+{
+	mws_ctx *ctx = NULL;
+	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
+	rec r;
+	rec_init(&r);
+	mws_server *srv = rec_server(ctx, NULL, &r);
+	int port = mws_server_port(srv);
+	size_t len;
+	char *req = upgrade_with_header(port, "X-Big", 64 * 1024, 1, &len);
+	cr_assert_eq(head_status(port, req, len), 431, "one 64 KiB header");
+	free(req);
+	req = upgrade_with_header(port, "X-H", 1, 1000, &len);
+	cr_assert_eq(head_status(port, req, len), 431, "a thousand headers");
+	free(req);
+	/* Over libwebsockets' own 4 KiB table, under our 8 KiB bound: served. */
+	req = upgrade_with_header(port, "X-Mid", 6000, 1, &len);
+	cr_assert_eq(head_status(port, req, len), 101, "a 6 KB header is fine");
+	free(req);
+	mws_server_stats st = {.size = sizeof st};
+	mws_server_stats_get(srv, &st);
+	cr_assert_eq(st.headers_too_large, 2);
+	char body[1 << 14];
+	cr_assert_eq(http_get(port, "/metrics", body, sizeof body), 200);
+	cr_assert(strstr(body, "\nmws_server_headers_too_large_total 2\n"), "%s", body);
+	cr_assert(wait_at_least(&r.connects, 1, 5000));
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+}
+
+Test(server_admission, request_head_sent_byte_by_byte_still_upgrades)
+{
+	mws_ctx *ctx = NULL;
+	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
+	rec r;
+	rec_init(&r);
+	r.echo = 1;
+	mws_server *srv = rec_server(ctx, NULL, &r);
+	int port = mws_server_port(srv);
+	int fd = tcp_connect_from(NULL, port);
+	cr_assert_geq(fd, 0);
+	char req[512];
+	int n = snprintf(req, sizeof req,
+	                 "GET /slow?x=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+	                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	                 "Sec-WebSocket-Version: 13\r\n\r\n",
+	                 port);
+	for (int i = 0; i < n; i++) {
+		cr_assert_eq(write(fd, req + i, 1), 1);
+		if (i % 16 == 0)
+			usleep(1000); /* separate segments, not a timing assumption */
+	}
+	/* A frame right behind the head, before the answer is read. */
+	unsigned char frame[32];
+	size_t fl = raw_ws_frame(frame, 1, "hi", 2, 1);
+	cr_assert_eq(write_all(fd, frame, fl), 0);
+	cr_assert_eq(read_http_status(fd, 5000), 101);
+	cr_assert(wait_at_least(&r.messages, 1, 5000));
+	pthread_mutex_lock(&r.lock);
+	cr_assert_str_eq(r.last_path, "/slow?x=1");
+	pthread_mutex_unlock(&r.lock);
+	close(fd);
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+}

@@ -218,8 +218,11 @@ void mws__srv_shutdown_begin(struct mws_server *srv, int code, uint64_t window_m
 void mws__srv_free_begin(struct mws_server *srv, mws__cmd *cmd);
 /* Releases what the public layer allocated (api/server.c). */
 void mws__srv_release(struct mws_server *srv);
+/* src/io/server_http.c */
 /* The /metrics text (malloc'd, LWS_PRE headroom in front), or NULL. */
 unsigned char *mws__srv_metrics(struct mws_server *srv, size_t *len);
+/* Answers LWS_CALLBACK_HTTP for `path`; 0, or -1 to close. */
+int mws__srv_http(struct mws_server *srv, struct lws *wsi, mws__srv_pss *pss, const char *path);
 
 
 #endif

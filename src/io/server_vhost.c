@@ -99,58 +99,6 @@ MWS_API int mws_conn_info_header(const mws_conn_info *pub, const char *name, cha
 	return n < 0 ? 0 : n;
 }
 
-static int mws__srv_http_reply(struct lws *wsi, mws__srv_pss *pss, int status,
-                               unsigned char *body, size_t len, const char *type)
-{
-	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
-	                                  *end = hdr + sizeof hdr - 1;
-	if (lws_add_http_common_headers(wsi, (unsigned int)status, type, len, &p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-	                                 (const unsigned char *)"no-store", 8, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end)) {
-		free(body);
-		return -1;
-	}
-	free(pss->http_body);
-	pss->http_body = body;
-	pss->http_len = len;
-	lws_callback_on_writable(wsi);
-	return 0;
-}
-
-static unsigned char *mws__srv_body(const char *text, size_t *len)
-{
-	*len = strlen(text);
-	unsigned char *b = malloc(LWS_PRE + *len);
-	if (b)
-		memcpy(b + LWS_PRE, text, *len);
-	return b;
-}
-
-static int mws__srv_http(struct mws_server *srv, struct lws *wsi, mws__srv_pss *pss,
-                         const char *path)
-{
-	size_t len = 0;
-	unsigned char *body = NULL;
-	int status = 200;
-	const char *type = "text/plain; charset=utf-8";
-	if (srv && !strcmp(path, "/healthz")) {
-		int down = srv->draining || srv->free_cmd;
-		status = down ? 503 : 200;
-		body = mws__srv_body(down ? "draining\n" : "ok\n", &len);
-	} else if (srv && !strcmp(path, "/metrics")) {
-		body = mws__srv_metrics(srv, &len);
-		type = "text/plain; version=0.0.4; charset=utf-8";
-	} else {
-		if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL))
-			return -1;
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
-	}
-	if (!body)
-		return -1;
-	return mws__srv_http_reply(wsi, pss, status, body, len, type);
-}
-
 static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                              void *in, size_t len)
 {

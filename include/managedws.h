@@ -99,7 +99,7 @@ typedef struct mws_ctx_config {
 	int log_level;          /* 0: MWS_LOG_WARN */
 	int fd_limit;           /* 0: the process's RLIMIT_NOFILE, whose soft
 	                           limit is first raised towards the hard one
-	                           (to at most 1,048,576). A smaller value
+	                           (to at most 65,536). A smaller value
 	                           bounds the sockets of this context (and its
 	                           memory, about 16 bytes a socket), with
 	                           slower lookups in libwebsockets. */

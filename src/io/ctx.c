@@ -294,9 +294,9 @@ static void *mws__io_main(void *arg)
 	return NULL;
 }
 
-/* How far the soft RLIMIT_NOFILE is raised at most (libwebsockets' tables
- * cost about 16 bytes a descriptor). */
-#define MWS__FD_LIMIT_CAP (1 << 20)
+/* How far the soft RLIMIT_NOFILE is raised at most (libwebsockets zeroes
+ * tables of about 16 bytes a descriptor: 1 MiB per context). */
+#define MWS__FD_LIMIT_CAP 65536
 
 /* A context's socket table. libwebsockets 4.1.6 (lws_create_context in
  * lib/core/context.c, wsi_from_fd in lib/plat/unix/unix-fds.c) indexes it

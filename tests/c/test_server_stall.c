@@ -206,3 +206,56 @@ Test(server_stall, large_broadcast_goes_out_in_fragments_intact_to_every_client,
 	mws_server_free(srv);
 	mws_ctx_free(ctx);
 }
+
+/* A peer that asks for a large echo with a tiny receive window, then
+ * half-closes without reading: the server's output backs up while the FIN
+ * is already there. The connection must end within seconds (at once, or
+ * after the half-close flush window), and the server go on serving. */
+Test(server_stall, half_close_with_echo_pending_ends_the_connection_promptly, .timeout = 60)
+{
+	mws_ctx *ctx = NULL;
+	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
+	rec r;
+	rec_init(&r);
+	r.echo = 1;
+	mws_server_config cfg;
+	mws_server_config_init(&cfg);
+	cfg.ping_interval_ms = -1;
+	cfg.max_message_bytes = 4u << 20;
+	mws_server *srv = rec_server(ctx, &cfg, &r);
+	int port = mws_server_port(srv);
+	int half_closed_seen = 0;
+	for (int round = 0; round < 3; round++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int small = 4096;
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+		inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+		cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+		char req[512];
+		int n = snprintf(req, sizeof req,
+		                 "GET /h HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+		                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		                 "Sec-WebSocket-Version: 13\r\n\r\n",
+		                 port);
+		cr_assert_eq(write_all(fd, req, (size_t)n), 0);
+		size_t len = 3u << 20;
+		unsigned char *msg = calloc(1, len);
+		cr_assert_eq(raw_ws_send(fd, 2, msg, len, 1), 0);
+		free(msg);
+		cr_assert(wait_at_least(&r.messages, round + 1, 10000));
+		cr_assert_eq(shutdown(fd, SHUT_WR), 0);
+		cr_assert(wait_at_least(&r.disconnects, round + 1, 8000),
+		          "round %d: the half-closed peer was dropped", round);
+		rec_event e = rec_disc(&r, round);
+		cr_assert_eq(e.why, MWS_DISCONNECT_ERROR, "why=%d %s", e.why, e.reason);
+		half_closed_seen += !strcmp(e.reason, "peer half-closed");
+		int good = raw_ws_open(NULL, port, NULL);
+		cr_assert_geq(good, 0, "the server still answers");
+		close(good);
+		close(fd);
+	}
+	cr_log_info("dropped as half-closed (after the flush window): %d of 3", half_closed_seen);
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+}

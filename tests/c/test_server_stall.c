@@ -207,9 +207,9 @@ Test(server_stall, large_broadcast_goes_out_in_fragments_intact_to_every_client,
 	mws_ctx_free(ctx);
 }
 
-/* A peer that asks for a large echo with a tiny receive window, then
- * half-closes without reading: the server's output backs up while the FIN
- * is already there. The connection must end within seconds (at once, or
+/* A peer that asks for a large echo with a tiny receive window, then,
+ * once the echo is on its way, half-closes without reading: the server's
+ * output backs up and the FIN comes behind it. The connection must end within seconds (at once, or
  * after the half-close flush window), and the server go on serving. */
 Test(server_stall, half_close_with_echo_pending_ends_the_connection_promptly, .timeout = 60)
 {
@@ -244,6 +244,8 @@ Test(server_stall, half_close_with_echo_pending_ends_the_connection_promptly, .t
 		cr_assert_eq(raw_ws_send(fd, 2, msg, len, 1), 0);
 		free(msg);
 		cr_assert(wait_at_least(&r.messages, round + 1, 10000));
+		/* The echo has begun to arrive: the server is writing it now. */
+		cr_assert_eq(mws_test_wait_readable(fd, 10000), 1);
 		cr_assert_eq(shutdown(fd, SHUT_WR), 0);
 		cr_assert(wait_at_least(&r.disconnects, round + 1, 8000),
 		          "round %d: the half-closed peer was dropped", round);

@@ -97,7 +97,12 @@ typedef struct mws_ctx_config {
 	mws_log_cb log_cb;      /* NULL: no logging */
 	void *log_user_data;
 	int log_level;          /* 0: MWS_LOG_WARN */
-	int fd_limit;           /* 0: 4096 sockets per context */
+	int fd_limit;           /* 0: the process's RLIMIT_NOFILE, whose soft
+	                           limit is first raised towards the hard one
+	                           (to at most 65,536). A smaller value
+	                           bounds the sockets of this context (and its
+	                           memory, about 16 bytes a socket), with
+	                           slower lookups in libwebsockets. */
 } mws_ctx_config;
 
 /* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */
@@ -349,7 +354,8 @@ typedef enum mws_disconnect_why {
 	MWS_DISCONNECT_TOO_BIG = 3,       /* a message over max_message_bytes: 1009 */
 	MWS_DISCONNECT_SHUTDOWN = 4,      /* mws_server_shutdown() or freeing */
 	MWS_DISCONNECT_SERVER_CLOSED = 5, /* mws_server_close() */
-	MWS_DISCONNECT_ERROR = 6          /* lost without a close frame (1006) */
+	MWS_DISCONNECT_ERROR = 6,         /* lost without a close frame (1006) */
+	MWS_DISCONNECT_INVALID_MESSAGE = 7 /* json_protocol: text that is not JSON: 1003 */
 } mws_disconnect_why;
 
 /* Why a handshake was refused; indexes mws_server_stats.refused[]. */
@@ -388,6 +394,14 @@ typedef struct mws_server_config {
 	int handshake_timeout_ms;    /* 0: 10000; rounded up to seconds */
 	size_t send_queue_max_bytes; /* 0: 8 MiB waiting per connection */
 	uint64_t random_seed;        /* 0: seeded from the OS */
+	int json_allow_invalid;      /* 0: with json_protocol, a text message that
+	                                is not one JSON value closes with 1003
+	                                "Invalid message format" (what
+	                                hand-written JSON servers do); 1: it is
+	                                delivered like any other */
+	int max_handshakes_per_address; /* 0: 64 upgrades in progress per peer
+	                                address; more are closed at once, before
+	                                any byte is read; < 0: no bound */
 } mws_server_config;
 
 /* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */
@@ -504,6 +518,10 @@ typedef struct mws_server_stats {
 	uint32_t rtt_p50_us, rtt_p90_us, rtt_p99_us;  /* ping -> pong */
 	uint32_t duration_p50_ms, duration_p90_ms, duration_p99_ms; /* ended ones */
 	int shutting_down;
+	uint64_t invalid_messages;   /* json_protocol: text not JSON, closed with 1003 */
+	uint64_t send_queue_full;    /* sends refused with MWS_EQUEUEFULL */
+	uint64_t handshakes_over_address_limit; /* closed: over max_handshakes_per_address */
+	uint64_t headers_too_large;  /* request headers over the limit: HTTP 431 */
 } mws_server_stats;
 
 /* Copies the statistics into `out` (out->size must be set). Any thread. */

@@ -274,12 +274,16 @@ export interface ServerOptions {
   handshakeTimeoutMs?: number;
   sendQueueMaxBytes?: number;
   randomSeed?: number | bigint;
+  /** With jsonProtocol: deliver text that is not JSON instead of closing with 1003. */
+  jsonAllowInvalid?: boolean;
+  /** Upgrades in progress per peer address (default 64); < 0: no bound. */
+  maxHandshakesPerAddress?: number;
   // JavaScript-only
   startClosed?: boolean;
   binaryType?: BinaryType;
 }
 
-export type DisconnectWhy = 'peer_closed' | 'reaped' | 'too_big' | 'shutdown' | 'server_closed' | 'error';
+export type DisconnectWhy = 'peer_closed' | 'reaped' | 'too_big' | 'shutdown' | 'server_closed' | 'error' | 'invalid_message';
 
 export interface ConnectionInfo {
   peerIp: string;
@@ -311,6 +315,10 @@ export interface ServerStats {
   durationP90Ms: number;
   durationP99Ms: number;
   shuttingDown: boolean;
+  invalidMessages: number;
+  sendQueueFull: number;
+  handshakesOverAddressLimit: number;
+  headersTooLarge: number;
 }
 
 export declare class ServerConnection extends EventEmitter {

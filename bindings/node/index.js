@@ -415,9 +415,10 @@ const SERVER_OPTIONS = {
   jsonProtocol: 'boolean', maxMessageBytes: 'int', maxConnections: 'int',
   ratePerSec: 'number', rateBurst: 'int', origins: 'origins', handshakeTimeoutMs: 'int',
   sendQueueMaxBytes: 'int', randomSeed: 'seed',
+  jsonAllowInvalid: 'boolean', maxHandshakesPerAddress: 'int',
 };
 const SERVER_JS_OPTIONS = new Set(['startClosed', 'binaryType']);
-const DISCONNECT_WHY = Object.freeze([undefined, 'peer_closed', 'reaped', 'too_big', 'shutdown', 'server_closed', 'error']);
+const DISCONNECT_WHY = Object.freeze([undefined, 'peer_closed', 'reaped', 'too_big', 'shutdown', 'server_closed', 'error', 'invalid_message']);
 
 // A connection's id, from the id or the ServerConnection.
 function connId(idOrConn) {

@@ -77,6 +77,9 @@ static int mws__srv_settings_resolve(mws__srv_settings *s, const mws_server_conf
 	s->check_interval_ms = mws__or(c->check_interval_ms, 5000);
 	s->ping_interval_ms = c->ping_interval_ms < 0 ? 0 : mws__or(c->ping_interval_ms, 25000);
 	s->json_protocol = c->json_protocol != 0;
+	s->json_allow_invalid = c->json_allow_invalid != 0;
+	s->max_handshakes_per_address =
+		c->max_handshakes_per_address < 0 ? 0 : (int)mws__or(c->max_handshakes_per_address, 64);
 	s->max_message_bytes = c->max_message_bytes ? c->max_message_bytes : 1u << 20;
 	s->max_connections = (size_t)mws__or(c->max_connections, 10000);
 	s->rate_per_sec = c->rate_per_sec < 0 ? 0 : c->rate_per_sec > 0 ? c->rate_per_sec : 10;
@@ -120,8 +123,15 @@ MWS_API int mws_server_new(mws_server **out, mws_ctx *ctx, const mws_server_conf
 		free(srv);
 		return MWS_ENOMEM;
 	}
+	if (mws__ac_init(&srv->hs_count, 256)) {
+		mws__idm_destroy(&srv->map);
+		mws__srv_settings_free(&srv->set);
+		free(srv);
+		return MWS_ENOMEM;
+	}
 	if (srv->set.rate_per_sec > 0 &&
 	    (rc = mws__ipl_init(&srv->limiter, srv->set.rate_per_sec, srv->set.rate_burst, 4096))) {
+		mws__ac_destroy(&srv->hs_count);
 		mws__idm_destroy(&srv->map);
 		mws__srv_settings_free(&srv->set);
 		free(srv);
@@ -270,8 +280,10 @@ MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data, s
 	int rc = 0;
 	if (!c)
 		rc = MWS_ECLOSED;
-	else if (c->pending_bytes + len > srv->set.send_queue_max_bytes)
+	else if (c->pending_bytes + len > srv->set.send_queue_max_bytes) {
 		rc = MWS_EQUEUEFULL;
+		atomic_fetch_add(&srv->send_queue_full, 1);
+	}
 	else {
 		c->pending_bytes += len;
 		mws__srv_post_locked(srv, op);
@@ -410,6 +422,10 @@ MWS_API int mws_server_stats_get(const mws_server *csrv, mws_server_stats *out)
 	s.pongs_in = atomic_load(&srv->pongs_in);
 	s.send_dropped = atomic_load(&srv->send_dropped);
 	s.shutting_down = atomic_load(&srv->shutting_down);
+	s.invalid_messages = atomic_load(&srv->invalid_messages);
+	s.send_queue_full = atomic_load(&srv->send_queue_full);
+	s.handshakes_over_address_limit = atomic_load(&srv->over_address_limit);
+	s.headers_too_large = atomic_load(&srv->headers_too_large);
 	pthread_mutex_lock(&srv->stats_lock);
 	s.rtt_p50_us = (uint32_t)mws__hist_quantile(&srv->rtt_us, 0.50);
 	s.rtt_p90_us = (uint32_t)mws__hist_quantile(&srv->rtt_us, 0.90);
@@ -433,7 +449,9 @@ void mws__srv_release(struct mws_server *srv)
 		free(op);
 	}
 	free(srv->free_cmd);
+	free(srv->tx_scratch);
 	mws__idm_destroy(&srv->map);
+	mws__ac_destroy(&srv->hs_count);
 	if (srv->set.rate_per_sec > 0)
 		mws__ipl_destroy(&srv->limiter);
 	mws__srv_settings_free(&srv->set);

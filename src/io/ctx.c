@@ -10,6 +10,7 @@
 #include <time.h>
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <sys/resource.h>
 
 #include "io/client_io.h"
 
@@ -293,6 +294,33 @@ static void *mws__io_main(void *arg)
 	return NULL;
 }
 
+/* How far the soft RLIMIT_NOFILE is raised at most (libwebsockets zeroes
+ * tables of about 16 bytes a descriptor: 1 MiB per context). */
+#define MWS__FD_LIMIT_CAP 65536
+
+/* A context's socket table. libwebsockets 4.1.6 (lws_create_context in
+ * lib/core/context.c, wsi_from_fd in lib/plat/unix/unix-fds.c) indexes it
+ * by descriptor number when it covers the process's limit; a smaller
+ * fd_limit_per_thread makes it hold only that many sockets, found by a
+ * linear search. So: raise the soft RLIMIT_NOFILE towards the hard one,
+ * then cover all of it. */
+static int mws__fd_limit_from_rlimit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 4096;
+	rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > MWS__FD_LIMIT_CAP
+		? MWS__FD_LIMIT_CAP : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		struct rlimit raised = {want, rl.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			rl.rlim_cur = want;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT32_MAX / 2)
+		return MWS__FD_LIMIT_CAP;
+	return rl.rlim_cur < 64 ? 64 : (int)rl.rlim_cur;
+}
+
 /* libwebsockets prints nothing unless MWS_LWS_LOG asks (a debugging aid);
  * its log level is process-wide. */
 static void mws__lws_logging_once(void)
@@ -334,7 +362,7 @@ MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg_in)
 	ctx->log_cb = cfg.log_cb;
 	ctx->log_user_data = cfg.log_user_data;
 	ctx->log_level = cfg.log_level ? cfg.log_level : MWS_LOG_WARN;
-	ctx->fd_limit = cfg.fd_limit ? cfg.fd_limit : 4096;
+	ctx->fd_limit = cfg.fd_limit ? cfg.fd_limit : mws__fd_limit_from_rlimit();
 	ctx->members.next = ctx->members.prev = &ctx->members;
 	ctx->resolve = mws__resolve_getaddrinfo;
 	pthread_mutex_init(&ctx->door, NULL);
@@ -353,6 +381,8 @@ MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg_in)
 	               LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN |
 	               LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.fd_limit_per_thread = (unsigned)ctx->fd_limit;
+	/* libwebsockets' 4096 would drop heads our servers accept. */
+	info.max_http_header_data = MWS__HEAD_MAX_BYTES + 1024;
 	info.user = ctx;
 	ctx->lws = lws_create_context(&info);
 	int rc = MWS_EIO;

@@ -14,6 +14,10 @@
 #define MWS__CONTAINER_OF(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
+/* The largest request head a server reads (src/io/server_head.c); the
+ * context's header table holds one with room to spare. */
+#define MWS__HEAD_MAX_BYTES 8192
+
 /* A unit of work run on the I/O thread. `run` owns the command: it frees it
  * (or completes a waiter that does). */
 typedef struct mws__cmd {

@@ -1,6 +1,6 @@
 /* A server connection's life on the I/O thread: open, receive (fragments
- * joined, JSON heartbeats answered), send queue, pings, reaping, closing,
- * graceful shutdown. */
+ * joined, JSON heartbeats answered), pings, reaping, closing, graceful
+ * shutdown. Its output is in server_tx.c. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,73 +8,16 @@
 #include <time.h>
 
 #include "core/json_heartbeat.h"
+#include "core/json_valid.h"
 #include "io/server_io.h"
 
-_Static_assert(LWS_PRE <= 32, "payload headroom");
-
-/* Without TLS several writes fit in one WRITEABLE; libwebsockets 4.1.6 lost
- * data under TLS with more than one, so TLS gets exactly one. */
-#define MWS__SRV_WRITES_PER_WRITEABLE 32
 /* How long a close frame may take to leave before the socket is dropped. */
 #define MWS__SRV_CLOSE_SEND_SECS 2
 
-mws__srv_payload *mws__srv_payload_new(const void *data, size_t len, int type)
-{
-	if (len > SIZE_MAX - sizeof(mws__srv_payload) - LWS_PRE)
-		return NULL;
-	mws__srv_payload *p = malloc(sizeof *p + LWS_PRE + len);
-	if (!p)
-		return NULL;
-	p->refs = 1;
-	p->type = type;
-	p->len = len;
-	if (len)
-		memcpy(p->buf + LWS_PRE, data, len);
-	return p;
-}
-
-void mws__srv_payload_unref(mws__srv_payload *p)
-{
-	if (p && --p->refs == 0)
-		free(p);
-}
-
-static void mws__srv_op_free(mws__srv_op *op)
-{
-	mws__srv_payload_unref(op->p);
-	free(op);
-}
-
-static void mws__srv_enqueue(mws__srv_conn *c, mws__srv_op *op)
-{
-	op->next = NULL;
-	if (c->txt)
-		c->txt->next = op;
-	else
-		c->txh = op;
-	c->txt = op;
-}
-
-/* Queues a message the library itself sends (acks): not counted. */
-static void mws__srv_enqueue_text(mws__srv_conn *c, const char *text, size_t n)
-{
-	mws__srv_op *op = calloc(1, sizeof *op);
-	if (!op)
-		return;
-	op->p = mws__srv_payload_new(text, n, MWS_MSG_TEXT);
-	if (!op->p) {
-		free(op);
-		return;
-	}
-	op->id = c->id;
-	mws__srv_enqueue(c, op);
-	lws_callback_on_writable(c->wsi);
-}
-
 /* The end of a connection as the application sees it: the id goes stale,
  * on_disconnect fires once. The socket may live on while it closes. */
-static void mws__srv_conn_end(struct mws_server *srv, mws__srv_conn *c, int code,
-                              const char *reason, int why)
+void mws__srv_conn_end(struct mws_server *srv, mws__srv_conn *c, int code,
+                       const char *reason, int why)
 {
 	if (!c->in_map)
 		return;
@@ -96,8 +39,8 @@ static void mws__srv_conn_end(struct mws_server *srv, mws__srv_conn *c, int code
 }
 
 /* Asks for a close frame: after what is queued, or at once (dropping it). */
-static void mws__srv_conn_close(struct mws_server *srv, mws__srv_conn *c, int code,
-                                const char *reason, int why, int now)
+void mws__srv_conn_close(struct mws_server *srv, mws__srv_conn *c, int code,
+                         const char *reason, int why, int now)
 {
 	if (c->close_state == MWS__CLOSE_NONE || now) {
 		c->close_state = now ? MWS__CLOSE_NOW : MWS__CLOSE_AFTER_QUEUE;
@@ -173,6 +116,7 @@ void mws__srv_conn_closed(struct mws_server *srv, mws__srv_conn *c)
 	if (dropped)
 		atomic_fetch_add(&srv->send_dropped, dropped);
 	mws__reasm_free(&c->rx);
+	mws__srv_rx_forget(srv, c);
 	c->prev->next = c->next;
 	c->next->prev = c->prev;
 	free(c);
@@ -195,6 +139,13 @@ static void mws__srv_deliver(struct mws_server *srv, mws__srv_conn *c, const voi
 			                 "{\"type\":\"heartbeat_ack\",\"timestamp\":%" PRIu64 "}", ts);
 			atomic_fetch_add(&srv->heartbeats_in, 1);
 			mws__srv_enqueue_text(c, ack, (size_t)n);
+			return;
+		}
+		if (srv->set.json_protocol && !srv->set.json_allow_invalid &&
+		    !mws__json_valid(data, len)) {
+			atomic_fetch_add(&srv->invalid_messages, 1);
+			mws__srv_conn_close(srv, c, 1003, "Invalid message format",
+			                    MWS_DISCONNECT_INVALID_MESSAGE, 0);
 			return;
 		}
 	}
@@ -252,138 +203,6 @@ void mws__srv_pong(struct mws_server *srv, mws__srv_conn *c, const void *in, siz
 	pthread_mutex_unlock(&srv->stats_lock);
 }
 
-/* ---- send ---- */
-
-static int mws__srv_send_close(mws__srv_conn *c)
-{
-	size_t n = strlen(c->close_reason);
-	lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-	                 (unsigned char *)c->close_reason, n > 123 ? 123 : n);
-	return -1; /* libwebsockets sends the frame and waits for the answer */
-}
-
-int mws__srv_writeable(struct mws_server *srv, mws__srv_conn *c)
-{
-	struct lws *wsi = c->wsi;
-	int budget = srv->tls ? 1 : MWS__SRV_WRITES_PER_WRITEABLE;
-	int written_ping = 0;
-	if (c->close_state == MWS__CLOSE_NOW)
-		return mws__srv_send_close(c);
-	if (c->ping_due) {
-		unsigned char buf[LWS_PRE + 8];
-		uint64_t now = mws__now_us();
-		for (int i = 0; i < 8; i++)
-			buf[LWS_PRE + i] = (unsigned char)(now >> (56 - 8 * i));
-		c->ping_due = 0;
-		if (lws_write(wsi, buf + LWS_PRE, 8, LWS_WRITE_PING) < 8)
-			return -1;
-		atomic_fetch_add(&srv->pings_sent, 1);
-		budget--;
-		written_ping = 1;
-	}
-	size_t written_bytes = 0, written_msgs = 0, counted_bytes = 0;
-	while (budget-- > 0 && c->txh) {
-		mws__srv_op *op = c->txh;
-		mws__srv_payload *p = op->p;
-		enum lws_write_protocol kind =
-			p->type == MWS_MSG_BINARY ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
-		if (lws_write(wsi, p->buf + LWS_PRE, p->len, kind) < (int)p->len)
-			return -1; /* the socket failed: the close path takes over */
-		c->txh = op->next;
-		if (!c->txh)
-			c->txt = NULL;
-		written_msgs++;
-		written_bytes += p->len;
-		if (op->counted)
-			counted_bytes += p->len;
-		mws__srv_op_free(op);
-		if (lws_send_pipe_choked(wsi))
-			break;
-	}
-	if (counted_bytes) {
-		pthread_mutex_lock(&srv->lock);
-		c->pending_bytes -= counted_bytes;
-		pthread_mutex_unlock(&srv->lock);
-	}
-	atomic_fetch_add_explicit(&srv->msgs_out, written_msgs, memory_order_relaxed);
-	atomic_fetch_add_explicit(&srv->bytes_out, written_bytes, memory_order_relaxed);
-	if (!c->txh && c->close_state == MWS__CLOSE_AFTER_QUEUE) {
-		if (!srv->tls || (!written_msgs && !written_ping))
-			return mws__srv_send_close(c);
-		lws_callback_on_writable(wsi); /* TLS: one write per WRITEABLE */
-		return 0;
-	}
-	if (c->txh || c->ping_due)
-		lws_callback_on_writable(wsi);
-	return 0;
-}
-
-/* Application requests: SEND and CLOSE for one id, BROADCAST for all. */
-void mws__srv_drain(mws_ctx *ctx, mws__ready *r)
-{
-	(void)ctx;
-	struct mws_server *srv = MWS__CONTAINER_OF(r, struct mws_server, ready);
-	pthread_mutex_lock(&srv->lock);
-	mws__srv_op *ops = srv->out_head;
-	srv->out_head = srv->out_tail = NULL;
-	pthread_mutex_unlock(&srv->lock);
-
-	while (ops) {
-		mws__srv_op *op = ops;
-		ops = op->next;
-		op->next = NULL;
-		if (op->kind == MWS__SOP_BROADCAST) {
-			uint64_t skipped = 0;
-			pthread_mutex_lock(&srv->lock);
-			for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
-				if (!c->in_map || c->close_state)
-					continue;
-				mws__srv_op *node = calloc(1, sizeof *node);
-				if (!node ||
-				    c->pending_bytes + op->p->len > srv->set.send_queue_max_bytes) {
-					free(node);
-					skipped++;
-					continue;
-				}
-				node->kind = MWS__SOP_SEND;
-				node->counted = 1;
-				node->id = c->id;
-				node->p = op->p;
-				op->p->refs++;
-				c->pending_bytes += op->p->len;
-				mws__srv_enqueue(c, node);
-				lws_callback_on_writable(c->wsi);
-			}
-			pthread_mutex_unlock(&srv->lock);
-			if (skipped)
-				atomic_fetch_add(&srv->send_dropped, skipped);
-			mws__srv_op_free(op);
-			continue;
-		}
-		pthread_mutex_lock(&srv->lock);
-		mws__srv_conn *c = mws__idm_get(&srv->map, op->id);
-		if (c && op->kind == MWS__SOP_SEND && c->close_state) {
-			c->pending_bytes -= op->p->len;
-			c = NULL;
-		}
-		pthread_mutex_unlock(&srv->lock);
-		if (!c) { /* ended after the call was accepted */
-			if (op->kind == MWS__SOP_SEND)
-				atomic_fetch_add(&srv->send_dropped, 1);
-			mws__srv_op_free(op);
-			continue;
-		}
-		if (op->kind == MWS__SOP_CLOSE) {
-			mws__srv_conn_close(srv, c, op->code, op->reason,
-			                    MWS_DISCONNECT_SERVER_CLOSED, 0);
-			mws__srv_op_free(op);
-			continue;
-		}
-		mws__srv_enqueue(c, op);
-		lws_callback_on_writable(c->wsi);
-	}
-}
-
 /* ---- timers: reaping and pings ---- */
 
 static void mws__srv_check_tick(lws_sorted_usec_list_t *sul)
@@ -433,6 +252,8 @@ static void mws__srv_finish_free(lws_sorted_usec_list_t *sul)
 	mws__timer_cancel(&srv->check_sul);
 	mws__timer_cancel(&srv->ping_sul);
 	mws__timer_cancel(&srv->deadline_sul);
+	mws__timer_cancel(&srv->stall_sul);
+	mws__srv_heads_forget(srv);
 	mws__ctx_remove_member(srv->ctx, &srv->member);
 	/* Sockets the deadline could not close: forget them; libwebsockets
 	 * closes them with the vhost and finds no server behind them. */
@@ -510,65 +331,4 @@ void mws__srv_free_begin(struct mws_server *srv, mws__cmd *cmd)
 		return;
 	}
 	mws__srv_shutdown_begin(srv, 1001, 0, 1000, NULL);
-}
-
-/* ---- /metrics ---- */
-
-unsigned char *mws__srv_metrics(struct mws_server *srv, size_t *len)
-{
-	static const char *const reasons[MWS_REFUSE_COUNT] = {
-		"rate_limited", "max_connections", "origin", "auth", "shutdown"};
-	mws__mt mt;
-	mws__mt_init(&mt);
-	mws__mt_family(&mt, "mws_server_connections", "gauge", "WebSocket connections open now.");
-	mws__mt_u64(&mt, "mws_server_connections", NULL, atomic_load(&srv->connections));
-	mws__mt_family(&mt, "mws_server_connections_accepted_total", "counter",
-	               "WebSocket connections accepted.");
-	mws__mt_u64(&mt, "mws_server_connections_accepted_total", NULL, atomic_load(&srv->accepted));
-	mws__mt_family(&mt, "mws_server_connections_refused_total", "counter",
-	               "Handshakes refused, by reason.");
-	for (int i = 0; i < MWS_REFUSE_COUNT; i++) {
-		char label[48];
-		snprintf(label, sizeof label, "reason=\"%s\"", reasons[i]);
-		mws__mt_u64(&mt, "mws_server_connections_refused_total", label,
-		            atomic_load(&srv->refused[i]));
-	}
-	struct {
-		const char *name, *help;
-		atomic_uint_least64_t *v;
-	} counters[] = {
-		{"mws_server_connections_reaped_total", "Connections closed with 4000 for silence.", &srv->reaped},
-		{"mws_server_messages_too_big_total", "Connections closed with 1009.", &srv->too_big},
-		{"mws_server_disconnects_total", "Connections ended, for any reason.", &srv->disconnects},
-		{"mws_server_messages_in_total", "Application messages received.", &srv->msgs_in},
-		{"mws_server_bytes_in_total", "Application bytes received.", &srv->bytes_in},
-		{"mws_server_messages_out_total", "Messages written.", &srv->msgs_out},
-		{"mws_server_bytes_out_total", "Bytes written.", &srv->bytes_out},
-		{"mws_server_heartbeats_total", "JSON heartbeats answered.", &srv->heartbeats_in},
-		{"mws_server_pings_total", "RFC 6455 pings sent.", &srv->pings_sent},
-		{"mws_server_pongs_total", "RFC 6455 pongs received.", &srv->pongs_in},
-		{"mws_server_send_dropped_total", "Messages not sent: the connection ended or its queue was full.", &srv->send_dropped},
-	};
-	for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
-		mws__mt_family(&mt, counters[i].name, "counter", counters[i].help);
-		mws__mt_u64(&mt, counters[i].name, NULL, atomic_load(counters[i].v));
-	}
-	mws__mt_family(&mt, "mws_server_shutting_down", "gauge", "1 while draining.");
-	mws__mt_u64(&mt, "mws_server_shutting_down", NULL, (uint64_t)srv->draining);
-	pthread_mutex_lock(&srv->stats_lock);
-	mws__mt_histogram(&mt, "mws_server_heartbeat_rtt_seconds",
-	                  "Ping to pong round trip.", &srv->prom_rtt);
-	mws__mt_histogram(&mt, "mws_server_connection_duration_seconds",
-	                  "How long ended connections stayed open.", &srv->prom_duration);
-	pthread_mutex_unlock(&srv->stats_lock);
-	size_t n;
-	char *text = mws__mt_take(&mt, &n);
-	if (!text)
-		return NULL;
-	unsigned char *body = malloc(LWS_PRE + n);
-	if (body)
-		memcpy(body + LWS_PRE, text, n);
-	free(text);
-	*len = n;
-	return body;
 }

@@ -4,6 +4,7 @@
 #ifndef MWS_IO_SERVER_IO_H
 #define MWS_IO_SERVER_IO_H
 
+#include "core/addr_count.h"
 #include "core/histogram.h"
 #include "core/id_map.h"
 #include "core/metrics_text.h"
@@ -49,6 +50,9 @@ typedef struct mws__srv_conn {
 	size_t pending_bytes;
 	uint64_t opened_ms, last_seen_ms;
 	mws__srv_op *txh, *txt;
+	size_t tx_off;       /* bytes of txh already written (fragments) */
+	int rx_paused;       /* not read while libwebsockets holds our output */
+	int half_closed;     /* the peer sent FIN with our output pending */
 	int ping_due;
 	int close_state;     /* MWS__CLOSE_* */
 	int close_code;
@@ -86,6 +90,8 @@ typedef struct mws__srv_settings {
 	int port;
 	uint64_t heartbeat_timeout_ms, check_interval_ms, ping_interval_ms;
 	int json_protocol;
+	int json_allow_invalid;
+	int max_handshakes_per_address; /* 0: no bound */
 	size_t max_message_bytes;
 	size_t max_connections;
 	double rate_per_sec;   /* <= 0: off */
@@ -114,7 +120,8 @@ struct mws_server {
 	/* statistics: counters are atomics; histograms behind stats_lock */
 	atomic_uint_least64_t accepted, refused[MWS_REFUSE_COUNT], reaped, too_big,
 		disconnects, msgs_in, bytes_in, msgs_out, bytes_out, heartbeats_in,
-		pings_sent, pongs_in, send_dropped;
+		pings_sent, pongs_in, send_dropped, half_closed, invalid_messages,
+		send_queue_full, over_address_limit, headers_too_large;
 	atomic_uint connections;
 	pthread_mutex_t stats_lock;
 	mws__histogram rtt_us, duration_ms;
@@ -131,6 +138,7 @@ struct mws_server {
 	int live;                    /* WebSocket wsi not yet CLOSED */
 	uint64_t next_id;
 	mws__ip_limiter limiter;
+	mws__addr_count hs_count;    /* handshakes in progress per address */
 	mws__rng rng;
 	int tls;
 	int draining;
@@ -138,6 +146,10 @@ struct mws_server {
 	mws__cmd *shutdown_waiter;
 	mws__cmd *free_cmd;          /* set once freeing has begun */
 	lws_sorted_usec_list_t check_sul, ping_sul, deadline_sul, free_sul;
+	lws_sorted_usec_list_t stall_sul; /* watches connections not read */
+	int rx_paused;               /* connections not read now */
+	unsigned char *tx_scratch;   /* LWS_PRE + one fragment */
+	struct mws__srv_head *heads; /* plain connections whose head is being read */
 };
 
 /* src/io/server_vhost.c */
@@ -149,15 +161,56 @@ int mws__server_listen(struct mws_server *srv);
 void mws__server_unlisten(struct mws_server *srv);
 void mws__srv_info_fill(mws__srv_info *info, struct lws *wsi);
 
+/* src/io/server_admit.c: all on the I/O thread */
+/* 0 to let the handshake go on, or the HTTP status refusing it (counted). */
+int mws__srv_admit(struct mws_server *srv, struct lws *wsi);
+/* Writes an HTTP/1.1 refusal with `status`; 0 or -1. */
+int mws__srv_refuse(struct lws *wsi, int status);
+/* At accept(): 1 to go on (*hs, possibly NULL, then goes to the socket as
+ * its opaque user data), 0 if the address holds its bound of handshakes
+ * (counted; the caller closes the socket). */
+int mws__srv_hs_begin(struct mws_server *srv, const struct sockaddr_storage *ss, void **hs);
+/* Gives back what begin() took, for a socket never adopted. */
+void mws__srv_hs_cancel(struct mws_server *srv, void *hs);
+/* The handshake of `wsi` ended (upgraded, or the socket is gone); `srv`
+ * may be NULL once the server is gone. */
+void mws__srv_hs_end(struct mws_server *srv, struct lws *wsi);
+
+/* src/io/server_head.c: all on the I/O thread */
+#define MWS__SRV_HEAD_PROTOCOL "mws head"
+/* Reads the request head of accepted plain socket `fd` before handing it
+ * to libwebsockets; `hs` is given back then. 0, or -1 (nothing kept: the
+ * caller closes fd and gives hs back). */
+int mws__srv_head_begin(struct mws_server *srv, int fd, void *hs);
+int mws__srv_head_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                           void *in, size_t len);
+/* The server is going: heads still being read forget it. */
+void mws__srv_heads_forget(struct mws_server *srv);
+
 /* src/io/server_conn.c: all on the I/O thread */
 mws__srv_conn *mws__srv_conn_open(struct mws_server *srv, struct lws *wsi);
 void mws__srv_conn_closed(struct mws_server *srv, mws__srv_conn *conn);
+/* The end as the application sees it (on_disconnect, once); the socket
+ * may live on while it closes. */
+void mws__srv_conn_end(struct mws_server *srv, mws__srv_conn *c, int code,
+                       const char *reason, int why);
+/* Asks for a close frame: after what is queued, or at once (`now`). */
+void mws__srv_conn_close(struct mws_server *srv, mws__srv_conn *c, int code,
+                         const char *reason, int why, int now);
 int mws__srv_receive(struct mws_server *srv, mws__srv_conn *conn, const void *in,
                      size_t len);
 void mws__srv_pong(struct mws_server *srv, mws__srv_conn *conn, const void *in,
                    size_t len);
+
+/* src/io/server_tx.c: all on the I/O thread */
+void mws__srv_op_free(mws__srv_op *op);
+void mws__srv_enqueue(mws__srv_conn *c, mws__srv_op *op);
+/* Queues a message the library itself sends (acks): not counted. */
+void mws__srv_enqueue_text(mws__srv_conn *c, const char *text, size_t n);
 int mws__srv_writeable(struct mws_server *srv, mws__srv_conn *conn);
 void mws__srv_drain(mws_ctx *ctx, mws__ready *r);
+/* A closed connection leaves the count of those not read. */
+void mws__srv_rx_forget(struct mws_server *srv, mws__srv_conn *c);
 void mws__srv_timers_start(struct mws_server *srv);
 /* Starts a graceful shutdown; `waiter` (may be NULL) completes when every
  * connection is gone. */
@@ -167,8 +220,11 @@ void mws__srv_shutdown_begin(struct mws_server *srv, int code, uint64_t window_m
 void mws__srv_free_begin(struct mws_server *srv, mws__cmd *cmd);
 /* Releases what the public layer allocated (api/server.c). */
 void mws__srv_release(struct mws_server *srv);
+/* src/io/server_http.c */
 /* The /metrics text (malloc'd, LWS_PRE headroom in front), or NULL. */
 unsigned char *mws__srv_metrics(struct mws_server *srv, size_t *len);
+/* Answers LWS_CALLBACK_HTTP for `path`; 0, or -1 to close. */
+int mws__srv_http(struct mws_server *srv, struct lws *wsi, mws__srv_pss *pss, const char *path);
 
 
 #endif

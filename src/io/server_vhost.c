@@ -99,97 +99,6 @@ MWS_API int mws_conn_info_header(const mws_conn_info *pub, const char *name, cha
 	return n < 0 ? 0 : n;
 }
 
-/* 0 to let the handshake go on, or the HTTP status refusing it. */
-static int mws__srv_admit(struct mws_server *srv, struct lws *wsi)
-{
-	mws__srv_info info;
-	mws__srv_info_fill(&info, wsi);
-	int reason = -1, status = 0;
-	if (srv->draining || srv->free_cmd) {
-		reason = MWS_REFUSE_SHUTDOWN;
-		status = 503;
-	} else if (srv->set.rate_per_sec > 0 &&
-	           !mws__ipl_allow(&srv->limiter, info.ip, mws__now_ms())) {
-		reason = MWS_REFUSE_RATE_LIMITED;
-		status = 429;
-	} else if ((size_t)srv->live >= srv->set.max_connections) {
-		reason = MWS_REFUSE_MAX_CONNECTIONS;
-		status = 503;
-	} else if (srv->set.origins && info.origin[0]) {
-		reason = MWS_REFUSE_ORIGIN;
-		status = 403;
-		for (size_t i = 0; i < srv->set.origin_count; i++)
-			if (!strcasecmp(srv->set.origins[i], info.origin))
-				reason = -1, status = 0;
-	}
-	if (reason < 0 && srv->cbs.on_auth) {
-		int rc;
-		rc = srv->cbs.on_auth(srv, &info.pub, srv->user_data);
-		if (rc) {
-			reason = MWS_REFUSE_AUTH;
-			status = rc >= 400 && rc <= 599 ? rc : 403;
-		}
-	}
-	if (reason < 0)
-		return 0;
-	atomic_fetch_add(&srv->refused[reason], 1);
-	mws__log(srv->ctx, MWS_LOG_INFO, "server %d: refused %s (HTTP %d)",
-	         atomic_load(&srv->port), info.ip, status);
-	return status;
-}
-
-static int mws__srv_http_reply(struct lws *wsi, mws__srv_pss *pss, int status,
-                               unsigned char *body, size_t len, const char *type)
-{
-	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
-	                                  *end = hdr + sizeof hdr - 1;
-	if (lws_add_http_common_headers(wsi, (unsigned int)status, type, len, &p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-	                                 (const unsigned char *)"no-store", 8, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end)) {
-		free(body);
-		return -1;
-	}
-	free(pss->http_body);
-	pss->http_body = body;
-	pss->http_len = len;
-	lws_callback_on_writable(wsi);
-	return 0;
-}
-
-static unsigned char *mws__srv_body(const char *text, size_t *len)
-{
-	*len = strlen(text);
-	unsigned char *b = malloc(LWS_PRE + *len);
-	if (b)
-		memcpy(b + LWS_PRE, text, *len);
-	return b;
-}
-
-static int mws__srv_http(struct mws_server *srv, struct lws *wsi, mws__srv_pss *pss,
-                         const char *path)
-{
-	size_t len = 0;
-	unsigned char *body = NULL;
-	int status = 200;
-	const char *type = "text/plain; charset=utf-8";
-	if (srv && !strcmp(path, "/healthz")) {
-		int down = srv->draining || srv->free_cmd;
-		status = down ? 503 : 200;
-		body = mws__srv_body(down ? "draining\n" : "ok\n", &len);
-	} else if (srv && !strcmp(path, "/metrics")) {
-		body = mws__srv_metrics(srv, &len);
-		type = "text/plain; version=0.0.4; charset=utf-8";
-	} else {
-		if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL))
-			return -1;
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
-	}
-	if (!body)
-		return -1;
-	return mws__srv_http_reply(wsi, pss, status, body, len, type);
-}
-
 static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                              void *in, size_t len)
 {
@@ -244,11 +153,12 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 		status = mws__srv_admit(srv, wsi);
 		if (!status)
 			return 0;
-		lws_return_http_status(wsi, (unsigned int)status, NULL);
+		mws__srv_refuse(wsi, status);
 		return -1;
 
 	case LWS_CALLBACK_ESTABLISHED:
 		srv = mws__srv_of(wsi);
+		mws__srv_hs_end(srv, wsi);
 		if (!srv || !pss)
 			return -1;
 		pss->conn = mws__srv_conn_open(srv, wsi);
@@ -302,6 +212,12 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 		}
 		return 0;
 
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* every socket of the vhost; the listener's opaque data is ours */
+		if (lws_get_protocol(wsi) && !strcmp(lws_get_protocol(wsi)->name, "mws-server"))
+			mws__srv_hs_end(mws__srv_of(wsi), wsi);
+		return 0;
+
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}
@@ -334,7 +250,11 @@ static void mws__srv_accept_resume(lws_sorted_usec_list_t *sul)
 static void mws__srv_accept(struct mws_server *srv, struct lws *lsn)
 {
 	for (int i = 0; i < MWS__SRV_ACCEPTS_PER_WAKE; i++) {
-		int fd = accept4(srv->lsn_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage ss;
+		socklen_t sslen = sizeof ss;
+		memset(&ss, 0, sizeof ss);
+		int fd = accept4(srv->lsn_fd, (struct sockaddr *)&ss, &sslen,
+		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			int e = errno;
 			if (e == EINTR || e == ECONNABORTED)
@@ -351,15 +271,34 @@ static void mws__srv_accept(struct mws_server *srv, struct lws *lsn)
 			}
 			return;
 		}
+		/* Refused before a byte is read: this address already holds its
+		 * share of handshakes in progress. */
+		void *hs = NULL;
+		if (!mws__srv_hs_begin(srv, &ss, &hs)) {
+			close(fd);
+			continue;
+		}
 		/* What libwebsockets' own listener sets (lws_plat_set_socket_options) */
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		/* SOCKET | HTTP | ALLOW_SSL (TLS when the vhost has it), protocols[0],
 		 * then SERVER_NEW_CLIENT_INSTANTIATED: the path of libwebsockets'
 		 * own listener. On failure libwebsockets has closed fd. */
-		if (!lws_adopt_socket_vhost(srv->vh, fd))
+		if (!srv->tls) { /* its head is read first: server_head.c */
+			if (mws__srv_head_begin(srv, fd, hs)) {
+				mws__srv_hs_cancel(srv, hs);
+				close(fd);
+			}
+			continue;
+		}
+		struct lws *w = lws_adopt_socket_vhost(srv->vh, fd);
+		if (w) {
+			lws_set_opaque_user_data(w, hs);
+		} else {
+			mws__srv_hs_cancel(srv, hs);
 			mws__log(srv->ctx, MWS_LOG_WARN, "server %d: could not take a connection",
 			         atomic_load(&srv->port));
+		}
 	}
 }
 
@@ -398,6 +337,7 @@ static int mws__srv_listen_callback(struct lws *wsi, enum lws_callback_reasons r
 static const struct lws_protocols mws__server_protocols[] = {
 	{"mws-server", mws__srv_callback, sizeof(mws__srv_pss), 4096, 0, NULL, 0},
 	{MWS__SRV_LISTEN_PROTOCOL, mws__srv_listen_callback, 0, 0, 0, NULL, 0},
+	{MWS__SRV_HEAD_PROTOCOL, mws__srv_head_callback, 0, 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0}};
 
 /* Where to bind. NULL: every interface, IPv6 and IPv4 ([::] with

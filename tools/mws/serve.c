@@ -46,7 +46,9 @@ static const cli_flag serve_flags[] = {
 	{"ping-interval", "MS", CLI_INT, &o.cfg.ping_interval_ms, -1, 86400000, NULL,
 	 "RFC 6455 pings to each client; 0 or -1 = none"},
 	{"json-protocol", NULL, CLI_BOOL, &o.cfg.json_protocol, 0, 0, NULL,
-	 "send {\"type\":\"connection_ack\",...} on connect"},
+	 "send {\"type\":\"connection_ack\",...} on connect; text that is not JSON closes with 1003"},
+	{"json-allow-invalid", NULL, CLI_BOOL, &o.cfg.json_allow_invalid, 0, 0, NULL,
+	 "with --json-protocol, deliver text that is not JSON instead of closing"},
 	{"max-message-bytes", "SIZE", CLI_SIZE, &o.cfg.max_message_bytes, 0, 0, NULL,
 	 "largest message received; larger closes with 1009"},
 	{"max-connections", "N", CLI_INT, &o.cfg.max_connections, 1, 10000000, NULL,
@@ -59,6 +61,8 @@ static const cli_flag serve_flags[] = {
 	 "allowed Origin (none given: any)"},
 	{"handshake-timeout", "MS", CLI_INT, &o.cfg.handshake_timeout_ms, CLI_MS, NULL,
 	 "HTTP upgrade must finish within this"},
+	{"max-handshakes-per-address", "N", CLI_INT, &o.cfg.max_handshakes_per_address, -1,
+	 1000000, NULL, "upgrades in progress per peer address; more are closed at once; -1 = no bound"},
 	{"send-queue-max-bytes", "SIZE", CLI_SIZE, &o.cfg.send_queue_max_bytes, 0, 0, NULL,
 	 "bytes waiting per connection"},
 	CLI_FLAG_SEED(&o.cfg.random_seed, "random seed for the retry-after spread"),
@@ -106,6 +110,7 @@ static void set_defaults(void)
 	o.cfg.rate_burst = 20;
 	o.cfg.handshake_timeout_ms = 10000;
 	o.cfg.send_queue_max_bytes = 8u << 20;
+	o.cfg.max_handshakes_per_address = 64;
 	o.mode = MODE_ECHO;
 	o.summary_ms = 5000;
 	o.shutdown_code = 1012;
@@ -122,6 +127,7 @@ static const char *why_name(int why)
 	case MWS_DISCONNECT_SHUTDOWN: return "shutdown";
 	case MWS_DISCONNECT_SERVER_CLOSED: return "server-closed";
 	case MWS_DISCONNECT_ERROR: return "lost";
+	case MWS_DISCONNECT_INVALID_MESSAGE: return "invalid-message";
 	default: return "?";
 	}
 }
@@ -180,11 +186,11 @@ static void print_summary(const mws_server_stats *st, const mws_server_stats *la
 
 	cli_log_line("summary connections=%u accepted=%" PRIu64 " disconnects=%" PRIu64
 	        " refused=%" PRIu64 " reaped=%" PRIu64 " msgs_in=%" PRIu64 " (%.0f/s) msgs_out=%" PRIu64
-	        " (%.0f/s) dropped=%" PRIu64 " rtt_p50=%uus rtt_p99=%uus",
+	        " (%.0f/s) dropped=%" PRIu64 " queue_full=%" PRIu64 " rtt_p50=%uus rtt_p99=%uus",
 	        st->connections, st->accepted, st->disconnects, st->refused_total, st->reaped,
 	        st->msgs_in, (double)(st->msgs_in - last->msgs_in) / secs, st->msgs_out,
-	        (double)(st->msgs_out - last->msgs_out) / secs, st->send_dropped, st->rtt_p50_us,
-	        st->rtt_p99_us);
+	        (double)(st->msgs_out - last->msgs_out) / secs, st->send_dropped,
+	        st->send_queue_full, st->rtt_p50_us, st->rtt_p99_us);
 }
 
 static int run(mws_server *srv, int sig_r)

@@ -182,6 +182,8 @@ static const mws_node_opt mws__server_opts[] = {
 	OPT("handshakeTimeoutMs", INT, handshake_timeout_ms),
 	OPT("sendQueueMaxBytes", SIZE, send_queue_max_bytes),
 	OPT("randomSeed", SEED, random_seed),
+	OPT("jsonAllowInvalid", BOOL, json_allow_invalid),
+	OPT("maxHandshakesPerAddress", INT, max_handshakes_per_address),
 };
 #undef OPT
 #define N_OPTS (sizeof mws__server_opts / sizeof *mws__server_opts)
@@ -364,6 +366,10 @@ static napi_value mws__server_stats(napi_env env, napi_callback_info info)
 	N("durationP50Ms", duration_p50_ms);
 	N("durationP90Ms", duration_p90_ms);
 	N("durationP99Ms", duration_p99_ms);
+	N("invalidMessages", invalid_messages);
+	N("sendQueueFull", send_queue_full);
+	N("handshakesOverAddressLimit", handshakes_over_address_limit);
+	N("headersTooLarge", headers_too_large);
 #undef N
 	napi_value b;
 	napi_get_boolean(env, s.shutting_down != 0, &b);

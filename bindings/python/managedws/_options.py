@@ -115,6 +115,7 @@ _SCALARS: Dict[str, Callable[[str, Any], Any]] = {
     "heartbeat": _enum(HeartbeatMode),
     "seconds_off": lambda name, v: -1 if _off(v) else _ms(name, v),
     "float_off": lambda name, v: -1.0 if _off(v) else float(v),
+    "int_off": lambda name, v: -1 if _off(v) else _int(name, v),
 }
 
 
@@ -227,4 +228,6 @@ SERVER_OPTIONS: Tuple[Option, ...] = (
     Option("handshake_timeout", "handshake_timeout_ms", "seconds", "10.0", "HTTP upgrade timeout, s (rounded up to seconds)"),
     Option("send_queue_max_bytes", "send_queue_max_bytes", "size", "8 MiB", "bytes waiting per connection"),
     Option("random_seed", "random_seed", "size", "None = from the OS", "seed of the shutdown spread (tests)"),
+    Option("json_allow_invalid", "json_allow_invalid", "bool", "False", "with json_protocol, deliver text that is not JSON instead of closing with 1003"),
+    Option("max_handshakes_per_address", "max_handshakes_per_address", "int_off", "64", "upgrades in progress per peer address; False: no bound"),
 )

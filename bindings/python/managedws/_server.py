@@ -24,6 +24,8 @@ class DisconnectReason(enum.IntEnum):
     SHUTDOWN = lib.MWS_DISCONNECT_SHUTDOWN
     SERVER_CLOSED = lib.MWS_DISCONNECT_SERVER_CLOSED
     ERROR = lib.MWS_DISCONNECT_ERROR
+    INVALID_MESSAGE = lib.MWS_DISCONNECT_INVALID_MESSAGE
+    """json_protocol: a text message that was not JSON (1003)."""
 
 
 class RefuseReason(enum.IntEnum):
@@ -109,6 +111,14 @@ class ServerStats:
     duration_p90_ms: int
     duration_p99_ms: int
     shutting_down: bool
+    invalid_messages: int
+    """json_protocol: text that was not JSON, closed with 1003."""
+    send_queue_full: int
+    """Sends refused because the connection's queue was full."""
+    handshakes_over_address_limit: int
+    """Connections closed at accept: too many handshakes from their address."""
+    headers_too_large: int
+    """Requests answered with 431."""
 
     @classmethod
     def _from_c(cls, c: Any) -> "ServerStats":

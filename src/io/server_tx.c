@@ -1,0 +1,342 @@
+/* A server connection's output: the send queue, pings, close frames, and
+ * the requests of application threads (send, broadcast, close).
+ *
+ * libwebsockets 4.1.6 must never hold output of ours when a peer's FIN
+ * arrives: with bytes left in its own send buffer, the close goes to
+ * LRS_FLUSHING_BEFORE_CLOSE (lib/core-net/close.c), returns without
+ * closing, and the forced-service loop (_lws_plat_service_forced_tsi in
+ * lib/plat/unix/unix-service.c) retries the same socket at once, forever:
+ * the I/O thread spins at 100 % and serves nobody. So a message goes out
+ * in fragments of at most MWS__SRV_FRAGMENT bytes, each only while the
+ * socket takes more, and a connection whose last write was only partly
+ * taken stops being read (no FIN can be read then) until libwebsockets has
+ * flushed it. A peer that half-closes meanwhile is found by its TCP state
+ * and dropped after a short flush window. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "io/server_io.h"
+
+_Static_assert(LWS_PRE <= 32, "payload headroom");
+
+/* Without TLS several writes fit in one WRITEABLE; libwebsockets 4.1.6 lost
+ * data under TLS with more than one, so TLS gets exactly one. A fragment
+ * is a write. */
+#define MWS__SRV_WRITES_PER_WRITEABLE 32
+/* The largest frame handed to libwebsockets at once. */
+#define MWS__SRV_FRAGMENT (16 * 1024)
+/* While a connection is not read, its TCP state is looked at this often. */
+#define MWS__SRV_STALL_CHECK_MS 200
+/* How long a half-closed peer gets to take what libwebsockets holds. */
+#define MWS__SRV_HALF_CLOSE_FLUSH_SECS 2
+
+mws__srv_payload *mws__srv_payload_new(const void *data, size_t len, int type)
+{
+	if (len > SIZE_MAX - sizeof(mws__srv_payload) - LWS_PRE)
+		return NULL;
+	mws__srv_payload *p = malloc(sizeof *p + LWS_PRE + len);
+	if (!p)
+		return NULL;
+	p->refs = 1;
+	p->type = type;
+	p->len = len;
+	if (len)
+		memcpy(p->buf + LWS_PRE, data, len);
+	return p;
+}
+
+void mws__srv_payload_unref(mws__srv_payload *p)
+{
+	if (p && --p->refs == 0)
+		free(p);
+}
+
+void mws__srv_op_free(mws__srv_op *op)
+{
+	mws__srv_payload_unref(op->p);
+	free(op);
+}
+
+void mws__srv_enqueue(mws__srv_conn *c, mws__srv_op *op)
+{
+	op->next = NULL;
+	if (c->txt)
+		c->txt->next = op;
+	else
+		c->txh = op;
+	c->txt = op;
+}
+
+/* Queues a message the library itself sends (acks): not counted. */
+void mws__srv_enqueue_text(mws__srv_conn *c, const char *text, size_t n)
+{
+	mws__srv_op *op = calloc(1, sizeof *op);
+	if (!op)
+		return;
+	op->p = mws__srv_payload_new(text, n, MWS_MSG_TEXT);
+	if (!op->p) {
+		free(op);
+		return;
+	}
+	op->id = c->id;
+	mws__srv_enqueue(c, op);
+	lws_callback_on_writable(c->wsi);
+}
+
+
+/* ---- reading paused while libwebsockets holds output ---- */
+
+static void mws__srv_stall_tick(lws_sorted_usec_list_t *sul);
+
+static void mws__srv_rx_pause(struct mws_server *srv, mws__srv_conn *c)
+{
+	if (c->rx_paused)
+		return;
+	c->rx_paused = 1;
+	srv->rx_paused++;
+	lws_rx_flow_control(c->wsi, 0);
+	/* WRITEABLE, once libwebsockets has flushed, reads again. */
+	lws_callback_on_writable(c->wsi);
+	if (srv->rx_paused == 1)
+		mws__timer_in(srv->ctx, &srv->stall_sul, MWS__SRV_STALL_CHECK_MS,
+		              mws__srv_stall_tick);
+}
+
+static void mws__srv_rx_resume(struct mws_server *srv, mws__srv_conn *c)
+{
+	if (!c->rx_paused)
+		return;
+	c->rx_paused = 0;
+	srv->rx_paused--;
+	lws_rx_flow_control(c->wsi, 1);
+}
+
+void mws__srv_rx_forget(struct mws_server *srv, mws__srv_conn *c)
+{
+	if (c->rx_paused) {
+		c->rx_paused = 0;
+		srv->rx_paused--;
+	}
+}
+
+/* 1 when the peer has sent its FIN (it will send nothing more), whether or
+ * not we have read up to it. */
+static int mws__srv_peer_half_closed(struct lws *wsi)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	int fd = (int)lws_get_socket_fd(wsi);
+	if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return 0;
+	return ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_LAST_ACK ||
+	       ti.tcpi_state == TCP_CLOSE;
+}
+
+static void mws__srv_stall_tick(lws_sorted_usec_list_t *sul)
+{
+	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, stall_sul);
+	for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
+		if (!c->rx_paused || c->half_closed || !mws__srv_peer_half_closed(c->wsi))
+			continue;
+		/* A WebSocket peer ends with a close frame, not a FIN; this one
+		 * cannot be answered. libwebsockets' timeout closes the socket
+		 * as unusable, without the flush that would spin. */
+		c->half_closed = 1;
+		atomic_fetch_add(&srv->half_closed, 1);
+		mws__srv_conn_end(srv, c, 1006, "peer half-closed", MWS_DISCONNECT_ERROR);
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, MWS__SRV_HALF_CLOSE_FLUSH_SECS);
+	}
+	if (srv->rx_paused > 0 && !srv->free_cmd)
+		mws__timer_in(srv->ctx, &srv->stall_sul, MWS__SRV_STALL_CHECK_MS,
+		              mws__srv_stall_tick);
+}
+
+/* ---- writing ---- */
+
+/* A libwebsockets 4.1.6 client turns 1012-1014 and 1016-2999 into 1002
+ * before any callback sees them (lib/roles/ws/client-parser-ws.c), so the
+ * real code also goes into the reason, `code=N ...`; a true 1002 says so
+ * too, and stays distinguishable from a rewritten one. */
+static int mws__srv_code_in_reason(int code)
+{
+	return code == 1002 || (code >= 1012 && code <= 2999);
+}
+
+static int mws__srv_send_close(mws__srv_conn *c)
+{
+	char reason[124 + 16]; /* cut to 123 below, as a close frame needs */
+	if (mws__srv_code_in_reason(c->close_code) && !strstr(c->close_reason, "code="))
+		snprintf(reason, sizeof reason, "code=%d%s%s", c->close_code,
+		         c->close_reason[0] ? " " : "", c->close_reason);
+	else
+		snprintf(reason, sizeof reason, "%s", c->close_reason);
+	size_t n = strlen(reason);
+	if (n > 123)
+		for (n = 123; n > 0 && ((unsigned char)reason[n] & 0xc0) == 0x80;)
+			n--; /* not inside a UTF-8 sequence */
+	lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+	                 (unsigned char *)reason, n);
+	return -1; /* libwebsockets sends the frame and waits for the answer */
+}
+
+/* Writes the next fragment of the head message. 1 when the message is
+ * done, 0 when more is left, -1 when the socket failed. */
+static int mws__srv_write_fragment(struct mws_server *srv, mws__srv_conn *c, size_t *wrote)
+{
+	mws__srv_payload *p = c->txh->p;
+	size_t left = p->len - c->tx_off;
+	size_t n = left > MWS__SRV_FRAGMENT ? MWS__SRV_FRAGMENT : left;
+	int first = c->tx_off == 0, last = n == left;
+	int flags = !first ? LWS_WRITE_CONTINUATION
+	            : p->type == MWS_MSG_BINARY ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
+	if (!last)
+		flags |= LWS_WRITE_NO_FIN;
+	unsigned char *buf = p->buf + LWS_PRE;
+	if (!first) {
+		/* libwebsockets writes the frame header into the LWS_PRE bytes in
+		 * front: not into a payload other connections still read. */
+		if (!srv->tx_scratch && !(srv->tx_scratch = malloc(LWS_PRE + MWS__SRV_FRAGMENT)))
+			return -1;
+		buf = srv->tx_scratch + LWS_PRE;
+		memcpy(buf, p->buf + LWS_PRE + c->tx_off, n);
+	}
+	if (lws_write(c->wsi, buf, n, (enum lws_write_protocol)flags) < (int)n)
+		return -1;
+	c->tx_off += n;
+	*wrote = n;
+	return last;
+}
+
+int mws__srv_writeable(struct mws_server *srv, mws__srv_conn *c)
+{
+	struct lws *wsi = c->wsi;
+	int budget = srv->tls ? 1 : MWS__SRV_WRITES_PER_WRITEABLE;
+	int writes = 0;
+	if (c->half_closed)
+		return -1; /* what libwebsockets held is gone: drop it now */
+	/* Called only once libwebsockets holds nothing more: read again. */
+	mws__srv_rx_resume(srv, c);
+	if (c->close_state == MWS__CLOSE_NOW)
+		return mws__srv_send_close(c);
+	if (c->ping_due) {
+		unsigned char buf[LWS_PRE + 8];
+		uint64_t now = mws__now_us();
+		for (int i = 0; i < 8; i++)
+			buf[LWS_PRE + i] = (unsigned char)(now >> (56 - 8 * i));
+		c->ping_due = 0;
+		if (lws_write(wsi, buf + LWS_PRE, 8, LWS_WRITE_PING) < 8)
+			return -1;
+		atomic_fetch_add(&srv->pings_sent, 1);
+		budget--;
+		writes++;
+	}
+	size_t written_bytes = 0, written_msgs = 0, counted_bytes = 0;
+	while (budget-- > 0 && c->txh && !lws_send_pipe_choked(wsi)) {
+		mws__srv_op *op = c->txh;
+		size_t n = 0;
+		int rc = mws__srv_write_fragment(srv, c, &n);
+		if (rc < 0)
+			return -1; /* the socket failed: the close path takes over */
+		written_bytes += n;
+		writes++;
+		if (!rc)
+			continue;
+		c->txh = op->next;
+		if (!c->txh)
+			c->txt = NULL;
+		c->tx_off = 0;
+		written_msgs++;
+		if (op->counted)
+			counted_bytes += op->p->len;
+		mws__srv_op_free(op);
+	}
+	if (lws_partial_buffered(wsi))
+		mws__srv_rx_pause(srv, c);
+	if (counted_bytes) {
+		pthread_mutex_lock(&srv->lock);
+		c->pending_bytes -= counted_bytes;
+		pthread_mutex_unlock(&srv->lock);
+	}
+	atomic_fetch_add_explicit(&srv->msgs_out, written_msgs, memory_order_relaxed);
+	atomic_fetch_add_explicit(&srv->bytes_out, written_bytes, memory_order_relaxed);
+	if (!c->txh && c->close_state == MWS__CLOSE_AFTER_QUEUE) {
+		if (!srv->tls || !writes)
+			return mws__srv_send_close(c);
+		lws_callback_on_writable(wsi); /* TLS: one write per WRITEABLE */
+		return 0;
+	}
+	if (c->txh || c->ping_due)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* Application requests: SEND and CLOSE for one id, BROADCAST for all. */
+void mws__srv_drain(mws_ctx *ctx, mws__ready *r)
+{
+	(void)ctx;
+	struct mws_server *srv = MWS__CONTAINER_OF(r, struct mws_server, ready);
+	pthread_mutex_lock(&srv->lock);
+	mws__srv_op *ops = srv->out_head;
+	srv->out_head = srv->out_tail = NULL;
+	pthread_mutex_unlock(&srv->lock);
+
+	while (ops) {
+		mws__srv_op *op = ops;
+		ops = op->next;
+		op->next = NULL;
+		if (op->kind == MWS__SOP_BROADCAST) {
+			uint64_t skipped = 0;
+			pthread_mutex_lock(&srv->lock);
+			for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
+				if (!c->in_map || c->close_state)
+					continue;
+				mws__srv_op *node = calloc(1, sizeof *node);
+				if (!node ||
+				    c->pending_bytes + op->p->len > srv->set.send_queue_max_bytes) {
+					free(node);
+					skipped++;
+					continue;
+				}
+				node->kind = MWS__SOP_SEND;
+				node->counted = 1;
+				node->id = c->id;
+				node->p = op->p;
+				op->p->refs++;
+				c->pending_bytes += op->p->len;
+				mws__srv_enqueue(c, node);
+				lws_callback_on_writable(c->wsi);
+			}
+			pthread_mutex_unlock(&srv->lock);
+			if (skipped)
+				atomic_fetch_add(&srv->send_dropped, skipped);
+			mws__srv_op_free(op);
+			continue;
+		}
+		pthread_mutex_lock(&srv->lock);
+		mws__srv_conn *c = mws__idm_get(&srv->map, op->id);
+		if (c && op->kind == MWS__SOP_SEND && c->close_state) {
+			c->pending_bytes -= op->p->len;
+			c = NULL;
+		}
+		pthread_mutex_unlock(&srv->lock);
+		if (!c) { /* ended after the call was accepted */
+			if (op->kind == MWS__SOP_SEND)
+				atomic_fetch_add(&srv->send_dropped, 1);
+			mws__srv_op_free(op);
+			continue;
+		}
+		if (op->kind == MWS__SOP_CLOSE) {
+			mws__srv_conn_close(srv, c, op->code, op->reason,
+			                    MWS_DISCONNECT_SERVER_CLOSED, 0);
+			mws__srv_op_free(op);
+			continue;
+		}
+		mws__srv_enqueue(c, op);
+		lws_callback_on_writable(c->wsi);
+	}
+}
+

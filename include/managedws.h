@@ -480,7 +480,10 @@ MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data,
 
 /* Closes one connection with `code` (0: 1000) and `reason` (may be NULL, at
  * most 123 bytes) after what was sent before it. on_disconnect follows
- * with MWS_DISCONNECT_SERVER_CLOSED. MWS_ECLOSED for a stale id. Any thread. */
+ * with MWS_DISCONNECT_SERVER_CLOSED. MWS_ECLOSED for a stale id. Any thread.
+ * For 1002 and 1012-2999, which a libwebsockets 4.1.6 client receives as
+ * 1002, the reason on the wire starts with "code=N " (cut to 123 bytes on
+ * a character boundary) unless it already holds "code=". */
 MWS_API int mws_server_close(mws_server *srv, mws_conn_id id, int code,
                              const char *reason);
 

@@ -20,7 +20,17 @@ fi
 ulimit -n "$(ulimit -Hn)"
 cd "$here"
 pid=
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true' EXIT INT TERM
+# The driver stops what it started when it gets SIGTERM (procs.py).
+stop_driver() {
+	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+	wait 2>/dev/null || true
+}
+trap stop_driver EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 "$venv/bin/python" -m harness "$@" &
 pid=$!
-wait "$pid"
+status=0
+wait "$pid" || status=$?
+pid=
+exit "$status"

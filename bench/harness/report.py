@@ -38,6 +38,45 @@ def table(title: str, unit: str, rows: Dict[str, dict], key: Optional[str],
     return out + [""]
 
 
+def _summary_row(label: str, unit: str, rows: Dict[str, dict], key: Optional[str],
+                 higher_better: bool, ours: str = peers.OURS) -> Optional[str]:
+    med = {k: (v[key] if key else v)["median"] for k, v in rows.items()}
+    best = _best_peer(med, higher_better)
+    mine = [k for k in med if k.split("/")[0] == ours]
+    if not best or not mine:
+        return None
+    m = (max if higher_better else min)(mine, key=med.get)
+    return "| %s | %s %s (%s) | %s %s (%s) | **%.2f×** |" % (
+        label, _fmt(med[m], unit), unit, m, _fmt(med[best], unit), unit, best, med[m] / med[best])
+
+
+def summary_table(res: dict) -> List[str]:
+    """One line per figure, as in issue 11: ours, the best peer, the ratio."""
+    out = ["## Summary", "", "| figure | managedws | best peer | ratio |", "| --- | --- | --- | ---: |"]
+    rows = []
+    for label, r in res.get("client_tput", {}).items():
+        rows.append(_summary_row("client throughput " + label, "msg/s", r, None, True))
+    for label, r in res.get("binding_tput", {}).items():
+        for b in peers.BINDINGS:
+            rows.append(_summary_row("%s throughput %s" % (b, label), "msg/s", r, None, True, b))
+    for label, r in res.get("server_sink", {}).items():
+        rows.append(_summary_row("server sink " + label, "msg/s", r, None, True))
+    for label, r in res.get("client_rtt", {}).items():
+        rows.append(_summary_row("client round trip p50 " + label, "µs", r, "p50_us", False))
+        rows.append(_summary_row("client round trip p99 " + label, "µs", r, "p99_us", False))
+    for label, r in res.get("server_rtt", {}).items():
+        rows.append(_summary_row("server echo round trip p50 " + label, "µs", r, "p50_us", False))
+    for level, r in (res.get("idle_memory") or {}).items():
+        per = {k: {"median": v["bytes_per_conn"]} for k, v in r.items() if v.get("bytes_per_conn")}
+        rows.append(_summary_row("server RSS per idle connection (%s conns)" % level, "B", per,
+                                 None, False))
+    s = res.get("storm")
+    if s and s.get("peak_over_mean"):
+        rows.append("| reconnect storm, %d clients: accepts/100 ms peak/mean | %.2f | – | – |" % (
+            s["reconnected"], s["peak_over_mean"]))
+    return out + [r for r in rows if r] + [""]
+
+
 def memory_table(levels: Dict[str, Dict[str, dict]]) -> List[str]:
     out = ["### Server RSS per idle connection", "",
            "| server | connections | RSS before → after (MiB) | bytes / connection | vs best peer |",
@@ -76,6 +115,7 @@ def markdown(res: dict) -> str:
     for n in m.get("notes", []):
         lines.append("- " + n)
     lines.append("")
+    lines += summary_table(res)
     for key, title in (("client_tput", "Client throughput"), ("binding_tput", "Binding throughput")):
         for label, rows in res.get(key, {}).items():
             lines += table("%s, %s" % (title, label), "msg/s", rows, None, True)

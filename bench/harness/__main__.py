@@ -39,7 +39,7 @@ def main() -> int:
     ap.add_argument("--out", default=os.path.join(peers.ROOT, "bench", "results"))
     args = ap.parse_args()
     only = set(args.only.split(","))
-    procs.kill_group_on_signal()
+    procs.exit_on_signal()
     fd_hard = procs.raise_fd_limit()
     p = params(args.quick, fd_hard)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
@@ -61,7 +61,7 @@ def main() -> int:
 
     def log(s: str) -> None:
         print(s, flush=True)
-        if ":" in s and ("failed" in s or "timed out" in s or "Error" in s or "no " in s):
+        if s.lstrip().startswith("ERROR"):
             res["errors"].append(s.strip())
 
     clients = [peers.OURS] + peers.PEERS
@@ -109,7 +109,7 @@ def main() -> int:
             try:
                 res["storm"] = figures.storm(p["storm"], p["spread_ms"], log)
             except Exception as e:
-                log("  storm failed: %s" % e)
+                log("  ERROR storm: %s" % e)
     finally:
         procs.stop_all()
     res["meta"]["seconds"] = round(time.monotonic() - t_start, 1)

@@ -3,7 +3,9 @@ samples. Every process is pinned (server CPU 0, clients CPU 1) and stopped."""
 from __future__ import annotations
 
 import json
+import signal
 import statistics
+import subprocess
 import time
 from typing import Dict, List
 
@@ -42,7 +44,7 @@ def throughput(clients: List[str], server: str, size: int, count: int, runs: int
                 try:
                     values.append(client_json(name, url, "throughput", n, size)["msg_per_s"])
                 except Exception as e:  # reported, not hidden
-                    log("  %s -> %s sink %d B: %s" % (name, server, size, e))
+                    log("  ERROR %s -> %s sink %d B: %s" % (name, server, size, e))
             if values:
                 out[name] = summary(values)
                 log("  %-17s -> %-10s sink %5d B: %10.0f msg/s (runs %s)" % (
@@ -78,7 +80,7 @@ def rtt(clients: List[str], server: str, count: int, size: int, runs: int,
                     try:
                         r = client_json(name, url, mode, count, size)
                     except Exception as e:
-                        log("  %s %s -> %s: %s" % (name, mode, server, e))
+                        log("  ERROR %s %s -> %s: %s" % (name, mode, server, e))
                         continue
                     for k in samples:
                         samples[k].append(r[k])
@@ -107,7 +109,7 @@ def server_rtt(servers: List[str], client: str, count: int, size: int, runs: int
 
 def idle_memory(servers: List[str], n: int, per_proc: int, log) -> Dict[str, dict]:
     """Server RSS delta / n with n idle connections from several processes
-    and source addresses 127.0.0.2, .3, ..."""
+    and source addresses 127.0.0.2, .3, ... (the holders are not pinned)."""
     out: Dict[str, dict] = {}
     for server in servers:
         p, port = start_server(server, "idle", fd_limit=n + 256)
@@ -120,7 +122,7 @@ def idle_memory(servers: List[str], n: int, per_proc: int, log) -> Dict[str, dic
             while left > 0:
                 k = min(per_proc, left)
                 holders.append(procs.start(peers.idle_cmd(url, k, "127.0.0.%d" % (2 + i)), None,
-                                           stdin=__import__("subprocess").PIPE))
+                                           stdin=subprocess.PIPE))
                 left -= k
                 i += 1
             opened = sum(int(procs.read_line(h, "READY ", 300).split()[1]) for h in holders)
@@ -132,9 +134,9 @@ def idle_memory(servers: List[str], n: int, per_proc: int, log) -> Dict[str, dic
                 server, opened, before / 2**20, after / 2**20,
                 out[server]["bytes_per_conn"] or 0))
             if opened < n:
-                log("  %-10s only %d of %d connections opened" % (server, opened, n))
+                log("  ERROR %s: only %d of %d connections opened" % (server, opened, n))
         except Exception as e:
-            log("  %-10s idle %d: %s" % (server, n, e))
+            log("  ERROR %s idle %d: %s" % (server, n, e))
         finally:
             for h in holders:
                 procs.stop(h, 20)
@@ -159,7 +161,7 @@ def storm(n: int, spread_ms: int, log) -> dict:
                                  spread_ms=spread_ms, accept_log=True)
         line = procs.read_line(c, "RECONNECTED ", 130).split()
         back, secs = int(line[1]), float(line[2])
-        b.send_signal(__import__("signal").SIGTERM)
+        b.send_signal(signal.SIGTERM)
         acc = procs.read_line(b, "ACCEPTS ", 60).split()[2:]
         buckets = [int(x) for x in acc]
         procs.stop(b, 30)

@@ -2,7 +2,6 @@
 percentiles, bytes per connection, reconnect storm."""
 from __future__ import annotations
 
-import os
 from typing import Dict, List
 
 import matplotlib
@@ -103,4 +102,4 @@ def draw(res: dict, prefix: str) -> List[str]:
     return made
 
 
-__all__ = ["draw", "os"]
+__all__ = ["draw"]

@@ -1,7 +1,6 @@
 """Processes the bench starts: each one pinned, tracked, and stopped at exit."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -96,7 +95,7 @@ def raise_fd_limit() -> int:
     return hard
 
 
-def kill_group_on_signal() -> None:
+def exit_on_signal() -> None:
     """SIGTERM/SIGINT/SIGHUP end the run through the normal cleanup."""
     def handler(signo, _frame):
         raise SystemExit(128 + signo)
@@ -105,4 +104,4 @@ def kill_group_on_signal() -> None:
 
 
 __all__ = ["start", "read_line", "stop", "stop_all", "run_client", "rss_bytes",
-           "raise_fd_limit", "kill_group_on_signal", "SERVER_CPU", "CLIENT_CPU", "os"]
+           "raise_fd_limit", "exit_on_signal", "SERVER_CPU", "CLIENT_CPU"]

@@ -1,10 +1,14 @@
-/* Throughput and round trip of the managed client against an echo server.
+/* Throughput and round trip of the managed client.
  *
  *   client_bench URL throughput COUNT SIZE
- *   client_bench URL rtt COUNT SIZE
+ *   client_bench URL rtt|rtt_cb COUNT SIZE
  *
- * Prints one line of key=value pairs; bench/run.sh puts it beside the same
- * figures for other clients and servers measured in the same run. */
+ * throughput: COUNT binary messages, then a text "__sync"; the clock stops
+ * when a text message comes back (a sink server answers with its count, an
+ * echo server echoes it), so the same run works against both.
+ * rtt: send from the app thread, wait for the echo there. rtt_cb: the next
+ * message leaves from inside on_message (the I/O thread).
+ * Prints one JSON line; bench/run.sh puts it beside the other clients. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +21,13 @@ typedef struct bench {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	long received;
+	long texts;
 	int connected;
+	/* rtt_cb: the payload and the samples, used on the I/O thread */
+	const char *payload;
+	size_t size;
+	double *rtt, t0;
+	long count;
 } bench;
 
 static double now_s(void)
@@ -39,27 +49,41 @@ static void on_state(mws_client *c, const mws_state_change *ch, void *ud)
 
 static void on_message(mws_client *c, const void *d, size_t n, int t, void *ud)
 {
-	(void)c, (void)d, (void)n, (void)t;
+	(void)d, (void)n;
 	bench *b = ud;
+	if (b->rtt && b->received < b->count) {
+		/* rtt_cb: sample, and send the next one from here. */
+		b->rtt[b->received] = (now_s() - b->t0) * 1e6;
+		if (b->received + 1 < b->count) {
+			b->t0 = now_s();
+			mws_client_send(c, b->payload, b->size, MWS_MSG_BINARY);
+		}
+	}
 	pthread_mutex_lock(&b->lock);
 	b->received++;
+	b->texts += t == MWS_MSG_TEXT;
 	pthread_cond_broadcast(&b->cond);
 	pthread_mutex_unlock(&b->lock);
 }
 
-/* Waits until `received` reaches n; 0 on success, -1 after 60 s. */
-static int wait_received(bench *b, long n)
+/* Waits until *counter reaches n; 0 on success, -1 after 60 s. */
+static int wait_count(bench *b, const long *counter, long n)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 60;
 	pthread_mutex_lock(&b->lock);
-	while (b->received < n)
+	while (*counter < n)
 		if (pthread_cond_timedwait(&b->cond, &b->lock, &until))
 			break;
-	int ok = b->received >= n;
+	int ok = *counter >= n;
 	pthread_mutex_unlock(&b->lock);
 	return ok ? 0 : -1;
+}
+
+static int wait_received(bench *b, long n)
+{
+	return wait_count(b, &b->received, n);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -71,7 +95,7 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
-		fprintf(stderr, "usage: %s URL throughput|rtt COUNT SIZE\n", argv[0]);
+		fprintf(stderr, "usage: %s URL throughput|rtt|rtt_cb COUNT SIZE\n", argv[0]);
 		return 2;
 	}
 	const char *url = argv[1], *mode = argv[2];
@@ -123,27 +147,43 @@ int main(int argc, char **argv)
 				nanosleep(&(struct timespec){0, 20000}, NULL);
 			}
 		}
-		rc = wait_received(&b, count);
+		while (mws_client_send(c, "__sync", 6, MWS_MSG_TEXT) == MWS_EQUEUEFULL)
+			nanosleep(&(struct timespec){0, 20000}, NULL);
+		rc = wait_count(&b, &b.texts, 1);
 		double secs = now_s() - t0;
-		printf("client=managedws mode=throughput msgs=%ld size=%zu seconds=%.3f "
-		       "msg_per_s=%.0f mb_per_s=%.1f queue_full_waits=%ld%s\n",
-		       count, size, secs, count / secs, count * (double)size / secs / 1e6,
-		       refused, rc ? " INCOMPLETE" : "");
-	} else {
+		printf("{\"client\":\"managedws\",\"mode\":\"throughput\",\"msgs\":%ld,"
+		       "\"size\":%zu,\"seconds\":%.6f,\"msg_per_s\":%.1f,\"queue_full_waits\":%ld}\n",
+		       count, size, secs, count / secs, refused);
+	} else if (!strcmp(mode, "rtt") || !strcmp(mode, "rtt_cb")) {
 		double *rtt = malloc(sizeof *rtt * (size_t)count);
-		for (long i = 0; i < count && rc == 0; i++) {
-			double t0 = now_s();
+		if (!strcmp(mode, "rtt")) {
+			for (long i = 0; i < count && rc == 0; i++) {
+				double t0 = now_s();
+				mws_client_send(c, payload, size, MWS_MSG_BINARY);
+				rc = wait_received(&b, i + 1);
+				rtt[i] = (now_s() - t0) * 1e6;
+			}
+		} else {
+			pthread_mutex_lock(&b.lock);
+			b.payload = payload, b.size = size, b.count = count;
+			b.rtt = rtt, b.t0 = now_s();
+			pthread_mutex_unlock(&b.lock);
 			mws_client_send(c, payload, size, MWS_MSG_BINARY);
-			rc = wait_received(&b, i + 1);
-			rtt[i] = (now_s() - t0) * 1e6;
+			rc = wait_received(&b, count);
 		}
 		qsort(rtt, (size_t)count, sizeof *rtt, cmp_double);
-		printf("client=managedws mode=rtt msgs=%ld size=%zu p50_us=%.1f p90_us=%.1f "
-		       "p99_us=%.1f%s\n",
-		       count, size, rtt[count / 2], rtt[count * 9 / 10], rtt[count * 99 / 100],
-		       rc ? " INCOMPLETE" : "");
+		if (!rc)
+			printf("{\"client\":\"managedws\",\"mode\":\"%s\",\"msgs\":%ld,\"size\":%zu,"
+			       "\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f}\n",
+			       mode, count, size, rtt[count / 2], rtt[count * 9 / 10],
+			       rtt[count * 99 / 100]);
 		free(rtt);
+	} else {
+		fprintf(stderr, "unknown mode %s\n", mode);
+		rc = 2;
 	}
+	if (rc == -1)
+		fprintf(stderr, "client_bench: timed out waiting for the server\n");
 	free(payload);
 	mws_client_free(c);
 	return rc ? 1 : 0;

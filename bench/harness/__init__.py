@@ -1,0 +1,1 @@
+"""bench/run.sh's driver: figures.py measures, report.py writes, plots.py draws."""

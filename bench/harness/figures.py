@@ -1,0 +1,181 @@
+"""Each figure of the run: starts the servers, runs the clients, returns
+samples. Every process is pinned (server CPU 0, clients CPU 1) and stopped."""
+from __future__ import annotations
+
+import json
+import signal
+import statistics
+import subprocess
+import time
+from typing import Dict, List
+
+from . import peers, procs
+
+
+def summary(values: List[float]) -> Dict[str, float]:
+    """Median of the runs and their spread (min, max)."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "runs": values}
+
+
+def start_server(name: str, mode: str, **kw):
+    p = procs.start(peers.server_cmd(name, mode, **kw), procs.SERVER_CPU)
+    port = int(procs.read_line(p, "PORT ", 20).split()[1])
+    return p, port
+
+
+def client_json(name: str, url: str, mode: str, count: int, size: int) -> dict:
+    line = procs.run_client(peers.client_cmd(name, url, mode, count, size), timeout=180)
+    return json.loads(line)
+
+
+def throughput(clients: List[str], server: str, size: int, count: int, runs: int,
+               log) -> Dict[str, dict]:
+    """msg/s of each client sending to ONE sink server (the same for all)."""
+    p, port = start_server(server, "sink")
+    url = "ws://127.0.0.1:%d/" % port
+    out: Dict[str, dict] = {}
+    try:
+        for name in clients:
+            # websockets is an order of magnitude slower: fewer messages.
+            n = max(1000, count // 5) if name == "websockets" else count
+            values = []
+            for _ in range(runs):
+                try:
+                    values.append(client_json(name, url, "throughput", n, size)["msg_per_s"])
+                except Exception as e:  # reported, not hidden
+                    log("  ERROR %s -> %s sink %d B: %s" % (name, server, size, e))
+            if values:
+                out[name] = summary(values)
+                log("  %-17s -> %-10s sink %5d B: %10.0f msg/s (runs %s)" % (
+                    name, server, size, out[name]["median"], [round(v) for v in values]))
+    finally:
+        procs.stop(p)
+    return out
+
+
+def server_sink(servers: List[str], client: str, size: int, count: int, runs: int,
+                log) -> Dict[str, dict]:
+    """msg/s each server receives from the same (fastest) client."""
+    out: Dict[str, dict] = {}
+    for server in servers:
+        res = throughput([client], server, size, count, runs, log)
+        if client in res:
+            out[server] = res[client]
+    return out
+
+
+def rtt(clients: List[str], server: str, count: int, size: int, runs: int,
+        log) -> Dict[str, dict]:
+    """Round trip percentiles of each client (in each of its modes) against
+    one echo server. Key: "client/mode"."""
+    p, port = start_server(server, "echo")
+    url = "ws://127.0.0.1:%d/" % port
+    out: Dict[str, dict] = {}
+    try:
+        for name in clients:
+            for mode in peers.RTT_MODES[name]:
+                samples = {"p50_us": [], "p90_us": [], "p99_us": []}
+                for _ in range(runs):
+                    try:
+                        r = client_json(name, url, mode, count, size)
+                    except Exception as e:
+                        log("  ERROR %s %s -> %s: %s" % (name, mode, server, e))
+                        continue
+                    for k in samples:
+                        samples[k].append(r[k])
+                if samples["p50_us"]:
+                    out["%s/%s" % (name, mode)] = {k: summary(v) for k, v in samples.items()}
+                    log("  %-17s %-6s -> %-10s p50 %7.1f us  p99 %8.1f us" % (
+                        name, mode, server, statistics.median(samples["p50_us"]),
+                        statistics.median(samples["p99_us"])))
+    finally:
+        procs.stop(p)
+    return out
+
+
+def server_rtt(servers: List[str], client: str, count: int, size: int, runs: int,
+               log) -> Dict[str, dict]:
+    """Round trip of one client (ws) against each echo server."""
+    out: Dict[str, dict] = {}
+    for server in servers:
+        res = rtt([client], server, count, size, runs, lambda s: None)
+        for key, v in res.items():
+            out[server] = v
+            log("  %-10s echo, %s client: p50 %7.1f us  p99 %8.1f us" % (
+                server, client, v["p50_us"]["median"], v["p99_us"]["median"]))
+    return out
+
+
+def idle_memory(servers: List[str], n: int, per_proc: int, log) -> Dict[str, dict]:
+    """Server RSS delta / n with n idle connections from several processes
+    and source addresses 127.0.0.2, .3, ... (the holders are not pinned)."""
+    out: Dict[str, dict] = {}
+    for server in servers:
+        p, port = start_server(server, "idle", fd_limit=n + 256)
+        url = "ws://127.0.0.1:%d/" % port
+        holders = []
+        try:
+            time.sleep(1.0)
+            before = procs.rss_bytes(p.pid)
+            left, i = n, 0
+            while left > 0:
+                k = min(per_proc, left)
+                holders.append(procs.start(peers.idle_cmd(url, k, "127.0.0.%d" % (2 + i)), None,
+                                           stdin=subprocess.PIPE))
+                left -= k
+                i += 1
+            opened = sum(int(procs.read_line(h, "READY ", 300).split()[1]) for h in holders)
+            time.sleep(2.0)  # let the server settle
+            after = procs.rss_bytes(p.pid)
+            out[server] = {"connections": opened, "rss_before": before, "rss_after": after,
+                           "bytes_per_conn": (after - before) / opened if opened else None}
+            log("  %-10s %6d conns: RSS %6.1f -> %6.1f MiB, %8.0f B/conn" % (
+                server, opened, before / 2**20, after / 2**20,
+                out[server]["bytes_per_conn"] or 0))
+            if opened < n:
+                log("  ERROR %s: only %d of %d connections opened" % (server, opened, n))
+        except Exception as e:
+            log("  ERROR %s idle %d: %s" % (server, n, e))
+        finally:
+            for h in holders:
+                procs.stop(h, 20)
+            procs.stop(p, 20)
+    return out
+
+
+def storm(n: int, spread_ms: int, log) -> dict:
+    """n managed clients on one context; our server restarted gracefully
+    (1012 with retry-after spread over spread_ms); accepts per 100 ms at
+    the restarted server."""
+    fd = n + 256
+    a, port = start_server("managedws", "echo", fd_limit=fd, spread_ms=spread_ms)
+    c = procs.start([peers.STORM_BENCH, "ws://127.0.0.1:%d/" % port, str(n), "120"],
+                    procs.CLIENT_CPU)
+    b = None
+    try:
+        ready = int(procs.read_line(c, "READY ", 130).split()[1])
+        log("  %d of %d clients connected; restarting the server" % (ready, n))
+        procs.stop(a, 30)  # graceful: closes with 1012 + retry-after hints
+        b, port_b = start_server("managedws", "echo", fd_limit=fd, port=port,
+                                 spread_ms=spread_ms, accept_log=True)
+        line = procs.read_line(c, "RECONNECTED ", 130).split()
+        back, secs = int(line[1]), float(line[2])
+        b.send_signal(signal.SIGTERM)
+        acc = procs.read_line(b, "ACCEPTS ", 60).split()[2:]
+        buckets = [int(x) for x in acc]
+        procs.stop(b, 30)
+        nonzero = [i for i, v in enumerate(buckets) if v]
+        window = buckets[: nonzero[-1] + 1] if nonzero else []
+        mean = sum(window) / len(window) if window else 0.0
+        peak = max(window) if window else 0
+        res = {"clients": n, "connected": ready, "reconnected": back, "seconds": secs,
+               "spread_ms": spread_ms, "accepts_per_100ms": window, "peak": peak,
+               "mean": mean, "peak_over_mean": peak / mean if mean else None}
+        log("  %d of %d back in %.2f s; accepts/100 ms peak %d, mean %.1f, peak/mean %.2f" % (
+            back, ready, secs, peak, mean, res["peak_over_mean"] or 0))
+        return res
+    finally:
+        procs.stop(c, 30)
+        if b is not None:
+            procs.stop(b, 30)

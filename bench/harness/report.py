@@ -1,0 +1,135 @@
+"""The run's tables (markdown, printed and written) and its JSON."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from . import peers
+
+
+def _best_peer(values: Dict[str, float], higher_better: bool) -> Optional[str]:
+    cands = {k: v for k, v in values.items() if k.split("/")[0] in peers.PEERS}
+    if not cands:
+        return None
+    return (max if higher_better else min)(cands, key=cands.get)
+
+
+def _fmt(v: float, unit: str) -> str:
+    if unit == "msg/s":
+        return "{:,.0f}".format(v)
+    if unit == "B":
+        return "{:,.0f}".format(v)
+    return "{:,.1f}".format(v)
+
+
+def table(title: str, unit: str, rows: Dict[str, dict], key: Optional[str],
+          higher_better: bool) -> List[str]:
+    """One markdown table: name, median, spread, ratio vs the best peer."""
+    med = {k: (v[key] if key else v)["median"] for k, v in rows.items()}
+    best = _best_peer(med, higher_better)
+    out = ["### " + title, "",
+           "| | median (%s) | spread (min–max) | vs best peer%s |" % (
+               unit, " (%s)" % best if best else ""),
+           "| --- | ---: | ---: | ---: |"]
+    for name in sorted(med, key=med.get, reverse=higher_better):
+        v = (rows[name][key] if key else rows[name])
+        ratio = "%.2f×" % (med[name] / med[best]) if best and med[best] else "–"
+        out.append("| %s | %s | %s–%s | %s |" % (
+            name, _fmt(v["median"], unit), _fmt(v["min"], unit), _fmt(v["max"], unit), ratio))
+    return out + [""]
+
+
+def _summary_row(label: str, unit: str, rows: Dict[str, dict], key: Optional[str],
+                 higher_better: bool, ours: str = peers.OURS) -> Optional[str]:
+    med = {k: (v[key] if key else v)["median"] for k, v in rows.items()}
+    best = _best_peer(med, higher_better)
+    mine = [k for k in med if k.split("/")[0] == ours]
+    if not best or not mine:
+        return None
+    m = (max if higher_better else min)(mine, key=med.get)
+    return "| %s | %s %s (%s) | %s %s (%s) | **%.2f×** |" % (
+        label, _fmt(med[m], unit), unit, m, _fmt(med[best], unit), unit, best, med[m] / med[best])
+
+
+def summary_table(res: dict) -> List[str]:
+    """One line per figure, as in issue 11: ours, the best peer, the ratio."""
+    out = ["## Summary", "", "| figure | managedws | best peer | ratio |", "| --- | --- | --- | ---: |"]
+    rows = []
+    for label, r in res.get("client_tput", {}).items():
+        rows.append(_summary_row("client throughput " + label, "msg/s", r, None, True))
+    for label, r in res.get("binding_tput", {}).items():
+        for b in peers.BINDINGS:
+            rows.append(_summary_row("%s throughput %s" % (b, label), "msg/s", r, None, True, b))
+    for label, r in res.get("server_sink", {}).items():
+        rows.append(_summary_row("server sink " + label, "msg/s", r, None, True))
+    for label, r in res.get("client_rtt", {}).items():
+        rows.append(_summary_row("client round trip p50 " + label, "µs", r, "p50_us", False))
+        rows.append(_summary_row("client round trip p99 " + label, "µs", r, "p99_us", False))
+    for label, r in res.get("server_rtt", {}).items():
+        rows.append(_summary_row("server echo round trip p50 " + label, "µs", r, "p50_us", False))
+    for level, r in (res.get("idle_memory") or {}).items():
+        per = {k: {"median": v["bytes_per_conn"]} for k, v in r.items() if v.get("bytes_per_conn")}
+        rows.append(_summary_row("server RSS per idle connection (%s conns)" % level, "B", per,
+                                 None, False))
+    s = res.get("storm")
+    if s and s.get("peak_over_mean"):
+        rows.append("| reconnect storm, %d clients: accepts/100 ms peak/mean | %.2f | – | – |" % (
+            s["reconnected"], s["peak_over_mean"]))
+    return out + [r for r in rows if r] + [""]
+
+
+def memory_table(levels: Dict[str, Dict[str, dict]]) -> List[str]:
+    out = ["### Server RSS per idle connection", "",
+           "| server | connections | RSS before → after (MiB) | bytes / connection | vs best peer |",
+           "| --- | ---: | ---: | ---: | ---: |"]
+    for level, rows in levels.items():
+        per = {k: v["bytes_per_conn"] for k, v in rows.items() if v.get("bytes_per_conn")}
+        best = _best_peer(per, higher_better=False)
+        for name in sorted(per, key=per.get):
+            v = rows[name]
+            out.append("| %s | %d (target %s) | %.1f → %.1f | %s | %s |" % (
+                name, v["connections"], level, v["rss_before"] / 2**20, v["rss_after"] / 2**20,
+                "{:,.0f}".format(per[name]),
+                "%.2f×" % (per[name] / per[best]) if best else "–"))
+    return out + [""]
+
+
+def storm_table(s: dict) -> List[str]:
+    if not s:
+        return []
+    return ["### Reconnect storm (managedws clients on one context, `server_bench` restarted)", "",
+            "| clients | back after restart | seconds | spread window | accepts/100 ms peak | mean | peak/mean |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| %d | %d | %.2f | %d ms | %d | %.1f | %s |" % (
+                s["connected"], s["reconnected"], s["seconds"], s["spread_ms"], s["peak"],
+                s["mean"], "%.2f" % s["peak_over_mean"] if s["peak_over_mean"] else "–"), ""]
+
+
+def markdown(res: dict) -> str:
+    m = res["meta"]
+    lines = ["# managedws benchmark, %s%s" % (m["date"], " (quick)" if m["quick"] else ""), "",
+             "Machine: %s, %d CPUs; servers pinned to CPU %s, clients to CPU %s; %d run(s) per "
+             "figure, median and spread (min–max). %s" % (
+                 m["machine"], m["cpus"], m["server_cpu"], m["client_cpu"], m["runs"],
+                 m.get("note", "")), "",
+             "Counts: %s" % ", ".join("%s=%s" % kv for kv in m["counts"].items()), ""]
+    for n in m.get("notes", []):
+        lines.append("- " + n)
+    lines.append("")
+    lines += summary_table(res)
+    for key, title in (("client_tput", "Client throughput"), ("binding_tput", "Binding throughput")):
+        for label, rows in res.get(key, {}).items():
+            lines += table("%s, %s" % (title, label), "msg/s", rows, None, True)
+    for label, rows in res.get("server_sink", {}).items():
+        lines += table("Server sink, %s" % label, "msg/s", rows, None, True)
+    for label, rows in res.get("client_rtt", {}).items():
+        lines += table("Client round trip p50, %s" % label, "µs", rows, "p50_us", False)
+        lines += table("Client round trip p99, %s" % label, "µs", rows, "p99_us", False)
+    for label, rows in res.get("server_rtt", {}).items():
+        lines += table("Server echo round trip p50, %s" % label, "µs", rows, "p50_us", False)
+        lines += table("Server echo round trip p99, %s" % label, "µs", rows, "p99_us", False)
+    if res.get("idle_memory"):
+        lines += memory_table(res["idle_memory"])
+    lines += storm_table(res.get("storm"))
+    if res.get("errors"):
+        lines += ["### Errors", ""] + ["- " + e for e in res["errors"]] + [""]
+    return "\n".join(lines)

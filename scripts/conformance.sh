@@ -160,13 +160,16 @@ wait_port_line() {
 	return 1
 }
 
-# Waits up to $2 seconds until something listens on 127.0.0.1:$1.
-wait_listening() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-			return 0
-		fi
+# suite_listening PORT PID SECONDS: the fuzzing server started as PID (a
+# `timeout` whose child is wstest) listens on PORT itself; a port taken by
+# another process meanwhile makes wstest exit instead.
+suite_listening() {
+	local i p
+	for ((i = 0; i < $3 * 10; i++)); do
+		kill -0 "$2" 2>/dev/null || return 1
+		for p in $(ss -ltnpH "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2); do
+			[ "$(ps -o ppid= -p "$p" | tr -d ' ')" = "$2" ] && return 0
+		done
 		sleep 0.1
 	done
 	return 1
@@ -244,16 +247,27 @@ run_client_end() { # END: client (C testee) or python (the binding's)
 	else
 		testee_cmd=("$testee")
 	fi
-	port=${MWS_CONFORMANCE_CLIENT_PORT:-$(free_port)}
-	cat >"$dir/spec.json" <<-EOF
-	{"url": "ws://127.0.0.1:$port", "outdir": "$dir/reports",
-	 "cases": $cases_json, "exclude-cases": [], "exclude-agent-cases": {}}
-	EOF
-	(cd "$dir" && exec timeout "$WSTEST_TIMEOUT" "$wstest" -m fuzzingserver -s spec.json) \
-		>"$dir/wstest.log" 2>&1 &
-	local suite_pid=$!
-	pids+=("$suite_pid")
-	if ! wait_listening "$port" 30; then
+	# The port is free when chosen but may be taken before the suite binds
+	# it (other tests run beside this one): then try another, three times.
+	local try suite_pid=""
+	for try in 1 2 3; do
+		port=${MWS_CONFORMANCE_CLIENT_PORT:-$(free_port)}
+		cat >"$dir/spec.json" <<-EOF
+		{"url": "ws://127.0.0.1:$port", "outdir": "$dir/reports",
+		 "cases": $cases_json, "exclude-cases": [], "exclude-agent-cases": {}}
+		EOF
+		(cd "$dir" && exec timeout "$WSTEST_TIMEOUT" "$wstest" -m fuzzingserver -s spec.json) \
+			>"$dir/wstest.log" 2>&1 &
+		suite_pid=$!
+		pids+=("$suite_pid")
+		if suite_listening "$port" "$suite_pid" 30; then
+			break
+		fi
+		kill "$suite_pid" 2>/dev/null || true
+		suite_pid=""
+		grep -q CannotListenError "$dir/wstest.log" || break
+	done
+	if [ -z "$suite_pid" ]; then
 		echo "$end: the suite did not listen on $port (see $dir/wstest.log)"
 		status=1
 		return

@@ -7,15 +7,7 @@
 #include "core/state_machine.h"
 #include "io/client_io.h"
 
-static const char *const mws__state_names[] = {
-	"DISCONNECTED", "CONNECTING", "CONNECTED", "RECONNECTING", "FAILED", "CLOSED"};
-
-MWS_API const char *mws_state_name(int state)
-{
-	if (state < 0 || state >= MWS__STATE_COUNT)
-		return "UNKNOWN";
-	return mws__state_names[state];
-}
+MWS_API const char *mws_state_name(int state) { return mws__state_name(state); }
 
 MWS_API int mws_client_config_init(mws_client_config *cfg)
 {

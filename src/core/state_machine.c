@@ -31,6 +31,15 @@ int mws__sm_next(int state, int event)
 	return transitions[state][event];
 }
 
+const char *mws__state_name(int state)
+{
+	static const char *const names[MWS__STATE_COUNT] = {
+		"DISCONNECTED", "CONNECTING", "CONNECTED", "RECONNECTING", "FAILED", "CLOSED"};
+	if (state < 0 || state >= MWS__STATE_COUNT)
+		return "UNKNOWN";
+	return names[state];
+}
+
 const char *mws__event_name(int event)
 {
 	static const char *const names[MWS__EV_COUNT] = {

@@ -23,5 +23,7 @@ typedef enum mws__event {
  * table refuses it. Pure. */
 int mws__sm_next(int state, int event);
 const char *mws__event_name(int event);
+/* "CONNECTING" and so on, static storage; "UNKNOWN" out of range. */
+const char *mws__state_name(int state);
 
 #endif

@@ -22,14 +22,14 @@ int mws__client_transition(struct mws_client *c, int event, const char *reason,
 	if (to == MWS__STATE_INVALID) {
 		atomic_fetch_add(&c->refused_events, 1);
 		mws__log(c->ctx, MWS_LOG_DEBUG, "client %s: refused %s in %s", c->url_text,
-		         mws__event_name(event), mws_state_name(from));
+		         mws__event_name(event), mws__state_name(from));
 		return -1;
 	}
 	c->state = to;
 	atomic_store(&c->state_pub, to);
 	atomic_store(&c->attempt_pub, c->retry.attempt);
 	mws__log(c->ctx, MWS_LOG_INFO, "client %s: %s -> %s (%s, code %d)", c->url_text,
-	         mws_state_name(from), mws_state_name(to), reason, close_code);
+	         mws__state_name(from), mws__state_name(to), reason, close_code);
 	if (c->cbs.on_state) {
 		mws_state_change ch = {from, to, reason, close_code, retry_delay_ms, c->retry.attempt};
 		c->cbs.on_state(c, &ch, c->user_data);

@@ -9,43 +9,11 @@
 #include <unistd.h>
 
 #include "client_harness.h"
+#include "raw_peer.h"
 
-#define RAW_PEER MWS_SOURCE_DIR "/tests/peers/raw_ws_peer.py"
+static raw_peer raw;
 
-static mws_test_peer peer;
-static char log_path[64];
-
-static void fini(void)
-{
-	mws_test_peer_stop(&peer);
-	if (*log_path)
-		unlink(log_path);
-}
-
-/* Starts the raw peer in `mode` with a log of accepted connections. */
-static int start_raw(const char *mode, const char *id)
-{
-	snprintf(log_path, sizeof log_path, "/tmp/mws-raw-%d.log", (int)getpid());
-	unlink(log_path);
-	const char *const argv[] = {"python3", RAW_PEER, "--mode", mode, "--log", log_path,
-	                            "--id", id ? id : "7", NULL};
-	cr_assert_eq(mws_test_peer_start(&peer, argv), 0, "raw peer did not start");
-	return peer.port;
-}
-
-/* TCP connections the peer accepted so far. */
-static int accepts(void)
-{
-	FILE *f = fopen(log_path, "r");
-	if (!f)
-		return 0;
-	int n = 0;
-	char line[32];
-	while (fgets(line, sizeof line, f))
-		n++;
-	fclose(f);
-	return n;
-}
+static void fini(void) { raw_peer_stop(&raw); }
 
 static mws_client *client_for(rec *r, int port, mws_client_config *cfg)
 {
@@ -79,7 +47,7 @@ static void on_msg_checking_null(mws_client *c, const void *data, size_t len, in
 Test(client_conformance, a_message_of_empty_fragments_arrives_as_an_empty_message,
      .fini = fini)
 {
-	int port = start_raw("empty-fragments", NULL);
+	int port = raw_peer_start(&raw, "empty-fragments", NULL);
 	rec r;
 	rec_init(&r);
 	mws_client_config cfg;
@@ -106,7 +74,7 @@ Test(client_conformance, a_message_of_empty_fragments_arrives_as_an_empty_messag
 
 Test(client_conformance, host_header_carries_a_non_default_port, .fini = fini)
 {
-	int port = start_raw("strict-host", NULL);
+	int port = raw_peer_start(&raw, "strict-host", NULL);
 	rec r;
 	rec_init(&r);
 	mws_client_config cfg;
@@ -160,7 +128,7 @@ Test(client_conformance, our_server_sees_the_port_in_the_host_header)
 
 Test(client_conformance, handshake_400_fails_without_retrying, .fini = fini)
 {
-	int port = start_raw("reject-400", NULL);
+	int port = raw_peer_start(&raw, "reject-400", NULL);
 	rec r;
 	rec_init(&r);
 	mws_client_config cfg;
@@ -170,7 +138,7 @@ Test(client_conformance, handshake_400_fails_without_retrying, .fini = fini)
 	cr_assert(rec_wait_state(&r, MWS_STATE_FAILED, 10000), "a 400 must not be retried");
 	rec_state *s = rec_last_to(&r, MWS_STATE_FAILED);
 	cr_expect(strstr(s->reason, "400") != NULL, "reason: %s", s->reason);
-	cr_expect_eq(accepts(), 1);
+	cr_expect_eq(raw_peer_accepts(&raw), 1);
 	cr_expect_eq(rec_count_to(&r, MWS_STATE_RECONNECTING), 0);
 	mws_client_free(c);
 	rec_destroy(&r);
@@ -180,7 +148,7 @@ Test(client_conformance, handshake_400_fails_without_retrying, .fini = fini)
 
 static void check_id_echoed(const char *mode, const char *id, const char *want_json)
 {
-	int port = start_raw(mode, id);
+	int port = raw_peer_start(&raw, mode, id);
 	rec r;
 	rec_init(&r);
 	mws_client_config cfg;
@@ -232,7 +200,7 @@ Test(client_conformance, json_heartbeat_sends_back_a_numeric_id_as_a_number, .fi
 
 Test(client_conformance, send_after_close_returned_fails_with_eclosed, .fini = fini)
 {
-	int port = start_raw("echo", NULL);
+	int port = raw_peer_start(&raw, "echo", NULL);
 	for (int round = 0; round < 20; round++) {
 		rec r;
 		rec_init(&r);

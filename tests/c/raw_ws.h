@@ -20,11 +20,7 @@ static inline int raw_ws_open(const char *src, int port, int *status)
 	if (fd < 0)
 		return -1;
 	char req[512];
-	int n = snprintf(req, sizeof req,
-	                 "GET /raw HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
-	                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-	                 "Sec-WebSocket-Version: 13\r\n\r\n",
-	                 port);
+	int n = ws_upgrade_request(req, sizeof req, "/raw", port, NULL);
 	if (write_all(fd, req, (size_t)n)) {
 		close(fd);
 		return -1;

@@ -232,6 +232,19 @@ static inline int read_http_status(int fd, int timeout_ms)
 	return status;
 }
 
+/* Writes a WebSocket upgrade request for `path` on 127.0.0.1:port, with
+ * `extra_headers` (NULL: none; each line ending in CRLF) before the blank
+ * line. Returns snprintf's count. */
+static inline int ws_upgrade_request(char *req, size_t cap, const char *path, int port,
+                                     const char *extra_headers)
+{
+	return snprintf(req, cap,
+	                "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+	                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	                "Sec-WebSocket-Version: 13\r\n%s\r\n",
+	                path, port, extra_headers ? extra_headers : "");
+}
+
 /* A WebSocket upgrade request from `src`; returns the HTTP status. */
 static inline int ws_handshake_status(const char *src, int port, const char *extra_headers)
 {
@@ -239,11 +252,7 @@ static inline int ws_handshake_status(const char *src, int port, const char *ext
 	if (fd < 0)
 		return fd;
 	char req[1024];
-	int n = snprintf(req, sizeof req,
-	                 "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
-	                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-	                 "Sec-WebSocket-Version: 13\r\n%s\r\n",
-	                 port, extra_headers ? extra_headers : "");
+	int n = ws_upgrade_request(req, sizeof req, "/ws", port, extra_headers);
 	int status = write_all(fd, req, (size_t)n) ? -EIO : read_http_status(fd, 5000);
 	close(fd);
 	return status;

@@ -15,11 +15,7 @@ static void status_line(int port, const char *extra, char *line, size_t cap)
 	int fd = tcp_connect_from(NULL, port);
 	cr_assert_geq(fd, 0);
 	char req[512];
-	int n = snprintf(req, sizeof req,
-	                 "GET /x HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
-	                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-	                 "Sec-WebSocket-Version: 13\r\n%s\r\n",
-	                 port, extra);
+	int n = ws_upgrade_request(req, sizeof req, "/x", port, extra);
 	cr_assert_eq(write_all(fd, req, (size_t)n), 0);
 	size_t got = 0;
 	line[0] = '\0';
@@ -208,22 +204,20 @@ static int head_status(int port, const char *head, size_t len)
 static char *upgrade_with_header(int port, const char *name, size_t value_len, int copies,
                                  size_t *len)
 {
-	size_t cap = 1024 + (size_t)copies * (strlen(name) + value_len + 16);
-	char *req = malloc(cap);
-	size_t n = (size_t)snprintf(req, cap,
-	                            "GET /h HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
-	                            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-	                            "Sec-WebSocket-Version: 13\r\n",
-	                            port);
+	size_t cap = (size_t)copies * (strlen(name) + value_len + 16) + 1;
+	char *headers = malloc(cap);
+	size_t n = 0;
 	for (int i = 0; i < copies; i++) {
-		n += (size_t)snprintf(req + n, cap - n, "%s%d: ", name, i);
-		memset(req + n, 'a', value_len);
+		n += (size_t)snprintf(headers + n, cap - n, "%s%d: ", name, i);
+		memset(headers + n, 'a', value_len);
 		n += value_len;
-		memcpy(req + n, "\r\n", 2);
+		memcpy(headers + n, "\r\n", 2);
 		n += 2;
 	}
-	memcpy(req + n, "\r\n", 2);
-	*len = n + 2;
+	headers[n] = '\0';
+	char *req = malloc(cap + 1024);
+	*len = (size_t)ws_upgrade_request(req, cap + 1024, "/h", port, headers);
+	free(headers);
 	return req;
 }
 
@@ -269,11 +263,7 @@ Test(server_admission, request_head_sent_byte_by_byte_still_upgrades)
 	int fd = tcp_connect_from(NULL, port);
 	cr_assert_geq(fd, 0);
 	char req[512];
-	int n = snprintf(req, sizeof req,
-	                 "GET /slow?x=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
-	                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-	                 "Sec-WebSocket-Version: 13\r\n\r\n",
-	                 port);
+	int n = ws_upgrade_request(req, sizeof req, "/slow?x=1", port, NULL);
 	for (int i = 0; i < n; i++) {
 		cr_assert_eq(write(fd, req + i, 1), 1);
 		if (i % 16 == 0)

@@ -233,11 +233,7 @@ Test(server_stall, half_close_with_echo_pending_ends_the_connection_promptly, .t
 		inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 		cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
 		char req[512];
-		int n = snprintf(req, sizeof req,
-		                 "GET /h HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
-		                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-		                 "Sec-WebSocket-Version: 13\r\n\r\n",
-		                 port);
+		int n = ws_upgrade_request(req, sizeof req, "/h", port, NULL);
 		cr_assert_eq(write_all(fd, req, (size_t)n), 0);
 		size_t len = 3u << 20;
 		unsigned char *msg = calloc(1, len);

@@ -150,6 +150,22 @@ static inline mws_server *rec_server(mws_ctx *ctx, mws_server_config *cfg, rec *
 	return srv;
 }
 
+/* A new context and a cleared recorder, for rec_server(). */
+static inline mws_ctx *rec_ctx(rec *r)
+{
+	mws_ctx *ctx = NULL;
+	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
+	rec_init(r);
+	return ctx;
+}
+
+static inline mws_server_stats server_stats(mws_server *srv)
+{
+	mws_server_stats st = {.size = sizeof st};
+	cr_assert_eq(mws_server_stats_get(srv, &st), 0);
+	return st;
+}
+
 typedef struct int_at_least {
 	atomic_int *v;
 	int n;

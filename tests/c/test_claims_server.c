@@ -25,13 +25,6 @@ static int deaf_client(int port)
 	return fd;
 }
 
-static mws_server_stats sstats(mws_server *srv)
-{
-	mws_server_stats st = {.size = sizeof st};
-	cr_assert_eq(mws_server_stats_get(srv, &st), 0);
-	return st;
-}
-
 typedef struct dropped_at_least {
 	mws_server *srv;
 	uint64_t n;
@@ -85,7 +78,7 @@ Test(claims_server, a_peer_that_does_not_read_hits_the_send_bound_and_drops_are_
 	/* the bound holds exactly: no more than BOUND waits beyond the socket */
 	cr_expect_geq(accepted, BOUND / MSG, "refused before the bound");
 	cr_expect_eq(mws_server_send(srv, id, msg, sizeof msg, MWS_MSG_BINARY), MWS_EQUEUEFULL);
-	mws_server_stats st = sstats(srv);
+	mws_server_stats st = server_stats(srv);
 	cr_expect_eq(st.send_dropped, 0, "a refused send is an error, not a drop");
 	cr_expect_eq(st.connections, 1);
 
@@ -94,7 +87,7 @@ Test(claims_server, a_peer_that_does_not_read_hits_the_send_bound_and_drops_are_
 	dropped_at_least w1 = {srv, 1};
 	cr_assert(mws_test_wait_until(dropped_reached, &w1, 5000),
 	          "the skipped broadcast was not counted");
-	cr_expect_eq(sstats(srv).send_dropped, 1);
+	cr_expect_eq(server_stats(srv).send_dropped, 1);
 
 	/* the peer goes away with messages still queued: each one is counted */
 	close(fd);
@@ -102,7 +95,7 @@ Test(claims_server, a_peer_that_does_not_read_hits_the_send_bound_and_drops_are_
 	dropped_at_least w2 = {srv, 2};
 	cr_assert(mws_test_wait_until(dropped_reached, &w2, 5000),
 	          "queued messages dropped silently");
-	st = sstats(srv);
+	st = server_stats(srv);
 	cr_expect_leq(st.send_dropped, 1 + (uint64_t)BOUND / MSG,
 	              "more dropped than could wait");
 	cr_expect_eq(mws_server_send(srv, id, "x", 1, MWS_MSG_TEXT), MWS_ECLOSED);

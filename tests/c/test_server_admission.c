@@ -32,10 +32,8 @@ static void status_line(int port, const char *extra, char *line, size_t cap)
 
 Test(server_admission, refusals_are_http_1_1_status_lines)
 {
-	mws_ctx *ctx = NULL;
-	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
 	rec r;
-	rec_init(&r);
+	mws_ctx *ctx = rec_ctx(&r);
 	r.auth_status = 401;
 	mws_server *srv = rec_server(ctx, NULL, &r);
 	char line[256];
@@ -52,10 +50,8 @@ Test(server_admission, refusals_are_http_1_1_status_lines)
 
 Test(server_admission, python_websockets_client_reads_the_refusal_status, .timeout = 60)
 {
-	mws_ctx *ctx = NULL;
-	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
 	rec r;
-	rec_init(&r);
+	mws_ctx *ctx = rec_ctx(&r);
 	r.auth_status = 401;
 	mws_server *srv = rec_server(ctx, NULL, &r);
 	char url[64];
@@ -122,10 +118,8 @@ Test(server_admission, slow_handshakes_from_one_address_do_not_keep_another_out,
 	cr_assert(rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= SLOW_CONNECTIONS + 512,
 	          "ulimit -n (hard) is %llu: too low for this test (scripts/test.sh sets 8192)",
 	          (unsigned long long)rl.rlim_max);
-	mws_ctx *ctx = NULL;
-	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
 	rec r;
-	rec_init(&r);
+	mws_ctx *ctx = rec_ctx(&r);
 	mws_server_config cfg;
 	mws_server_config_init(&cfg);
 	cfg.rate_per_sec = -1; /* the token bucket would hide what is tested */
@@ -223,10 +217,8 @@ static char *upgrade_with_header(int port, const char *name, size_t value_len, i
 
 Test(server_admission, oversized_request_heads_get_431, .timeout = 60)
 {
-	mws_ctx *ctx = NULL;
-	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
 	rec r;
-	rec_init(&r);
+	mws_ctx *ctx = rec_ctx(&r);
 	mws_server *srv = rec_server(ctx, NULL, &r);
 	int port = mws_server_port(srv);
 	size_t len;
@@ -253,10 +245,8 @@ Test(server_admission, oversized_request_heads_get_431, .timeout = 60)
 
 Test(server_admission, request_head_sent_byte_by_byte_still_upgrades)
 {
-	mws_ctx *ctx = NULL;
-	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
 	rec r;
-	rec_init(&r);
+	mws_ctx *ctx = rec_ctx(&r);
 	r.echo = 1;
 	mws_server *srv = rec_server(ctx, NULL, &r);
 	int port = mws_server_port(srv);

@@ -2,19 +2,10 @@
  * codes a libwebsockets 4.1.6 client would rewrite, seen by a raw client. */
 #include "raw_ws.h"
 
-static mws_server_stats stats_of(mws_server *srv)
-{
-	mws_server_stats st = {.size = sizeof st};
-	cr_assert_eq(mws_server_stats_get(srv, &st), 0);
-	return st;
-}
-
 Test(server_protocol, json_protocol_closes_text_that_is_not_json_with_1003)
 {
-	mws_ctx *ctx = NULL;
-	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
 	rec r;
-	rec_init(&r);
+	mws_ctx *ctx = rec_ctx(&r);
 	mws_server_config cfg;
 	mws_server_config_init(&cfg);
 	cfg.json_protocol = 1;
@@ -35,7 +26,7 @@ Test(server_protocol, json_protocol_closes_text_that_is_not_json_with_1003)
 	cr_assert_eq(e.why, MWS_DISCONNECT_INVALID_MESSAGE);
 	cr_assert_eq(e.code, 1003);
 	cr_assert_eq(atomic_load(&r.messages), 4, "the invalid one is not delivered");
-	cr_assert_eq(stats_of(srv).invalid_messages, 1);
+	cr_assert_eq(server_stats(srv).invalid_messages, 1);
 	char body[1 << 14];
 	cr_assert_eq(http_get(mws_server_port(srv), "/metrics", body, sizeof body), 200);
 	cr_assert(strstr(body, "\nmws_server_invalid_messages_total 1\n"), "%s", body);
@@ -47,10 +38,8 @@ Test(server_protocol, json_protocol_closes_text_that_is_not_json_with_1003)
 /* Sends "not json" and a binary message; returns how many arrived. */
 static int deliver_non_json(mws_server_config *cfg)
 {
-	mws_ctx *ctx = NULL;
-	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
 	rec r;
-	rec_init(&r);
+	mws_ctx *ctx = rec_ctx(&r);
 	mws_server *srv = rec_server(ctx, cfg, &r);
 	int fd = raw_ws_open(NULL, mws_server_port(srv), NULL);
 	cr_assert_geq(fd, 0);
@@ -59,7 +48,7 @@ static int deliver_non_json(mws_server_config *cfg)
 	wait_at_least(&r.messages, 2, 5000);
 	int n = atomic_load(&r.messages);
 	cr_assert_eq(atomic_load(&r.disconnects), 0);
-	cr_assert_eq(stats_of(srv).invalid_messages, 0);
+	cr_assert_eq(server_stats(srv).invalid_messages, 0);
 	close(fd);
 	mws_server_free(srv);
 	mws_ctx_free(ctx);
@@ -80,10 +69,8 @@ Test(server_protocol, json_allow_invalid_or_no_json_protocol_delivers_any_text)
 /* The close frame a raw client gets after mws_server_close(code, reason). */
 static int close_seen(int code, const char *reason, char *seen, size_t cap, rec_event *ev)
 {
-	mws_ctx *ctx = NULL;
-	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
 	rec r;
-	rec_init(&r);
+	mws_ctx *ctx = rec_ctx(&r);
 	mws_server *srv = rec_server(ctx, NULL, &r);
 	int fd = raw_ws_open(NULL, mws_server_port(srv), NULL);
 	cr_assert_geq(fd, 0);
@@ -128,10 +115,8 @@ Test(server_protocol, codes_a_lws_client_rewrites_carry_code_in_the_reason)
 
 Test(server_protocol, sends_refused_over_the_queue_bound_are_counted)
 {
-	mws_ctx *ctx = NULL;
-	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
 	rec r;
-	rec_init(&r);
+	mws_ctx *ctx = rec_ctx(&r);
 	mws_server_config cfg;
 	mws_server_config_init(&cfg);
 	cfg.send_queue_max_bytes = 100;
@@ -142,7 +127,7 @@ Test(server_protocol, sends_refused_over_the_queue_bound_are_counted)
 	char big[200] = {0};
 	cr_assert_eq(mws_server_send(srv, rec_last_id(&r), big, sizeof big, MWS_MSG_BINARY),
 	             MWS_EQUEUEFULL);
-	cr_assert_eq(stats_of(srv).send_queue_full, 1);
+	cr_assert_eq(server_stats(srv).send_queue_full, 1);
 	char body[1 << 14];
 	cr_assert_eq(http_get(mws_server_port(srv), "/metrics", body, sizeof body), 200);
 	cr_assert(strstr(body, "\nmws_server_send_queue_full_total 1\n"), "%s", body);

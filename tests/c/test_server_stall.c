@@ -88,10 +88,8 @@ static bool freed(void *arg) { return atomic_load(&((freer *)arg)->done); }
 Test(server_stall, half_closing_flooder_does_not_stall_other_clients_or_the_stop,
      .timeout = 120)
 {
-	mws_ctx *ctx = NULL;
-	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
 	rec r;
-	rec_init(&r);
+	mws_ctx *ctx = rec_ctx(&r);
 	r.echo = 1;
 	mws_server_config cfg;
 	mws_server_config_init(&cfg);
@@ -176,10 +174,8 @@ static long read_message(int fd, unsigned char *buf, size_t cap, int *frames, in
 
 Test(server_stall, large_broadcast_goes_out_in_fragments_intact_to_every_client, .timeout = 60)
 {
-	mws_ctx *ctx = NULL;
-	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
 	rec r;
-	rec_init(&r);
+	mws_ctx *ctx = rec_ctx(&r);
 	mws_server *srv = rec_server(ctx, NULL, &r);
 	int port = mws_server_port(srv);
 	int a = raw_ws_open(NULL, port, NULL), b = raw_ws_open(NULL, port, NULL);
@@ -213,10 +209,8 @@ Test(server_stall, large_broadcast_goes_out_in_fragments_intact_to_every_client,
  * after the half-close flush window), and the server go on serving. */
 Test(server_stall, half_close_with_echo_pending_ends_the_connection_promptly, .timeout = 60)
 {
-	mws_ctx *ctx = NULL;
-	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
 	rec r;
-	rec_init(&r);
+	mws_ctx *ctx = rec_ctx(&r);
 	r.echo = 1;
 	mws_server_config cfg;
 	mws_server_config_init(&cfg);

@@ -7,9 +7,8 @@
 #include <unistd.h>
 
 #include "client_harness.h"
+#include "py_peer.h"
 #include "test_timing.h"
-
-#define PY_PEER MWS_SOURCE_DIR "/tests/peers/py_ws_server.py"
 
 static mws_client_config fast_config(void)
 {
@@ -178,14 +177,6 @@ Test(claims_client, close_counts_what_was_waiting_in_msgs_discarded, .timeout = 
 	rec_destroy(&r);
 }
 
-static mws_test_peer start_py(const char *a1)
-{
-	const char *argv[] = {"python3", PY_PEER, a1, NULL};
-	mws_test_peer p;
-	cr_assert_eq(mws_test_peer_start(&p, argv), 0, "python peer did not start");
-	return p;
-}
-
 static bool refused_once(void *arg)
 {
 	mws_client_stats st = {.size = sizeof st};
@@ -196,7 +187,7 @@ static bool refused_once(void *arg)
 Test(claims_client, an_event_the_table_refuses_is_counted_and_changes_nothing,
      .timeout = 30)
 {
-	mws_test_peer peer = start_py(NULL);
+	mws_test_peer peer = start_py(NULL, NULL, NULL);
 	char url[64];
 	url_for_port(url, sizeof url, peer.port);
 	rec r;
@@ -243,7 +234,7 @@ Test(claims_client, messages_after_an_unanswered_heartbeat_prove_the_connection_
 {
 	enum { INTERVAL = 200, TIMEOUT = 200, ALIVE_MS = 2000 };
 	/* this peer never answers pings but echoes every message */
-	mws_test_peer peer = start_py("--no-pong");
+	mws_test_peer peer = start_py("--no-pong", NULL, NULL);
 	char url[64];
 	url_for_port(url, sizeof url, peer.port);
 	rec r;

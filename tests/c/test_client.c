@@ -5,17 +5,8 @@
 
 #include "client_harness.h"
 #include "fault_proxy.h"
+#include "py_peer.h"
 #include "test_timing.h"
-
-#define PY_PEER MWS_SOURCE_DIR "/tests/peers/py_ws_server.py"
-
-static mws_test_peer start_py(const char *a1, const char *a2, const char *a3)
-{
-	const char *argv[] = {"python3", PY_PEER, a1, a2, a3, NULL};
-	mws_test_peer p;
-	cr_assert_eq(mws_test_peer_start(&p, argv), 0, "python peer did not start");
-	return p;
-}
 
 /* Fast timings so failures show within seconds. */
 static mws_client_config fast_config(void)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "client_harness.h"
+#include "py_peer.h"
 
 #define RAW_PEER MWS_SOURCE_DIR "/tests/peers/raw_ws_peer.py"
 /* lws 4.1.6 holds a closing socket with unsent bytes for 5 s; a client that
@@ -111,9 +112,7 @@ Test(client_flood, a_half_closing_flooder_does_not_stall_the_io_thread, .fini = 
 Test(client_flood, a_large_message_arrives_whole_through_fragments, .fini = fini,
      .timeout = 60)
 {
-	const char *const argv[] = {"python3", MWS_SOURCE_DIR "/tests/peers/py_ws_server.py",
-	                            "--no-compression", NULL};
-	cr_assert_eq(mws_test_peer_start(&echo_peer, argv), 0);
+	echo_peer = start_py("--no-compression", NULL, NULL);
 	mws_client_config cfg;
 	mws_client_config_init(&cfg);
 	cfg.heartbeat_mode = MWS_HEARTBEAT_OFF;

@@ -6,6 +6,7 @@
 
 #include "client_harness.h"
 #include "fault_proxy.h"
+#include "py_peer.h"
 
 #define INTERVAL_MS 100
 #define TIMEOUT_MS 200
@@ -22,10 +23,7 @@ static uint64_t heartbeats_sent(mws_client *c)
 
 Test(client_heartbeat_cadence, timeout_twice_the_interval_keeps_the_interval, .timeout = 60)
 {
-	mws_test_peer peer;
-	const char *const argv[] = {"python3", MWS_SOURCE_DIR "/tests/peers/py_ws_server.py",
-	                            NULL};
-	cr_assert_eq(mws_test_peer_start(&peer, argv), 0);
+	mws_test_peer peer = start_py(NULL, NULL, NULL);
 	mws_fault_proxy *proxy;
 	cr_assert_eq(mws_fault_proxy_start(&proxy, "127.0.0.1", 0, "127.0.0.1", peer.port), 0);
 	char url[64];

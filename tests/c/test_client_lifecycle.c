@@ -6,16 +6,7 @@
 
 #include "client_harness.h"
 #include "io/ctx.h"
-
-#define PY_PEER MWS_SOURCE_DIR "/tests/peers/py_ws_server.py"
-
-static mws_test_peer start_py(const char *a1, const char *a2)
-{
-	const char *argv[] = {"python3", PY_PEER, a1, a2, NULL};
-	mws_test_peer p;
-	cr_assert_eq(mws_test_peer_start(&p, argv), 0, "python peer did not start");
-	return p;
-}
+#include "py_peer.h"
 
 /* A resolver that holds "slow.test" until the test releases it. */
 typedef struct gate {
@@ -55,7 +46,7 @@ static bool gate_asked(void *arg)
 
 Test(client_lifecycle, slow_resolver_does_not_stall_other_connections, .timeout = 60)
 {
-	mws_test_peer peer = start_py(NULL, NULL);
+	mws_test_peer peer = start_py(NULL, NULL, NULL);
 	gate g = {.open = 0};
 	pthread_mutex_init(&g.lock, NULL);
 	pthread_cond_init(&g.cond, NULL);
@@ -108,7 +99,7 @@ Test(client_lifecycle, slow_resolver_does_not_stall_other_connections, .timeout 
 
 Test(client_lifecycle, offers_no_permessage_deflate, .timeout = 30)
 {
-	mws_test_peer peer = start_py(NULL, NULL);
+	mws_test_peer peer = start_py(NULL, NULL, NULL);
 	char url[64];
 	url_for_port(url, sizeof url, peer.port);
 	rec r;
@@ -148,7 +139,7 @@ Test(client_lifecycle, context_free_sends_close_frames_first, .timeout = 30)
 	int fd = mkstemp(log);
 	cr_assert_geq(fd, 0);
 	close(fd);
-	mws_test_peer peer = start_py("--log", log);
+	mws_test_peer peer = start_py("--log", log, NULL);
 	char url[64];
 	url_for_port(url, sizeof url, peer.port);
 	mws_ctx *ctx;
@@ -171,7 +162,7 @@ Test(client_lifecycle, context_free_sends_close_frames_first, .timeout = 30)
 
 Test(client_lifecycle, thousand_connect_cycles_leave_no_descriptor_behind, .timeout = 240)
 {
-	mws_test_peer peer = start_py(NULL, NULL);
+	mws_test_peer peer = start_py(NULL, NULL, NULL);
 	char url[64];
 	url_for_port(url, sizeof url, peer.port);
 	mws_ctx *ctx;
@@ -322,7 +313,7 @@ static bool all_echoed(void *arg) { return __atomic_load_n(&echoes, __ATOMIC_SEQ
 
 Test(client_lifecycle, a_burst_of_sends_wakes_the_io_thread_once, .timeout = 30)
 {
-	mws_test_peer peer = start_py(NULL, NULL);
+	mws_test_peer peer = start_py(NULL, NULL, NULL);
 	char url[64];
 	url_for_port(url, sizeof url, peer.port);
 	mws_ctx *ctx;

@@ -3,6 +3,7 @@
 #ifndef MWS_TEST_CLIENT_HARNESS_H
 #define MWS_TEST_CLIENT_HARNESS_H
 
+#include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -172,6 +173,16 @@ static inline mws_client *rec_client(rec *r, mws_ctx *ctx, const char *url,
 static inline void url_for_port(char *buf, size_t cap, int port)
 {
 	snprintf(buf, cap, "ws://127.0.0.1:%d/", port);
+}
+
+/* rec_client() on the default context for ws://127.0.0.1:port/; never NULL. */
+static inline mws_client *rec_client_on(rec *r, int port, const mws_client_config *cfg)
+{
+	char url[64];
+	url_for_port(url, sizeof url, port);
+	mws_client *c = rec_client(r, NULL, url, cfg);
+	cr_assert_not_null(c);
+	return c;
 }
 
 #endif

@@ -32,11 +32,8 @@ static void config(mws_client_config *cfg)
 
 static mws_client *start(rec *r, int port, const mws_client_config *cfg)
 {
-	char url[64];
-	url_for_port(url, sizeof url, port);
 	rec_init(r);
-	mws_client *c = rec_client(r, NULL, url, cfg);
-	cr_assert_not_null(c);
+	mws_client *c = rec_client_on(r, port, cfg);
 	cr_assert_eq(mws_client_connect(c), 0);
 	return c;
 }

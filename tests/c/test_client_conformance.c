@@ -15,15 +15,6 @@ static raw_peer raw;
 
 static void fini(void) { raw_peer_stop(&raw); }
 
-static mws_client *client_for(rec *r, int port, mws_client_config *cfg)
-{
-	char url[64];
-	url_for_port(url, sizeof url, port);
-	mws_client *c = rec_client(r, NULL, url, cfg);
-	cr_assert_not_null(c);
-	return c;
-}
-
 static void fast_retries(mws_client_config *cfg)
 {
 	mws_client_config_init(cfg);
@@ -80,7 +71,7 @@ Test(client_conformance, host_header_carries_a_non_default_port, .fini = fini)
 	mws_client_config cfg;
 	fast_retries(&cfg);
 	cfg.max_attempts = 3;
-	mws_client *c = client_for(&r, port, &cfg);
+	mws_client *c = rec_client_on(&r, port, &cfg);
 	cr_assert_eq(mws_client_connect(c), 0);
 	cr_assert(rec_wait_msgs(&r, 1, 10000), "no greeting: the strict server refused us");
 	char want[64];
@@ -114,7 +105,7 @@ Test(client_conformance, our_server_sees_the_port_in_the_host_header)
 	rec_init(&r);
 	mws_client_config cfg;
 	fast_retries(&cfg);
-	mws_client *c = client_for(&r, mws_server_port(srv), &cfg);
+	mws_client *c = rec_client_on(&r, mws_server_port(srv), &cfg);
 	cr_assert_eq(mws_client_connect(c), 0);
 	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 10000));
 	char want[64];
@@ -133,7 +124,7 @@ Test(client_conformance, handshake_400_fails_without_retrying, .fini = fini)
 	rec_init(&r);
 	mws_client_config cfg;
 	fast_retries(&cfg);
-	mws_client *c = client_for(&r, port, &cfg);
+	mws_client *c = rec_client_on(&r, port, &cfg);
 	cr_assert_eq(mws_client_connect(c), 0);
 	cr_assert(rec_wait_state(&r, MWS_STATE_FAILED, 10000), "a 400 must not be retried");
 	rec_state *s = rec_last_to(&r, MWS_STATE_FAILED);
@@ -156,7 +147,7 @@ static void check_id_echoed(const char *mode, const char *id, const char *want_j
 	cfg.heartbeat_mode = MWS_HEARTBEAT_JSON;
 	cfg.heartbeat_interval_ms = 100;
 	cfg.heartbeat_timeout_ms = 5000;
-	mws_client *c = client_for(&r, port, &cfg);
+	mws_client *c = rec_client_on(&r, port, &cfg);
 	char buf[64];
 	cr_expect_eq(mws_client_server_connection_id(c, buf, sizeof buf), 0, "none yet");
 	cr_expect_eq(mws_client_server_connection_id(c, NULL, 8), MWS_EINVAL);
@@ -206,7 +197,7 @@ Test(client_conformance, send_after_close_returned_fails_with_eclosed, .fini = f
 		rec_init(&r);
 		mws_client_config cfg;
 		fast_retries(&cfg);
-		mws_client *c = client_for(&r, port, &cfg);
+		mws_client *c = rec_client_on(&r, port, &cfg);
 		if (round % 2) {
 			cr_assert_eq(mws_client_connect(c), 0);
 			cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 10000));

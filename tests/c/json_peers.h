@@ -14,7 +14,6 @@
 #include "server_common.h"
 
 #define PEERS MWS_SOURCE_DIR "/tests/peers/"
-#define PEERS MWS_SOURCE_DIR "/tests/peers/"
 
 /* Runs argv, collects its stdout into out; kills it after timeout_ms.
  * Returns its exit code, or -1 if it was killed or could not start. */

@@ -42,9 +42,13 @@ void mws__log(mws_ctx *ctx, int level, const char *fmt, ...)
 
 int mws__ctx_on_io_thread(const mws_ctx *ctx) { return mws__current_io_ctx == ctx; }
 
-static void mws__ctx_wake(mws_ctx *ctx)
+/* Under the door lock: the I/O thread closes the door (door_closed) before
+ * it destroys the libwebsockets context, so no wake can still be inside
+ * lws_cancel_service() then, not even the one of the stop command that
+ * the I/O thread may already have run. */
+static void mws__ctx_wake_locked(mws_ctx *ctx)
 {
-	if (!atomic_exchange(&ctx->wake_pending, 1)) {
+	if (!ctx->door_closed && !atomic_exchange(&ctx->wake_pending, 1)) {
 		atomic_fetch_add_explicit(&ctx->wakes, 1, memory_order_relaxed);
 		lws_cancel_service(ctx->lws);
 	}
@@ -59,8 +63,8 @@ void mws__ctx_post(mws_ctx *ctx, mws__cmd *cmd)
 	else
 		ctx->cmd_head = cmd;
 	ctx->cmd_tail = cmd;
+	mws__ctx_wake_locked(ctx);
 	pthread_mutex_unlock(&ctx->door);
-	mws__ctx_wake(ctx);
 }
 
 void mws__ctx_call(mws_ctx *ctx, mws__cmd *cmd)
@@ -93,8 +97,8 @@ void mws__ctx_schedule(mws_ctx *ctx, mws__ready *r)
 	pthread_mutex_lock(&ctx->door);
 	r->next = ctx->ready_head;
 	ctx->ready_head = r;
+	mws__ctx_wake_locked(ctx);
 	pthread_mutex_unlock(&ctx->door);
-	mws__ctx_wake(ctx);
 }
 
 /* Runs every command and drain request waiting at the door. */
@@ -288,6 +292,9 @@ static void *mws__io_main(void *arg)
 	 * owners can free what they hold, then destroy. */
 	mws__resolver_stop(ctx);
 	mws__ctx_drain_door(ctx);
+	pthread_mutex_lock(&ctx->door);
+	ctx->door_closed = 1; /* no wake from here on: see mws__ctx_wake_locked */
+	pthread_mutex_unlock(&ctx->door);
 	lws_context_destroy(ctx->lws);
 	ctx->lws = NULL;
 	mws__ctx_drain_door(ctx);
@@ -420,7 +427,9 @@ MWS_API int mws_ctx_free(mws_ctx *ctx)
 		mws__ctx_post(ctx, stop);
 	} else {
 		atomic_store(&ctx->quit, 1);
-		mws__ctx_wake(ctx);
+		pthread_mutex_lock(&ctx->door);
+		mws__ctx_wake_locked(ctx);
+		pthread_mutex_unlock(&ctx->door);
 	}
 	pthread_join(ctx->thread, NULL);
 	mws__client_vhosts_forget(ctx);

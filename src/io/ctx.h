@@ -58,6 +58,7 @@ struct mws_ctx {
 	pthread_cond_t door_cond;   /* signals mws__ctx_call() completions */
 	mws__cmd *cmd_head, *cmd_tail;
 	mws__ready *ready_head;
+	int door_closed;            /* the I/O thread is tearing down: no wakes */
 
 	/* I/O thread only */
 	mws__member members;        /* list head */

@@ -64,6 +64,7 @@ static int mws__settings_resolve(mws__client_settings *s, const mws_client_confi
 	s->queue_max_bytes = cfg->queue_max_bytes ? cfg->queue_max_bytes : 4u << 20;
 	s->max_message_bytes = cfg->max_message_bytes ? cfg->max_message_bytes : 16u << 20;
 	s->insecure = cfg->insecure != 0;
+	s->no_offline_queue = cfg->no_offline_queue != 0;
 	return oom ? MWS_ENOMEM : 0;
 }
 
@@ -96,10 +97,11 @@ typedef struct mws__client_cmd {
 	int kind;
 	int code;
 	char reason[124];
+	uint64_t upto;        /* MWS__CMD_CLEAR: sends accepted before it */
 } mws__client_cmd;
 
 enum { MWS__CMD_ATTACH, MWS__CMD_CONNECT, MWS__CMD_RECONNECT_NOW, MWS__CMD_DISCONNECT,
-       MWS__CMD_CLOSE, MWS__CMD_FREE };
+       MWS__CMD_CLOSE, MWS__CMD_FREE, MWS__CMD_CLEAR };
 
 static void mws__client_cmd_run(mws_ctx *ctx, mws__cmd *cmd)
 {
@@ -125,6 +127,10 @@ static void mws__client_cmd_run(mws_ctx *ctx, mws__cmd *cmd)
 		if (alive)
 			mws__client_do_disconnect(c, cc->code, cc->reason,
 			                          cc->kind == MWS__CMD_CLOSE);
+		break;
+	case MWS__CMD_CLEAR:
+		if (alive)
+			mws__client_clear_upto(c, cc->upto);
 		break;
 	case MWS__CMD_FREE:
 		mws__client_do_free(c);
@@ -316,6 +322,8 @@ MWS_API int mws_client_send(mws_client *c, const void *data, size_t len, int typ
 		return MWS_ECLOSED;
 	if (st == MWS_STATE_FAILED)
 		return MWS_EFAILED;
+	if (c->set.no_offline_queue && st != MWS_STATE_CONNECTED)
+		return MWS_ESTATE;
 	if (len > c->set.queue_max_bytes)
 		return MWS_ETOOBIG;
 	mws__msg *m = mws__msg_new(data, len, type);
@@ -336,9 +344,29 @@ MWS_API int mws_client_send(mws_client *c, const void *data, size_t len, int typ
 	/* Cannot fail: the ring holds queue_max_messages and only pending
 	 * messages occupy it. */
 	mws__spsc_push(&c->ring, m);
+	c->accepted++;
 	pthread_mutex_unlock(&c->send_lock);
 
 	mws__ctx_schedule(c->ctx, &c->ready);
+	return 0;
+}
+
+MWS_API int mws_client_clear_queue(mws_client *c)
+{
+	if (!c)
+		return MWS_EINVAL;
+	if (atomic_load(&c->state_pub) == MWS_STATE_CLOSED || atomic_load(&c->freeing))
+		return MWS_ECLOSED;
+	mws__client_cmd *cc = calloc(1, sizeof *cc);
+	if (!cc)
+		return MWS_ENOMEM;
+	cc->cmd.run = mws__client_cmd_run;
+	cc->client = c;
+	cc->kind = MWS__CMD_CLEAR;
+	pthread_mutex_lock(&c->send_lock);
+	cc->upto = c->accepted;
+	pthread_mutex_unlock(&c->send_lock);
+	mws__ctx_post(c->ctx, &cc->cmd);
 	return 0;
 }
 

@@ -34,6 +34,7 @@ typedef struct mws__client_settings {
 	uint64_t queue_max_bytes;
 	size_t max_message_bytes;
 	int insecure;
+	int no_offline_queue;
 } mws__client_settings;
 
 struct mws_credentials {
@@ -66,6 +67,7 @@ struct mws_client {
 	mws__ready ready;
 	atomic_size_t pending_msgs;     /* accepted, not yet written */
 	atomic_uint_least64_t pending_bytes;
+	uint64_t accepted;              /* sends pushed to the ring, under send_lock */
 
 	/* statistics: counters are atomics; histograms behind stats_lock */
 	pthread_mutex_t stats_lock;
@@ -81,6 +83,7 @@ struct mws_client {
 	enum mws__phase phase;
 	struct lws *wsi;
 	mws__msg_queue txq;             /* drained from the ring, not yet written */
+	uint64_t taken;                 /* messages moved from the ring to txq, ever */
 	size_t tx_off;                  /* bytes of txq.head already written as fragments */
 	unsigned char *tx_frag;         /* LWS_PRE + one fragment, allocated on first use */
 	mws__retry retry;               /* attempts, backoff, breaker */
@@ -134,6 +137,12 @@ void mws__client_detach_wsi(struct mws_client *c, int code, const char *reason);
 void mws__client_drain(mws_ctx *ctx, mws__ready *r);
 int mws__client_writeable(struct mws_client *c, struct lws *wsi);
 void mws__client_discard_pending(struct mws_client *c);
+size_t mws__client_take_ring(struct mws_client *c);
+/* Frees one message that will not be written, counted as discarded. */
+void mws__client_discard_one(struct mws_client *c, mws__msg *m);
+
+/* src/io/client_queue.c: the offline queue's order and clearing */
+void mws__client_clear_upto(struct mws_client *c, uint64_t upto);
 void mws__client_heartbeat_start(struct mws_client *c);
 void mws__client_heartbeat_alive(struct mws_client *c, int is_ack);
 

@@ -33,8 +33,13 @@ static void mws__client_written(struct mws_client *c, mws__msg *m, int sent)
 	mws__msg_free(m);
 }
 
+void mws__client_discard_one(struct mws_client *c, mws__msg *m)
+{
+	mws__client_written(c, m, 0);
+}
+
 /* Moves what the ring holds to the queue; returns how many. */
-static size_t mws__client_take_ring(struct mws_client *c)
+size_t mws__client_take_ring(struct mws_client *c)
 {
 	void *batch[MWS__DRAIN_BATCH];
 	size_t total = 0, n;
@@ -43,6 +48,7 @@ static size_t mws__client_take_ring(struct mws_client *c)
 			mws__msgq_push(&c->txq, batch[i]);
 		total += n;
 	}
+	c->taken += total;
 	return total;
 }
 
@@ -60,6 +66,10 @@ void mws__client_drain(mws_ctx *ctx, mws__ready *r)
 	struct mws_client *c = MWS__CONTAINER_OF(r, struct mws_client, ready);
 	if (c->state == MWS_STATE_CLOSED) {
 		mws__client_discard_pending(c); /* a send that raced close() */
+		return;
+	}
+	if (c->set.no_offline_queue && c->state != MWS_STATE_CONNECTED) {
+		mws__client_discard_pending(c); /* accepted just before the drop */
 		return;
 	}
 	if (mws__client_take_ring(c) && c->wsi && c->state == MWS_STATE_CONNECTED)

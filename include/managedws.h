@@ -206,6 +206,10 @@ typedef struct mws_client_config {
 	int no_offline_queue;          /* 1: no queue while away: a send when not
 	                                  CONNECTED is MWS_ESTATE, and what is not
 	                                  written when a connection ends is discarded */
+	int hold_queue_on_connect;     /* 1: at CONNECTED the messages that waited
+	                                  stay held, while new sends go out, until
+	                                  mws_client_release_queue() (for bindings
+	                                  whose open hook runs on another thread) */
 } mws_client_config;
 /* max_attempts: the client goes FAILED at the max_attempts-th failed attempt
  * in a row, counted alike after connect() and after a lost connection; an
@@ -546,6 +550,12 @@ MWS_API void mws_server_free(mws_server *srv);
  * for that connection, so an application can resubscribe (or clear the
  * queue) first. MWS_EINVAL, MWS_ECLOSED once CLOSED, MWS_ENOMEM. Any thread. */
 MWS_API int mws_client_clear_queue(mws_client *client);
+
+/* With hold_queue_on_connect: lets the messages that waited for the current
+ * connection go, after what was sent since it opened. Does nothing when
+ * nothing is held (a connection that ended already keeps its queue for the
+ * next, held again). MWS_EINVAL, MWS_ECLOSED, MWS_ENOMEM. Any thread. */
+MWS_API int mws_client_release_queue(mws_client *client);
 
 #ifdef __cplusplus
 }

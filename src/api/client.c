@@ -65,6 +65,7 @@ static int mws__settings_resolve(mws__client_settings *s, const mws_client_confi
 	s->max_message_bytes = cfg->max_message_bytes ? cfg->max_message_bytes : 16u << 20;
 	s->insecure = cfg->insecure != 0;
 	s->no_offline_queue = cfg->no_offline_queue != 0;
+	s->hold_queue_on_connect = cfg->hold_queue_on_connect != 0;
 	return oom ? MWS_ENOMEM : 0;
 }
 
@@ -212,6 +213,7 @@ MWS_API int mws_client_new(mws_client **out, mws_ctx *ctx, const char *url,
 	mws__hist_init(&c->rtt_us);
 	mws__hist_init(&c->uptime_ms);
 	mws__msgq_init(&c->txq);
+	mws__msgq_init(&c->held);
 	c->ready.drain = mws__client_drain;
 	mws__backoff_init(&c->retry.backoff, mws__or(cfg.base_delay_ms, 500),
 	                  mws__or(cfg.max_delay_ms, 30000),
@@ -367,6 +369,20 @@ MWS_API int mws_client_clear_queue(mws_client *c)
 	cc->upto = c->accepted;
 	pthread_mutex_unlock(&c->send_lock);
 	mws__ctx_post(c->ctx, &cc->cmd);
+	return 0;
+}
+
+MWS_API int mws_client_release_queue(mws_client *c)
+{
+	if (!c)
+		return MWS_EINVAL;
+	if (atomic_load(&c->state_pub) == MWS_STATE_CLOSED || atomic_load(&c->freeing))
+		return MWS_ECLOSED;
+	pthread_mutex_lock(&c->send_lock);
+	atomic_store(&c->release_upto, c->accepted);
+	atomic_store(&c->release_pending, 1);
+	pthread_mutex_unlock(&c->send_lock);
+	mws__ctx_schedule(c->ctx, &c->ready);
 	return 0;
 }
 

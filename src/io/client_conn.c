@@ -77,6 +77,7 @@ static void mws__client_end_connection(struct mws_client *c, int code, const cha
 	c->ping_due = c->json_hb_due = 0;
 	c->tx_off = 0; /* a message cut by the end goes again whole */
 	c->phase = MWS__PHASE_IDLE;
+	mws__client_queue_unhold(c);
 	if (c->set.no_offline_queue)
 		mws__client_discard_pending(c);
 	if (c->state == MWS_STATE_CONNECTED) {
@@ -198,8 +199,7 @@ void mws__client_opened(struct mws_client *c)
 	mws__msg_queue waited = c->txq;
 	mws__msgq_init(&c->txq);
 	int refused = mws__client_transition(c, MWS__EV_OPENED, "connected", 0, 0);
-	mws__client_take_ring(c);
-	mws__msgq_append(&c->txq, &waited);
+	mws__client_queue_opened(c, &waited);
 	if (refused)
 		return;
 	if (c->state != MWS_STATE_CONNECTED)

@@ -35,6 +35,7 @@ typedef struct mws__client_settings {
 	size_t max_message_bytes;
 	int insecure;
 	int no_offline_queue;
+	int hold_queue_on_connect;
 } mws__client_settings;
 
 struct mws_credentials {
@@ -68,6 +69,8 @@ struct mws_client {
 	atomic_size_t pending_msgs;     /* accepted, not yet written */
 	atomic_uint_least64_t pending_bytes;
 	uint64_t accepted;              /* sends pushed to the ring, under send_lock */
+	atomic_int release_pending;     /* mws_client_release_queue() asked ... */
+	atomic_uint_least64_t release_upto; /* ... when this many sends were accepted */
 
 	/* statistics: counters are atomics; histograms behind stats_lock */
 	pthread_mutex_t stats_lock;
@@ -84,6 +87,7 @@ struct mws_client {
 	struct lws *wsi;
 	mws__msg_queue txq;             /* drained from the ring, not yet written */
 	uint64_t taken;                 /* messages moved from the ring to txq, ever */
+	mws__msg_queue held;            /* older than txq: waits for release_queue */
 	size_t tx_off;                  /* bytes of txq.head already written as fragments */
 	unsigned char *tx_frag;         /* LWS_PRE + one fragment, allocated on first use */
 	mws__retry retry;               /* attempts, backoff, breaker */
@@ -143,6 +147,12 @@ void mws__client_discard_one(struct mws_client *c, mws__msg *m);
 
 /* src/io/client_queue.c: the offline queue's order and clearing */
 void mws__client_clear_upto(struct mws_client *c, uint64_t upto);
+/* At CONNECTED: `waited` (what waited for this connection) goes after what
+ * the state callback sent, or is held (hold_queue_on_connect). */
+void mws__client_queue_opened(struct mws_client *c, mws__msg_queue *waited);
+/* The connection ended: what was held goes back in front. */
+void mws__client_queue_unhold(struct mws_client *c);
+void mws__client_queue_release(struct mws_client *c, uint64_t upto);
 void mws__client_heartbeat_start(struct mws_client *c);
 void mws__client_heartbeat_alive(struct mws_client *c, int is_ack);
 

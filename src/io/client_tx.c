@@ -49,6 +49,9 @@ size_t mws__client_take_ring(struct mws_client *c)
 		total += n;
 	}
 	c->taken += total;
+	/* Before anything sent after the release can be written. */
+	if (atomic_exchange(&c->release_pending, 0))
+		mws__client_queue_release(c, atomic_load(&c->release_upto));
 	return total;
 }
 
@@ -56,6 +59,8 @@ void mws__client_discard_pending(struct mws_client *c)
 {
 	mws__client_take_ring(c);
 	mws__msg *m;
+	while ((m = mws__msgq_pop(&c->held)))
+		mws__client_written(c, m, 0);
 	while ((m = mws__msgq_pop(&c->txq)))
 		mws__client_written(c, m, 0);
 }

@@ -101,3 +101,33 @@ Test(client_offline_queue, off_refuses_sends_while_away, .timeout = 30)
 	mws_test_peer_stop(&peer);
 	rec_destroy(&r);
 }
+
+Test(client_offline_queue, hold_keeps_waited_messages_until_released, .timeout = 30)
+{
+	mws_test_peer peer = start_echo();
+	char url[64];
+	url_for_port(url, sizeof url, peer.port);
+	rec r;
+	rec_init(&r);
+	mws_client_config cfg;
+	mws_client_config_init(&cfg);
+	cfg.hold_queue_on_connect = 1;
+	mws_client *c = rec_client(&r, NULL, url, &cfg);
+	cr_assert_not_null(c);
+	send_text(c, "waited1");
+	send_text(c, "waited2");
+	cr_assert_eq(mws_client_connect(c), 0);
+	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 10000));
+	send_text(c, "resubscribe");
+	cr_assert(rec_wait_msgs(&r, 1, 10000), "no echo");
+	cr_assert_str_eq(r.msgs[0], "resubscribe");
+	cr_assert_eq(mws_client_release_queue(c), 0);
+	send_text(c, "after");
+	cr_assert(rec_wait_msgs(&r, 4, 10000), "held messages did not follow");
+	cr_assert_str_eq(r.msgs[1], "waited1");
+	cr_assert_str_eq(r.msgs[2], "waited2");
+	cr_assert_str_eq(r.msgs[3], "after");
+	mws_client_free(c);
+	mws_test_peer_stop(&peer);
+	rec_destroy(&r);
+}

@@ -20,13 +20,19 @@ asyncio, events handed to the loop::
 """
 from __future__ import annotations
 
+import logging as _logging
+
+# A library logs, the application decides where it goes (logging HOWTO):
+# without configuration nothing is printed.
+_logging.getLogger("managedws").addHandler(_logging.NullHandler())
+
 from ._ffi import HEADER_VERSION, LIBRARY_VERSION, ffi as _ffi_mod, lib as _lib
 from . import _errors, _types
 from ._errors import *  # noqa: F401,F403  (the exception classes, listed once in _errors.__all__)
 from ._types import *  # noqa: F401,F403  (likewise)
 from ._client import Client, Credentials
 from ._messages import Message
-from ._asyncio import AsyncClient, connect
+from ._asyncio import AsyncClient, Connection, connect
 from . import _callbacks  # noqa: F401  (registers the extern "Python" callbacks)
 
 #: True when the C library was built with the server side (managedws.Server).
@@ -45,6 +51,7 @@ __all__ = [
     "Client",
     "AsyncClient",
     "connect",
+    "Connection",
     "Credentials",
     "Message",
 ]

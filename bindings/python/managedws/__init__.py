@@ -39,6 +39,7 @@ from . import _callbacks  # noqa: F401  (registers the extern "Python" callbacks
 HAS_SERVER: bool = hasattr(_lib, "mws_server_new")
 if HAS_SERVER:
     from ._server import ConnInfo, DisconnectReason, RefuseReason, Server, ServerStats
+    from ._serve import AsyncServer, ServerConnection, serve
 
 #: Version of the loaded C library, e.g. "0.1.0" (the package has the same).
 __version__: str = _ffi_mod.string(_lib.mws_version_string()).decode()
@@ -58,4 +59,5 @@ __all__ = [
 __all__ += _types.__all__
 __all__ += _errors.__all__
 if HAS_SERVER:
-    __all__ += ["Server", "ServerStats", "ConnInfo", "DisconnectReason", "RefuseReason"]
+    __all__ += ["Server", "ServerStats", "ConnInfo", "DisconnectReason", "RefuseReason",
+                "AsyncServer", "ServerConnection", "serve"]

@@ -210,6 +210,8 @@ typedef struct mws_client_config {
 	                                  stay held, while new sends go out, until
 	                                  mws_client_release_queue() (for bindings
 	                                  whose open hook runs on another thread) */
+	double backoff_factor;         /* 0: 2.0; the reconnect delay's growth per
+	                                  attempt, >= 1 (1: always base_delay_ms) */
 } mws_client_config;
 /* max_attempts: the client goes FAILED at the max_attempts-th failed attempt
  * in a row, counted alike after connect() and after a lost connection; an

@@ -48,7 +48,8 @@ static int mws__settings_resolve(mws__client_settings *s, const mws_client_confi
 	    cfg->heartbeat_timeout_ms < 0 || cfg->queue_max_messages < 0 ||
 	    cfg->jitter < 0 || cfg->jitter > MWS_JITTER_NONE || cfg->heartbeat_mode < 0 ||
 	    cfg->heartbeat_mode > MWS_HEARTBEAT_OFF || cfg->jitter_proportion < 0 ||
-	    cfg->jitter_proportion > 100 || (cfg->headers && strpbrk(cfg->headers, "\r")))
+	    cfg->jitter_proportion > 100 || (cfg->headers && strpbrk(cfg->headers, "\r")) ||
+	    !(cfg->backoff_factor == 0 || (cfg->backoff_factor >= 1 && cfg->backoff_factor <= 1000)))
 		return MWS_EINVAL;
 	int oom = 0;
 	s->subprotocol = mws__strdup_or_null(cfg->subprotocol, &oom);
@@ -219,6 +220,8 @@ MWS_API int mws_client_new(mws_client **out, mws_ctx *ctx, const char *url,
 	                  mws__or(cfg.max_delay_ms, 30000),
 	                  cfg.jitter ? cfg.jitter : MWS_JITTER_FULL,
 	                  cfg.jitter_proportion > 0 ? cfg.jitter_proportion : 0.3);
+	if (cfg.backoff_factor > 0)
+		mws__backoff_set_factor(&c->retry.backoff, cfg.backoff_factor);
 	mws__breaker_init(&c->retry.breaker, (uint32_t)cfg.breaker_failures,
 	                  mws__or(cfg.breaker_window_ms, 60000));
 	mws__rng_seed(&c->retry.rng, cfg.random_seed ? cfg.random_seed

@@ -229,6 +229,7 @@ CLIENT_OPTIONS: Tuple[Option, ...] = (
     Option("no_reconnect", "no_reconnect", "bool", "False", "one connection only: any end but 1000 -> FAILED"),
     Option("offline_queue", "no_offline_queue", "bool_not", "True", "queue sends while not connected; False: send() raises InvalidState while away and what is unsent when a connection ends is dropped"),
     Option("hold_queue_on_connect", "hold_queue_on_connect", "bool", "False", "at CONNECTED hold the offline queue until release_queue() (the asyncio on_open sets it)"),
+    Option("backoff_factor", "backoff_factor", "float", "2.0", "growth of the reconnect delay per attempt, >= 1"),
 )
 
 

@@ -39,7 +39,7 @@ const CLIENT_OPTIONS = {
   heartbeatMode: 'heartbeat', heartbeatIntervalMs: 'int', heartbeatTimeoutMs: 'int',
   queueMaxMessages: 'int', queueMaxBytes: 'int', maxMessageBytes: 'int',
   caFile: 'string', insecure: 'boolean', closeRules: 'closeRules', randomSeed: 'seed',
-  noReconnect: 'boolean',
+  noReconnect: 'boolean', noOfflineQueue: 'boolean', holdQueueOnConnect: 'boolean', backoffFactor: 'factor',
 };
 // reconnecting-websocket's names, accepted as aliases (see README).
 // maxRetries is translated by clientOptions().
@@ -49,10 +49,15 @@ const RWS_ALIASES = {
   connectionTimeout: 'connectTimeoutMs',
   maxEnqueuedMessages: 'queueMaxMessages',
   minUptime: 'minUptimeMs',
+  reconnectionDelayGrowFactor: 'backoffFactor',
 };
+// Options whose value is a count of milliseconds (or a count): fractions are
+// rounded, as setTimeout would; Infinity is not a count.
+const INT_MAX = 2 ** 31 - 1;
 const JS_OPTIONS = new Set(['binaryType', 'startClosed', 'protocols', 'protocol', 'credentials', 'maxRetries',
+  'offlineQueue', 'onOpen',
   // accepted from reconnecting-websocket and ignored: they have no meaning here
-  'WebSocket', 'debug', 'reconnectionDelayGrowFactor']);
+  'WebSocket', 'debug']);
 
 function makeError(code, message) {
   const e = new Error(message);
@@ -91,9 +96,23 @@ function enumOption(names, value, what) {
   return v;
 }
 
-// One option's value in the form the addon reads, by the kind its table gives.
-function optionValue(kind, value) {
+// One option's value in the form the addon reads, by the kind its table
+// gives; errors name the option as the user spelled it.
+function optionValue(kind, value, name) {
   switch (kind) {
+    case 'int': {
+      if (typeof value !== 'number' || Number.isNaN(value)) {
+        throw new TypeError(`managedws: option ${name} must be a number, got ${typeof value}`);
+      }
+      const v = Math.round(value);
+      if (v > INT_MAX || v < -INT_MAX) throw new RangeError(`managedws: option ${name} out of range: ${value}`);
+      return v;
+    }
+    case 'factor':
+      if (typeof value !== 'number' || !(value >= 1 && value <= 1000)) {
+        throw new RangeError(`managedws: option ${name} must be a number from 1 to 1000, got ${value}`);
+      }
+      return value;
     case 'headers': return headerLines(value, 'headers');
     case 'jitter': return enumOption(JITTER, value, 'jitter');
     case 'heartbeat': return enumOption(HEARTBEAT, value, 'heartbeatMode');
@@ -114,16 +133,21 @@ function nativeOptions(options, kinds, { skip, aliases, what }) {
     const key = (aliases && aliases[name]) || name;
     const kind = kinds[key];
     if (!kind) throw new TypeError(`managedws: unknown ${what} ${name}`);
-    out[key] = optionValue(kind, value);
+    out[key] = optionValue(kind, value, name);
   }
   return out;
 }
 
 function clientOptions(options) {
   const out = nativeOptions(options, CLIENT_OPTIONS, { skip: JS_OPTIONS, aliases: RWS_ALIASES, what: 'option' });
-  if (options.reconnectionDelayGrowFactor !== undefined && options.reconnectionDelayGrowFactor !== 2) {
-    throw new TypeError('managedws: the backoff grows by 2; reconnectionDelayGrowFactor must be 2 or absent');
+  for (const [name, value] of Object.entries(options)) {
+    if (typeof value === 'number' && value < 0 && !JS_OPTIONS.has(name)) {
+      throw new RangeError(`managedws: option ${name} must not be negative, got ${value}`);
+    }
   }
+  if (options.offlineQueue === false) out.noOfflineQueue = true;
+  if (typeof options.onOpen === 'function') out.holdQueueOnConnect = true;
+  else if (options.onOpen != null) throw new TypeError('managedws: option onOpen must be a function');
   // reconnecting-websocket's maxRetries counts retries after the first
   // attempt: 0 is one connection and no reconnect, n is n + 1 attempts in a
   // row, Infinity is unlimited.
@@ -222,6 +246,7 @@ class ManagedWebSocket extends EventEmitter {
     this._binaryType = 'nodebuffer';
     if (options.binaryType !== undefined) this.binaryType = options.binaryType;
 
+    this._onOpen = typeof options.onOpen === 'function' ? options.onOpen : null;
     binding.clientNew(this, url, clientOptions(options));
     if (options.credentials) this.setCredentials(options.credentials);
     if (!options.startClosed) this.connect();
@@ -275,10 +300,12 @@ class ManagedWebSocket extends EventEmitter {
     try {
       binding.clientSend(this, data, binaryOption(options));
     } catch (e) {
+      if (e.code === 'MWS_EQUEUEFULL') this._wantDrain();
       if (typeof cb === 'function') { process.nextTick(cb, e); return; }
       throw e;
     }
-    if (typeof cb === 'function') process.nextTick(cb);
+    // cb(null) once written, cb(err) if discarded first (close, clearQueue).
+    this._trackSend(cb);
   }
 
   /** Closes for good (-> CLOSED). code: 1000 or 3000-4999. */
@@ -384,6 +411,7 @@ class ManagedWebSocket extends EventEmitter {
     if (to === 'CLOSED') this._finalStats = this.stats();
     if (to !== 'DISCONNECTED') this._connectPending = false;
     if (to === 'CONNECTED') this._closing = false;
+    if (to === 'CONNECTED') this._runOnOpen();
     this.emit('state', from, to, reason, code, { retryDelayMs: e, attempt: f });
     if (to === 'CONNECTED') this.emit('open');
     const failedAttempt = from === 'CONNECTING' && (to === 'RECONNECTING' || to === 'FAILED');
@@ -402,6 +430,7 @@ class ManagedWebSocket extends EventEmitter {
   }
 }
 defineEventHandlerProps(ManagedWebSocket.prototype, ['open', 'message', 'close', 'error', 'state']);
+require('./lib/client-idioms').install(ManagedWebSocket, { STATES, binding, makeError });
 for (const [k, v] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {
   Object.defineProperty(ManagedWebSocket.prototype, k, { value: v, enumerable: true });
 }

@@ -9,6 +9,7 @@
 
 #include "connect_session.h"
 #include "flags.h"
+#include "json_lines.h"
 #include "managedws.h"
 #include "subcommands.h"
 #include "util.h"
@@ -43,7 +44,7 @@ static const cli_choice action_choices[] = {
 static struct {
 	mws_client_config cfg;
 	cli_list headers, close_rules;
-	int binary, quiet, verbose, stats;
+	int binary, quiet, verbose, stats, json;
 	int flush_timeout_ms, linger_ms;
 } o;
 
@@ -101,6 +102,8 @@ static const cli_flag connect_flags[] = {
 	 "after the flush, keep reading replies this long before closing"},
 	{"stats", NULL, CLI_BOOL, &o.stats, 0, 0, NULL, "print the client's statistics at exit"},
 	{"quiet", NULL, CLI_BOOL, &o.quiet, 0, 0, NULL, "no state lines on stderr"},
+	{"json", NULL, CLI_BOOL, &o.json, 0, 0, NULL,
+	 "stdout carries one JSON object per line: {\"event\":\"state\"|\"message\"|\"summary\",...}"},
 	CLI_FLAG_VERBOSE(&o.verbose),
 };
 
@@ -275,6 +278,7 @@ int mws_cmd_connect(int argc, char **argv)
 	}
 	session.binary = o.binary;
 	session.quiet = o.quiet;
+	session.json = o.json;
 	session.flush_timeout_ms = o.flush_timeout_ms;
 	session.linger_ms = o.linger_ms;
 	if ((rc = connect_session_attach(&session, c)) || (rc = mws_client_connect(c))) {
@@ -282,8 +286,13 @@ int mws_cmd_connect(int argc, char **argv)
 		goto out;
 	}
 	status = connect_session_run(&session, c, sig_r);
-	if (o.stats)
+	if (o.json) {
+		mws_client_stats st = {.size = sizeof st};
+		if (mws_client_stats_get(c, &st) == 0)
+			jl_client_summary(&st, status);
+	} else if (o.stats) {
 		print_stats(c);
+	}
 out:
 	mws_client_free(c);
 	if (ctx)

@@ -246,3 +246,25 @@ def test_module_cli_prints_one_line_on_bad_input():
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and "scheme 'http'" in lines[0], p.stderr
+
+
+# ---- 8 (in part): send() waits while the queue is full; drain() ----
+
+def test_async_send_waits_for_room_instead_of_raising(ws_server):
+    async def main():
+        client = managedws.AsyncClient(ws_server.url, queue_max_messages=2, **FAST)
+        try:
+            await client.send("1")
+            await client.send("2")
+            with pytest.raises(managedws.QueueFull):
+                await client.send("3", timeout=0.05)  # nobody connected: no room comes
+            client.connect()
+            await client.send("3", timeout=WAIT)  # room once the queue drains
+            await client.drain(timeout=WAIT)
+            assert client.stats().queue_messages == 0
+            got = [await asyncio.wait_for(client.recv(), WAIT) for _ in range(3)]
+            assert got == ["1", "2", "3"]
+        finally:
+            await client.close()
+
+    run(main())

@@ -9,7 +9,7 @@ from typing import Any, AsyncIterator, Callable, Deque, Generator, List, Optiona
 from ._callbacks import report
 from ._client import Client
 from ._connections import Connection, ended, iterate_connections
-from ._errors import Closed, Failed, Timeout
+from ._errors import Closed, Failed, QueueFull, Timeout
 from ._messages import Message
 from ._options import CLIENT_OPTIONS, options_doc
 from ._types import ClientStats, State, StateChange
@@ -263,14 +263,38 @@ Options are those of managedws.Client:
         """The server's id from its JSON connection_ack, or None (see Client)."""
         return self._client.server_connection_id
 
-    async def send(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
-        """Sends ``str`` as text, bytes-like as binary; never waits.
+    async def send(self, message: Union[str, bytes, bytearray, memoryview], *,
+                   timeout: Optional[float] = None) -> None:
+        """Sends ``str`` as text, bytes-like as binary.
 
-        A coroutine for symmetry with ``websockets``: the library queues the
-        message and returns at once. QueueFull when the queue is full,
-        Closed once closed, Failed in FAILED.
+        The library queues the message and this returns at once -- unless
+        the queue is full: then it waits until there is room (backpressure),
+        up to ``timeout`` seconds (None: as long as it takes), and raises
+        QueueFull after that. Closed once closed, Failed in FAILED. The
+        library has no "room" event: the wait polls the queue's size, from
+        every millisecond up to every 20.
         """
-        self._client.send(message)
+        delay, deadline = 0.001, None if timeout is None else self._loop.time() + timeout
+        while True:
+            try:
+                self._client.send(message)
+                return
+            except QueueFull:
+                if deadline is not None and self._loop.time() >= deadline:
+                    raise
+            await asyncio.sleep(delay if deadline is None else max(0.0, min(delay, deadline - self._loop.time())))
+            delay = min(delay * 2, 0.02)
+
+    async def drain(self, timeout: Optional[float] = None) -> None:
+        """Waits until every message sent so far has been written (or
+        discarded); Timeout after ``timeout`` seconds. Polls like send()."""
+        delay, deadline = 0.001, None if timeout is None else self._loop.time() + timeout
+        while self._client._cptr() is not None and self._client.stats().queue_messages > 0:
+            if deadline is not None and self._loop.time() >= deadline:
+                raise Timeout("%d messages still queued after %.3g s"
+                              % (self._client.stats().queue_messages, timeout))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.02)
 
     def send_nowait(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
         """send() without the coroutine."""

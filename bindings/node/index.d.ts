@@ -276,6 +276,8 @@ export declare class ManagedWebSocket extends EventEmitter {
 
 /** Every field of mws_server_config by its camelCase name; `host` is `iface`. */
 export interface ServerOptions {
+  /** Request headers to copy at the handshake into conn.headers / info.headers. */
+  captureHeaders?: string[];
   host?: string;
   port?: number;
   certFile?: string;
@@ -307,6 +309,7 @@ export type DisconnectWhy = 'peer_closed' | 'reaped' | 'too_big' | 'shutdown' | 
 
 export interface ConnectionInfo {
   peerIp: string;
+  headers: Record<string, string>;
   path: string;
   origin: string;
   subprotocol: string;
@@ -348,6 +351,8 @@ export declare class ServerConnection extends EventEmitter {
   readonly path: string;
   readonly origin: string;
   readonly subprotocol: string;
+  /** The request headers named in captureHeaders (lower-case names) that were present. */
+  readonly headers: Record<string, string>;
   readyState: ReadyState;
   send(data: SendData, options?: { binary?: boolean }): void;
   close(code?: number, reason?: string): void;

@@ -172,8 +172,8 @@ function binaryOption(options) {
 
 // The one function the addon calls with events from the I/O thread (through
 // a thread-safe function), with the owning object first.
-binding.setDispatcher((owner, kind, a, b, c, d, e, f) => {
-  owner._onNative(kind, a, b, c, d, e, f);
+binding.setDispatcher((owner, kind, a, b, c, d, e, f, g) => {
+  owner._onNative(kind, a, b, c, d, e, f, g);
 });
 const hasServer = typeof binding.serverNew === 'function';
 
@@ -446,7 +446,7 @@ const SERVER_OPTIONS = {
   sendQueueMaxBytes: 'int', randomSeed: 'seed',
   jsonAllowInvalid: 'boolean', maxHandshakesPerAddress: 'int',
 };
-const SERVER_JS_OPTIONS = new Set(['startClosed', 'binaryType']);
+const SERVER_JS_OPTIONS = new Set(['startClosed', 'binaryType', 'captureHeaders']);
 const DISCONNECT_WHY = Object.freeze([undefined, 'peer_closed', 'reaped', 'too_big', 'shutdown', 'server_closed', 'error', 'invalid_message']);
 
 // A connection's id, from the id or the ServerConnection.
@@ -464,6 +464,8 @@ class ServerConnection extends EventEmitter {
     this.path = info.path;
     this.origin = info.origin;
     this.subprotocol = info.subprotocol;
+    /** The request headers named in the server's captureHeaders (lower-case names). */
+    this.headers = info.headers || {};
     this.readyState = OPEN;
   }
 
@@ -496,6 +498,12 @@ class ManagedWebSocketServer extends EventEmitter {
     this._closePromise = null;
     /** Open connections by id. */
     this.connections = new Map();
+    if (options.captureHeaders !== undefined) {
+      if (!Array.isArray(options.captureHeaders) || options.captureHeaders.some((h) => typeof h !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h))) {
+        throw new TypeError('managedws: server option captureHeaders must be an array of header names');
+      }
+      opts.captureHeaders = options.captureHeaders.map((h) => h.toLowerCase());
+    }
     binding.serverNew(this, opts);
     if (typeof callback === 'function') this.once('listening', callback);
     if (!options.startClosed) {
@@ -562,10 +570,10 @@ class ManagedWebSocketServer extends EventEmitter {
   ref() { binding.serverRef(this, true); return this; }
   unref() { binding.serverRef(this, false); return this; }
 
-  _onNative(kind, sub, id, a, b, c, d) {
+  _onNative(kind, sub, id, a, b, c, d, e) {
     switch (sub) {
       case 0: {
-        const info = { peerIp: a, path: b, origin: c, subprotocol: d };
+        const info = { peerIp: a, path: b, origin: c, subprotocol: d, headers: e || {} };
         const conn = new ServerConnection(this, id, info);
         this.connections.set(id, conn);
         this.emit('connection', conn, info);

@@ -141,3 +141,17 @@ test('the send callback fires once the message is written; drain after a full qu
   await closeClient(c);
   await stopWs(wss);
 });
+
+test('server: captured request headers reach the connection', async () => {
+  const { ManagedWebSocketServer } = mws;
+  const srv = new ManagedWebSocketServer({ host: '127.0.0.1', port: 0, captureHeaders: ['Authorization', 'X-Absent'] });
+  await nextEvent(srv, 'listening');
+  const seen = nextEvent(srv, 'connection');
+  const c = new ManagedWebSocket(`ws://127.0.0.1:${srv.port}/`, { ...fast, headers: { Authorization: 'Bearer t0k' } });
+  const [conn, info] = await seen;
+  assert.deepEqual(conn.headers, { authorization: 'Bearer t0k' });
+  assert.deepEqual(info.headers, { authorization: 'Bearer t0k' });
+  assert.throws(() => new ManagedWebSocketServer({ captureHeaders: ['bad name'], startClosed: true }), /captureHeaders/);
+  await closeClient(c);
+  await srv.close();
+});

@@ -62,6 +62,8 @@ static const cli_flag connect_flags[] = {
 	{"base-delay", "MS", CLI_INT, &o.cfg.base_delay_ms, CLI_MS, NULL,
 	 "first backoff delay: delay(n) = min(max, base * 2^n)"},
 	{"max-delay", "MS", CLI_INT, &o.cfg.max_delay_ms, CLI_MS, NULL, "backoff cap"},
+	{"backoff-factor", "F", CLI_DOUBLE, &o.cfg.backoff_factor, 1, 1000, NULL,
+	 "backoff growth per attempt (base * F^n instead of base * 2^n)"},
 	{"jitter", "KIND", CLI_CHOICE, &o.cfg.jitter, 0, 0, jitter_choices, "backoff jitter"},
 	{"jitter-proportion", "P", CLI_DOUBLE, &o.cfg.jitter_proportion, 0, 10, NULL,
 	 "p for proportional jitter: d + uniform [0, p*d]"},
@@ -73,6 +75,8 @@ static const cli_flag connect_flags[] = {
 	 "failed attempts in a row before FAILED, 0 = unlimited"},
 	{"no-reconnect", NULL, CLI_BOOL, &o.cfg.no_reconnect, 0, 0, NULL,
 	 "one connection: when it fails or ends (but with 1000) -> FAILED"},
+	{"no-offline-queue", NULL, CLI_BOOL, &o.cfg.no_offline_queue, 0, 0, NULL,
+	 "lines read while not connected are dropped (a note on stderr each), not queued"},
 	{"breaker-failures", "N", CLI_INT, &o.cfg.breaker_failures, 0, 1000000, NULL,
 	 "circuit breaker: N failures within --breaker-window -> FAILED, 0 = off"},
 	{"breaker-window", "MS", CLI_INT, &o.cfg.breaker_window_ms, CLI_MS, NULL,
@@ -142,6 +146,7 @@ static void set_defaults(void)
 	o.cfg.max_delay_ms = 30000;
 	o.cfg.jitter = MWS_JITTER_FULL;
 	o.cfg.jitter_proportion = 0.3;
+	o.cfg.backoff_factor = 2.0;
 	o.cfg.restart_spread_ms = 5000;
 	o.cfg.min_uptime_ms = 5000;
 	o.cfg.breaker_window_ms = 60000;

@@ -129,6 +129,10 @@ static int send_lines(mws_client *c, line_buf *b, int eof, int type)
 			fprintf(stderr, "mws connect: a line of %zu bytes exceeds --queue-max-bytes; "
 			                "skipped\n", len);
 			rc = 0;
+		} else if (rc == MWS_ESTATE) {
+			/* --no-offline-queue: not connected, the line is dropped. */
+			fprintf(stderr, "mws connect: not connected; a line of %zu bytes dropped\n", len);
+			rc = 0;
 		} else if (rc) {
 			break;
 		}

@@ -559,6 +559,14 @@ MWS_API int mws_client_clear_queue(mws_client *client);
  * next, held again). MWS_EINVAL, MWS_ECLOSED, MWS_ENOMEM. Any thread. */
 MWS_API int mws_client_release_queue(mws_client *client);
 
+/* Receive flow control: paused != 0 stops reading from the socket (the
+ * kernel's buffers fill and TCP slows the sender), 0 reads again. Applies
+ * to the current connection and to every later one until resumed. While
+ * paused the heartbeat deadline is not enforced (its answer could not be
+ * read). MWS_EINVAL, MWS_ECLOSED once CLOSED. Any thread; takes effect on
+ * the I/O thread soon after. */
+MWS_API int mws_client_pause_rx(mws_client *client, int paused);
+
 #ifdef __cplusplus
 }
 #endif

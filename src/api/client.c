@@ -389,6 +389,17 @@ MWS_API int mws_client_release_queue(mws_client *c)
 	return 0;
 }
 
+MWS_API int mws_client_pause_rx(mws_client *c, int paused)
+{
+	if (!c)
+		return MWS_EINVAL;
+	if (atomic_load(&c->state_pub) == MWS_STATE_CLOSED || atomic_load(&c->freeing))
+		return MWS_ECLOSED;
+	atomic_store(&c->rx_paused, paused != 0);
+	mws__ctx_schedule(c->ctx, &c->ready);
+	return 0;
+}
+
 MWS_API int mws_client_state(const mws_client *c)
 {
 	if (!c)

@@ -205,6 +205,8 @@ void mws__client_opened(struct mws_client *c)
 	if (c->state != MWS_STATE_CONNECTED)
 		return; /* the state callback already moved on */
 	mws__client_heartbeat_start(c);
+	c->rx_applied = 0; /* a new wsi reads until told otherwise */
+	mws__client_rx_flow_apply(c);
 	if (c->txq.head)
 		lws_callback_on_writable(c->wsi);
 }

@@ -69,6 +69,7 @@ struct mws_client {
 	atomic_size_t pending_msgs;     /* accepted, not yet written */
 	atomic_uint_least64_t pending_bytes;
 	uint64_t accepted;              /* sends pushed to the ring, under send_lock */
+	atomic_int rx_paused;           /* mws_client_pause_rx(): wanted */
 	atomic_int release_pending;     /* mws_client_release_queue() asked ... */
 	atomic_uint_least64_t release_upto; /* ... when this many sends were accepted */
 
@@ -87,6 +88,7 @@ struct mws_client {
 	struct lws *wsi;
 	mws__msg_queue txq;             /* drained from the ring, not yet written */
 	uint64_t taken;                 /* messages moved from the ring to txq, ever */
+	int rx_applied;                 /* reading is paused on the current wsi */
 	mws__msg_queue held;            /* older than txq: waits for release_queue */
 	size_t tx_off;                  /* bytes of txq.head already written as fragments */
 	unsigned char *tx_frag;         /* LWS_PRE + one fragment, allocated on first use */
@@ -153,6 +155,8 @@ void mws__client_queue_opened(struct mws_client *c, mws__msg_queue *waited);
 /* The connection ended: what was held goes back in front. */
 void mws__client_queue_unhold(struct mws_client *c);
 void mws__client_queue_release(struct mws_client *c, uint64_t upto);
+/* Makes the current connection's reading match mws_client_pause_rx(). */
+void mws__client_rx_flow_apply(struct mws_client *c);
 void mws__client_heartbeat_start(struct mws_client *c);
 void mws__client_heartbeat_alive(struct mws_client *c, int is_ack);
 

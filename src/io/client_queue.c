@@ -78,3 +78,13 @@ void mws__client_clear_upto(struct mws_client *c, uint64_t upto)
 	mws__drop_front(c, &c->held, from_held, 0);
 	mws__drop_front(c, &c->txq, (size_t)(drop - from_held), c->tx_off > 0);
 }
+
+void mws__client_rx_flow_apply(struct mws_client *c)
+{
+	int want = atomic_load(&c->rx_paused) != 0;
+	if (!c->wsi || c->phase != MWS__PHASE_OPEN || c->rx_applied == want)
+		return;
+	/* 0 disables reading (POLLIN) on this wsi, 1 enables it again. */
+	lws_rx_flow_control(c->wsi, want ? 0 : 1);
+	c->rx_applied = want;
+}

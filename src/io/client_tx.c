@@ -77,6 +77,7 @@ void mws__client_drain(mws_ctx *ctx, mws__ready *r)
 		mws__client_discard_pending(c); /* accepted just before the drop */
 		return;
 	}
+	mws__client_rx_flow_apply(c);
 	if (mws__client_take_ring(c) && c->wsi && c->state == MWS_STATE_CONNECTED)
 		lws_callback_on_writable(c->wsi);
 }
@@ -226,8 +227,9 @@ static void mws__client_hb_tick(lws_sorted_usec_list_t *sul)
 		mws__hb_poll(&c->hb, now, &next);
 		break;
 	case MWS__HB_TIMED_OUT:
-		if (c->last_rx_ms >= c->hb.sent_at_ms) {
-			/* No answer, but data came after the heartbeat: alive. */
+		if (c->last_rx_ms >= c->hb.sent_at_ms || c->rx_applied) {
+			/* No answer, but data came after the heartbeat (or we do not
+			 * read, by request): alive. */
 			mws__hb_acked(&c->hb, mws__now_us());
 			mws__hb_poll(&c->hb, now, &next);
 			break;

@@ -131,3 +131,65 @@ Test(client_offline_queue, hold_keeps_waited_messages_until_released, .timeout =
 	mws_test_peer_stop(&peer);
 	rec_destroy(&r);
 }
+
+/* Receive flow control lives here too: it is the other half of the
+ * client's backpressure. */
+Test(client_offline_queue, pause_rx_holds_messages_until_resumed, .timeout = 30)
+{
+	mws_test_peer peer = start_echo();
+	char url[64];
+	url_for_port(url, sizeof url, peer.port);
+	rec r;
+	rec_init(&r);
+	mws_client *c = rec_client(&r, NULL, url, NULL);
+	cr_assert_not_null(c);
+	cr_assert_eq(mws_client_connect(c), 0);
+	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 10000));
+	cr_assert_eq(mws_client_pause_rx(c, 1), 0);
+	send_text(c, "a");
+	send_text(c, "b");
+	/* A bounded look for what must not happen: nothing is read. */
+	cr_assert_not(rec_wait_msgs(&r, 1, 500), "a message was read while paused");
+	mws_client_stats st = {.size = sizeof st};
+	cr_assert_eq(mws_client_stats_get(c, &st), 0);
+	cr_assert_eq(st.msgs_out, 2);
+	cr_assert_eq(st.state, MWS_STATE_CONNECTED);
+	cr_assert_eq(mws_client_pause_rx(c, 0), 0);
+	cr_assert(rec_wait_msgs(&r, 2, 10000), "echoes did not come after resume");
+	cr_assert_str_eq(r.msgs[0], "a");
+	cr_assert_str_eq(r.msgs[1], "b");
+	cr_assert_eq(mws_client_pause_rx(NULL, 1), MWS_EINVAL);
+	mws_client_free(c);
+	mws_test_peer_stop(&peer);
+	rec_destroy(&r);
+}
+
+Test(client_offline_queue, paused_rx_is_not_a_heartbeat_timeout, .timeout = 30)
+{
+	mws_test_peer peer = start_echo();
+	char url[64];
+	url_for_port(url, sizeof url, peer.port);
+	rec r;
+	rec_init(&r);
+	mws_client_config cfg;
+	mws_client_config_init(&cfg);
+	cfg.heartbeat_interval_ms = 50;
+	cfg.heartbeat_timeout_ms = 50;
+	mws_client *c = rec_client(&r, NULL, url, &cfg);
+	cr_assert_eq(mws_client_connect(c), 0);
+	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 10000));
+	cr_assert_eq(mws_client_pause_rx(c, 1), 0);
+	/* Several heartbeat periods with nothing read: still the same connection. */
+	cr_assert_not(rec_wait_state(&r, MWS_STATE_RECONNECTING, 800), "paused reading was taken for a dead peer");
+	mws_client_stats st = {.size = sizeof st};
+	cr_assert_eq(mws_client_stats_get(c, &st), 0);
+	cr_assert_geq(st.heartbeats_sent, 2);
+	cr_assert_eq(st.heartbeat_timeouts, 0);
+	cr_assert_eq(mws_client_pause_rx(c, 0), 0);
+	send_text(c, "after");
+	cr_assert(rec_wait_msgs(&r, 1, 10000));
+	cr_assert_str_eq(r.msgs[0], "after");
+	mws_client_free(c);
+	mws_test_peer_stop(&peer);
+	rec_destroy(&r);
+}

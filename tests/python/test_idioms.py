@@ -268,3 +268,30 @@ def test_async_send_waits_for_room_instead_of_raising(ws_server):
             await client.close()
 
     run(main())
+
+
+def test_bounded_receive_buffer_pauses_reading(ws_server):
+    n, size = 60, 32 * 1024  # large enough that one socket read cannot hold them all
+
+    async def main():
+        client = managedws.AsyncClient(ws_server.url, max_queue=4, **FAST)
+        try:
+            client.connect()
+            await client.wait_state(State.CONNECTED, timeout=WAIT)
+            for i in range(n):
+                await client.send(("%d:" % i).ljust(size, "x"))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + WAIT
+            while not client._rx_paused:
+                assert loop.time() < deadline, "reading never paused"
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.3)  # a bounded look for what must not happen
+            assert client._rx_paused
+            assert client.stats().msgs_in < n
+            got = [await asyncio.wait_for(client.recv(), WAIT) for _ in range(n)]
+            assert [m.split(":", 1)[0] for m in got] == [str(i) for i in range(n)]
+            assert not client._rx_paused
+        finally:
+            await client.close()
+
+    run(main())

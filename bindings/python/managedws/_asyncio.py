@@ -31,8 +31,9 @@ events themselves wait in a deque), so no user code runs on the I/O thread
 returning a token an asyncio task refreshed.
 
 Messages are buffered in the client until read with ``recv()`` or
-``async for``; the buffer is unbounded (the C library has no receive flow
-control yet), so read them.
+``async for``. With ``max_queue=N`` the client stops reading from the
+socket once N messages wait (TCP then slows the sender) and reads again
+when half of them were read; the default, None, buffers without bound.
 
 ``state`` and ``wait_state()`` follow the events as the loop has applied
 them, in order; ``on_state(change)``, if given, runs on the loop for each
@@ -58,9 +59,18 @@ Options are those of managedws.Client:
         on_credentials: Optional[Callable[[int, int], Any]] = None,
         on_open: Optional[Callable[["AsyncClient"], Any]] = None,
         close_timeout: float = 10.0,
+        max_queue: Optional[int] = None,
         **options: Any,
     ) -> None:
         self._loop = asyncio.get_running_loop()
+        if max_queue is not None and (isinstance(max_queue, bool) or not isinstance(max_queue, int)
+                                      or max_queue < 1):
+            raise TypeError("max_queue: a positive int or None expected, got %r" % (max_queue,))
+        # Received messages not yet read; reading from the socket pauses at
+        # max_queue and resumes at half of it (None: never pauses).
+        self._max_queue = max_queue
+        self._buffered = 0
+        self._rx_paused = False
         if on_open is not None:
             if not callable(on_open):
                 raise TypeError("on_open must be callable, not %s" % type(on_open).__name__)
@@ -120,6 +130,7 @@ Options are those of managedws.Client:
         while pending:
             kind, value = pending.popleft()
             if kind == _MSG:
+                self._buffered += 1
                 if self._per_connection and self._conn is not None:
                     self._conn._push(value)
                 else:
@@ -128,10 +139,29 @@ Options are those of managedws.Client:
             else:
                 self._apply_state(value)
                 woke = True
+        self._flow()
         if woke:
             for fut in self._recv_waiters:
                 if not fut.done():
                     fut.set_result(None)
+
+    def _flow(self) -> None:
+        """Receive flow control from the buffer's size (loop thread)."""
+        mq = self._max_queue
+        if mq is None:
+            return
+        want = self._buffered >= mq if not self._rx_paused else self._buffered > mq // 2
+        if want != self._rx_paused and self._client._cptr() is not None:
+            self._rx_paused = want
+            try:
+                self._client.pause_rx(want)
+            except Closed:
+                pass
+
+    def _consumed(self) -> None:
+        self._buffered -= 1
+        if self._rx_paused:
+            self._flow()
 
     def _apply_state(self, change: StateChange) -> None:
         self._state = change.new
@@ -308,6 +338,7 @@ Options are those of managedws.Client:
         """
         while True:
             if self._messages:
+                self._consumed()
                 return self._messages.popleft()
             if self._state in (State.CLOSED, State.FAILED):
                 raise self._terminal_error(self._state, frozenset())

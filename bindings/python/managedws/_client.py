@@ -252,6 +252,12 @@ in the FAILED state.
         (counted in stats().msgs_discarded); later sends are kept. Any thread."""
         check(lib.mws_client_clear_queue(self._ptr()), "clear_queue")
 
+    def pause_rx(self, paused: bool = True) -> None:
+        """Stops (True) or resumes (False) reading from the socket, for this
+        connection and the next ones; while paused, heartbeat answers cannot
+        be read and so are not required. Any thread."""
+        check(lib.mws_client_pause_rx(self._ptr(), 1 if paused else 0), "pause_rx")
+
     def release_queue(self) -> None:
         """With ``hold_queue_on_connect``: lets the held offline queue go,
         after what was sent since the connection opened."""

@@ -64,6 +64,7 @@ class Connection:
         """The next message of this connection; Closed once it ended and all were read."""
         while True:
             if self._messages:
+                self.client._consumed()
                 return self._messages.popleft()
             if self._ended:
                 raise Closed("connection %d ended: %s" % (self.number, self.end_reason))

@@ -96,7 +96,8 @@ export interface ClientOptions {
   /** Do not connect in the constructor; call connect(). */
   startClosed?: boolean;
   protocols?: string | string[];
-  credentials?: Credentials;
+  /** Fixed, or asked before the first connection and at every RECONNECTING (sync or async). */
+  credentials?: Credentials | ((info: { attempt: number; retryDelayMs?: number; lastHttpStatus?: number }) => Credentials | undefined | Promise<Credentials | undefined>);
 
   // reconnecting-websocket names, accepted as aliases
   /** retries after the first attempt: 0 = noReconnect, n = maxAttempts n + 1, Infinity = unlimited */

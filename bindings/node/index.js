@@ -248,6 +248,14 @@ class ManagedWebSocket extends EventEmitter {
 
     this._onOpen = typeof options.onOpen === 'function' ? options.onOpen : null;
     binding.clientNew(this, url, clientOptions(options));
+    if (typeof options.credentials === 'function') {
+      // Asked again before every reconnection (see lib/client-idioms.js);
+      // the first connection waits for the first answer.
+      this._credentialsProvider = options.credentials;
+      const first = this._askCredentials({ attempt: 1, lastHttpStatus: 0 });
+      if (!options.startClosed) first.then(() => { if (this._state === 'DISCONNECTED' && !this._closing) this.connect(); });
+      return;
+    }
     if (options.credentials) this.setCredentials(options.credentials);
     if (!options.startClosed) this.connect();
   }
@@ -412,6 +420,9 @@ class ManagedWebSocket extends EventEmitter {
     if (to !== 'DISCONNECTED') this._connectPending = false;
     if (to === 'CONNECTED') this._closing = false;
     if (to === 'CONNECTED') this._runOnOpen();
+    if (to === 'RECONNECTING' && this._credentialsProvider) {
+      this._askCredentials({ attempt: (f || 0) + 1, lastHttpStatus: code >= 400 && code < 600 ? code : 0, retryDelayMs: e });
+    }
     this.emit('state', from, to, reason, code, { retryDelayMs: e, attempt: f });
     if (to === 'CONNECTED') this.emit('open');
     const failedAttempt = from === 'CONNECTING' && (to === 'RECONNECTING' || to === 'FAILED');

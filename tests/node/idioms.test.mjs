@@ -155,3 +155,29 @@ test('server: captured request headers reach the connection', async () => {
   await closeClient(c);
   await srv.close();
 });
+
+test('an async credentials provider is asked before the first connection and every reconnection', async () => {
+  const asked = [];
+  const tokens = [];
+  const wss = await startWs({ echo: false });
+  wss.on('connection', (s, req) => {
+    tokens.push(req.headers.authorization);
+    if (tokens.length === 1) s.terminate(); // the client reconnects: the provider is asked again
+  });
+  const c = new ManagedWebSocket(wss.url, {
+    ...fast,
+    baseDelayMs: 300, // the answer (5 ms) comes well before the retry is due
+    maxDelayMs: 1000,
+    jitter: 'none',
+    credentials: async ({ attempt }) => {
+      asked.push(attempt);
+      await new Promise((r) => setTimeout(r, 5));
+      return { headers: { Authorization: `Bearer token-${asked.length}` } };
+    },
+  });
+  await waitFor(() => tokens.length >= 2, 5000, 'two connections');
+  assert.deepEqual(tokens.slice(0, 2), ['Bearer token-1', 'Bearer token-2']);
+  assert.equal(asked[0], 1);
+  await closeClient(c);
+  await stopWs(wss);
+});

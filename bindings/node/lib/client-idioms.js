@@ -114,6 +114,26 @@ function install(Cls, { STATES, binding, makeError }) {
 
   // ---- called by ManagedWebSocket ----
 
+  /**
+   * options.credentials as a function: called with { attempt, retryDelayMs }
+   * before the first connection and at every RECONNECTING, sync or async;
+   * its answer ({ headers, query }) is set for the next attempts. An
+   * attempt that starts before a slow answer uses the previous one.
+   */
+  proto._askCredentials = function askCredentials(info) {
+    let r;
+    try {
+      r = this._credentialsProvider.call(this, info);
+    } catch (e) {
+      r = Promise.reject(e);
+    }
+    return Promise.resolve(r).then((creds) => {
+      if (creds && this._state !== 'CLOSED') this.setCredentials(creds);
+    }, (e) => {
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+    });
+  };
+
   /** At CONNECTED: the onOpen hook, then the held offline queue goes. */
   proto._runOnOpen = function runOnOpen() {
     const hook = this._onOpen;

@@ -203,6 +203,15 @@ typedef struct mws_client_config {
 	size_t close_rule_count;
 	uint64_t random_seed;          /* 0: seeded from the OS */
 	int no_reconnect;              /* 1: one connection: any end but 1000 -> FAILED */
+	int no_offline_queue;          /* 1: no queue while away: a send when not
+	                                  CONNECTED is MWS_ESTATE, and what is not
+	                                  written when a connection ends is discarded */
+	int hold_queue_on_connect;     /* 1: at CONNECTED the messages that waited
+	                                  stay held, while new sends go out, until
+	                                  mws_client_release_queue() (for bindings
+	                                  whose open hook runs on another thread) */
+	double backoff_factor;         /* 0: 2.0; the reconnect delay's growth per
+	                                  attempt, >= 1 (1: always base_delay_ms) */
 } mws_client_config;
 /* max_attempts: the client goes FAILED at the max_attempts-th failed attempt
  * in a row, counted alike after connect() and after a lost connection; an
@@ -535,6 +544,31 @@ MWS_API int mws_server_stats_get(const mws_server *srv, mws_server_stats *out);
  * the I/O thread no longer references it and the port can be bound again. From a callback the teardown is
  * deferred to after the callback returns. NULL is ignored. */
 MWS_API void mws_server_free(mws_server *srv);
+
+/* ---- client: the offline queue ---- */
+
+/* Discards every message accepted by mws_client_send() before this call
+ * and not yet written (a message already half written still completes);
+ * later sends are kept. Discarded messages count in msgs_discarded. The
+ * work is done on the I/O thread soon after: stats may lag. A send from
+ * the CONNECTED state callback goes out before the messages that waited
+ * for that connection, so an application can resubscribe (or clear the
+ * queue) first. MWS_EINVAL, MWS_ECLOSED once CLOSED, MWS_ENOMEM. Any thread. */
+MWS_API int mws_client_clear_queue(mws_client *client);
+
+/* With hold_queue_on_connect: lets the messages that waited for the current
+ * connection go, after what was sent since it opened. Does nothing when
+ * nothing is held (a connection that ended already keeps its queue for the
+ * next, held again). MWS_EINVAL, MWS_ECLOSED, MWS_ENOMEM. Any thread. */
+MWS_API int mws_client_release_queue(mws_client *client);
+
+/* Receive flow control: paused != 0 stops reading from the socket (the
+ * kernel's buffers fill and TCP slows the sender), 0 reads again. Applies
+ * to the current connection and to every later one until resumed. While
+ * paused the heartbeat deadline is not enforced (its answer could not be
+ * read). MWS_EINVAL, MWS_ECLOSED once CLOSED. Any thread; takes effect on
+ * the I/O thread soon after. */
+MWS_API int mws_client_pause_rx(mws_client *client, int paused);
 
 #ifdef __cplusplus
 }

@@ -80,13 +80,24 @@ export interface ClientOptions {
   randomSeed?: number | bigint;
   /** one connection only: any end but 1000 -> FAILED */
   noReconnect?: boolean;
+  /** 1: sends while away throw MWS_ESTATE; unsent messages are dropped when a connection ends */
+  noOfflineQueue?: boolean;
+  /** at CONNECTED hold the offline queue until released (onOpen sets it) */
+  holdQueueOnConnect?: boolean;
+  /** growth of the reconnect delay per attempt, 1..1000; default 2 */
+  backoffFactor?: number;
 
   // JavaScript-only
+  /** false = noOfflineQueue */
+  offlineQueue?: boolean;
+  /** Runs at every CONNECTED before the messages that waited are sent: what it sends goes first. */
+  onOpen?: (ws: ManagedWebSocket) => void | Promise<void>;
   binaryType?: BinaryType;
   /** Do not connect in the constructor; call connect(). */
   startClosed?: boolean;
   protocols?: string | string[];
-  credentials?: Credentials;
+  /** Fixed, or asked before the first connection and at every RECONNECTING (sync or async). */
+  credentials?: Credentials | ((info: { attempt: number; retryDelayMs?: number; lastHttpStatus?: number }) => Credentials | undefined | Promise<Credentials | undefined>);
 
   // reconnecting-websocket names, accepted as aliases
   /** retries after the first attempt: 0 = noReconnect, n = maxAttempts n + 1, Infinity = unlimited */
@@ -101,8 +112,8 @@ export interface ClientOptions {
   maxEnqueuedMessages?: number;
   /** = minUptimeMs */
   minUptime?: number;
-  /** Must be 2 if given: the backoff doubles. */
-  reconnectionDelayGrowFactor?: 2;
+  /** = backoffFactor (>= 1) */
+  reconnectionDelayGrowFactor?: number;
   /** Ignored. */
   WebSocket?: unknown;
   /** Ignored. */
@@ -215,6 +226,14 @@ export declare class ManagedWebSocket extends EventEmitter {
   disconnect(code?: number, reason?: string): void;
   reconnectNow(): void;
   reconnect(code?: number, reason?: string): void;
+  /** Resolves at CONNECTED (now or later); failed attempts do not reject, FAILED/CLOSED do. */
+  readonly opened: Promise<ManagedState>;
+  /** Resolves once in one of `states`; rejects on FAILED/CLOSED (unless waited for) or after timeout ms. */
+  waitFor(states: ManagedState | ManagedState[], options?: { timeout?: number }): Promise<ManagedState>;
+  /** Every message from now on, across reconnections; ends at CLOSED, throws at FAILED. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Buffer | ArrayBuffer | string>;
+  /** Discards what was sent before this call and is not yet written. */
+  clearQueue(): void;
   stats(): ClientStats;
   /** The server's id from its JSON connection_ack (numbers as their digits), or null. */
   readonly serverConnectionId: string | null;
@@ -236,6 +255,8 @@ export declare class ManagedWebSocket extends EventEmitter {
   on(event: 'message', listener: (data: MessageData, isBinary: boolean) => void): this;
   on(event: 'close', listener: (code: number, reason: string, wasClean: boolean) => void): this;
   on(event: 'error', listener: (err: MwsError) => void): this;
+  /** After a send threw MWS_EQUEUEFULL: the queue is empty again. */
+  on(event: 'drain', listener: () => void): this;
   on(
     event: 'state',
     listener: (from: ManagedState, to: ManagedState, reason: string, code: number, detail: StateDetail) => void,
@@ -256,6 +277,8 @@ export declare class ManagedWebSocket extends EventEmitter {
 
 /** Every field of mws_server_config by its camelCase name; `host` is `iface`. */
 export interface ServerOptions {
+  /** Request headers to copy at the handshake into conn.headers / info.headers. */
+  captureHeaders?: string[];
   host?: string;
   port?: number;
   certFile?: string;
@@ -287,6 +310,7 @@ export type DisconnectWhy = 'peer_closed' | 'reaped' | 'too_big' | 'shutdown' | 
 
 export interface ConnectionInfo {
   peerIp: string;
+  headers: Record<string, string>;
   path: string;
   origin: string;
   subprotocol: string;
@@ -328,6 +352,8 @@ export declare class ServerConnection extends EventEmitter {
   readonly path: string;
   readonly origin: string;
   readonly subprotocol: string;
+  /** The request headers named in captureHeaders (lower-case names) that were present. */
+  readonly headers: Record<string, string>;
   readyState: ReadyState;
   send(data: SendData, options?: { binary?: boolean }): void;
   close(code?: number, reason?: string): void;

@@ -21,126 +21,13 @@ function loadBinding() {
 const binding = loadBinding();
 
 const STATES = Object.freeze(['DISCONNECTED', 'CONNECTING', 'CONNECTED', 'RECONNECTING', 'FAILED', 'CLOSED']);
-const JITTER = Object.freeze({ full: 1, equal: 2, decorrelated: 3, proportional: 4, none: 5 });
-const HEARTBEAT = Object.freeze({ ping: 1, json: 2, off: 3 });
-const CLOSE_ACTION = Object.freeze({ default: 0, reconnect: 1, restart: 2, fail: 3, close: 4 });
 
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 
-// Options of mws_client_config by their camelCase names, and what each takes.
-const CLIENT_OPTIONS = {
-  subprotocol: 'string', origin: 'string', headers: 'headers',
-  connectTimeoutMs: 'int', handshakeTimeoutMs: 'int', baseDelayMs: 'int', maxDelayMs: 'int',
-  jitter: 'jitter', jitterProportion: 'number', restartSpreadMs: 'int', minUptimeMs: 'int',
-  maxAttempts: 'int', breakerFailures: 'int', breakerWindowMs: 'int',
-  heartbeatMode: 'heartbeat', heartbeatIntervalMs: 'int', heartbeatTimeoutMs: 'int',
-  queueMaxMessages: 'int', queueMaxBytes: 'int', maxMessageBytes: 'int',
-  caFile: 'string', insecure: 'boolean', closeRules: 'closeRules', randomSeed: 'seed',
-  noReconnect: 'boolean',
-};
-// reconnecting-websocket's names, accepted as aliases (see README).
-// maxRetries is translated by clientOptions().
-const RWS_ALIASES = {
-  minReconnectionDelay: 'baseDelayMs',
-  maxReconnectionDelay: 'maxDelayMs',
-  connectionTimeout: 'connectTimeoutMs',
-  maxEnqueuedMessages: 'queueMaxMessages',
-  minUptime: 'minUptimeMs',
-};
-const JS_OPTIONS = new Set(['binaryType', 'startClosed', 'protocols', 'protocol', 'credentials', 'maxRetries',
-  // accepted from reconnecting-websocket and ignored: they have no meaning here
-  'WebSocket', 'debug', 'reconnectionDelayGrowFactor']);
-
-function makeError(code, message) {
-  const e = new Error(message);
-  e.code = code;
-  return e;
-}
-
-function headerLines(h, what) {
-  if (h == null) return undefined;
-  if (typeof h === 'string') return h;
-  if (typeof h !== 'object') throw new TypeError(`${what} must be a string or an object`);
-  const entries = h instanceof Map ? [...h] : Object.entries(h);
-  return entries.map(([k, v]) => {
-    const line = `${k}: ${v}`;
-    if (/[\r\n]/.test(line)) throw new TypeError(`${what}: header ${k} contains CR or LF`);
-    return line;
-  }).join('\n');
-}
-
-function normaliseCloseRules(rules) {
-  const pairs = Array.isArray(rules) ? rules.map((r) => (Array.isArray(r) ? r : [r.code, r.action]))
-    : Object.entries(rules).map(([k, v]) => [Number(k), v]);
-  return pairs.map(([code, action]) => {
-    const a = typeof action === 'string' ? CLOSE_ACTION[action] : action;
-    if (!Number.isInteger(code) || !Number.isInteger(a)) {
-      throw new TypeError(`closeRules: bad rule ${JSON.stringify([code, action])}`);
-    }
-    return [code, a];
-  });
-}
-
-// A name from `names` (jitter: 'full') as its number; numbers pass as they are.
-function enumOption(names, value, what) {
-  const v = typeof value === 'string' ? names[value] : value;
-  if (v === undefined) throw new TypeError(`${what} must be one of ${Object.keys(names).join(', ')}`);
-  return v;
-}
-
-// One option's value in the form the addon reads, by the kind its table gives.
-function optionValue(kind, value) {
-  switch (kind) {
-    case 'headers': return headerLines(value, 'headers');
-    case 'jitter': return enumOption(JITTER, value, 'jitter');
-    case 'heartbeat': return enumOption(HEARTBEAT, value, 'heartbeatMode');
-    case 'closeRules': return normaliseCloseRules(value);
-    case 'origins': return [...value].map(String);
-    case 'seed': return typeof value === 'bigint' ? Number(value) : value;
-    case 'boolean': return !!value;
-    default: return value;
-  }
-}
-
-// The options object for clientNew / serverNew: names from `kinds` (or an
-// alias of one) only, undefined ones dropped, names in `skip` left to JS.
-function nativeOptions(options, kinds, { skip, aliases, what }) {
-  const out = {};
-  for (const [name, value] of Object.entries(options)) {
-    if (value === undefined || skip.has(name)) continue;
-    const key = (aliases && aliases[name]) || name;
-    const kind = kinds[key];
-    if (!kind) throw new TypeError(`managedws: unknown ${what} ${name}`);
-    out[key] = optionValue(kind, value);
-  }
-  return out;
-}
-
-function clientOptions(options) {
-  const out = nativeOptions(options, CLIENT_OPTIONS, { skip: JS_OPTIONS, aliases: RWS_ALIASES, what: 'option' });
-  if (options.reconnectionDelayGrowFactor !== undefined && options.reconnectionDelayGrowFactor !== 2) {
-    throw new TypeError('managedws: the backoff grows by 2; reconnectionDelayGrowFactor must be 2 or absent');
-  }
-  // reconnecting-websocket's maxRetries counts retries after the first
-  // attempt: 0 is one connection and no reconnect, n is n + 1 attempts in a
-  // row, Infinity is unlimited.
-  const retries = options.maxRetries;
-  if (retries !== undefined) {
-    if (retries !== Infinity && (!Number.isInteger(retries) || retries < 0)) {
-      throw new TypeError('managedws: maxRetries must be a non-negative integer or Infinity');
-    }
-    if (out.maxAttempts !== undefined || out.noReconnect !== undefined) {
-      throw new TypeError('managedws: maxRetries together with maxAttempts or noReconnect');
-    }
-    if (retries === 0) out.noReconnect = true;
-    else if (retries !== Infinity) out.maxAttempts = retries + 1;
-  }
-  return out;
-}
-
+const { makeError, headerLines, nativeOptions, clientOptions } = require('./lib/options');
 // send()'s options.binary: forces the message type; undefined: by the data.
 function binaryOption(options) {
   return options && options.binary !== undefined ? !!options.binary : undefined;
@@ -148,8 +35,8 @@ function binaryOption(options) {
 
 // The one function the addon calls with events from the I/O thread (through
 // a thread-safe function), with the owning object first.
-binding.setDispatcher((owner, kind, a, b, c, d, e, f) => {
-  owner._onNative(kind, a, b, c, d, e, f);
+binding.setDispatcher((owner, kind, a, b, c, d, e, f, g) => {
+  owner._onNative(kind, a, b, c, d, e, f, g);
 });
 const hasServer = typeof binding.serverNew === 'function';
 
@@ -222,7 +109,16 @@ class ManagedWebSocket extends EventEmitter {
     this._binaryType = 'nodebuffer';
     if (options.binaryType !== undefined) this.binaryType = options.binaryType;
 
+    this._onOpen = typeof options.onOpen === 'function' ? options.onOpen : null;
     binding.clientNew(this, url, clientOptions(options));
+    if (typeof options.credentials === 'function') {
+      // Asked again before every reconnection (see lib/client-idioms.js);
+      // the first connection waits for the first answer.
+      this._credentialsProvider = options.credentials;
+      const first = this._askCredentials({ attempt: 1, lastHttpStatus: 0 });
+      if (!options.startClosed) first.then(() => { if (this._state === 'DISCONNECTED' && !this._closing) this.connect(); });
+      return;
+    }
     if (options.credentials) this.setCredentials(options.credentials);
     if (!options.startClosed) this.connect();
   }
@@ -275,10 +171,12 @@ class ManagedWebSocket extends EventEmitter {
     try {
       binding.clientSend(this, data, binaryOption(options));
     } catch (e) {
+      if (e.code === 'MWS_EQUEUEFULL') this._wantDrain();
       if (typeof cb === 'function') { process.nextTick(cb, e); return; }
       throw e;
     }
-    if (typeof cb === 'function') process.nextTick(cb);
+    // cb(null) once written, cb(err) if discarded first (close, clearQueue).
+    this._trackSend(cb);
   }
 
   /** Closes for good (-> CLOSED). code: 1000 or 3000-4999. */
@@ -384,6 +282,10 @@ class ManagedWebSocket extends EventEmitter {
     if (to === 'CLOSED') this._finalStats = this.stats();
     if (to !== 'DISCONNECTED') this._connectPending = false;
     if (to === 'CONNECTED') this._closing = false;
+    if (to === 'CONNECTED') this._runOnOpen();
+    if (to === 'RECONNECTING' && this._credentialsProvider) {
+      this._askCredentials({ attempt: (f || 0) + 1, lastHttpStatus: code >= 400 && code < 600 ? code : 0, retryDelayMs: e });
+    }
     this.emit('state', from, to, reason, code, { retryDelayMs: e, attempt: f });
     if (to === 'CONNECTED') this.emit('open');
     const failedAttempt = from === 'CONNECTING' && (to === 'RECONNECTING' || to === 'FAILED');
@@ -402,6 +304,7 @@ class ManagedWebSocket extends EventEmitter {
   }
 }
 defineEventHandlerProps(ManagedWebSocket.prototype, ['open', 'message', 'close', 'error', 'state']);
+require('./lib/client-idioms').install(ManagedWebSocket, { STATES, binding, makeError });
 for (const [k, v] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {
   Object.defineProperty(ManagedWebSocket.prototype, k, { value: v, enumerable: true });
 }
@@ -417,7 +320,7 @@ const SERVER_OPTIONS = {
   sendQueueMaxBytes: 'int', randomSeed: 'seed',
   jsonAllowInvalid: 'boolean', maxHandshakesPerAddress: 'int',
 };
-const SERVER_JS_OPTIONS = new Set(['startClosed', 'binaryType']);
+const SERVER_JS_OPTIONS = new Set(['startClosed', 'binaryType', 'captureHeaders']);
 const DISCONNECT_WHY = Object.freeze([undefined, 'peer_closed', 'reaped', 'too_big', 'shutdown', 'server_closed', 'error', 'invalid_message']);
 
 // A connection's id, from the id or the ServerConnection.
@@ -435,6 +338,8 @@ class ServerConnection extends EventEmitter {
     this.path = info.path;
     this.origin = info.origin;
     this.subprotocol = info.subprotocol;
+    /** The request headers named in the server's captureHeaders (lower-case names). */
+    this.headers = info.headers || {};
     this.readyState = OPEN;
   }
 
@@ -467,6 +372,12 @@ class ManagedWebSocketServer extends EventEmitter {
     this._closePromise = null;
     /** Open connections by id. */
     this.connections = new Map();
+    if (options.captureHeaders !== undefined) {
+      if (!Array.isArray(options.captureHeaders) || options.captureHeaders.some((h) => typeof h !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h))) {
+        throw new TypeError('managedws: server option captureHeaders must be an array of header names');
+      }
+      opts.captureHeaders = options.captureHeaders.map((h) => h.toLowerCase());
+    }
     binding.serverNew(this, opts);
     if (typeof callback === 'function') this.once('listening', callback);
     if (!options.startClosed) {
@@ -533,10 +444,10 @@ class ManagedWebSocketServer extends EventEmitter {
   ref() { binding.serverRef(this, true); return this; }
   unref() { binding.serverRef(this, false); return this; }
 
-  _onNative(kind, sub, id, a, b, c, d) {
+  _onNative(kind, sub, id, a, b, c, d, e) {
     switch (sub) {
       case 0: {
-        const info = { peerIp: a, path: b, origin: c, subprotocol: d };
+        const info = { peerIp: a, path: b, origin: c, subprotocol: d, headers: e || {} };
         const conn = new ServerConnection(this, id, info);
         this.connections.set(id, conn);
         this.emit('connection', conn, info);

@@ -40,7 +40,8 @@ static int mws__settings_resolve(mws__client_settings *s, const mws_client_confi
 	    cfg->heartbeat_timeout_ms < 0 || cfg->queue_max_messages < 0 ||
 	    cfg->jitter < 0 || cfg->jitter > MWS_JITTER_NONE || cfg->heartbeat_mode < 0 ||
 	    cfg->heartbeat_mode > MWS_HEARTBEAT_OFF || cfg->jitter_proportion < 0 ||
-	    cfg->jitter_proportion > 100 || (cfg->headers && strpbrk(cfg->headers, "\r")))
+	    cfg->jitter_proportion > 100 || (cfg->headers && strpbrk(cfg->headers, "\r")) ||
+	    !(cfg->backoff_factor == 0 || (cfg->backoff_factor >= 1 && cfg->backoff_factor <= 1000)))
 		return MWS_EINVAL;
 	int oom = 0;
 	s->subprotocol = mws__strdup_or_null(cfg->subprotocol, &oom);
@@ -56,6 +57,8 @@ static int mws__settings_resolve(mws__client_settings *s, const mws_client_confi
 	s->queue_max_bytes = cfg->queue_max_bytes ? cfg->queue_max_bytes : 4u << 20;
 	s->max_message_bytes = cfg->max_message_bytes ? cfg->max_message_bytes : 16u << 20;
 	s->insecure = cfg->insecure != 0;
+	s->no_offline_queue = cfg->no_offline_queue != 0;
+	s->hold_queue_on_connect = cfg->hold_queue_on_connect != 0;
 	return oom ? MWS_ENOMEM : 0;
 }
 
@@ -88,10 +91,11 @@ typedef struct mws__client_cmd {
 	int kind;
 	int code;
 	char reason[124];
+	uint64_t upto;        /* MWS__CMD_CLEAR: sends accepted before it */
 } mws__client_cmd;
 
 enum { MWS__CMD_ATTACH, MWS__CMD_CONNECT, MWS__CMD_RECONNECT_NOW, MWS__CMD_DISCONNECT,
-       MWS__CMD_CLOSE, MWS__CMD_FREE };
+       MWS__CMD_CLOSE, MWS__CMD_FREE, MWS__CMD_CLEAR };
 
 static void mws__client_cmd_run(mws_ctx *ctx, mws__cmd *cmd)
 {
@@ -117,6 +121,10 @@ static void mws__client_cmd_run(mws_ctx *ctx, mws__cmd *cmd)
 		if (alive)
 			mws__client_do_disconnect(c, cc->code, cc->reason,
 			                          cc->kind == MWS__CMD_CLOSE);
+		break;
+	case MWS__CMD_CLEAR:
+		if (alive)
+			mws__client_clear_upto(c, cc->upto);
 		break;
 	case MWS__CMD_FREE:
 		mws__client_do_free(c);
@@ -198,11 +206,14 @@ MWS_API int mws_client_new(mws_client **out, mws_ctx *ctx, const char *url,
 	mws__hist_init(&c->rtt_us);
 	mws__hist_init(&c->uptime_ms);
 	mws__msgq_init(&c->txq);
+	mws__msgq_init(&c->held);
 	c->ready.drain = mws__client_drain;
 	mws__backoff_init(&c->retry.backoff, mws__or(cfg.base_delay_ms, 500),
 	                  mws__or(cfg.max_delay_ms, 30000),
 	                  cfg.jitter ? cfg.jitter : MWS_JITTER_FULL,
 	                  cfg.jitter_proportion > 0 ? cfg.jitter_proportion : 0.3);
+	if (cfg.backoff_factor > 0)
+		mws__backoff_set_factor(&c->retry.backoff, cfg.backoff_factor);
 	mws__breaker_init(&c->retry.breaker, (uint32_t)cfg.breaker_failures,
 	                  mws__or(cfg.breaker_window_ms, 60000));
 	mws__rng_seed(&c->retry.rng, cfg.random_seed ? cfg.random_seed
@@ -308,6 +319,8 @@ MWS_API int mws_client_send(mws_client *c, const void *data, size_t len, int typ
 		return MWS_ECLOSED;
 	if (st == MWS_STATE_FAILED)
 		return MWS_EFAILED;
+	if (c->set.no_offline_queue && st != MWS_STATE_CONNECTED)
+		return MWS_ESTATE;
 	if (len > c->set.queue_max_bytes)
 		return MWS_ETOOBIG;
 	mws__msg *m = mws__msg_new(data, len, type);
@@ -328,8 +341,53 @@ MWS_API int mws_client_send(mws_client *c, const void *data, size_t len, int typ
 	/* Cannot fail: the ring holds queue_max_messages and only pending
 	 * messages occupy it. */
 	mws__spsc_push(&c->ring, m);
+	c->accepted++;
 	pthread_mutex_unlock(&c->send_lock);
 
+	mws__ctx_schedule(c->ctx, &c->ready);
+	return 0;
+}
+
+MWS_API int mws_client_clear_queue(mws_client *c)
+{
+	if (!c)
+		return MWS_EINVAL;
+	if (atomic_load(&c->state_pub) == MWS_STATE_CLOSED || atomic_load(&c->freeing))
+		return MWS_ECLOSED;
+	mws__client_cmd *cc = calloc(1, sizeof *cc);
+	if (!cc)
+		return MWS_ENOMEM;
+	cc->cmd.run = mws__client_cmd_run;
+	cc->client = c;
+	cc->kind = MWS__CMD_CLEAR;
+	pthread_mutex_lock(&c->send_lock);
+	cc->upto = c->accepted;
+	pthread_mutex_unlock(&c->send_lock);
+	mws__ctx_post(c->ctx, &cc->cmd);
+	return 0;
+}
+
+MWS_API int mws_client_release_queue(mws_client *c)
+{
+	if (!c)
+		return MWS_EINVAL;
+	if (atomic_load(&c->state_pub) == MWS_STATE_CLOSED || atomic_load(&c->freeing))
+		return MWS_ECLOSED;
+	pthread_mutex_lock(&c->send_lock);
+	atomic_store(&c->release_upto, c->accepted);
+	atomic_store(&c->release_pending, 1);
+	pthread_mutex_unlock(&c->send_lock);
+	mws__ctx_schedule(c->ctx, &c->ready);
+	return 0;
+}
+
+MWS_API int mws_client_pause_rx(mws_client *c, int paused)
+{
+	if (!c)
+		return MWS_EINVAL;
+	if (atomic_load(&c->state_pub) == MWS_STATE_CLOSED || atomic_load(&c->freeing))
+		return MWS_ECLOSED;
+	atomic_store(&c->rx_paused, paused != 0);
 	mws__ctx_schedule(c->ctx, &c->ready);
 	return 0;
 }

@@ -12,6 +12,12 @@ void mws__backoff_init(mws__backoff *b, uint64_t base_ms, uint64_t max_ms,
 	/* A negative or NaN proportion would make the jitter meaningless. */
 	b->proportion = proportion > 0 ? proportion : 0;
 	b->prev_ms = 0;
+	b->factor = 2.0;
+}
+
+void mws__backoff_set_factor(mws__backoff *b, double factor)
+{
+	b->factor = factor >= 1.0 ? factor : 1.0; /* also NaN -> 1 */
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -28,6 +34,16 @@ uint64_t mws__backoff_ceiling(const mws__backoff *b, uint32_t attempt)
 {
 	if (b->base_ms == 0)
 		return 0;
+	if (b->factor != 2.0) {
+		/* factor^attempt by squaring: O(log attempt), inf past any max. */
+		double d = (double)b->base_ms, f = b->factor;
+		for (uint32_t n = attempt; n; n >>= 1, f *= f)
+			if (n & 1)
+				d *= f;
+		if (d + 0.5 >= (double)b->max_ms)
+			return b->max_ms;
+		return (uint64_t)(d + 0.5);
+	}
 	/* base << attempt would lose bits: the true value is past any max. */
 	if (attempt >= 64 || b->base_ms > (UINT64_MAX >> attempt))
 		return b->max_ms;

@@ -55,6 +55,20 @@ void mws__msgq_push_front(mws__msg_queue *q, mws__msg *m)
 	q->bytes += m->len;
 }
 
+void mws__msgq_append(mws__msg_queue *q, mws__msg_queue *from)
+{
+	if (!from->head)
+		return;
+	if (q->tail)
+		q->tail->next = from->head;
+	else
+		q->head = from->head;
+	q->tail = from->tail;
+	q->count += from->count;
+	q->bytes += from->bytes;
+	mws__msgq_init(from);
+}
+
 mws__msg *mws__msgq_pop(mws__msg_queue *q)
 {
 	mws__msg *m = q->head;

@@ -32,6 +32,8 @@ void mws__msgq_push(mws__msg_queue *q, mws__msg *m);
 /* Puts `m` back at the front (a write that must be retried). */
 void mws__msgq_push_front(mws__msg_queue *q, mws__msg *m);
 mws__msg *mws__msgq_pop(mws__msg_queue *q);
+/* Moves every message of `from` to the end of `q`; `from` ends empty. */
+void mws__msgq_append(mws__msg_queue *q, mws__msg_queue *from);
 static inline mws__msg *mws__msgq_peek(const mws__msg_queue *q) { return q->head; }
 /* Frees every message; returns how many there were. */
 size_t mws__msgq_clear(mws__msg_queue *q);

@@ -77,6 +77,9 @@ static void mws__client_end_connection(struct mws_client *c, int code, const cha
 	c->ping_due = c->json_hb_due = 0;
 	c->tx_off = 0; /* a message cut by the end goes again whole */
 	c->phase = MWS__PHASE_IDLE;
+	mws__client_queue_unhold(c);
+	if (c->set.no_offline_queue)
+		mws__client_discard_pending(c);
 	if (c->state == MWS_STATE_CONNECTED) {
 		uint64_t up = mws__now_ms() - c->opened_at_ms;
 		pthread_mutex_lock(&c->stats_lock);
@@ -190,12 +193,20 @@ void mws__client_opened(struct mws_client *c)
 	if (n > 0)
 		atomic_fetch_add(&c->reconnects, 1);
 	atomic_fetch_add(&c->connection_id, 1);
-	if (mws__client_transition(c, MWS__EV_OPENED, "connected", 0, 0))
+	/* What the CONNECTED callback sends (a resubscription) goes before the
+	 * messages that waited for this connection: set those aside meanwhile. */
+	mws__client_take_ring(c);
+	mws__msg_queue waited = c->txq;
+	mws__msgq_init(&c->txq);
+	int refused = mws__client_transition(c, MWS__EV_OPENED, "connected", 0, 0);
+	mws__client_queue_opened(c, &waited);
+	if (refused)
 		return;
 	if (c->state != MWS_STATE_CONNECTED)
 		return; /* the state callback already moved on */
 	mws__client_heartbeat_start(c);
-	/* Messages that waited for this connection go first. */
+	c->rx_applied = 0; /* a new wsi reads until told otherwise */
+	mws__client_rx_flow_apply(c);
 	if (c->txq.head)
 		lws_callback_on_writable(c->wsi);
 }

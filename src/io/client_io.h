@@ -34,6 +34,8 @@ typedef struct mws__client_settings {
 	uint64_t queue_max_bytes;
 	size_t max_message_bytes;
 	int insecure;
+	int no_offline_queue;
+	int hold_queue_on_connect;
 } mws__client_settings;
 
 struct mws_credentials {
@@ -66,6 +68,10 @@ struct mws_client {
 	mws__ready ready;
 	atomic_size_t pending_msgs;     /* accepted, not yet written */
 	atomic_uint_least64_t pending_bytes;
+	uint64_t accepted;              /* sends pushed to the ring, under send_lock */
+	atomic_int rx_paused;           /* mws_client_pause_rx(): wanted */
+	atomic_int release_pending;     /* mws_client_release_queue() asked ... */
+	atomic_uint_least64_t release_upto; /* ... when this many sends were accepted */
 
 	/* statistics: counters are atomics; histograms behind stats_lock */
 	pthread_mutex_t stats_lock;
@@ -81,6 +87,9 @@ struct mws_client {
 	enum mws__phase phase;
 	struct lws *wsi;
 	mws__msg_queue txq;             /* drained from the ring, not yet written */
+	uint64_t taken;                 /* messages moved from the ring to txq, ever */
+	int rx_applied;                 /* reading is paused on the current wsi */
+	mws__msg_queue held;            /* older than txq: waits for release_queue */
 	size_t tx_off;                  /* bytes of txq.head already written as fragments */
 	unsigned char *tx_frag;         /* LWS_PRE + one fragment, allocated on first use */
 	mws__retry retry;               /* attempts, backoff, breaker */
@@ -134,6 +143,20 @@ void mws__client_detach_wsi(struct mws_client *c, int code, const char *reason);
 void mws__client_drain(mws_ctx *ctx, mws__ready *r);
 int mws__client_writeable(struct mws_client *c, struct lws *wsi);
 void mws__client_discard_pending(struct mws_client *c);
+size_t mws__client_take_ring(struct mws_client *c);
+/* Frees one message that will not be written, counted as discarded. */
+void mws__client_discard_one(struct mws_client *c, mws__msg *m);
+
+/* src/io/client_queue.c: the offline queue's order and clearing */
+void mws__client_clear_upto(struct mws_client *c, uint64_t upto);
+/* At CONNECTED: `waited` (what waited for this connection) goes after what
+ * the state callback sent, or is held (hold_queue_on_connect). */
+void mws__client_queue_opened(struct mws_client *c, mws__msg_queue *waited);
+/* The connection ended: what was held goes back in front. */
+void mws__client_queue_unhold(struct mws_client *c);
+void mws__client_queue_release(struct mws_client *c, uint64_t upto);
+/* Makes the current connection's reading match mws_client_pause_rx(). */
+void mws__client_rx_flow_apply(struct mws_client *c);
 void mws__client_heartbeat_start(struct mws_client *c);
 void mws__client_heartbeat_alive(struct mws_client *c, int is_ack);
 

@@ -33,8 +33,13 @@ static void mws__client_written(struct mws_client *c, mws__msg *m, int sent)
 	mws__msg_free(m);
 }
 
+void mws__client_discard_one(struct mws_client *c, mws__msg *m)
+{
+	mws__client_written(c, m, 0);
+}
+
 /* Moves what the ring holds to the queue; returns how many. */
-static size_t mws__client_take_ring(struct mws_client *c)
+size_t mws__client_take_ring(struct mws_client *c)
 {
 	void *batch[MWS__DRAIN_BATCH];
 	size_t total = 0, n;
@@ -43,6 +48,10 @@ static size_t mws__client_take_ring(struct mws_client *c)
 			mws__msgq_push(&c->txq, batch[i]);
 		total += n;
 	}
+	c->taken += total;
+	/* Before anything sent after the release can be written. */
+	if (atomic_exchange(&c->release_pending, 0))
+		mws__client_queue_release(c, atomic_load(&c->release_upto));
 	return total;
 }
 
@@ -50,6 +59,8 @@ void mws__client_discard_pending(struct mws_client *c)
 {
 	mws__client_take_ring(c);
 	mws__msg *m;
+	while ((m = mws__msgq_pop(&c->held)))
+		mws__client_written(c, m, 0);
 	while ((m = mws__msgq_pop(&c->txq)))
 		mws__client_written(c, m, 0);
 }
@@ -62,6 +73,11 @@ void mws__client_drain(mws_ctx *ctx, mws__ready *r)
 		mws__client_discard_pending(c); /* a send that raced close() */
 		return;
 	}
+	if (c->set.no_offline_queue && c->state != MWS_STATE_CONNECTED) {
+		mws__client_discard_pending(c); /* accepted just before the drop */
+		return;
+	}
+	mws__client_rx_flow_apply(c);
 	if (mws__client_take_ring(c) && c->wsi && c->state == MWS_STATE_CONNECTED)
 		lws_callback_on_writable(c->wsi);
 }
@@ -211,8 +227,9 @@ static void mws__client_hb_tick(lws_sorted_usec_list_t *sul)
 		mws__hb_poll(&c->hb, now, &next);
 		break;
 	case MWS__HB_TIMED_OUT:
-		if (c->last_rx_ms >= c->hb.sent_at_ms) {
-			/* No answer, but data came after the heartbeat: alive. */
+		if (c->last_rx_ms >= c->hb.sent_at_ms || c->rx_applied) {
+			/* No answer, but data came after the heartbeat (or we do not
+			 * read, by request): alive. */
 			mws__hb_acked(&c->hb, mws__now_us());
 			mws__hb_poll(&c->hb, now, &next);
 			break;

@@ -216,3 +216,37 @@ Test(backoff, rng_between_is_inclusive_and_handles_degenerate_ranges)
 		cr_assert(u >= 0 && u < 1);
 	}
 }
+
+Test(backoff, any_growth_factor_at_least_one)
+{
+	mws__backoff b;
+	mws__backoff_init(&b, 100, 10000, MWS_JITTER_NONE, 0);
+	mws__backoff_set_factor(&b, 1.5);
+	uint64_t want[] = {100, 150, 225, 338, 506, 759, 1139, 1709};
+	for (uint32_t n = 0; n < sizeof(want) / sizeof(want[0]); n++)
+		cr_expect_eq(mws__backoff_ceiling(&b, n), want[n], "attempt %u", n);
+	cr_expect_eq(mws__backoff_ceiling(&b, 100), 10000);
+	cr_expect_eq(mws__backoff_ceiling(&b, UINT32_MAX), 10000);
+	mws__backoff_set_factor(&b, 1.0);
+	cr_expect_eq(mws__backoff_ceiling(&b, 0), 100);
+	cr_expect_eq(mws__backoff_ceiling(&b, UINT32_MAX), 100);
+	mws__backoff_set_factor(&b, 0.5); /* below 1: taken as 1 */
+	cr_expect_eq(mws__backoff_ceiling(&b, 7), 100);
+	mws__backoff_init(&b, 500, UINT64_MAX, MWS_JITTER_NONE, 0);
+	mws__backoff_set_factor(&b, 1.3);
+	cr_expect_eq(mws__backoff_ceiling(&b, UINT32_MAX), UINT64_MAX);
+}
+
+Test(backoff, config_factor_is_validated)
+{
+	mws_client_config cfg;
+	mws_client *c = NULL;
+	mws_client_config_init(&cfg);
+	cfg.backoff_factor = 0.5;
+	cr_expect_eq(mws_client_new(&c, NULL, "ws://127.0.0.1:9/", &cfg), MWS_EINVAL);
+	cfg.backoff_factor = 1.0 / 0.0;
+	cr_expect_eq(mws_client_new(&c, NULL, "ws://127.0.0.1:9/", &cfg), MWS_EINVAL);
+	cfg.backoff_factor = 1.3;
+	cr_assert_eq(mws_client_new(&c, NULL, "ws://127.0.0.1:9/", &cfg), 0);
+	mws_client_free(c);
+}

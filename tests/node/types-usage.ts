@@ -77,3 +77,20 @@ ws.binaryType = 'blob';
 ws.send(42);
 // @ts-expect-error: unknown option
 new ManagedWebSocket('ws://x/', { noSuchOption: 1 });
+
+// issue 12 idioms
+async function idioms(): Promise<void> {
+  const ws = new ManagedWebSocket('ws://127.0.0.1:1/', {
+    onOpen: async (w) => { w.send('resubscribe'); },
+    offlineQueue: true,
+    reconnectionDelayGrowFactor: 1.5,
+    minReconnectionDelay: 100.5,
+  });
+  const st: ManagedState = await ws.waitFor(['CONNECTED', 'FAILED'], { timeout: 100 });
+  await ws.opened;
+  for await (const msg of ws) { void msg; break; }
+  ws.on('drain', () => {});
+  ws.clearQueue();
+  void st;
+}
+void idioms;

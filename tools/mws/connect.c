@@ -9,6 +9,7 @@
 
 #include "connect_session.h"
 #include "flags.h"
+#include "json_lines.h"
 #include "managedws.h"
 #include "subcommands.h"
 #include "util.h"
@@ -43,7 +44,7 @@ static const cli_choice action_choices[] = {
 static struct {
 	mws_client_config cfg;
 	cli_list headers, close_rules;
-	int binary, quiet, verbose, stats;
+	int binary, quiet, verbose, stats, json;
 	int flush_timeout_ms, linger_ms;
 } o;
 
@@ -61,6 +62,8 @@ static const cli_flag connect_flags[] = {
 	{"base-delay", "MS", CLI_INT, &o.cfg.base_delay_ms, CLI_MS, NULL,
 	 "first backoff delay: delay(n) = min(max, base * 2^n)"},
 	{"max-delay", "MS", CLI_INT, &o.cfg.max_delay_ms, CLI_MS, NULL, "backoff cap"},
+	{"backoff-factor", "F", CLI_DOUBLE, &o.cfg.backoff_factor, 1, 1000, NULL,
+	 "backoff growth per attempt (base * F^n instead of base * 2^n)"},
 	{"jitter", "KIND", CLI_CHOICE, &o.cfg.jitter, 0, 0, jitter_choices, "backoff jitter"},
 	{"jitter-proportion", "P", CLI_DOUBLE, &o.cfg.jitter_proportion, 0, 10, NULL,
 	 "p for proportional jitter: d + uniform [0, p*d]"},
@@ -72,6 +75,8 @@ static const cli_flag connect_flags[] = {
 	 "failed attempts in a row before FAILED, 0 = unlimited"},
 	{"no-reconnect", NULL, CLI_BOOL, &o.cfg.no_reconnect, 0, 0, NULL,
 	 "one connection: when it fails or ends (but with 1000) -> FAILED"},
+	{"no-offline-queue", NULL, CLI_BOOL, &o.cfg.no_offline_queue, 0, 0, NULL,
+	 "lines read while not connected are dropped (a note on stderr each), not queued"},
 	{"breaker-failures", "N", CLI_INT, &o.cfg.breaker_failures, 0, 1000000, NULL,
 	 "circuit breaker: N failures within --breaker-window -> FAILED, 0 = off"},
 	{"breaker-window", "MS", CLI_INT, &o.cfg.breaker_window_ms, CLI_MS, NULL,
@@ -101,6 +106,8 @@ static const cli_flag connect_flags[] = {
 	 "after the flush, keep reading replies this long before closing"},
 	{"stats", NULL, CLI_BOOL, &o.stats, 0, 0, NULL, "print the client's statistics at exit"},
 	{"quiet", NULL, CLI_BOOL, &o.quiet, 0, 0, NULL, "no state lines on stderr"},
+	{"json", NULL, CLI_BOOL, &o.json, 0, 0, NULL,
+	 "stdout carries one JSON object per line: {\"event\":\"state\"|\"message\"|\"summary\",...}"},
 	CLI_FLAG_VERBOSE(&o.verbose),
 };
 
@@ -139,6 +146,7 @@ static void set_defaults(void)
 	o.cfg.max_delay_ms = 30000;
 	o.cfg.jitter = MWS_JITTER_FULL;
 	o.cfg.jitter_proportion = 0.3;
+	o.cfg.backoff_factor = 2.0;
 	o.cfg.restart_spread_ms = 5000;
 	o.cfg.min_uptime_ms = 5000;
 	o.cfg.breaker_window_ms = 60000;
@@ -275,6 +283,7 @@ int mws_cmd_connect(int argc, char **argv)
 	}
 	session.binary = o.binary;
 	session.quiet = o.quiet;
+	session.json = o.json;
 	session.flush_timeout_ms = o.flush_timeout_ms;
 	session.linger_ms = o.linger_ms;
 	if ((rc = connect_session_attach(&session, c)) || (rc = mws_client_connect(c))) {
@@ -282,8 +291,13 @@ int mws_cmd_connect(int argc, char **argv)
 		goto out;
 	}
 	status = connect_session_run(&session, c, sig_r);
-	if (o.stats)
+	if (o.json) {
+		mws_client_stats st = {.size = sizeof st};
+		if (mws_client_stats_get(c, &st) == 0)
+			jl_client_summary(&st, status);
+	} else if (o.stats) {
 		print_stats(c);
+	}
 out:
 	mws_client_free(c);
 	if (ctx)

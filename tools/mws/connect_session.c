@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json_lines.h"
 #include "util.h"
 
 static void on_state(mws_client *c, const mws_state_change *ch, void *ud)
@@ -16,7 +17,9 @@ static void on_state(mws_client *c, const mws_state_change *ch, void *ud)
 	(void)c;
 	connect_session *s = ud;
 
-	if (!s->quiet) {
+	if (s->json)
+		jl_state(ch);
+	else if (!s->quiet) {
 		char retry[64] = "";
 		if (ch->to == MWS_STATE_RECONNECTING)
 			snprintf(retry, sizeof retry, " retry_in=%dms attempt=%u", ch->retry_delay_ms,
@@ -37,8 +40,14 @@ static void on_state(mws_client *c, const mws_state_change *ch, void *ud)
 static void on_message(mws_client *c, const void *data, size_t len, int type, void *ud)
 {
 	(void)c;
-	(void)type;
-	(void)ud;
+	connect_session *s = ud;
+	if (s->json) {
+		cJSON *o = jl_event("message");
+		if (o)
+			jl_add_data(o, data, len, type);
+		jl_emit(o);
+		return;
+	}
 	flockfile(stdout);
 	fwrite(data, 1, len, stdout);
 	fputc('\n', stdout);
@@ -119,6 +128,10 @@ static int send_lines(mws_client *c, line_buf *b, int eof, int type)
 			/* Nothing waits, yet it does not fit: it never will. */
 			fprintf(stderr, "mws connect: a line of %zu bytes exceeds --queue-max-bytes; "
 			                "skipped\n", len);
+			rc = 0;
+		} else if (rc == MWS_ESTATE) {
+			/* --no-offline-queue: not connected, the line is dropped. */
+			fprintf(stderr, "mws connect: not connected; a line of %zu bytes dropped\n", len);
 			rc = 0;
 		} else if (rc) {
 			break;

@@ -25,6 +25,7 @@ typedef struct connect_session {
 	/* Set by the caller before connect_session_attach(). */
 	int binary;           /* send lines as binary messages */
 	int quiet;            /* no state lines */
+	int json;             /* --json: states and messages as JSON lines */
 	int flush_timeout_ms; /* at stdin EOF, how long queued messages may take */
 	int linger_ms;        /* then how long replies are still read */
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "flags.h"
+#include "json_lines.h"
 #include "managedws.h"
 #include "subcommands.h"
 #include "util.h"
@@ -24,7 +25,7 @@ static struct {
 	mws_server_config cfg;
 	const char *host;
 	cli_list origins;
-	int mode, print_port, summary_ms, quiet, verbose;
+	int mode, print_port, summary_ms, quiet, verbose, json;
 	int shutdown_code, shutdown_spread_ms, shutdown_deadline_ms;
 } o;
 
@@ -75,6 +76,9 @@ static const cli_flag serve_flags[] = {
 	{"summary-interval", "MS", CLI_INT, &o.summary_ms, CLI_MS0, NULL,
 	 "a one-line summary every MS; 0 = none"},
 	{"quiet", NULL, CLI_BOOL, &o.quiet, 0, 0, NULL, "no connect/disconnect lines"},
+	{"json", NULL, CLI_BOOL, &o.json, 0, 0, NULL,
+	 "stdout carries one JSON object per line: listening, connect, disconnect,\n"
+	 "refused, summary, shutdown"},
 	CLI_FLAG_VERBOSE(&o.verbose),
 };
 
@@ -139,6 +143,16 @@ static void on_connect(mws_server *srv, mws_conn_id id, const mws_conn_info *inf
 {
 	(void)srv;
 	(void)ud;
+	if (o.json) {
+		cJSON *j = jl_event("connect");
+		if (j) {
+			jl_add_u64(j, "id", id);
+			cJSON_AddStringToObject(j, "peer", info->peer_ip);
+			cJSON_AddStringToObject(j, "path", info->path);
+			cJSON_AddStringToObject(j, "origin", info->origin);
+		}
+		jl_emit(j);
+	}
 	if (!o.quiet)
 		cli_log_line("connect id=%" PRIu64 " peer=%s path=%s%s%s", id, info->peer_ip,
 		             info->path, *info->origin ? " origin=" : "", info->origin);
@@ -149,6 +163,16 @@ static void on_disconnect(mws_server *srv, mws_conn_id id, int code, const char 
 {
 	(void)srv;
 	(void)ud;
+	if (o.json) {
+		cJSON *j = jl_event("disconnect");
+		if (j) {
+			jl_add_u64(j, "id", id);
+			cJSON_AddNumberToObject(j, "code", code);
+			cJSON_AddStringToObject(j, "why", why_name(why));
+			cJSON_AddStringToObject(j, "reason", reason);
+		}
+		jl_emit(j);
+	}
 	if (!o.quiet)
 		cli_log_line("disconnect id=%" PRIu64 " code=%d why=%s reason=\"%s\"", id, code,
 		             why_name(why), reason);
@@ -172,17 +196,47 @@ static void on_log(int level, const char *msg, void *ud)
 
 static void print_refusals(const mws_server_stats *now, const mws_server_stats *before)
 {
-	for (int i = 0; i < MWS_REFUSE_COUNT; i++)
+	for (int i = 0; i < MWS_REFUSE_COUNT; i++) {
+		if (now->refused[i] != before->refused[i] && o.json) {
+			cJSON *j = jl_event("refused");
+			if (j) {
+				cJSON_AddStringToObject(j, "why", refuse_names[i]);
+				jl_add_u64(j, "count", now->refused[i] - before->refused[i]);
+				jl_add_u64(j, "total", now->refused[i]);
+			}
+			jl_emit(j);
+		}
 		if (now->refused[i] != before->refused[i] && !o.quiet)
 			cli_log_line("refused why=%s count=+%" PRIu64 " total=%" PRIu64,
 			             refuse_names[i], now->refused[i] - before->refused[i],
 			             now->refused[i]);
+	}
 }
 
 static void print_summary(const mws_server_stats *st, const mws_server_stats *last,
                           uint64_t elapsed_ms)
 {
 	double secs = elapsed_ms ? (double)elapsed_ms / 1000.0 : 1.0;
+
+	if (o.json) {
+		cJSON *j = jl_event("summary");
+		if (j) {
+			jl_add_u64(j, "connections", st->connections);
+			jl_add_u64(j, "accepted", st->accepted);
+			jl_add_u64(j, "disconnects", st->disconnects);
+			jl_add_u64(j, "refused", st->refused_total);
+			jl_add_u64(j, "reaped", st->reaped);
+			jl_add_u64(j, "msgs_in", st->msgs_in);
+			jl_add_u64(j, "msgs_out", st->msgs_out);
+			cJSON_AddNumberToObject(j, "msgs_in_per_s", (double)(st->msgs_in - last->msgs_in) / secs);
+			cJSON_AddNumberToObject(j, "msgs_out_per_s", (double)(st->msgs_out - last->msgs_out) / secs);
+			jl_add_u64(j, "dropped", st->send_dropped);
+			jl_add_u64(j, "queue_full", st->send_queue_full);
+			jl_add_u64(j, "rtt_p50_us", st->rtt_p50_us);
+			jl_add_u64(j, "rtt_p99_us", st->rtt_p99_us);
+		}
+		jl_emit(j);
+	}
 
 	cli_log_line("summary connections=%u accepted=%" PRIu64 " disconnects=%" PRIu64
 	        " refused=%" PRIu64 " reaped=%" PRIu64 " msgs_in=%" PRIu64 " (%.0f/s) msgs_out=%" PRIu64
@@ -222,6 +276,15 @@ static int run(mws_server *srv, int sig_r)
 		             o.shutdown_spread_ms, o.shutdown_deadline_ms);
 		int rc = mws_server_shutdown(srv, o.shutdown_code, o.shutdown_spread_ms,
 		                             o.shutdown_deadline_ms);
+		if (o.json) {
+			cJSON *j = jl_event("shutdown");
+			if (j) {
+				cJSON_AddBoolToObject(j, "clean", rc == 0);
+				cJSON_AddNumberToObject(j, "code", o.shutdown_code);
+				jl_add_u64(j, "connections", st.connections);
+			}
+			jl_emit(j);
+		}
 		cli_log_line("shutdown done: %s",
 		             rc == 0                ? "every client closed"
 		             : rc == MWS_ETIMEDOUT ? "some clients dropped at the deadline"
@@ -274,6 +337,15 @@ int mws_cmd_serve(int argc, char **argv)
 	if (o.print_port) {
 		printf("PORT %d\n", port);
 		fflush(stdout);
+	}
+	if (o.json) {
+		cJSON *j = jl_event("listening");
+		if (j) {
+			cJSON_AddNumberToObject(j, "port", port);
+			cJSON_AddStringToObject(j, "host", o.cfg.iface ? o.host : "*");
+			cJSON_AddBoolToObject(j, "tls", o.cfg.cert_file != NULL);
+		}
+		jl_emit(j);
 	}
 	cli_log_line("listening on %s://%s:%d/ mode=%s (also /healthz, /metrics)",
 	        o.cfg.cert_file ? "wss" : "ws", o.cfg.iface ? o.host : "*", port,

@@ -197,6 +197,9 @@ static const mws_node_opt mws__client_opts[] = {
 	OPT("insecure", BOOL, insecure),
 	OPT("randomSeed", SEED, random_seed),
 	OPT("noReconnect", BOOL, no_reconnect),
+	OPT("noOfflineQueue", BOOL, no_offline_queue),
+	OPT("holdQueueOnConnect", BOOL, hold_queue_on_connect),
+	OPT("backoffFactor", DOUBLE, backoff_factor),
 };
 #undef OPT
 #define N_OPTS (sizeof mws__client_opts / sizeof *mws__client_opts)
@@ -354,6 +357,18 @@ static napi_value mws__client_reconnect_now(napi_env env, napi_callback_info inf
 	return nc ? mws_node_check(env, mws_client_reconnect_now(nc->c), "reconnectNow") : NULL;
 }
 
+static napi_value mws__client_clear_queue(napi_env env, napi_callback_info info)
+{
+	mws_node_client *nc = mws__client_this(env, info, 0, NULL, 1);
+	return nc ? mws_node_check(env, mws_client_clear_queue(nc->c), "clearQueue") : NULL;
+}
+
+static napi_value mws__client_release_queue(napi_env env, napi_callback_info info)
+{
+	mws_node_client *nc = mws__client_this(env, info, 0, NULL, 1);
+	return nc ? mws_node_check(env, mws_client_release_queue(nc->c), "releaseQueue") : NULL;
+}
+
 /* The live state from the C client (may be ahead of the events). */
 static napi_value mws__client_state(napi_env env, napi_callback_info info)
 {
@@ -472,6 +487,8 @@ napi_value mws_node_client_init(napi_env env, napi_value exports)
 		MWS_NODE_FN("clientDisconnect", mws__client_disconnect),
 		MWS_NODE_FN("clientReconnectNow", mws__client_reconnect_now),
 		MWS_NODE_FN("clientState", mws__client_state),
+		MWS_NODE_FN("clientClearQueue", mws__client_clear_queue),
+		MWS_NODE_FN("clientReleaseQueue", mws__client_release_queue),
 		MWS_NODE_FN("clientStats", mws__client_stats),
 		MWS_NODE_FN("clientServerConnectionId", mws__client_server_connection_id),
 		MWS_NODE_FN("clientRef", mws__client_ref),

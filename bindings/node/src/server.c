@@ -27,10 +27,14 @@ typedef struct mws_node_server {
 	napi_async_work work; /* close or shutdown in flight (see handle.h) */
 	napi_deferred deferred;
 	int work_kind, work_rc, sd_code, sd_spread, sd_deadline;
+	char **capture;    /* request headers to copy at connect (set before start) */
+	uint32_t ncapture;
 } mws_node_server;
 
 /* The second argument the dispatcher gets for a server event. */
 enum { SEV_CONNECT = 0, SEV_MESSAGE = 1, SEV_DISCONNECT = 2, SEV_CLOSED = 3 };
+/* At most this many captureHeaders names. */
+#define MWS_NODE_MAX_CAPTURE 32
 
 /* ---- the handle's operations ---- */
 
@@ -60,6 +64,10 @@ static void mws__server_free_native(mws_node_handle *h)
 
 static void mws__server_destroy(mws_node_handle *h)
 {
+	mws_node_server *ns = (mws_node_server *)h;
+	for (uint32_t i = 0; i < ns->ncapture; i++)
+		free(ns->capture[i]);
+	free(ns->capture);
 	free(h);
 }
 
@@ -71,16 +79,25 @@ static void mws__server_deliver(mws_node_handle *h, napi_env env, napi_value own
 {
 	mws_node_server *ns = (mws_node_server *)h;
 	if (owner) {
-		napi_value argv[7];
+		napi_value argv[8];
 		size_t argc = 3;
 		napi_create_int32(env, MWS_NODE_EV_SERVER, &argv[0]);
 		napi_create_int32(env, ev->kind, &argv[1]);
 		napi_create_double(env, (double)ev->id, &argv[2]);
 		if (ev->kind == SEV_CONNECT) {
-			/* four NUL-terminated strings, one after the other */
-			const char *p = ev->data;
+			/* four NUL-terminated strings, one after the other, then
+			 * name, value pairs of the captured request headers */
+			const char *p = ev->data, *end = ev->data + ev->len;
 			for (; argc < 7; argc++, p += strlen(p) + 1)
 				napi_create_string_utf8(env, p, NAPI_AUTO_LENGTH, &argv[argc]);
+			napi_create_object(env, &argv[argc++]);
+			while (p < end) {
+				const char *value = p + strlen(p) + 1;
+				napi_value v;
+				napi_create_string_utf8(env, value, NAPI_AUTO_LENGTH, &v);
+				napi_set_named_property(env, argv[7], p, v);
+				p = value + strlen(value) + 1;
+			}
 		} else if (ev->kind == SEV_MESSAGE) {
 			mws_node_ev_message(env, ev, &argv[3]);
 			argc = 5;
@@ -114,17 +131,36 @@ static void mws__server_on_connect(mws_server *s, mws_conn_id id, const mws_conn
                                    void *ud)
 {
 	(void)s;
+	mws_node_server *ns = ud;
 	const char *str[4] = {info->peer_ip, info->path, info->origin, info->subprotocol};
 	size_t n[4], len = 0;
 	for (int i = 0; i < 4; i++)
 		len += (n[i] = strlen(str[i])) + 1;
+	/* Captured headers: read now, the request is gone after this callback. */
+	char *vals[MWS_NODE_MAX_CAPTURE] = {0};
+	for (uint32_t i = 0; i < ns->ncapture; i++) {
+		char buf[8192];
+		int r = mws_conn_info_header(info, ns->capture[i], buf, sizeof buf);
+		if (r > 0 && (vals[i] = strdup(buf)))
+			len += strlen(ns->capture[i]) + 1 + (size_t)r + 1;
+	}
 	mws_node_ev *ev = mws_node_ev_new(SEV_CONNECT, NULL, len - 1);
 	if (ev) {
 		ev->id = id;
 		char *p = ev->data;
 		for (int i = 0; i < 4; p += n[i++] + 1)
 			memcpy(p, str[i], n[i] + 1);
+		for (uint32_t i = 0; i < ns->ncapture; i++) {
+			if (!vals[i])
+				continue;
+			size_t kn = strlen(ns->capture[i]) + 1, vn = strlen(vals[i]) + 1;
+			memcpy(p, ns->capture[i], kn);
+			memcpy(p + kn, vals[i], vn);
+			p += kn + vn;
+		}
 	}
+	for (uint32_t i = 0; i < ns->ncapture; i++)
+		free(vals[i]);
 	mws_node_post(ud, ev);
 }
 
@@ -217,12 +253,44 @@ static int mws__origins_read(napi_env env, napi_value opts, mws_server_config *c
 	return 0;
 }
 
-static int mws__server_create(napi_env env, napi_value owner, const mws_server_config *cfg)
+/* options.captureHeaders, an array of names, copied into ns. 0, or -1
+ * after throwing. */
+static int mws__capture_read(napi_env env, napi_value opts, mws_node_server *ns)
+{
+	bool has = false, is_arr = false;
+	napi_value arr;
+	uint32_t n = 0;
+	if (napi_has_named_property(env, opts, "captureHeaders", &has) != napi_ok || !has)
+		return 0;
+	napi_get_named_property(env, opts, "captureHeaders", &arr);
+	if (napi_is_array(env, arr, &is_arr) != napi_ok || !is_arr)
+		return mws_node_throw_type(env, "captureHeaders must be an array of names"), -1;
+	napi_get_array_length(env, arr, &n);
+	if (n > MWS_NODE_MAX_CAPTURE)
+		return mws_node_throw_type(env, "captureHeaders: at most 32 names"), -1;
+	if (!(ns->capture = calloc(n ? n : 1, sizeof *ns->capture)))
+		return mws_node_throw_mws(env, MWS_ENOMEM, "captureHeaders"), -1;
+	for (uint32_t i = 0; i < n; i++) {
+		napi_value v;
+		napi_get_element(env, arr, i, &v);
+		if (!(ns->capture[ns->ncapture] = mws_node_string(env, v, NULL)))
+			return -1;
+		ns->ncapture++;
+	}
+	return 0;
+}
+
+static int mws__server_create(napi_env env, napi_value owner, const mws_server_config *cfg,
+                              napi_value opts)
 {
 	mws_node_server *ns =
 		(mws_node_server *)mws_node_handle_new(env, &mws__server_ops, sizeof *ns);
 	if (!ns)
 		return -1;
+	if (mws__capture_read(env, opts, ns)) {
+		mws__server_destroy(&ns->h);
+		return -1;
+	}
 	int rc = mws_server_new(&ns->s, NULL, cfg);
 	if (rc == 0) {
 		ns->h.inst->live_servers++;
@@ -249,7 +317,7 @@ static napi_value mws__server_new(napi_env env, napi_callback_info info)
 	uint32_t norigins = 0;
 	if (!mws_node_opts_read(env, argv[1], mws__server_opts, N_OPTS, &cfg) &&
 	    !mws__origins_read(env, argv[1], &cfg, &origins, &norigins))
-		mws__server_create(env, argv[0], &cfg);
+		mws__server_create(env, argv[0], &cfg, argv[1]);
 	mws_node_opts_free(mws__server_opts, N_OPTS, &cfg);
 	if (origins)
 		for (uint32_t i = 0; i < norigins; i++)

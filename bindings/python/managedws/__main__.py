@@ -25,7 +25,7 @@ async def _run(args: argparse.Namespace) -> int:
         print("state %s -> %s code=%d reason=%r%s" % (ch.old.name, ch.new.name, ch.close_code, ch.reason, extra),
               file=sys.stderr, flush=True)
 
-    client = await managedws.connect(args.url, open_timeout=None, on_state=on_state)
+    client = await managedws.connect(args.url, wait_open=False, on_state=on_state)
     try:
         for text in args.send:
             await client.send(text)
@@ -66,6 +66,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:
         return 130
+    except (managedws.ManagedWSError, TypeError, ValueError) as exc:
+        # One line, not a traceback: the input was wrong, not the program.
+        print("python -m managedws: error: %s" % exc, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -8,12 +8,13 @@ from typing import Any, AsyncIterator, Callable, Deque, Generator, List, Optiona
 
 from ._callbacks import report
 from ._client import Client
-from ._errors import Closed, Failed, Timeout
+from ._connections import Connection, ended, iterate_connections
+from ._errors import Closed, Failed, QueueFull, Timeout
 from ._messages import Message
 from ._options import CLIENT_OPTIONS, options_doc
 from ._types import ClientStats, State, StateChange
 
-__all__ = ["AsyncClient", "connect"]
+__all__ = ["AsyncClient", "Connection", "connect"]
 
 _MSG = 0
 _STATE = 1
@@ -30,13 +31,19 @@ events themselves wait in a deque), so no user code runs on the I/O thread
 returning a token an asyncio task refreshed.
 
 Messages are buffered in the client until read with ``recv()`` or
-``async for``; the buffer is unbounded (the C library has no receive flow
-control yet), so read them.
+``async for``. With ``max_queue=N`` the client stops reading from the
+socket once N messages wait (TCP then slows the sender) and reads again
+when half of them were read; the default, None, buffers without bound.
 
 ``state`` and ``wait_state()`` follow the events as the loop has applied
 them, in order; ``on_state(change)``, if given, runs on the loop for each
 transition (a plain function or a coroutine function, which is scheduled as
 a task).
+
+``on_open(client)``, if given (plain or coroutine function), runs on the
+loop at every CONNECTED; the messages that waited in the offline queue are
+held until it returns, so what it sends (a resubscription) goes first. It
+may call ``clear_queue()`` to drop them instead.
 
 Options are those of managedws.Client:
 
@@ -50,11 +57,31 @@ Options are those of managedws.Client:
         *,
         on_state: Optional[Callable[[StateChange], Any]] = None,
         on_credentials: Optional[Callable[[int, int], Any]] = None,
+        on_open: Optional[Callable[["AsyncClient"], Any]] = None,
         close_timeout: float = 10.0,
+        max_queue: Optional[int] = None,
         **options: Any,
     ) -> None:
         self._loop = asyncio.get_running_loop()
+        if max_queue is not None and (isinstance(max_queue, bool) or not isinstance(max_queue, int)
+                                      or max_queue < 1):
+            raise TypeError("max_queue: a positive int or None expected, got %r" % (max_queue,))
+        # Received messages not yet read; reading from the socket pauses at
+        # max_queue and resumes at half of it (None: never pauses).
+        self._max_queue = max_queue
+        self._buffered = 0
+        self._rx_paused = False
+        if on_open is not None:
+            if not callable(on_open):
+                raise TypeError("on_open must be callable, not %s" % type(on_open).__name__)
+            options["hold_queue_on_connect"] = True
+        self.on_open = on_open
         self.on_state = on_state
+        # For ``async for conn in connect(url)``: messages go to connections.
+        self._per_connection = False
+        self._conn_count = 0
+        self._conn: Optional[Connection] = None
+        self._new_conns: Deque[Connection] = collections.deque()
         self.close_timeout = close_timeout
         self._pending: Deque[Tuple[int, Any]] = collections.deque()  # from the I/O thread
         self._scheduled = False
@@ -103,19 +130,53 @@ Options are those of managedws.Client:
         while pending:
             kind, value = pending.popleft()
             if kind == _MSG:
-                self._messages.append(value)
+                self._buffered += 1
+                if self._per_connection and self._conn is not None:
+                    self._conn._push(value)
+                else:
+                    self._messages.append(value)
                 woke = True
             else:
                 self._apply_state(value)
                 woke = True
+        self._flow()
         if woke:
             for fut in self._recv_waiters:
                 if not fut.done():
                     fut.set_result(None)
 
+    def _flow(self) -> None:
+        """Receive flow control from the buffer's size (loop thread)."""
+        mq = self._max_queue
+        if mq is None:
+            return
+        want = self._buffered >= mq if not self._rx_paused else self._buffered > mq // 2
+        if want != self._rx_paused and self._client._cptr() is not None:
+            self._rx_paused = want
+            try:
+                self._client.pause_rx(want)
+            except Closed:
+                pass
+
+    def _consumed(self) -> None:
+        self._buffered -= 1
+        if self._rx_paused:
+            self._flow()
+
     def _apply_state(self, change: StateChange) -> None:
         self._state = change.new
         self._last_change = change
+        if change.new == State.CONNECTED:
+            self._conn_count += 1
+            ended(self._conn, "replaced")
+            self._conn = Connection(self, self._conn_count)
+            if self._per_connection:
+                self._new_conns.append(self._conn)
+            if self.on_open is not None:
+                self._spawn(self._run_on_open(), "on_open")
+        elif change.old == State.CONNECTED:
+            ended(self._conn, "%s (code %d)" % (change.reason, change.close_code))
+            self._conn = None
         for targets, fut, raise_terminal in self._state_waiters:
             if fut.done():
                 continue
@@ -128,18 +189,51 @@ Options are those of managedws.Client:
             try:
                 r = cb(change)
                 if asyncio.iscoroutine(r):
-                    task = self._loop.create_task(r)
-                    self._tasks.add(task)
-                    task.add_done_callback(self._task_done)
+                    self._spawn(r, "on_state")
             except Exception as exc:
                 self._client.callback_errors += 1
                 report(exc, "on_state", self)
 
-    def _task_done(self, task: "asyncio.Task[Any]") -> None:
+    def _spawn(self, coro: Any, what: str) -> None:
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._task_done(t, what))
+
+    def _task_done(self, task: "asyncio.Task[Any]", what: str) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self._client.callback_errors += 1
-            report(task.exception(), "on_state", self)  # type: ignore[arg-type]
+            report(task.exception(), what, self)  # type: ignore[arg-type]
+
+    async def _run_on_open(self) -> None:
+        # Whatever on_open does, the held queue is let go after it.
+        try:
+            assert self.on_open is not None
+            r = self.on_open(self)
+            if asyncio.iscoroutine(r):
+                await r
+        finally:
+            try:
+                self._client.release_queue()
+            except Exception:  # released or closed meanwhile: nothing held
+                pass
+
+    async def _next_connection(self) -> Optional[Connection]:
+        """The next connection that opened (in order); None once CLOSED;
+        Failed when FAILED."""
+        while True:
+            if self._new_conns:
+                return self._new_conns.popleft()
+            if self._state == State.CLOSED:
+                return None
+            if self._state == State.FAILED:
+                raise self._terminal_error(State.FAILED, frozenset())
+            fut: "asyncio.Future[None]" = self._loop.create_future()
+            self._recv_waiters.append(fut)
+            try:
+                await fut
+            finally:
+                self._recv_waiters.remove(fut)
 
     def _terminal_error(self, st: State, targets: frozenset) -> Exception:
         ch = self._last_change
@@ -185,19 +279,52 @@ Options are those of managedws.Client:
     def stats(self) -> ClientStats:
         return self._client.stats()
 
+    def clear_queue(self) -> None:
+        """Discards the messages sent before this call and not yet written."""
+        self._client.clear_queue()
+
+    @property
+    def connection(self) -> Optional[Connection]:
+        """The current connection as the loop has seen it, or None."""
+        return self._conn
+
     @property
     def server_connection_id(self) -> Optional[str]:
         """The server's id from its JSON connection_ack, or None (see Client)."""
         return self._client.server_connection_id
 
-    async def send(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
-        """Sends ``str`` as text, bytes-like as binary; never waits.
+    async def send(self, message: Union[str, bytes, bytearray, memoryview], *,
+                   timeout: Optional[float] = None) -> None:
+        """Sends ``str`` as text, bytes-like as binary.
 
-        A coroutine for symmetry with ``websockets``: the library queues the
-        message and returns at once. QueueFull when the queue is full,
-        Closed once closed, Failed in FAILED.
+        The library queues the message and this returns at once -- unless
+        the queue is full: then it waits until there is room (backpressure),
+        up to ``timeout`` seconds (None: as long as it takes), and raises
+        QueueFull after that. Closed once closed, Failed in FAILED. The
+        library has no "room" event: the wait polls the queue's size, from
+        every millisecond up to every 20.
         """
-        self._client.send(message)
+        delay, deadline = 0.001, None if timeout is None else self._loop.time() + timeout
+        while True:
+            try:
+                self._client.send(message)
+                return
+            except QueueFull:
+                if deadline is not None and self._loop.time() >= deadline:
+                    raise
+            await asyncio.sleep(delay if deadline is None else max(0.0, min(delay, deadline - self._loop.time())))
+            delay = min(delay * 2, 0.02)
+
+    async def drain(self, timeout: Optional[float] = None) -> None:
+        """Waits until every message sent so far has been written (or
+        discarded); Timeout after ``timeout`` seconds. Polls like send()."""
+        delay, deadline = 0.001, None if timeout is None else self._loop.time() + timeout
+        while self._client._cptr() is not None and self._client.stats().queue_messages > 0:
+            if deadline is not None and self._loop.time() >= deadline:
+                raise Timeout("%d messages still queued after %.3g s"
+                              % (self._client.stats().queue_messages, timeout))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.02)
 
     def send_nowait(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
         """send() without the coroutine."""
@@ -211,6 +338,7 @@ Options are those of managedws.Client:
         """
         while True:
             if self._messages:
+                self._consumed()
                 return self._messages.popleft()
             if self._state in (State.CLOSED, State.FAILED):
                 raise self._terminal_error(self._state, frozenset())
@@ -291,7 +419,22 @@ Options are those of managedws.Client:
 
 
 class connect:
-    """Creates an AsyncClient, connects it and waits until CONNECTED.
+    """Creates an AsyncClient and connects it; three ways to use it.
+
+    Once per connection, like ``websockets``: the body runs for the first
+    connection and again after every reconnection; ``conn`` yields the
+    messages of that connection and ends when it ends::
+
+        async for conn in managedws.connect("ws://127.0.0.1:8765/"):
+            await conn.send("subscribe")
+            async for message in conn:
+                ...
+
+    The loop ends when the client is closed (``conn.client.close()``);
+    Failed is raised when it fails for good. Breaking out of it closes the
+    client when the iterator is finalised.
+
+    One client for the whole session::
 
         async with managedws.connect("ws://127.0.0.1:8765/") as client:
             await client.send("hello")
@@ -300,17 +443,20 @@ class connect:
 
     or ``client = await managedws.connect(url)`` (then ``await client.close()``).
 
-    Waits up to ``open_timeout`` seconds (default 10) for the first
-    connection: Timeout if it is not up by then, Failed if the client fails
-    permanently first (e.g. closed with 1008). The client is closed in both
-    cases. ``open_timeout=None`` returns at once, with the client
-    connecting in the background (sends are queued). Every other keyword is
-    an AsyncClient / Client option.
+    ``async with`` and ``await`` wait for the first connection: as long as
+    it takes by default (the client retries with backoff, as it would after
+    a lost connection); ``open_timeout`` seconds bound the wait (Timeout),
+    Failed if the client fails permanently first (e.g. closed with 1008).
+    The client is closed in both cases. ``wait_open=False`` returns at once,
+    with the client connecting in the background (sends are queued). Every
+    other keyword is an AsyncClient / Client option.
     """
 
-    def __init__(self, url: str, *, open_timeout: Optional[float] = 10.0, **kwargs: Any) -> None:
+    def __init__(self, url: str, *, open_timeout: Optional[float] = None, wait_open: bool = True,
+                 **kwargs: Any) -> None:
         self._url = url
         self._open_timeout = open_timeout
+        self._wait_open = wait_open
         self._kwargs = kwargs
         self._client: Optional[AsyncClient] = None
 
@@ -318,7 +464,7 @@ class connect:
         client = AsyncClient(self._url, **self._kwargs)
         try:
             client.connect()
-            if self._open_timeout is not None:
+            if self._wait_open:
                 await client.wait_state(State.CONNECTED, timeout=self._open_timeout)
         except BaseException:
             await asyncio.shield(client.close())
@@ -335,3 +481,6 @@ class connect:
     async def __aexit__(self, *exc_info: Any) -> None:
         assert self._client is not None
         await self._client.close()
+
+    def __aiter__(self) -> AsyncIterator[Connection]:
+        return iterate_connections(AsyncClient(self._url, **self._kwargs))

@@ -180,6 +180,12 @@ def _at_exit() -> None:
             core.release()
         except BaseException:  # noqa: BLE001  # pragma: no cover
             pass
+    try:
+        from . import _context
+
+        _context.free_all()  # their I/O threads stop while Python still runs
+    except BaseException:  # noqa: BLE001  # pragma: no cover
+        pass
     _shutdown = True
 
 

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import logging
 import threading
 import time
 from typing import Any, Callable, Deque, Iterable, Mapping, Optional, Tuple, Union
 
+from . import _context
 from ._callbacks import in_callback
-from ._errors import Closed, Deadlock, Failed, Timeout, check, error_for
+from ._errors import Closed, Deadlock, Failed, InvalidArgument, Timeout, check, error_for
 from ._ffi import ffi, lib, new_sized
 from ._handle import HandleOwner
 from ._messages import Message, close_args, encode
@@ -16,6 +18,8 @@ from ._options import CLIENT_OPTIONS, headers_text, new_config, options_doc
 from ._types import ClientStats, State, StateChange
 
 __all__ = ["Client", "Credentials"]
+
+logger = logging.getLogger("managedws")
 
 
 @dataclasses.dataclass
@@ -50,6 +54,9 @@ Nothing connects until connect() (or ``with``). Callbacks are fixed at
 construction:
 
 - ``on_message(message)``: ``str`` for text, ``bytes`` for binary;
+- ``on_open(client)``: at every CONNECTED, before the messages that waited
+  in the offline queue are written: what it sends (a resubscription) goes
+  first; it may also clear_queue();
 - ``on_state(change)``: a StateChange for every transition;
 - ``on_credentials(attempt, last_http_status)``: called before every
   connection attempt; return a Credentials (or a dict with "headers" and/or
@@ -62,6 +69,12 @@ disconnect(). An exception they raise is logged on the ``managedws`` logger,
 counted in ``callback_errors``, and the connection goes on. For work that
 takes time, use the asyncio face (managedws.connect), which runs your code
 on the event loop instead.
+
+``own_context=True`` gives the client its own I/O thread, so that slow
+callbacks elsewhere in the process cannot stall it (and the other way round).
+
+State changes are logged on the ``managedws`` logger: INFO, and WARNING for
+a failed attempt or FAILED.
 
 Options (keywords; None means the library's default; durations in seconds):
 
@@ -85,12 +98,19 @@ in the FAILED state.
         on_message: Optional[Callable[[Message], Any]] = None,
         on_state: Optional[Callable[[StateChange], Any]] = None,
         on_credentials: Optional[Callable[[int, int], Any]] = None,
+        on_open: Optional[Callable[["Client"], Any]] = None,
         close_timeout: float = 10.0,
+        own_context: bool = False,
         **options: Any,
     ) -> None:
         if not isinstance(url, str):
-            raise TypeError("url must be str")
+            raise TypeError("url must be str, not %s" % type(url).__name__)
+        for name, fn in (("on_message", on_message), ("on_state", on_state),
+                         ("on_credentials", on_credentials), ("on_open", on_open)):
+            if fn is not None and not callable(fn):
+                raise TypeError("%s must be callable, not %s" % (name, type(fn).__name__))
         self.url = url
+        self.on_open = on_open
         self.on_message = on_message
         self.on_state = on_state
         self.on_credentials = on_credentials
@@ -105,13 +125,28 @@ in the FAILED state.
 
         cfg, keep = new_config("mws_client_config", lib.mws_client_config_init, CLIENT_OPTIONS, options, "Client()")
         out = ffi.new("mws_client **")
-        check(lib.mws_client_new(out, ffi.NULL, url.encode("utf-8"), cfg), "Client(%r)" % url)
+        ctx = _context.new_context() if own_context else _context.shared_context()
+        rc = lib.mws_client_new(out, ctx, url.encode("utf-8"), cfg)
         del keep
+        if rc < 0:
+            if own_context:
+                _context.free_context(ctx)
+            if rc == lib.MWS_EINVAL:
+                from ._urls import url_problem
+
+                raise InvalidArgument("Client(%r): %s" % (url, url_problem(url) or "invalid option value"))
+            check(rc, "Client(%r)" % url)
+        free = lib.mws_client_free
+        if own_context:
+            def free(ptr: Any, _ctx: Any = ctx) -> None:
+                lib.mws_client_free(ptr)
+                if not in_callback():  # else freed at exit: not from its own thread
+                    _context.free_context(_ctx)
         cbs = new_sized("mws_client_callbacks")
         cbs.on_state = lib._mws_py_client_state
         cbs.on_message = lib._mws_py_client_message
         cbs.on_credentials = lib._mws_py_client_credentials if on_credentials else ffi.NULL
-        self._own(out[0], lib.mws_client_free, lib.mws_client_set_callbacks, cbs, "mws_client_set_callbacks")
+        self._own(out[0], free, lib.mws_client_set_callbacks, cbs, "mws_client_set_callbacks")
 
     # ---- plumbing ----
 
@@ -123,6 +158,10 @@ in the FAILED state.
     def _io_state(self, cchange: Any) -> None:
         change = StateChange._from_c(cchange)
         self._last_change = change
+        _log_change(self.url, change)
+        if change.new == State.CONNECTED:
+            # Inside the C callback: what on_open sends goes before the queue.
+            self._user("on_open", self.on_open, self)
         self._user("on_state", self.on_state, change)
         # After the user's callback: wait_state() returns only once on_state
         # has seen the transition it returns for.
@@ -207,6 +246,22 @@ in the FAILED state.
                 exc.close_code = self._last_change.close_code
                 exc.reason = self._last_change.reason
             raise exc
+
+    def clear_queue(self) -> None:
+        """Discards the messages sent before this call and not yet written
+        (counted in stats().msgs_discarded); later sends are kept. Any thread."""
+        check(lib.mws_client_clear_queue(self._ptr()), "clear_queue")
+
+    def pause_rx(self, paused: bool = True) -> None:
+        """Stops (True) or resumes (False) reading from the socket, for this
+        connection and the next ones; while paused, heartbeat answers cannot
+        be read and so are not required. Any thread."""
+        check(lib.mws_client_pause_rx(self._ptr(), 1 if paused else 0), "pause_rx")
+
+    def release_queue(self) -> None:
+        """With ``hold_queue_on_connect``: lets the held offline queue go,
+        after what was sent since the connection opened."""
+        check(lib.mws_client_release_queue(self._ptr()), "release_queue")
 
     @property
     def server_connection_id(self) -> Optional[str]:
@@ -294,6 +349,17 @@ in the FAILED state.
             except Exception:
                 pass
         self.release()
+
+
+def _log_change(url: str, ch: StateChange) -> None:
+    # A failed attempt (or the end) is a warning; the rest is news.
+    bad = ch.new == State.FAILED or (ch.new == State.RECONNECTING and ch.old == State.CONNECTING)
+    if ch.new == State.RECONNECTING:
+        logger.log(logging.WARNING if bad else logging.INFO, "%s: %s -> %s: %s (code %d), retry in %.3f s",
+                   url, ch.old.name, ch.new.name, ch.reason, ch.close_code, ch.retry_delay)
+    else:
+        logger.log(logging.WARNING if bad else logging.INFO, "%s: %s -> %s: %s (code %d)",
+                   url, ch.old.name, ch.new.name, ch.reason, ch.close_code)
 
 
 def _names(states: Iterable[State]) -> str:

@@ -109,6 +109,10 @@ _BY_NAME: Dict[str, Type[ManagedWSError]] = {
     "MWS_EDEADLK": Deadlock,
 }
 
+# Shown as managedws.QueueFull, where users import them from.
+for _cls in list(_BY_NAME.values()) + [ManagedWSError]:
+    _cls.__module__ = "managedws"
+
 #: code -> class, built from the C enum so that the two cannot drift apart:
 #: a code without a class of its own maps to ManagedWSError.
 EXCEPTIONS: Dict[int, Type[ManagedWSError]] = {}

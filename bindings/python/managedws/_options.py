@@ -69,6 +69,18 @@ def _cstr(name: str, v: Any, keep: List[Any]) -> Any:
     return p
 
 
+def _float(name: str, v: Any) -> float:
+    if isinstance(v, bool):
+        raise TypeError("%s: number expected, got %r" % (name, v))
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise TypeError("%s: number expected, got %r" % (name, v)) from None
+    if math.isnan(f) or f < 0:
+        raise InvalidArgument("%s: %r is out of range" % (name, v))
+    return f
+
+
 def headers_text(name: str, v: Headers) -> str:
     """{"A": "1"} or [("A", "1")] -> "A: 1\\n" lines; refuses CR, LF and ':' in names."""
     items = v.items() if isinstance(v, Mapping) else v
@@ -109,12 +121,13 @@ _SCALARS: Dict[str, Callable[[str, Any], Any]] = {
     "seconds": _ms,
     "int": _int,
     "size": lambda name, v: _int(name, v, 0, 2**62),
-    "float": lambda name, v: float(v),
+    "float": lambda name, v: _float(name, v),
     "bool": lambda name, v: 1 if v else 0,
+    "bool_not": lambda name, v: 0 if v else 1,
     "jitter": _enum(Jitter),
     "heartbeat": _enum(HeartbeatMode),
     "seconds_off": lambda name, v: -1 if _off(v) else _ms(name, v),
-    "float_off": lambda name, v: -1.0 if _off(v) else float(v),
+    "float_off": lambda name, v: -1.0 if _off(v) else _float(name, v),
     "int_off": lambda name, v: -1 if _off(v) else _int(name, v),
 }
 
@@ -129,7 +142,13 @@ def apply_options(cfg: Any, table: Sequence[Option], options: Dict[str, Any], wh
     by_name = {o.name: o for o in table}
     unknown = sorted(set(options) - set(by_name))
     if unknown:
-        raise TypeError("%s got unexpected option(s): %s" % (what, ", ".join(unknown)))
+        import difflib
+
+        hints = []
+        for u in unknown:
+            close = difflib.get_close_matches(u, list(by_name), 1)
+            hints.append("%s (did you mean %s?)" % (u, close[0]) if close else u)
+        raise TypeError("%s got unexpected option(s): %s" % (what, ", ".join(hints)))
     keep: List[Any] = []
     for key, v in options.items():
         if v is None:
@@ -208,6 +227,9 @@ CLIENT_OPTIONS: Tuple[Option, ...] = (
     Option("close_rules", "close_rules", "close_rules", "None", "{close_code: CloseAction} overriding the built-in table"),
     Option("random_seed", "random_seed", "size", "None = from the OS", "seed of the jitter generator (tests)"),
     Option("no_reconnect", "no_reconnect", "bool", "False", "one connection only: any end but 1000 -> FAILED"),
+    Option("offline_queue", "no_offline_queue", "bool_not", "True", "queue sends while not connected; False: send() raises InvalidState while away and what is unsent when a connection ends is dropped"),
+    Option("hold_queue_on_connect", "hold_queue_on_connect", "bool", "False", "at CONNECTED hold the offline queue until release_queue() (the asyncio on_open sets it)"),
+    Option("backoff_factor", "backoff_factor", "float", "2.0", "growth of the reconnect delay per attempt, >= 1"),
 )
 
 

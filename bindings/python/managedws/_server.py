@@ -5,6 +5,8 @@ import dataclasses
 import enum
 from typing import Any, Callable, Dict, Optional, Union
 
+from . import _context
+from ._callbacks import in_callback
 from ._errors import Closed, check
 from ._ffi import ffi, lib, new_sized
 from ._handle import HandleOwner
@@ -173,6 +175,7 @@ Options (keywords; None means the library's default; durations in seconds):
         on_message: Optional[Callable[[int, Message], Any]] = None,
         on_disconnect: Optional[Callable[[int, int, str, DisconnectReason], Any]] = None,
         start: bool = True,
+        own_context: bool = False,
         **options: Any,
     ) -> None:
         self.on_auth = on_auth
@@ -184,14 +187,24 @@ Options (keywords; None means the library's default; durations in seconds):
         cfg, keep = new_config("mws_server_config", lib.mws_server_config_init, SERVER_OPTIONS,
                                dict(options, port=port), "Server()")
         out = ffi.new("mws_server **")
-        check(lib.mws_server_new(out, ffi.NULL, cfg), "Server()")
+        ctx = _context.new_context() if own_context else _context.shared_context()
+        rc = lib.mws_server_new(out, ctx, cfg)
         del keep
+        if rc < 0 and own_context:
+            _context.free_context(ctx)
+        check(rc, "Server()")
+        free = lib.mws_server_free
+        if own_context:
+            def free(ptr: Any, _ctx: Any = ctx) -> None:
+                lib.mws_server_free(ptr)
+                if not in_callback():  # else freed at exit: not from its own thread
+                    _context.free_context(_ctx)
         cbs = new_sized("mws_server_callbacks")
         cbs.on_auth = lib._mws_py_server_auth if on_auth else ffi.NULL
         cbs.on_connect = lib._mws_py_server_connect
         cbs.on_message = lib._mws_py_server_message
         cbs.on_disconnect = lib._mws_py_server_disconnect
-        self._own(out[0], lib.mws_server_free, lib.mws_server_set_callbacks, cbs, "mws_server_set_callbacks")
+        self._own(out[0], free, lib.mws_server_set_callbacks, cbs, "mws_server_set_callbacks")
         if start:
             self.start()
 

@@ -200,7 +200,7 @@ int mws__client_v1_receive(struct mws_client *c, const void *msg, size_t len, in
 		mws__client_v1_error(c, MWS__CLOSE_UNEXPECTED, "text message");
 		return 0;
 	}
-	mws__env_limits lim = {c->set.max_message_bytes + 64, c->set.max_message_bytes, 0};
+	mws__env_limits lim = {len, c->set.max_message_bytes, 0}; /* reassembly bounded len */
 	mws__env e;
 	int rc = mws__env_decode(msg, len, &lim, &e);
 	if (rc) {

@@ -53,8 +53,8 @@ int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, s
 		mws__client_dropped(c, 1009, "message too big", 15, 0);
 		return 0;
 	case MWS__REASM_COMPLETE:
-		if (c->v1.managed)
-			return mws__client_v1_receive(c, msg, n, c->rx.type);
+		if (c->v1.managed && mws__client_v1_receive(c, msg, n, c->rx.type) != 1)
+			return 0;
 		mws__client_deliver(c, msg, n, c->rx.type);
 		return 0;
 	default:

@@ -194,13 +194,12 @@ static void mws__client_v1_dispatch(struct mws_client *c, const mws__env *e)
 		lws_callback_on_writable(c->wsi);
 }
 
-/* Before the welcome, what a server that does not speak mws.v1 sends: a
- * text, anything undecodable, or an echo of our hello. */
+/* Before the welcome, what a server that selected mws.v1 without speaking
+ * it sends: a text (a greeting, a JSON connection_ack) or our own hello
+ * echoed back. Binary that does not decode is a protocol error. */
 static int mws__client_v1_not_v1(int type, int rc, const mws__env *e)
 {
-	return type == MWS_MSG_TEXT || rc ||
-	       (e->type != MWS__ENV_WELCOME && e->type != MWS__ENV_GOAWAY &&
-	        e->type != MWS__ENV_ERROR);
+	return type == MWS_MSG_TEXT || (!rc && e->type == MWS__ENV_HELLO);
 }
 
 int mws__client_v1_receive(struct mws_client *c, const void *msg, size_t len, int type)

@@ -112,3 +112,60 @@ Test(v1_peers, require_against_node_ws_fails)
 	const char *const argv[] = {"node", NODE_PEER, NULL};
 	against(argv, MWS_PROTOCOL_REQUIRE);
 }
+
+/* A server that selects mws.v1 and then breaks it: the client closes with
+ * the documented code (seen in its state change) and counts the error. */
+typedef struct bad_rec {
+	atomic_int dropped, code;
+} bad_rec;
+
+static void b_state(mws_client *c, const mws_state_change *ch, void *u)
+{
+	(void)c;
+	bad_rec *r = u;
+	if (ch->from == MWS_STATE_CONNECTING || ch->from == MWS_STATE_CONNECTED) {
+		if (ch->to == MWS_STATE_RECONNECTING || ch->to == MWS_STATE_FAILED) {
+			if (!atomic_load(&r->dropped))
+				atomic_store(&r->code, ch->close_code);
+			atomic_fetch_add(&r->dropped, 1);
+		}
+	}
+}
+
+static void bad_server(const char *mode, int code)
+{
+	const char *const argv[] = {"python3", MWS_SOURCE_DIR "/tests/peers/py_v1_bad_server.py",
+	                            "--mode", mode, NULL};
+	mws_test_peer peer;
+	cr_assert_eq(mws_test_peer_start(&peer, argv), 0);
+	mws_ctx *ctx = NULL;
+	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
+	mws_client_config cc;
+	mws_client_config_init(&cc);
+	cc.protocol_mode = MWS_PROTOCOL_REQUIRE;
+	cc.base_delay_ms = 5000; /* one connection is enough */
+	char url[64];
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/", peer.port);
+	mws_client *c = NULL;
+	cr_assert_eq(mws_client_new(&c, ctx, url, &cc), 0);
+	bad_rec r;
+	memset(&r, 0, sizeof r);
+	mws_client_callbacks cb = {sizeof cb};
+	cb.on_state = b_state;
+	cr_assert_eq(mws_client_set_callbacks(c, &cb, &r, NULL), 0);
+	cr_assert_eq(mws_client_connect(c), 0);
+	cr_assert(mws_test_wait_until(is_set, &r.dropped, 5000), "%s: still connected", mode);
+	cr_expect_eq(atomic_load(&r.code), code, "%s: closed with %d", mode, atomic_load(&r.code));
+	mws_client_stats st = {.size = sizeof st};
+	mws_client_stats_get(c, &st);
+	cr_expect_eq(st.protocol_errors, 1);
+	mws_client_free(c);
+	mws_ctx_free(ctx);
+	mws_test_peer_stop(&peer);
+}
+
+Test(v1_peers, client_closes_malformed_input_with_4002) { bad_server("garbage", 4002); }
+Test(v1_peers, client_closes_a_text_frame_with_4003) { bad_server("text", 4003); }
+Test(v1_peers, client_closes_an_unknown_envelope_with_4003) { bad_server("unknown", 4003); }
+Test(v1_peers, client_closes_a_sequence_gap_with_4004) { bad_server("gap", 4004); }
+Test(v1_peers, client_closes_a_second_welcome_with_4003) { bad_server("twice", 4003); }

@@ -267,3 +267,49 @@ Test(v1_session, graceful_restart_session_lost_discard_mode_counts, .timeout = 6
 {
 	restart_with_unacked(MWS_SESSION_LOST_DISCARD);
 }
+
+/* Sends and broadcasts to a suspended session wait in it (bounded) and
+ * arrive, in order, when the client resumes. */
+Test(v1_session, sends_to_a_suspended_session_arrive_on_resume_within_the_bound)
+{
+	v1_app a;
+	v1_init(&a);
+	mws_server_config sc;
+	mws_server_config_init(&sc);
+	sc.session_max_messages = 3;
+	v1_server_start(&a, &sc);
+	mws_client_config cc = fast_client();
+	v1_client_start(&a, mws_server_port(a.srv), &cc);
+	cr_assert(v1_int_ge(&a.connects, 1, 5000));
+	cr_assert_eq(mws_client_disconnect(a.cli, 4100, "away"), 0);
+	cr_assert(v1_int_ge(&a.suspended, 1, 5000));
+	mws_conn_id id = atomic_load(&a.srv_id);
+	unsigned char b[8];
+	for (uint64_t i = 1; i <= 3; i++) {
+		v1_num(b, i);
+		cr_assert_eq(mws_server_send(a.srv, id, b, 8, MWS_MSG_BINARY), 0);
+	}
+	v1_num(b, 4);
+	cr_expect_eq(mws_server_send(a.srv, id, b, 8, MWS_MSG_BINARY), MWS_EQUEUEFULL);
+
+	cr_assert_eq(mws_client_connect(a.cli), 0);
+	cr_assert(v1_int_ge(&a.resumed, 1, 5000));
+	cr_assert(v1_ge(&a.c_got, 3, 5000), "client got %lu", (unsigned long)atomic_load(&a.c_got));
+
+	/* the client's next message carries its ack: the server frees the 3 */
+	v1_num(b, 1);
+	cr_assert_eq(mws_client_send(a.cli, b, 8, MWS_MSG_BINARY), 0);
+	cr_assert(v1_ge(&a.s_got, 1, 5000));
+	/* a broadcast reaches it while suspended too */
+	cr_assert_eq(mws_client_disconnect(a.cli, 4100, "away again"), 0);
+	cr_assert(v1_int_ge(&a.suspended, 2, 5000));
+	v1_num(b, 4);
+	cr_assert_eq(mws_server_broadcast(a.srv, b, 8, MWS_MSG_BINARY), 0);
+	cr_assert_eq(mws_client_connect(a.cli), 0);
+	cr_assert(v1_ge(&a.c_got, 4, 5000), "client got %lu", (unsigned long)atomic_load(&a.c_got));
+	cr_expect_eq(atomic_load(&a.c_bad), 0);
+	cr_expect_eq(atomic_load(&a.connects), 1);
+	cr_expect_eq(atomic_load(&a.disconnects), 0);
+	cr_expect_eq(atomic_load(&a.lost), 0);
+	v1_fini(&a);
+}

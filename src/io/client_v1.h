@@ -32,6 +32,7 @@ typedef struct mws__client_v1 {
 	uint64_t unacked_pub_last;
 	mws__env_out out;         /* encode buffer, LWS_PRE headroom, reused */
 	size_t tx_off;            /* bytes of `out` written as fragments so far */
+	unsigned char *frag;      /* LWS_PRE + one fragment, allocated on first use */
 	char goaway_reason[124];
 	lws_sorted_usec_list_t ack_sul;
 

@@ -313,3 +313,69 @@ Test(v1_session, sends_to_a_suspended_session_arrive_on_resume_within_the_bound)
 	cr_expect_eq(atomic_load(&a.lost), 0);
 	v1_fini(&a);
 }
+
+/* Envelopes larger than the socket takes go out in fragments on both ends
+ * (issue 9's property) and arrive whole. */
+static atomic_int big_ok, big_bad;
+
+static void big_check(const void *d, size_t n)
+{
+	const unsigned char *p = d;
+	int ok = n == 300000;
+	for (size_t i = 0; ok && i < n; i += 997)
+		ok = p[i] == (unsigned char)(i * 7);
+	atomic_fetch_add(ok ? &big_ok : &big_bad, 1);
+}
+
+static void big_s_message(mws_server *s, mws_conn_id id, const void *d, size_t n, int t, void *u)
+{
+	(void)u;
+	big_check(d, n);
+	if (mws_server_send(s, id, d, n, t)) /* echo */
+		atomic_fetch_add(&big_bad, 1);
+}
+
+static void big_c_message(mws_client *c, const void *d, size_t n, int t, void *u)
+{
+	(void)c, (void)t, (void)u;
+	big_check(d, n);
+}
+
+Test(v1_session, large_messages_both_ways_in_fragments, .timeout = 60)
+{
+	mws_ctx *ctx = NULL;
+	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
+	mws_server *srv = NULL;
+	mws_server_config sc;
+	mws_server_config_init(&sc);
+	sc.session_max_bytes = 8u << 20; /* every echo may wait at once */
+	cr_assert_eq(mws_server_new(&srv, ctx, &sc), 0);
+	mws_server_callbacks scb = {sizeof scb};
+	scb.on_message = big_s_message;
+	cr_assert_eq(mws_server_set_callbacks(srv, &scb, NULL, NULL), 0);
+	cr_assert_eq(mws_server_start(srv), 0);
+	char url[64];
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/", mws_server_port(srv));
+	mws_client *c = NULL;
+	cr_assert_eq(mws_client_new(&c, ctx, url, NULL), 0);
+	mws_client_callbacks ccb = {sizeof ccb};
+	ccb.on_message = big_c_message;
+	cr_assert_eq(mws_client_set_callbacks(c, &ccb, NULL, NULL), 0);
+	cr_assert_eq(mws_client_connect(c), 0);
+	static unsigned char big[300000];
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (unsigned char)(i * 7);
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(mws_client_send(c, big, sizeof big, MWS_MSG_BINARY), 0);
+	uint64_t end = mws_test_now_ms() + 30000;
+	while (atomic_load(&big_ok) < 16 && !atomic_load(&big_bad) && mws_test_now_ms() < end)
+		usleep(5000);
+	cr_expect_eq(atomic_load(&big_ok), 16, "8 there and 8 back");
+	cr_expect_eq(atomic_load(&big_bad), 0);
+	mws_client_stats st = {.size = sizeof st};
+	mws_client_stats_get(c, &st);
+	cr_expect_eq(st.managed, 1);
+	mws_client_free(c);
+	mws_server_free(srv);
+	mws_ctx_free(ctx);
+}

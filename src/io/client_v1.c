@@ -87,6 +87,7 @@ void mws__client_v1_conn_reset(struct mws_client *c)
 {
 	mws__client_v1 *v = &c->v1;
 	v->managed = v->hello_sent = v->welcomed = v->goaway = 0;
+	v->echo_watch = 0;
 	v->pong_due = 0;
 	v->session_event = 0;
 	v->tx_off = 0;

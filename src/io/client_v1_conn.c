@@ -79,6 +79,7 @@ int mws__client_v1_fallback(struct mws_client *c)
 	mws__log(c->ctx, MWS_LOG_INFO, "client %s: the server selected mws.v1 but does not "
 	         "speak it: plain", c->url_text);
 	mws__client_v1_conn_reset(c);
+	c->v1.echo_watch = 1; /* an echo server may send our hello back later */
 	mws__client_v1_to_plain(c);
 	struct lws *wsi = c->wsi;
 	mws__client_opened(c);

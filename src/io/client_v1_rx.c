@@ -231,6 +231,20 @@ int mws__client_v1_receive(struct mws_client *c, const void *msg, size_t len, in
 	return 0;
 }
 
+int mws__client_v1_hello_echo(struct mws_client *c, const void *msg, size_t len, int type)
+{
+	mws__client_v1 *v = &c->v1;
+	if (!v->echo_watch || type != MWS_MSG_BINARY)
+		return 0;
+	mws__env_limits lim = {len, len, 0};
+	mws__env e;
+	if (mws__env_decode(msg, len, &lim, &e) || e.type != MWS__ENV_HELLO ||
+	    memcmp(e.u.hello.secret, v->secret, MWS__ENV_ID_LEN) != 0)
+		return 0;
+	v->echo_watch = 0;
+	return 1;
+}
+
 int mws__client_v1_goaway_close(struct mws_client *c, int *code, char *reason, size_t cap)
 {
 	mws__client_v1 *v = &c->v1;

@@ -22,8 +22,12 @@ void mws__client_v1_negotiated(struct mws_client *c, struct lws *wsi)
 	mws__client_v1_conn_reset(c);
 	if (c->v1.mode == MWS_PROTOCOL_PLAIN)
 		return;
+	char mark[16] = "";
 	if (lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_PROTOCOL) > 0 &&
-	    strcmp(buf, MWS__SUBPROTOCOL) == 0)
+	    strcmp(buf, MWS__SUBPROTOCOL) == 0 &&
+	    lws_hdr_custom_copy(wsi, mark, sizeof mark, MWS__MARKER_HEADER,
+	                        (int)strlen(MWS__MARKER_HEADER)) > 0 &&
+	    strcmp(mark, MWS__MARKER_VALUE) == 0)
 		c->v1.managed = 1;
 }
 

@@ -41,6 +41,7 @@ static int v1_open(int port)
 	buf[got] = '\0';
 	cr_assert(strstr(buf, " 101 "), "no 101: %s", buf);
 	cr_assert(strcasestr(buf, "Sec-WebSocket-Protocol: mws.v1"), "not selected: %s", buf);
+	cr_assert(strcasestr(buf, "\r\nMws-Protocol: mws.v1\r\n"), "no marker: %s", buf);
 	return fd;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A server that selects mws.v1 and then misbehaves, for the client's
+"""A server that selects mws.v1 (Mws-Protocol marker too) and then misbehaves, for the client's
 protocol-error tests. Python `websockets` with msgpack written by hand.
 
 Binds 127.0.0.1 port 0, prints "PORT <n>" once it listens. Per connection
@@ -54,7 +54,12 @@ async def main() -> int:
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
-    async with serve(handler, "127.0.0.1", 0, subprotocols=["mws.v1"], compression=None) as server:
+    def marker(connection, request, response):  # docs/PROTOCOL.md section 1
+        response.headers["Mws-Protocol"] = "mws.v1"
+        return response
+
+    async with serve(handler, "127.0.0.1", 0, subprotocols=["mws.v1"], compression=None,
+                     process_response=marker) as server:
         port = next(iter(server.sockets)).getsockname()[1]
         sys.stdout.write(f"PORT {port}\n")
         sys.stdout.flush()

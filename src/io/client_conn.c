@@ -31,7 +31,8 @@ int mws__client_transition(struct mws_client *c, int event, const char *reason,
 	mws__log(c->ctx, MWS_LOG_INFO, "client %s: %s -> %s (%s, code %d)", c->url_text,
 	         mws__state_name(from), mws__state_name(to), reason, close_code);
 	if (c->cbs.on_state) {
-		mws_state_change ch = {from, to, reason, close_code, retry_delay_ms, c->retry.attempt};
+		mws_state_change ch = {from, to, reason, close_code, retry_delay_ms, c->retry.attempt,
+		                       to == MWS_STATE_CONNECTED ? c->v1.session_event : 0};
 		c->cbs.on_state(c, &ch, c->user_data);
 	}
 	return 0;
@@ -77,6 +78,7 @@ static void mws__client_end_connection(struct mws_client *c, int code, const cha
 	c->ping_due = c->json_hb_due = 0;
 	c->tx_off = 0; /* a message cut by the end goes again whole */
 	c->phase = MWS__PHASE_IDLE;
+	mws__client_v1_conn_reset(c);
 	mws__client_queue_unhold(c);
 	if (c->set.no_offline_queue)
 		mws__client_discard_pending(c);
@@ -166,8 +168,8 @@ void mws__client_dropped(struct mws_client *c, int code, const char *reason,
 static void mws__client_timed_out(lws_sorted_usec_list_t *sul)
 {
 	struct mws_client *c = MWS__CONTAINER_OF(sul, struct mws_client, timeout_sul);
-	const char *why = c->phase == MWS__PHASE_HANDSHAKE ? "handshake timeout"
-	                                                   : "connect timeout";
+	const char *why = c->phase == MWS__PHASE_HANDSHAKE || c->v1.managed
+		? "handshake timeout" : "connect timeout";
 	mws__client_dropped(c, MWS__CODE_ABNORMAL, why, strlen(why), 0);
 }
 
@@ -194,11 +196,17 @@ void mws__client_opened(struct mws_client *c)
 		atomic_fetch_add(&c->reconnects, 1);
 	atomic_fetch_add(&c->connection_id, 1);
 	/* What the CONNECTED callback sends (a resubscription) goes before the
-	 * messages that waited for this connection: set those aside meanwhile. */
+	 * messages that waited for this connection: set those aside meanwhile.
+	 * In mws.v1 that is among the messages not yet numbered: what a resumed
+	 * session already numbered is replayed first, in its order. */
 	mws__client_take_ring(c);
 	mws__msg_queue waited = c->txq;
 	mws__msgq_init(&c->txq);
-	int refused = mws__client_transition(c, MWS__EV_OPENED, "connected", 0, 0);
+	static const char *const why[] = {"connected", "session started", "session resumed",
+	                                  "session lost"};
+	int ev = c->v1.session_event;
+	int refused = mws__client_transition(c, MWS__EV_OPENED,
+	                                     why[ev >= 0 && ev <= 3 ? ev : 0], 0, 0);
 	mws__client_queue_opened(c, &waited);
 	if (refused)
 		return;
@@ -239,7 +247,8 @@ static void mws__client_connect_to(struct mws_client *c, const char *ip)
 	 * (openssl-client.c, lws_ssl_client_bio_create), so those keep the name. */
 	i.host = host;
 	i.origin = c->set.origin;
-	i.protocol = c->set.subprotocol;
+	char offer[300];
+	i.protocol = mws__client_v1_offer(c, offer, sizeof offer);
 	i.local_protocol_name = "mws-client";
 	if (c->url.tls) {
 		i.ssl_connection = LCCSCF_USE_SSL;
@@ -373,8 +382,17 @@ void mws__client_do_disconnect(struct mws_client *c, int code, const char *reaso
 	mws__client_end_connection(c, code, reason);
 	if (close_for_good)
 		mws__client_discard_pending(c);
+	if (close_for_good || code == 0 || code == 1000)
+		mws__client_v1_end_session(c, close_for_good);
 	mws__client_transition(c, event, reason && *reason ? reason : "closed by application",
 	                       code, 0);
+}
+
+void mws__client_fail(struct mws_client *c, int code, const char *why)
+{
+	mws__timer_cancel(&c->retry_sul);
+	mws__client_end_connection(c, code, why);
+	mws__client_transition(c, MWS__EV_DROP_FAIL, why, code, 0);
 }
 
 /* Called when the context stops: everyone closes with "going away". */
@@ -400,6 +418,7 @@ void mws__client_do_free(struct mws_client *c)
 	mws__timer_cancel(&c->retry_sul);
 	mws__timer_cancel(&c->timeout_sul);
 	mws__timer_cancel(&c->hb_sul);
+	mws__timer_cancel(&c->v1.ack_sul);
 	mws__client_orphan_resolve(c);
 	mws__client_detach_wsi(c, 1000, "client freed");
 	mws__client_discard_pending(c);

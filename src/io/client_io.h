@@ -13,6 +13,7 @@
 #include "core/spsc_ring.h"
 #include "core/url.h"
 #include "io/ctx.h"
+#include "io/client_v1.h"
 
 /* Where an attempt is: decides which timeout applies and what a failure
  * is called. */
@@ -68,7 +69,6 @@ struct mws_client {
 	mws__ready ready;
 	atomic_size_t pending_msgs;     /* accepted, not yet written */
 	atomic_uint_least64_t pending_bytes;
-	uint64_t accepted;              /* sends pushed to the ring, under send_lock */
 	atomic_int rx_paused;           /* mws_client_pause_rx(): wanted */
 	atomic_int release_pending;     /* mws_client_release_queue() asked ... */
 	atomic_uint_least64_t release_upto; /* ... when this many sends were accepted */
@@ -114,6 +114,7 @@ struct mws_client {
 	mws__reassembly rx;             /* a fragmented message being rebuilt */
 	void *free_cmd;                 /* allocated up front: free() cannot fail */
 	lws_sorted_usec_list_t retry_sul, hb_sul, timeout_sul;
+	mws__client_v1 v1;              /* mws.v1: src/io/client_v1*.c */
 };
 
 /* src/io/client_vhost.c */
@@ -140,6 +141,8 @@ void mws__client_handshake_started(struct mws_client *c);
 void mws__client_detach_wsi(struct mws_client *c, int code, const char *reason);
 
 /* src/io/client_tx.c */
+/* What the socket takes now without a short write, up to cap. */
+size_t mws__client_socket_room(struct lws *wsi, size_t cap);
 void mws__client_drain(mws_ctx *ctx, mws__ready *r);
 int mws__client_writeable(struct mws_client *c, struct lws *wsi);
 void mws__client_discard_pending(struct mws_client *c);
@@ -159,6 +162,37 @@ void mws__client_queue_release(struct mws_client *c, uint64_t upto);
 void mws__client_rx_flow_apply(struct mws_client *c);
 void mws__client_heartbeat_start(struct mws_client *c);
 void mws__client_heartbeat_alive(struct mws_client *c, int is_ack);
+
+/* src/io/client_v1.c, client_v1_rx.c: mws.v1 */
+void mws__client_v1_init(struct mws_client *c, int mode, int lost_mode, uint32_t ack_every,
+                         uint32_t ack_delay_ms);
+void mws__client_v1_destroy(struct mws_client *c);
+void mws__client_v1_settle(struct mws_client *c, uint64_t msgs, uint64_t bytes, int notify);
+void mws__client_v1_discard(struct mws_client *c);
+void mws__client_v1_conn_reset(struct mws_client *c);
+int mws__client_v1_writeable(struct mws_client *c, struct lws *wsi);
+void mws__client_v1_publish(struct mws_client *c);
+/* At the 101: does this connection speak mws.v1? */
+void mws__client_v1_negotiated(struct mws_client *c, struct lws *wsi);
+/* At ESTABLISHED: 1 when the v1 handshake takes over (hello, then the
+ * welcome opens), 0 for plain, -1 when the connection failed (require). */
+int mws__client_v1_established(struct mws_client *c);
+/* The application ended the session (close, or disconnect with 1000). */
+void mws__client_v1_end_session(struct mws_client *c, int close_for_good);
+/* The protocol string to offer (static or in `buf`), NULL for none. */
+const char *mws__client_v1_offer(struct mws_client *c, char *buf, size_t cap);
+/* The connection failed for good (`why`), as the close policy's FAIL. */
+void mws__client_fail(struct mws_client *c, int code, const char *why);
+/* The server selected mws.v1 and answered the hello with something else:
+ * go on plain (offer; 0) or fail (require; -1). */
+int mws__client_v1_fallback(struct mws_client *c);
+/* One whole message on a managed connection; 0 (closing is done here), or
+ * 1: the peer turned out plain, deliver the message as plain. */
+int mws__client_v1_receive(struct mws_client *c, const void *msg, size_t len, int type);
+/* 1 for our own hello echoed back after a fallback to plain (dropped). */
+int mws__client_v1_hello_echo(struct mws_client *c, const void *msg, size_t len, int type);
+/* The close code and reason a goaway asked for, if one came: 1. */
+int mws__client_v1_goaway_close(struct mws_client *c, int *code, char *reason, size_t cap);
 
 /* src/io/client_rx.c */
 int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, size_t len);

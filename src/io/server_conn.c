@@ -60,6 +60,17 @@ mws__srv_conn *mws__srv_conn_open(struct mws_server *srv, struct lws *wsi)
 	c->wsi = wsi;
 	c->id = ++srv->next_id;
 	c->opened_ms = c->last_seen_ms = mws__now_ms();
+	if (mws__srv_is_v1(wsi)) {
+		/* Into the map, counted and announced at its hello. */
+		mws__srv_v1_open(srv, c);
+		c->next = srv->conns.next;
+		c->prev = &srv->conns;
+		srv->conns.next->prev = c;
+		srv->conns.next = c;
+		srv->live++;
+		srv->ctx->live_wsi++;
+		return c;
+	}
 	pthread_mutex_lock(&srv->lock);
 	int rc = mws__idm_put(&srv->map, c->id, c);
 	pthread_mutex_unlock(&srv->lock);
@@ -96,6 +107,10 @@ static void mws__srv_check_done(struct mws_server *srv);
 
 void mws__srv_conn_closed(struct mws_server *srv, mws__srv_conn *c)
 {
+	if (c->managed) {
+		mws__srv_v1_closed(srv, c); /* ends or suspends its session */
+		mws__srv_v1_conn_free(c);
+	}
 	if (c->in_map) {
 		if (c->peer_code)
 			mws__srv_conn_end(srv, c, c->peer_code, c->peer_reason,
@@ -172,11 +187,16 @@ int mws__srv_receive(struct mws_server *srv, mws__srv_conn *c, const void *in, s
 	const void *msg;
 	size_t n;
 	int type = lws_frame_is_binary(wsi) ? MWS_MSG_BINARY : MWS_MSG_TEXT;
+	size_t limit = srv->set.max_message_bytes;
+	if (c->managed) /* an envelope's overhead; batches of up to 64 KiB */
+		limit = limit < MWS__SESS_BATCH_MAX_BYTES ? MWS__SESS_BATCH_MAX_BYTES + 64 : limit + 64;
 	switch (mws__reasm_feed(&c->rx, lws_is_first_fragment(wsi), lws_is_final_fragment(wsi),
-	                        type, in, len, srv->set.max_message_bytes, &msg, &n)) {
+	                        type, in, len, limit, &msg, &n)) {
 	case MWS__REASM_TOO_BIG:
 		return mws__srv_too_big(srv, c);
 	case MWS__REASM_COMPLETE:
+		if (c->managed)
+			return mws__srv_v1_receive(srv, c, msg, n, c->rx.type);
 		mws__srv_deliver(srv, c, msg, n, c->rx.type);
 		return 0;
 	default:
@@ -215,8 +235,11 @@ static void mws__srv_check_tick(lws_sorted_usec_list_t *sul)
 		atomic_fetch_add(&srv->reaped, 1);
 		/* A silent peer may never read the close frame: do not wait long. */
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, MWS__SRV_CLOSE_SEND_SECS);
+		if (c->managed)
+			mws__srv_v1_suspend(srv, c); /* a zombie: the session waits for a resume */
 		mws__srv_conn_close(srv, c, 4000, "Heartbeat timeout", MWS_DISCONNECT_REAPED, 1);
 	}
+	mws__srv_v1_tick(srv, now);
 	if (!srv->free_cmd)
 		mws__timer_in(srv->ctx, &srv->check_sul, srv->set.check_interval_ms,
 		              mws__srv_check_tick);
@@ -263,6 +286,7 @@ static void mws__srv_finish_free(lws_sorted_usec_list_t *sul)
 		c->peer_code = 0;
 		mws__srv_conn_closed(srv, c);
 	}
+	mws__srv_v1_end_all(srv, MWS_DISCONNECT_SHUTDOWN);
 	mws__server_unlisten(srv);
 	if (srv->shutdown_waiter) {
 		mws__ctx_complete(srv->ctx, srv->shutdown_waiter);
@@ -306,14 +330,18 @@ void mws__srv_shutdown_begin(struct mws_server *srv, int code, uint64_t window_m
 		mws__log(srv->ctx, MWS_LOG_INFO, "server %d: shutting down (%d, spread %" PRIu64
 		         " ms)", atomic_load(&srv->port), code, window_ms);
 		for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
-			if (!c->in_map || c->close_state)
+			/* managed ones still waiting for their hello are not in the map */
+			if ((!c->in_map && !c->managed) || c->close_state)
 				continue;
 			char reason[64];
-			snprintf(reason, sizeof reason, "code=%d retry-after=%" PRIu64, code,
-			         mws__rng_between(&srv->rng, 0, window_ms));
+			uint64_t retry = mws__rng_between(&srv->rng, 0, window_ms);
+			snprintf(reason, sizeof reason, "code=%d retry-after=%" PRIu64, code, retry);
+			if (c->managed)
+				mws__srv_v1_goaway(c, code, retry);
 			mws__srv_conn_close(srv, c, code, reason, MWS_DISCONNECT_SHUTDOWN, 0);
 		}
 		mws__timer_in(srv->ctx, &srv->deadline_sul, deadline_ms, mws__srv_deadline);
+		mws__srv_v1_end_all(srv, MWS_DISCONNECT_SHUTDOWN); /* suspended ones too */
 	}
 	if (waiter) {
 		if (srv->shutdown_waiter) /* one waiter at a time: answer the older */

@@ -203,6 +203,11 @@ typedef struct mws_client_config {
 	size_t close_rule_count;
 	uint64_t random_seed;          /* 0: seeded from the OS */
 	int no_reconnect;              /* 1: one connection: any end but 1000 -> FAILED */
+	/* mws.v1, the managed protocol (docs/PROTOCOL.md) */
+	int protocol_mode;             /* mws_protocol_mode; 0: offer mws.v1, fall back to plain */
+	int session_lost_mode;         /* mws_session_lost_mode; 0: re-send the unacknowledged */
+	int ack_every;                 /* 0: 32; ack after this many messages received ... */
+	int ack_delay_ms;              /* ... or this long after the first unacked one: 0: 50 */
 } mws_client_config;
 /* max_attempts: the client goes FAILED at the max_attempts-th failed attempt
  * in a row, counted alike after connect() and after a lost connection; an
@@ -212,6 +217,39 @@ typedef struct mws_client_config {
 /* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */
 MWS_API int mws_client_config_init(mws_client_config *cfg);
 
+/* mws.v1 (docs/PROTOCOL.md): a managed connection numbers, acknowledges and
+ * keeps every message until the peer has it, so a reconnect that resumes
+ * the session loses, duplicates and reorders nothing. On a managed
+ * connection the outbox (queue_max_messages / queue_max_bytes) holds every
+ * message not yet acknowledged, written or not: stats.queue_messages falls
+ * when acks arrive, not when messages are written. */
+typedef enum mws_protocol_mode {
+	MWS_PROTOCOL_OFFER = 0,   /* offer mws.v1; a server that does not select it: plain */
+	MWS_PROTOCOL_REQUIRE = 1, /* client: a server not selecting mws.v1 -> FAILED;
+	                             server: MWS_EINVAL (not supported) */
+	MWS_PROTOCOL_PLAIN = 2    /* client: offer nothing; server: serve plain only */
+} mws_protocol_mode;
+
+/* What the client does with its written but unacknowledged messages when
+ * the server no longer has its session (TTL passed, server restarted). */
+typedef enum mws_session_lost_mode {
+	MWS_SESSION_LOST_RESEND = 0,  /* write them again on the new session; the
+	                                 old server may have delivered them:
+	                                 counted in stats.lost_resent */
+	MWS_SESSION_LOST_DISCARD = 1  /* free them, counted in stats.lost_discarded */
+} mws_session_lost_mode;
+
+/* Session events, for mws_state_change.session and the on_session
+ * callbacks of client and server. */
+typedef enum mws_session_event {
+	MWS_SESSION_NONE = 0,      /* plain connection */
+	MWS_SESSION_STARTED = 1,   /* a new session (the first, or after close) */
+	MWS_SESSION_RESUMED = 2,   /* the session went on: nothing lost */
+	MWS_SESSION_LOST = 3,      /* the client asked to resume; the server no
+	                              longer had the session: a new one began */
+	MWS_SESSION_SUSPENDED = 4  /* server: its connection ended, the TTL runs */
+} mws_session_event;
+
 /* What a state callback is told. Lives only during the callback. */
 typedef struct mws_state_change {
 	int from;               /* mws_state */
@@ -220,6 +258,10 @@ typedef struct mws_state_change {
 	int close_code;         /* close code that caused it, 0 if none */
 	int retry_delay_ms;     /* to RECONNECTING: the wait before the next try */
 	uint32_t attempt;       /* attempts since the last stable connection */
+	int session;            /* to CONNECTED: mws_session_event of this
+	                           connection (NONE when plain); the reason is
+	                           then "session started", "session resumed" or
+	                           "session lost" */
 } mws_state_change;
 
 /* On the I/O thread. May call mws_client_send/close/disconnect. */
@@ -251,11 +293,41 @@ MWS_API uint32_t mws_credentials_attempt(const mws_credentials *creds);
 /* HTTP status that refused the previous attempt (401, 403), else 0. */
 MWS_API int mws_credentials_last_http_status(const mws_credentials *creds);
 
+/* Delivery receipts. Every message a send accepts gets a number: 1, 2, 3,
+ * ... per client in the order sends returned (mws_client_send_seq gives
+ * it), never reused and NOT the wire sequence number, so it survives a
+ * session-lost renumbering. on_acked(n) means: every message numbered <= n
+ * is settled, i.e. acknowledged by the peer's mws.v1 session, except those
+ * a MWS_SESSION_LOST event reported as discarded (numbers
+ * discarded_first..discarded_last) and those written while the connection
+ * was plain (plain WebSocket has no acknowledgements; they count as settled
+ * once written). It fires on the I/O thread when n grows on a managed
+ * connection; n only grows; stats.acked_number is the same n. A message
+ * re-sent after a session loss is settled when the new session acks it. */
+typedef void (*mws_acked_cb)(mws_client *client, uint64_t acked_number, void *user_data);
+
+/* What on_session is told. Lives only during the callback. */
+typedef struct mws_session_info {
+	int event;                   /* mws_session_event: STARTED, RESUMED, LOST */
+	unsigned char session_id[16];/* the server's id of the (new) session */
+	uint64_t unacked;            /* LOST: written, never acknowledged (maybe delivered) */
+	uint64_t resent;             /* LOST: of those, written again (resend mode) */
+	uint64_t discarded;          /* LOST: of those, freed (discard mode) */
+	uint64_t unsent;             /* LOST: never written; always kept and sent */
+	uint64_t discarded_first, discarded_last; /* their send numbers; 0, 0 if none */
+} mws_session_info;
+/* On the I/O thread, on each managed connection once the server's welcome
+ * arrived, just before the transition to CONNECTED. */
+typedef void (*mws_session_cb)(mws_client *client, const mws_session_info *info,
+                               void *user_data);
+
 typedef struct mws_client_callbacks {
 	size_t size;                 /* sizeof(mws_client_callbacks) */
 	mws_state_cb on_state;
 	mws_message_cb on_message;
 	mws_credentials_cb on_credentials;
+	mws_acked_cb on_acked;       /* may be NULL */
+	mws_session_cb on_session;   /* may be NULL */
 } mws_client_callbacks;
 
 /* Creates a client for `url` (ws:// or wss://) on `ctx` (NULL: the default
@@ -302,6 +374,13 @@ MWS_API int mws_client_close(mws_client *client, int code, const char *reason);
 MWS_API int mws_client_send(mws_client *client, const void *data, size_t len,
                             int type);
 
+/* mws_client_send that also writes the message's send number (see
+ * mws_acked_cb) to `*number` when it returns 0; `number` may be NULL.
+ * A caller waits for one message with on_acked / stats.acked_number >= it,
+ * and flushes everything with acked_number >= the last number it got. */
+MWS_API int mws_client_send_seq(mws_client *client, const void *data, size_t len,
+                                int type, uint64_t *number);
+
 /* The current state (mws_state). Any thread. */
 MWS_API int mws_client_state(const mws_client *client);
 
@@ -324,6 +403,19 @@ typedef struct mws_client_stats {
 	uint64_t msgs_out, bytes_out;   /* written to a socket */
 	uint64_t msgs_in, bytes_in;
 	uint64_t msgs_discarded;        /* dropped by close(), never silently */
+	/* mws.v1 */
+	int managed;                    /* 1: the current connection speaks mws.v1 */
+	uint64_t send_number;           /* the number the last accepted send got */
+	uint64_t acked_number;          /* receipts: every message <= this is settled */
+	uint64_t unacked;               /* written, not yet acknowledged */
+	uint64_t replayed;              /* messages written again after a resume */
+	uint64_t duplicates_dropped;    /* received again after a resume, dropped */
+	uint64_t sessions_started, sessions_resumed, sessions_lost;
+	uint64_t lost_resent;           /* re-sent after a loss: possibly duplicated */
+	uint64_t lost_discarded;        /* freed after a loss (discard mode) */
+	uint64_t protocol_errors;       /* malformed or unexpected input: closed 4002..4009 */
+	uint64_t batches_out;           /* envelopes holding more than one message */
+	uint64_t goaways;               /* goaway envelopes received */
 } mws_client_stats;
 
 /* Copies the statistics into `out` (out->size must be set). Any thread. */
@@ -355,7 +447,9 @@ typedef enum mws_disconnect_why {
 	MWS_DISCONNECT_SHUTDOWN = 4,      /* mws_server_shutdown() or freeing */
 	MWS_DISCONNECT_SERVER_CLOSED = 5, /* mws_server_close() */
 	MWS_DISCONNECT_ERROR = 6,         /* lost without a close frame (1006) */
-	MWS_DISCONNECT_INVALID_MESSAGE = 7 /* json_protocol: text that is not JSON: 1003 */
+	MWS_DISCONNECT_INVALID_MESSAGE = 7, /* json_protocol: text that is not JSON: 1003 */
+	MWS_DISCONNECT_EXPIRED = 8,       /* mws.v1: suspended longer than session_ttl_ms */
+	MWS_DISCONNECT_PROTOCOL_ERROR = 9 /* mws.v1: malformed or unexpected input, 4002..4013 */
 } mws_disconnect_why;
 
 /* Why a handshake was refused; indexes mws_server_stats.refused[]. */
@@ -402,6 +496,13 @@ typedef struct mws_server_config {
 	int max_handshakes_per_address; /* 0: 64 upgrades in progress per peer
 	                                address; more are closed at once, before
 	                                any byte is read; < 0: no bound */
+	/* mws.v1 sessions (docs/PROTOCOL.md), kept in memory */
+	int protocol_mode;           /* 0: serve mws.v1 and plain on the same port;
+	                                MWS_PROTOCOL_PLAIN: plain only */
+	int session_ttl_ms;          /* 0: 120000; a suspended session ends after */
+	int max_sessions;            /* 0: 10000; more -> close 4013 */
+	size_t session_max_bytes;    /* 0: 1 MiB unacknowledged per session */
+	int session_max_messages;    /* 0: 1024 unacknowledged per session */
 } mws_server_config;
 
 /* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */
@@ -443,12 +544,23 @@ typedef void (*mws_server_disconnect_cb)(mws_server *srv, mws_conn_id id, int co
                                          const char *reason, int why,
                                          void *user_data);
 
+/* mws.v1: the id of a managed connection is its session's, stable across
+ * resumes; on_connect fires once per session (at its first connection),
+ * on_disconnect once when it ends (closed with 1000 by either side,
+ * mws_server_close, TTL passed: MWS_DISCONNECT_EXPIRED, server freed).
+ * Between connections the session is suspended: sends to it are kept
+ * (bounded by session_max_*) and delivered on resume. On the I/O thread;
+ * `event` is MWS_SESSION_SUSPENDED or MWS_SESSION_RESUMED. */
+typedef void (*mws_server_session_cb)(mws_server *srv, mws_conn_id id, int event,
+                                      void *user_data);
+
 typedef struct mws_server_callbacks {
 	size_t size;                 /* sizeof(mws_server_callbacks) */
 	mws_server_auth_cb on_auth;
 	mws_server_connect_cb on_connect;
 	mws_server_message_cb on_message;
 	mws_server_disconnect_cb on_disconnect;
+	mws_server_session_cb on_session; /* may be NULL */
 } mws_server_callbacks;
 
 /* Creates a server on `ctx` (NULL: the default context); nothing listens
@@ -522,6 +634,15 @@ typedef struct mws_server_stats {
 	uint64_t send_queue_full;    /* sends refused with MWS_EQUEUEFULL */
 	uint64_t handshakes_over_address_limit; /* closed: over max_handshakes_per_address */
 	uint64_t headers_too_large;  /* request headers over the limit: HTTP 431 */
+	/* mws.v1 */
+	uint32_t sessions_active;    /* carried by a connection now */
+	uint32_t sessions_suspended; /* waiting for a resume */
+	uint64_t sessions_created, sessions_resumed, sessions_expired;
+	uint64_t protocol_errors;    /* closed 4002..4009 for the client's input */
+	uint64_t replayed;           /* messages written again after a resume */
+	uint64_t duplicates_dropped;
+	uint64_t batches_out;        /* envelopes holding more than one message */
+	uint64_t goaways_sent;
 } mws_server_stats;
 
 /* Copies the statistics into `out` (out->size must be set). Any thread. */

@@ -50,6 +50,10 @@ static int mws__settings_resolve(mws__client_settings *s, const mws_client_confi
 	    cfg->heartbeat_mode > MWS_HEARTBEAT_OFF || cfg->jitter_proportion < 0 ||
 	    cfg->jitter_proportion > 100 || (cfg->headers && strpbrk(cfg->headers, "\r")))
 		return MWS_EINVAL;
+	if ((cfg->protocol_mode < 0 || cfg->protocol_mode > MWS_PROTOCOL_PLAIN ||
+	     cfg->session_lost_mode < 0 || cfg->session_lost_mode > MWS_SESSION_LOST_DISCARD ||
+	     cfg->ack_every < 0 || cfg->ack_delay_ms < 0))
+		return MWS_EINVAL;
 	int oom = 0;
 	s->subprotocol = mws__strdup_or_null(cfg->subprotocol, &oom);
 	s->origin = mws__strdup_or_null(cfg->origin, &oom);
@@ -80,6 +84,7 @@ static void mws__client_release(struct mws_client *c)
 	if (c->free_user_data)
 		c->free_user_data(c->user_data);
 	free(c->free_cmd);
+	mws__client_v1_destroy(c);
 	mws__spsc_destroy(&c->ring);
 	mws__client_settings_free(&c->set);
 	pthread_mutex_destroy(&c->send_lock);
@@ -207,6 +212,8 @@ MWS_API int mws_client_new(mws_client **out, mws_ctx *ctx, const char *url,
 	mws__hist_init(&c->uptime_ms);
 	mws__msgq_init(&c->txq);
 	c->ready.drain = mws__client_drain;
+	mws__client_v1_init(c, cfg.protocol_mode, cfg.session_lost_mode,
+	                    (uint32_t)cfg.ack_every, (uint32_t)cfg.ack_delay_ms);
 	mws__backoff_init(&c->retry.backoff, mws__or(cfg.base_delay_ms, 500),
 	                  mws__or(cfg.max_delay_ms, 30000),
 	                  cfg.jitter ? cfg.jitter : MWS_JITTER_FULL,
@@ -308,6 +315,12 @@ MWS_API int mws_client_close(mws_client *c, int code, const char *reason)
 
 MWS_API int mws_client_send(mws_client *c, const void *data, size_t len, int type)
 {
+	return mws_client_send_seq(c, data, len, type, NULL);
+}
+
+MWS_API int mws_client_send_seq(mws_client *c, const void *data, size_t len, int type,
+                                uint64_t *number)
+{
 	if (!c || (!data && len) || (type != MWS_MSG_TEXT && type != MWS_MSG_BINARY))
 		return MWS_EINVAL;
 	int st = atomic_load_explicit(&c->state_pub, memory_order_relaxed);
@@ -336,7 +349,12 @@ MWS_API int mws_client_send(mws_client *c, const void *data, size_t len, int typ
 	/* Cannot fail: the ring holds queue_max_messages and only pending
 	 * messages occupy it. */
 	mws__spsc_push(&c->ring, m);
+	/* Numbers follow the ring's order: the I/O thread counts them off. */
+	uint64_t n = atomic_load_explicit(&c->v1.send_number, memory_order_relaxed) + 1;
+	atomic_store_explicit(&c->v1.send_number, n, memory_order_relaxed);
 	pthread_mutex_unlock(&c->send_lock);
+	if (number)
+		*number = n;
 
 	mws__ctx_schedule(c->ctx, &c->ready);
 	return 0;
@@ -374,6 +392,20 @@ MWS_API int mws_client_stats_get(const mws_client *cc, mws_client_stats *out)
 	s.msgs_in = atomic_load(&c->msgs_in);
 	s.bytes_in = atomic_load(&c->bytes_in);
 	s.msgs_discarded = atomic_load(&c->msgs_discarded);
+	s.managed = atomic_load(&c->v1.managed_pub);
+	s.send_number = atomic_load(&c->v1.send_number);
+	s.acked_number = atomic_load(&c->v1.acked_number);
+	s.unacked = atomic_load(&c->v1.unacked);
+	s.replayed = atomic_load(&c->v1.replayed);
+	s.duplicates_dropped = atomic_load(&c->v1.duplicates);
+	s.sessions_started = atomic_load(&c->v1.sessions_started);
+	s.sessions_resumed = atomic_load(&c->v1.sessions_resumed);
+	s.sessions_lost = atomic_load(&c->v1.sessions_lost);
+	s.lost_resent = atomic_load(&c->v1.lost_resent);
+	s.lost_discarded = atomic_load(&c->v1.lost_discarded);
+	s.protocol_errors = atomic_load(&c->v1.protocol_errors);
+	s.batches_out = atomic_load(&c->v1.batches_out);
+	s.goaways = atomic_load(&c->v1.goaways);
 	pthread_mutex_lock(&c->stats_lock);
 	s.rtt_p50_us = (uint32_t)mws__hist_quantile(&c->rtt_us, 0.50);
 	s.rtt_p90_us = (uint32_t)mws__hist_quantile(&c->rtt_us, 0.90);

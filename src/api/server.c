@@ -53,6 +53,9 @@ static int mws__srv_settings_resolve(mws__srv_settings *s, const mws_server_conf
 	    c->handshake_timeout_ms < 0 || (!c->cert_file != !c->key_file) ||
 	    (c->origin_count && !c->origins) || c->rate_per_sec != c->rate_per_sec)
 		return MWS_EINVAL;
+	if ((c->protocol_mode != MWS_PROTOCOL_OFFER && c->protocol_mode != MWS_PROTOCOL_PLAIN) ||
+	    c->session_ttl_ms < 0 || c->max_sessions < 0 || c->session_max_messages < 0)
+		return MWS_EINVAL;
 	int oom = 0;
 	memset(s, 0, sizeof *s);
 	s->iface = mws__dup(c->iface, &oom);
@@ -87,6 +90,11 @@ static int mws__srv_settings_resolve(mws__srv_settings *s, const mws_server_conf
 	s->handshake_timeout_ms = mws__or(c->handshake_timeout_ms, 10000);
 	s->send_queue_max_bytes = c->send_queue_max_bytes ? c->send_queue_max_bytes : 8u << 20;
 	s->random_seed = c->random_seed;
+	s->v1_enabled = c->protocol_mode != MWS_PROTOCOL_PLAIN;
+	s->store.ttl_ms = mws__or(c->session_ttl_ms, 120000);
+	s->store.max_sessions = (size_t)mws__or(c->max_sessions, 10000);
+	s->store.max_bytes_per_session = c->session_max_bytes ? c->session_max_bytes : 1u << 20;
+	s->store.max_messages_per_session = (size_t)mws__or(c->session_max_messages, 1024);
 	if (oom) {
 		mws__srv_settings_free(s);
 		return MWS_ENOMEM;

@@ -31,7 +31,8 @@ int mws__client_transition(struct mws_client *c, int event, const char *reason,
 	mws__log(c->ctx, MWS_LOG_INFO, "client %s: %s -> %s (%s, code %d)", c->url_text,
 	         mws_state_name(from), mws_state_name(to), reason, close_code);
 	if (c->cbs.on_state) {
-		mws_state_change ch = {from, to, reason, close_code, retry_delay_ms, c->retry.attempt};
+		mws_state_change ch = {from, to, reason, close_code, retry_delay_ms, c->retry.attempt,
+		                       to == MWS_STATE_CONNECTED ? c->v1.session_event : 0};
 		c->cbs.on_state(c, &ch, c->user_data);
 	}
 	return 0;

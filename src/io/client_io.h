@@ -13,6 +13,7 @@
 #include "core/spsc_ring.h"
 #include "core/url.h"
 #include "io/ctx.h"
+#include "io/client_v1.h"
 
 /* Where an attempt is: decides which timeout applies and what a failure
  * is called. */
@@ -105,6 +106,7 @@ struct mws_client {
 	mws__reassembly rx;             /* a fragmented message being rebuilt */
 	void *free_cmd;                 /* allocated up front: free() cannot fail */
 	lws_sorted_usec_list_t retry_sul, hb_sul, timeout_sul;
+	mws__client_v1 v1;              /* mws.v1: src/io/client_v1*.c */
 };
 
 /* src/io/client_vhost.c */
@@ -136,6 +138,11 @@ int mws__client_writeable(struct mws_client *c, struct lws *wsi);
 void mws__client_discard_pending(struct mws_client *c);
 void mws__client_heartbeat_start(struct mws_client *c);
 void mws__client_heartbeat_alive(struct mws_client *c, int is_ack);
+
+/* src/io/client_v1.c, client_v1_rx.c: mws.v1 */
+void mws__client_v1_init(struct mws_client *c, int mode, int lost_mode, uint32_t ack_every,
+                         uint32_t ack_delay_ms);
+void mws__client_v1_destroy(struct mws_client *c);
 
 /* src/io/client_rx.c */
 int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, size_t len);

@@ -10,6 +10,7 @@
 #include "core/metrics_text.h"
 #include "core/rng.h"
 #include "core/token_bucket.h"
+#include "core/session_store.h"
 #include "core/reassembly.h"
 #include "io/ctx.h"
 
@@ -99,6 +100,8 @@ typedef struct mws__srv_settings {
 	uint64_t handshake_timeout_ms;
 	size_t send_queue_max_bytes;
 	uint64_t random_seed;
+	int v1_enabled;        /* serve mws.v1 beside plain */
+	mws__store_config store;
 } mws__srv_settings;
 
 struct mws_server {

@@ -24,6 +24,10 @@ const STATES = Object.freeze(['DISCONNECTED', 'CONNECTING', 'CONNECTED', 'RECONN
 const JITTER = Object.freeze({ full: 1, equal: 2, decorrelated: 3, proportional: 4, none: 5 });
 const HEARTBEAT = Object.freeze({ ping: 1, json: 2, off: 3 });
 const CLOSE_ACTION = Object.freeze({ default: 0, reconnect: 1, restart: 2, fail: 3, close: 4 });
+// mws.v1 (docs/PROTOCOL.md): mws_protocol_mode, mws_session_lost_mode, mws_session_event.
+const PROTOCOL_MODE = Object.freeze({ offer: 0, require: 1, plain: 2 });
+const SESSION_LOST_MODE = Object.freeze({ resend: 0, discard: 1 });
+const SESSION_EVENTS = Object.freeze(['none', 'started', 'resumed', 'lost', 'suspended']);
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -40,6 +44,7 @@ const CLIENT_OPTIONS = {
   queueMaxMessages: 'int', queueMaxBytes: 'int', maxMessageBytes: 'int',
   caFile: 'string', insecure: 'boolean', closeRules: 'closeRules', randomSeed: 'seed',
   noReconnect: 'boolean',
+  protocolMode: 'protocolMode', sessionLostMode: 'sessionLostMode', ackEvery: 'int', ackDelayMs: 'int',
 };
 // reconnecting-websocket's names, accepted as aliases (see README).
 // maxRetries is translated by clientOptions().
@@ -98,6 +103,8 @@ function optionValue(kind, value) {
     case 'jitter': return enumOption(JITTER, value, 'jitter');
     case 'heartbeat': return enumOption(HEARTBEAT, value, 'heartbeatMode');
     case 'closeRules': return normaliseCloseRules(value);
+    case 'protocolMode': return enumOption(PROTOCOL_MODE, value, 'protocolMode');
+    case 'sessionLostMode': return enumOption(SESSION_LOST_MODE, value, 'sessionLostMode');
     case 'origins': return [...value].map(String);
     case 'seed': return typeof value === 'bigint' ? Number(value) : value;
     case 'boolean': return !!value;
@@ -148,8 +155,8 @@ function binaryOption(options) {
 
 // The one function the addon calls with events from the I/O thread (through
 // a thread-safe function), with the owning object first.
-binding.setDispatcher((owner, kind, a, b, c, d, e, f) => {
-  owner._onNative(kind, a, b, c, d, e, f);
+binding.setDispatcher((owner, kind, ...args) => {
+  owner._onNative(kind, ...args);
 });
 const hasServer = typeof binding.serverNew === 'function';
 
@@ -220,6 +227,11 @@ class ManagedWebSocket extends EventEmitter {
     this._closing = false;
     this._connectPending = false;
     this._binaryType = 'nodebuffer';
+    this._acked = 0;
+    this._ackWaiters = new Set();
+    this._ackTimer = null;
+    /** The latest mws.v1 session event ({ event, sessionId, ... }), null before one. */
+    this.session = null;
     if (options.binaryType !== undefined) this.binaryType = options.binaryType;
 
     binding.clientNew(this, url, clientOptions(options));
@@ -268,17 +280,74 @@ class ManagedWebSocket extends EventEmitter {
   /**
    * Sends a message: a string as text, anything else as binary (or as
    * options.binary says). Never blocks; while not connected it waits in the
-   * queue. Throws MWS_EQUEUEFULL, MWS_ECLOSED, MWS_EFAILED, MWS_ETOOBIG.
+   * queue. Returns the message's send number (1, 2, ...; see acked()).
+   * Throws MWS_EQUEUEFULL, MWS_ECLOSED, MWS_EFAILED, MWS_ETOOBIG.
    */
   send(data, options, cb) {
     if (typeof options === 'function') { cb = options; options = undefined; }
+    let number;
     try {
-      binding.clientSend(this, data, binaryOption(options));
+      number = binding.clientSend(this, data, binaryOption(options));
     } catch (e) {
-      if (typeof cb === 'function') { process.nextTick(cb, e); return; }
+      if (typeof cb === 'function') { process.nextTick(cb, e); return undefined; }
       throw e;
     }
     if (typeof cb === 'function') process.nextTick(cb);
+    return number;
+  }
+
+  /** Delivery receipts: every message whose send number is <= this is settled. */
+  get ackedNumber() {
+    if (this._finalStats) return Math.max(this._acked, this._finalStats.ackedNumber);
+    return Math.max(this._acked, binding.clientStats(this).ackedNumber);
+  }
+
+  /**
+   * Resolves once the message with send `number` is settled: acknowledged
+   * by the server's mws.v1 session (on a plain connection: written).
+   * Rejects (code MWS_ETIMEDOUT) after options.timeoutMs, and when the
+   * client reaches CLOSED (MWS_ECLOSED) or FAILED (MWS_EFAILED) first.
+   */
+  acked(number, { timeoutMs } = {}) {
+    return new Promise((resolve, reject) => {
+      const w = { number, resolve, reject, timer: null };
+      if (timeoutMs !== undefined) {
+        w.timer = setTimeout(() => {
+          this._ackWaiters.delete(w);
+          reject(makeError('MWS_ETIMEDOUT', `message ${number} not acknowledged after ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      this._ackWaiters.add(w);
+      this._checkAcked();
+    });
+  }
+
+  /** Resolves once every message sent so far is settled (see acked()). */
+  flush(options) {
+    const n = this._finalStats ? this._finalStats.sendNumber : binding.clientStats(this).sendNumber;
+    return this.acked(n, options);
+  }
+
+  // Settles the acked() promises that are due, rejects them all at CLOSED
+  // or FAILED; while some wait, looks again every 100 ms (a plain
+  // connection has no acks: a written message is settled).
+  _checkAcked() {
+    clearTimeout(this._ackTimer);
+    this._ackTimer = null;
+    if (!this._ackWaiters.size) return;
+    const acked = this.ackedNumber;
+    const terminal = this._state === 'CLOSED' || this._state === 'FAILED';
+    for (const w of this._ackWaiters) {
+      if (acked < w.number && !terminal) continue;
+      this._ackWaiters.delete(w);
+      clearTimeout(w.timer);
+      if (acked >= w.number) w.resolve(w.number);
+      else w.reject(makeError(this._state === 'CLOSED' ? 'MWS_ECLOSED' : 'MWS_EFAILED', `message ${w.number} not acknowledged: client ${this._state}`));
+    }
+    if (this._ackWaiters.size) {
+      this._ackTimer = setTimeout(() => this._checkAcked(), 100);
+      this._ackTimer.unref();
+    }
   }
 
   /** Closes for good (-> CLOSED). code: 1000 or 3000-4999. */
@@ -370,9 +439,26 @@ class ManagedWebSocket extends EventEmitter {
     }
   }
 
-  _onNative(kind, a, b, c, d, e, f) {
+  _onNative(kind, a, b, c, d, e, f, g, h) {
     if (kind === 1) {
       this.emit('message', messageData(a, b, this._binaryType), b);
+      return;
+    }
+    if (kind === 3) {
+      const info = {
+        event: SESSION_EVENTS[a] || a, sessionId: b, unacked: c, resent: d, discarded: e, unsent: f,
+        discardedFirst: g, discardedLast: h,
+      };
+      this.session = info;
+      this.emit('session', info);
+      if (info.event === 'resumed') this.emit('resumed', info);
+      if (info.event === 'lost') this.emit('sessionlost', info);
+      return;
+    }
+    if (kind === 4) {
+      this._acked = Math.max(this._acked, a);
+      this.emit('acked', a);
+      this._checkAcked();
       return;
     }
     const from = STATES[a];
@@ -384,7 +470,7 @@ class ManagedWebSocket extends EventEmitter {
     if (to === 'CLOSED') this._finalStats = this.stats();
     if (to !== 'DISCONNECTED') this._connectPending = false;
     if (to === 'CONNECTED') this._closing = false;
-    this.emit('state', from, to, reason, code, { retryDelayMs: e, attempt: f });
+    this.emit('state', from, to, reason, code, { retryDelayMs: e, attempt: f, session: SESSION_EVENTS[g] || g });
     if (to === 'CONNECTED') this.emit('open');
     const failedAttempt = from === 'CONNECTING' && (to === 'RECONNECTING' || to === 'FAILED');
     if ((to === 'FAILED' || failedAttempt) && this.listenerCount('error') > 0) {
@@ -399,6 +485,7 @@ class ManagedWebSocket extends EventEmitter {
       const wasClean = code === 1000 || (code >= 3000 && code !== 4000) || code === 1001 || code === 1012;
       this.emit('close', code || 1005, reason, wasClean);
     }
+    this._checkAcked();
   }
 }
 defineEventHandlerProps(ManagedWebSocket.prototype, ['open', 'message', 'close', 'error', 'state']);
@@ -416,9 +503,12 @@ const SERVER_OPTIONS = {
   ratePerSec: 'number', rateBurst: 'int', origins: 'origins', handshakeTimeoutMs: 'int',
   sendQueueMaxBytes: 'int', randomSeed: 'seed',
   jsonAllowInvalid: 'boolean', maxHandshakesPerAddress: 'int',
+  protocolMode: 'protocolMode', sessionTtlMs: 'int', maxSessions: 'int', sessionMaxBytes: 'int',
+  sessionMaxMessages: 'int',
 };
 const SERVER_JS_OPTIONS = new Set(['startClosed', 'binaryType']);
-const DISCONNECT_WHY = Object.freeze([undefined, 'peer_closed', 'reaped', 'too_big', 'shutdown', 'server_closed', 'error', 'invalid_message']);
+const DISCONNECT_WHY = Object.freeze([undefined, 'peer_closed', 'reaped', 'too_big', 'shutdown', 'server_closed', 'error', 'invalid_message',
+  'expired', 'protocol_error']);
 
 // A connection's id, from the id or the ServerConnection.
 function connId(idOrConn) {
@@ -436,6 +526,8 @@ class ServerConnection extends EventEmitter {
     this.origin = info.origin;
     this.subprotocol = info.subprotocol;
     this.readyState = OPEN;
+    /** mws.v1: the connection ended, the session waits for a resume (sends are kept). */
+    this.suspended = false;
   }
 
   /** Queues a message for this connection. Throws MWS_ECLOSED once it is gone. */
@@ -560,6 +652,14 @@ class ManagedWebSocketServer extends EventEmitter {
         this.emit('disconnect', conn, a, b, why);
         break;
       }
+      case 4: { // mws.v1 session: suspended or resumed, same id
+        const conn = this.connections.get(id);
+        const event = SESSION_EVENTS[a];
+        if (conn) conn.suspended = event === 'suspended';
+        if (conn) conn.emit(event, conn);
+        this.emit(event, conn);
+        break;
+      }
       default:
         this._closed = true;
         this.emit('close');
@@ -572,6 +672,8 @@ module.exports = {
   ManagedWebSocketServer,
   ServerConnection,
   STATES,
+  PROTOCOL_MODE,
+  SESSION_LOST_MODE,
   CONNECTING, OPEN, CLOSING, CLOSED,
   version: binding.version(),
   hasServer,

@@ -78,6 +78,7 @@ static void mws__client_end_connection(struct mws_client *c, int code, const cha
 	c->ping_due = c->json_hb_due = 0;
 	c->tx_off = 0; /* a message cut by the end goes again whole */
 	c->phase = MWS__PHASE_IDLE;
+	mws__client_v1_conn_reset(c);
 	if (c->state == MWS_STATE_CONNECTED) {
 		uint64_t up = mws__now_ms() - c->opened_at_ms;
 		pthread_mutex_lock(&c->stats_lock);
@@ -164,8 +165,8 @@ void mws__client_dropped(struct mws_client *c, int code, const char *reason,
 static void mws__client_timed_out(lws_sorted_usec_list_t *sul)
 {
 	struct mws_client *c = MWS__CONTAINER_OF(sul, struct mws_client, timeout_sul);
-	const char *why = c->phase == MWS__PHASE_HANDSHAKE ? "handshake timeout"
-	                                                   : "connect timeout";
+	const char *why = c->phase == MWS__PHASE_HANDSHAKE || c->v1.managed
+		? "handshake timeout" : "connect timeout";
 	mws__client_dropped(c, MWS__CODE_ABNORMAL, why, strlen(why), 0);
 }
 
@@ -191,7 +192,10 @@ void mws__client_opened(struct mws_client *c)
 	if (n > 0)
 		atomic_fetch_add(&c->reconnects, 1);
 	atomic_fetch_add(&c->connection_id, 1);
-	if (mws__client_transition(c, MWS__EV_OPENED, "connected", 0, 0))
+	static const char *const why[] = {"connected", "session started", "session resumed",
+	                                  "session lost"};
+	int ev = c->v1.session_event;
+	if (mws__client_transition(c, MWS__EV_OPENED, why[ev >= 0 && ev <= 3 ? ev : 0], 0, 0))
 		return;
 	if (c->state != MWS_STATE_CONNECTED)
 		return; /* the state callback already moved on */
@@ -229,7 +233,8 @@ static void mws__client_connect_to(struct mws_client *c, const char *ip)
 	 * (openssl-client.c, lws_ssl_client_bio_create), so those keep the name. */
 	i.host = host;
 	i.origin = c->set.origin;
-	i.protocol = c->set.subprotocol;
+	char offer[300];
+	i.protocol = mws__client_v1_offer(c, offer, sizeof offer);
 	i.local_protocol_name = "mws-client";
 	if (c->url.tls) {
 		i.ssl_connection = LCCSCF_USE_SSL;
@@ -363,8 +368,17 @@ void mws__client_do_disconnect(struct mws_client *c, int code, const char *reaso
 	mws__client_end_connection(c, code, reason);
 	if (close_for_good)
 		mws__client_discard_pending(c);
+	if (close_for_good || code == 0 || code == 1000)
+		mws__client_v1_end_session(c, close_for_good);
 	mws__client_transition(c, event, reason && *reason ? reason : "closed by application",
 	                       code, 0);
+}
+
+void mws__client_fail(struct mws_client *c, int code, const char *why)
+{
+	mws__timer_cancel(&c->retry_sul);
+	mws__client_end_connection(c, code, why);
+	mws__client_transition(c, MWS__EV_DROP_FAIL, why, code, 0);
 }
 
 /* Called when the context stops: everyone closes with "going away". */
@@ -390,6 +404,7 @@ void mws__client_do_free(struct mws_client *c)
 	mws__timer_cancel(&c->retry_sul);
 	mws__timer_cancel(&c->timeout_sul);
 	mws__timer_cancel(&c->hb_sul);
+	mws__timer_cancel(&c->v1.ack_sul);
 	mws__client_orphan_resolve(c);
 	mws__client_detach_wsi(c, 1000, "client freed");
 	mws__client_discard_pending(c);

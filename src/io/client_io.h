@@ -133,6 +133,8 @@ void mws__client_handshake_started(struct mws_client *c);
 void mws__client_detach_wsi(struct mws_client *c, int code, const char *reason);
 
 /* src/io/client_tx.c */
+/* What the socket takes now without a short write, up to cap. */
+size_t mws__client_socket_room(struct lws *wsi, size_t cap);
 void mws__client_drain(mws_ctx *ctx, mws__ready *r);
 int mws__client_writeable(struct mws_client *c, struct lws *wsi);
 void mws__client_discard_pending(struct mws_client *c);
@@ -143,6 +145,26 @@ void mws__client_heartbeat_alive(struct mws_client *c, int is_ack);
 void mws__client_v1_init(struct mws_client *c, int mode, int lost_mode, uint32_t ack_every,
                          uint32_t ack_delay_ms);
 void mws__client_v1_destroy(struct mws_client *c);
+void mws__client_v1_settle(struct mws_client *c, uint64_t msgs, uint64_t bytes, int notify);
+void mws__client_v1_discard(struct mws_client *c);
+void mws__client_v1_conn_reset(struct mws_client *c);
+int mws__client_v1_writeable(struct mws_client *c, struct lws *wsi);
+void mws__client_v1_publish(struct mws_client *c);
+/* At the 101: does this connection speak mws.v1? */
+void mws__client_v1_negotiated(struct mws_client *c, struct lws *wsi);
+/* At ESTABLISHED: 1 when the v1 handshake takes over (hello, then the
+ * welcome opens), 0 for plain, -1 when the connection failed (require). */
+int mws__client_v1_established(struct mws_client *c);
+/* The application ended the session (close, or disconnect with 1000). */
+void mws__client_v1_end_session(struct mws_client *c, int close_for_good);
+/* The protocol string to offer (static or in `buf`), NULL for none. */
+const char *mws__client_v1_offer(struct mws_client *c, char *buf, size_t cap);
+/* The connection failed for good (`why`), as the close policy's FAIL. */
+void mws__client_fail(struct mws_client *c, int code, const char *why);
+/* One whole message on a managed connection; 0 (closing is done here). */
+int mws__client_v1_receive(struct mws_client *c, const void *msg, size_t len, int type);
+/* The close code and reason a goaway asked for, if one came: 1. */
+int mws__client_v1_goaway_close(struct mws_client *c, int *code, char *reason, size_t cap);
 
 /* src/io/client_rx.c */
 int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, size_t len);

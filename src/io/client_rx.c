@@ -50,6 +50,8 @@ int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, s
 		mws__client_dropped(c, 1009, "message too big", 15, 0);
 		return 0;
 	case MWS__REASM_COMPLETE:
+		if (c->v1.managed)
+			return mws__client_v1_receive(c, msg, n, c->rx.type);
 		mws__client_deliver(c, msg, n, c->rx.type);
 		return 0;
 	default:

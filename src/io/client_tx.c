@@ -25,6 +25,8 @@ static void mws__client_written(struct mws_client *c, mws__msg *m, int sent)
 	atomic_fetch_sub(&c->pending_msgs, 1);
 	atomic_fetch_sub(&c->pending_bytes, m->len);
 	if (sent) {
+		/* Plain WebSocket has no acks: a written message is settled. */
+		atomic_store(&c->v1.acked_number, ++c->v1.settled);
 		atomic_fetch_add_explicit(&c->msgs_out, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&c->bytes_out, m->len, memory_order_relaxed);
 	} else {
@@ -107,17 +109,17 @@ static int mws__client_write_json_hb(struct mws_client *c, struct lws *wsi)
  * leaves bytes in libwebsockets' own buffer, and a connection closing with
  * bytes there waits 5 s in flushing-before-close. SO_SNDBUF reads back
  * doubled for the kernel's overhead: half of it is payload room. */
-static size_t mws__client_socket_room(struct lws *wsi)
+size_t mws__client_socket_room(struct lws *wsi, size_t cap)
 {
 	int fd = lws_get_socket_fd(wsi), sndbuf = 0, queued = 0;
 	socklen_t len = sizeof sndbuf;
 	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) ||
 	    ioctl(fd, SIOCOUTQ, &queued))
-		return MWS__TX_FRAGMENT;
+		return MWS__TX_FRAGMENT < cap ? MWS__TX_FRAGMENT : cap;
 	long room = (long)sndbuf / 2 - queued;
 	if (room < (long)MWS__TX_FRAGMENT_MIN)
 		return MWS__TX_FRAGMENT_MIN;
-	return room < (long)MWS__TX_FRAGMENT ? (size_t)room : MWS__TX_FRAGMENT;
+	return room < (long)cap ? (size_t)room : cap;
 }
 
 /* Writes the next fragment of a message too large for one lws_write():
@@ -131,7 +133,7 @@ static int mws__client_write_fragment(struct mws_client *c, struct lws *wsi, mws
 	if (!c->tx_frag && !(c->tx_frag = malloc(LWS_PRE + MWS__TX_FRAGMENT)))
 		return -1;
 	size_t left = m->len - c->tx_off;
-	size_t n = mws__client_socket_room(wsi);
+	size_t n = mws__client_socket_room(wsi, MWS__TX_FRAGMENT);
 	if (n > left)
 		n = left;
 	int kind = c->tx_off ? LWS_WRITE_CONTINUATION
@@ -151,6 +153,8 @@ static int mws__client_write_fragment(struct mws_client *c, struct lws *wsi, mws
 int mws__client_writeable(struct mws_client *c, struct lws *wsi)
 {
 	int budget = c->url.tls ? 1 : MWS__WRITES_PER_WRITEABLE;
+	if (c->v1.managed)
+		return mws__client_v1_writeable(c, wsi);
 	if (c->state != MWS_STATE_CONNECTED)
 		return 0;
 	if (c->ping_due) { /* a control frame may go between fragments */
@@ -203,8 +207,8 @@ static void mws__client_hb_tick(lws_sorted_usec_list_t *sul)
 	case MWS__HB_SEND:
 		mws__hb_sent(&c->hb, now, mws__now_us());
 		atomic_fetch_add(&c->heartbeats_sent, 1);
-		if (c->set.heartbeat_mode == MWS_HEARTBEAT_JSON)
-			c->json_hb_due = 1;
+		if (c->set.heartbeat_mode == MWS_HEARTBEAT_JSON && !c->v1.managed)
+			c->json_hb_due = 1; /* mws.v1 has its own ping envelope */
 		else
 			c->ping_due = 1;
 		lws_callback_on_writable(c->wsi);

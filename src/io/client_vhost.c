@@ -100,7 +100,15 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 		if (!c)
 			return -1;
 		c->wsi = wsi;
-		mws__client_opened(c);
+		if (mws__client_v1_established(c) == 0)
+			mws__client_opened(c);
+		return 0;
+
+	case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH:
+		/* The response headers are still readable here. */
+		c = mws__client_of(wsi);
+		if (c)
+			mws__client_v1_negotiated(c, wsi);
 		return 0;
 
 	case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -153,7 +161,11 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 		mws__client_wsi_gone(ctx, c);
 		if (c) {
 			int code = c->peer_close_code ? c->peer_close_code : MWS__CODE_ABNORMAL;
-			if (c->peer_close_code)
+			char gw[200];
+			/* A goaway's code, whatever lws made of the close frame's. */
+			if (mws__client_v1_goaway_close(c, &code, gw, sizeof gw))
+				mws__client_dropped(c, code, gw, strlen(gw), 0);
+			else if (c->peer_close_code)
 				mws__client_dropped(c, code, c->peer_close_reason,
 				                    c->peer_close_reason_len, 0);
 			else if (c->own_close_code) /* libwebsockets refused a frame */

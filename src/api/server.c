@@ -149,6 +149,16 @@ MWS_API int mws_server_new(mws_server **out, mws_ctx *ctx, const mws_server_conf
 	srv->lsn_fd = -1;
 	srv->cbs.size = sizeof srv->cbs;
 	srv->conns.next = srv->conns.prev = &srv->conns;
+	srv->ghosts.next = srv->ghosts.prev = &srv->ghosts;
+	if (mws__store_mem_new(&srv->store, &srv->set.store)) {
+		if (srv->set.rate_per_sec > 0)
+			mws__ipl_destroy(&srv->limiter);
+		mws__ac_destroy(&srv->hs_count);
+		mws__idm_destroy(&srv->map);
+		mws__srv_settings_free(&srv->set);
+		free(srv);
+		return MWS_ENOMEM;
+	}
 	srv->ready.drain = mws__srv_drain;
 	uint64_t seed = srv->set.random_seed;
 	if (!seed && getrandom(&seed, sizeof seed, 0) != sizeof seed)
@@ -288,12 +298,16 @@ MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data, s
 	int rc = 0;
 	if (!c)
 		rc = MWS_ECLOSED;
-	else if (c->pending_bytes + len > srv->set.send_queue_max_bytes) {
+	else if (c->pending_bytes + len > (c->queue_max_bytes ? c->queue_max_bytes
+	                                                      : srv->set.send_queue_max_bytes) ||
+	         (c->queue_max_msgs && c->pending_msgs + 1 > c->queue_max_msgs)) {
 		rc = MWS_EQUEUEFULL;
 		atomic_fetch_add(&srv->send_queue_full, 1);
 	}
 	else {
 		c->pending_bytes += len;
+		if (c->queue_max_msgs)
+			c->pending_msgs++;
 		mws__srv_post_locked(srv, op);
 	}
 	pthread_mutex_unlock(&srv->lock);
@@ -434,6 +448,16 @@ MWS_API int mws_server_stats_get(const mws_server *csrv, mws_server_stats *out)
 	s.send_queue_full = atomic_load(&srv->send_queue_full);
 	s.handshakes_over_address_limit = atomic_load(&srv->over_address_limit);
 	s.headers_too_large = atomic_load(&srv->headers_too_large);
+	s.sessions_active = atomic_load(&srv->sessions_active);
+	s.sessions_suspended = atomic_load(&srv->sessions_suspended);
+	s.sessions_created = atomic_load(&srv->sessions_created);
+	s.sessions_resumed = atomic_load(&srv->sessions_resumed);
+	s.sessions_expired = atomic_load(&srv->sessions_expired);
+	s.protocol_errors = atomic_load(&srv->protocol_errors);
+	s.replayed = atomic_load(&srv->replayed);
+	s.duplicates_dropped = atomic_load(&srv->duplicates);
+	s.batches_out = atomic_load(&srv->batches_out);
+	s.goaways_sent = atomic_load(&srv->goaways_sent);
 	pthread_mutex_lock(&srv->stats_lock);
 	s.rtt_p50_us = (uint32_t)mws__hist_quantile(&srv->rtt_us, 0.50);
 	s.rtt_p90_us = (uint32_t)mws__hist_quantile(&srv->rtt_us, 0.90);
@@ -458,6 +482,7 @@ void mws__srv_release(struct mws_server *srv)
 	}
 	free(srv->free_cmd);
 	free(srv->tx_scratch);
+	mws__store_free(&srv->store);
 	mws__idm_destroy(&srv->map);
 	mws__ac_destroy(&srv->hs_count);
 	if (srv->set.rate_per_sec > 0)

@@ -60,6 +60,17 @@ mws__srv_conn *mws__srv_conn_open(struct mws_server *srv, struct lws *wsi)
 	c->wsi = wsi;
 	c->id = ++srv->next_id;
 	c->opened_ms = c->last_seen_ms = mws__now_ms();
+	if (mws__srv_is_v1(wsi)) {
+		/* Into the map, counted and announced at its hello. */
+		mws__srv_v1_open(srv, c);
+		c->next = srv->conns.next;
+		c->prev = &srv->conns;
+		srv->conns.next->prev = c;
+		srv->conns.next = c;
+		srv->live++;
+		srv->ctx->live_wsi++;
+		return c;
+	}
 	pthread_mutex_lock(&srv->lock);
 	int rc = mws__idm_put(&srv->map, c->id, c);
 	pthread_mutex_unlock(&srv->lock);
@@ -96,6 +107,10 @@ static void mws__srv_check_done(struct mws_server *srv);
 
 void mws__srv_conn_closed(struct mws_server *srv, mws__srv_conn *c)
 {
+	if (c->managed) {
+		mws__srv_v1_closed(srv, c); /* ends or suspends its session */
+		mws__srv_v1_conn_free(c);
+	}
 	if (c->in_map) {
 		if (c->peer_code)
 			mws__srv_conn_end(srv, c, c->peer_code, c->peer_reason,
@@ -177,6 +192,8 @@ int mws__srv_receive(struct mws_server *srv, mws__srv_conn *c, const void *in, s
 	case MWS__REASM_TOO_BIG:
 		return mws__srv_too_big(srv, c);
 	case MWS__REASM_COMPLETE:
+		if (c->managed)
+			return mws__srv_v1_receive(srv, c, msg, n, c->rx.type);
 		mws__srv_deliver(srv, c, msg, n, c->rx.type);
 		return 0;
 	default:
@@ -215,8 +232,11 @@ static void mws__srv_check_tick(lws_sorted_usec_list_t *sul)
 		atomic_fetch_add(&srv->reaped, 1);
 		/* A silent peer may never read the close frame: do not wait long. */
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, MWS__SRV_CLOSE_SEND_SECS);
+		if (c->managed)
+			mws__srv_v1_suspend(srv, c); /* a zombie: the session waits for a resume */
 		mws__srv_conn_close(srv, c, 4000, "Heartbeat timeout", MWS_DISCONNECT_REAPED, 1);
 	}
+	mws__srv_v1_tick(srv, now);
 	if (!srv->free_cmd)
 		mws__timer_in(srv->ctx, &srv->check_sul, srv->set.check_interval_ms,
 		              mws__srv_check_tick);
@@ -263,6 +283,7 @@ static void mws__srv_finish_free(lws_sorted_usec_list_t *sul)
 		c->peer_code = 0;
 		mws__srv_conn_closed(srv, c);
 	}
+	mws__srv_v1_end_all(srv, MWS_DISCONNECT_SHUTDOWN);
 	mws__server_unlisten(srv);
 	if (srv->shutdown_waiter) {
 		mws__ctx_complete(srv->ctx, srv->shutdown_waiter);
@@ -309,11 +330,14 @@ void mws__srv_shutdown_begin(struct mws_server *srv, int code, uint64_t window_m
 			if (!c->in_map || c->close_state)
 				continue;
 			char reason[64];
-			snprintf(reason, sizeof reason, "code=%d retry-after=%" PRIu64, code,
-			         mws__rng_between(&srv->rng, 0, window_ms));
+			uint64_t retry = mws__rng_between(&srv->rng, 0, window_ms);
+			snprintf(reason, sizeof reason, "code=%d retry-after=%" PRIu64, code, retry);
+			if (c->managed)
+				mws__srv_v1_goaway(c, code, retry);
 			mws__srv_conn_close(srv, c, code, reason, MWS_DISCONNECT_SHUTDOWN, 0);
 		}
 		mws__timer_in(srv->ctx, &srv->deadline_sul, deadline_ms, mws__srv_deadline);
+		mws__srv_v1_end_all(srv, MWS_DISCONNECT_SHUTDOWN); /* suspended ones too */
 	}
 	if (waiter) {
 		if (srv->shutdown_waiter) /* one waiter at a time: answer the older */

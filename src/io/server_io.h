@@ -40,6 +40,16 @@ typedef struct mws__srv_op {
 	char reason[124];
 } mws__srv_op;
 
+/* mws_conn_info with what the header lookup needs. */
+typedef struct mws__srv_info {
+	mws_conn_info pub;
+	struct lws *wsi;
+	char ip[64];
+	char path[1024];
+	char origin[256];
+	char subprotocol[128];
+} mws__srv_info;
+
 /* A WebSocket connection, from ESTABLISHED to CLOSED (I/O thread), except
  * `pending_bytes`, which is guarded by the server's lock. */
 typedef struct mws__srv_conn {
@@ -63,6 +73,23 @@ typedef struct mws__srv_conn {
 	int own_code;                /* a close libwebsockets sent by itself */
 	char own_reason[124];
 	mws__reassembly rx;          /* a fragmented message being rebuilt */
+	/* mws.v1 (server_v1*.c). A session's conn is either the connection
+	 * carrying it or, while suspended, a "ghost" (wsi NULL, on
+	 * srv->ghosts) that keeps its id in the map so sends reach it. */
+	int managed;                 /* this connection speaks mws.v1 */
+	struct mws__store_rec *rec;  /* its session once welcomed, else NULL */
+	int welcome_due, resumed;
+	int pong_due;
+	uint64_t pong_ts;
+	int goaway_due, goaway_code;
+	int error_code;              /* an error envelope goes before the close */
+	uint64_t goaway_retry_ms;
+	size_t pending_msgs;         /* under srv->lock: unacked in the session */
+	size_t queue_max_bytes, queue_max_msgs; /* under srv->lock; 0: plain bounds */
+	mws__env_out out;            /* encode buffer (LWS_PRE headroom) */
+	size_t v1_off;               /* bytes of `out` written as fragments */
+	lws_sorted_usec_list_t ack_sul;
+	mws__srv_info *info;         /* the handshake, kept until the hello */
 } mws__srv_conn;
 
 enum { MWS__CLOSE_NONE = 0, MWS__CLOSE_AFTER_QUEUE, MWS__CLOSE_NOW };
@@ -74,15 +101,6 @@ typedef struct mws__srv_pss {
 	size_t http_len;
 } mws__srv_pss;
 
-/* mws_conn_info with what the header lookup needs. */
-typedef struct mws__srv_info {
-	mws_conn_info pub;
-	struct lws *wsi;
-	char ip[64];
-	char path[1024];
-	char origin[256];
-	char subprotocol[128];
-} mws__srv_info;
 
 typedef struct mws__srv_settings {
 	char *iface, *cert_file, *key_file;
@@ -153,6 +171,13 @@ struct mws_server {
 	int rx_paused;               /* connections not read now */
 	unsigned char *tx_scratch;   /* LWS_PRE + one fragment */
 	struct mws__srv_head *heads; /* plain connections whose head is being read */
+	/* mws.v1 */
+	mws__store store;            /* sessions (I/O thread) */
+	mws__srv_conn ghosts;        /* list head of suspended sessions */
+	int ending_why;              /* on_disconnect's why when sessions are swept */
+	atomic_uint sessions_active, sessions_suspended;
+	atomic_uint_least64_t sessions_created, sessions_resumed, sessions_expired,
+		protocol_errors, replayed, duplicates, batches_out, goaways_sent;
 };
 
 /* src/io/server_vhost.c */
@@ -223,6 +248,43 @@ void mws__srv_shutdown_begin(struct mws_server *srv, int code, uint64_t window_m
 void mws__srv_free_begin(struct mws_server *srv, mws__cmd *cmd);
 /* Releases what the public layer allocated (api/server.c). */
 void mws__srv_release(struct mws_server *srv);
+/* src/io/server_tx.c, for server_v1*.c */
+void mws__srv_rx_pause(struct mws_server *srv, mws__srv_conn *c);
+void mws__srv_rx_resume(struct mws_server *srv, mws__srv_conn *c);
+int mws__srv_send_close(mws__srv_conn *c);
+
+/* src/io/server_v1.c, server_v1_tx.c, server_sessions.c: mws.v1 */
+/* At ESTABLISHED: 1 when the connection negotiated mws.v1. */
+int mws__srv_is_v1(struct lws *wsi);
+/* A managed connection opened: no on_connect until its hello. */
+void mws__srv_v1_open(struct mws_server *srv, mws__srv_conn *c);
+/* One whole message on a managed connection. */
+int mws__srv_v1_receive(struct mws_server *srv, mws__srv_conn *c, const void *msg,
+                        size_t len, int type);
+int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c);
+/* A managed connection is gone: the session ends or is suspended. */
+void mws__srv_v1_closed(struct mws_server *srv, mws__srv_conn *c);
+/* The session stays, the connection goes (reaped, taken over). */
+void mws__srv_v1_suspend(struct mws_server *srv, mws__srv_conn *c);
+/* SEND for a managed conn (live or ghost): into the session's outbox. */
+void mws__srv_v1_send(struct mws_server *srv, mws__srv_conn *c, mws__srv_op *op);
+/* BROADCAST reaches suspended sessions too. */
+void mws__srv_v1_broadcast_ghosts(struct mws_server *srv, mws__srv_op *op, uint64_t *skipped);
+/* Under srv->lock: a broadcast's copy for one managed conn; -1 skipped. */
+int mws__srv_v1_broadcast_one(struct mws_server *srv, mws__srv_conn *c,
+                              const mws__srv_payload *p);
+/* CLOSE for a suspended session: it ends now. */
+void mws__srv_v1_close_ghost(struct mws_server *srv, mws__srv_conn *g);
+/* The check tick: hello timeouts, expired sessions. */
+void mws__srv_v1_tick(struct mws_server *srv, uint64_t now);
+/* Every session ends (free): on_disconnect once each. */
+void mws__srv_v1_end_all(struct mws_server *srv, int why);
+/* Graceful shutdown: a goaway goes before the close frame. */
+void mws__srv_v1_goaway(mws__srv_conn *c, int code, uint64_t retry_ms);
+void mws__srv_v1_arm_ack(struct mws_server *srv, mws__srv_conn *c, uint64_t now);
+/* Frees what a conn holds for mws.v1. */
+void mws__srv_v1_conn_free(mws__srv_conn *c);
+
 /* src/io/server_http.c */
 /* The /metrics text (malloc'd, LWS_PRE headroom in front), or NULL. */
 unsigned char *mws__srv_metrics(struct mws_server *srv, size_t *len);

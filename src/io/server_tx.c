@@ -92,7 +92,7 @@ void mws__srv_enqueue_text(mws__srv_conn *c, const char *text, size_t n)
 
 static void mws__srv_stall_tick(lws_sorted_usec_list_t *sul);
 
-static void mws__srv_rx_pause(struct mws_server *srv, mws__srv_conn *c)
+void mws__srv_rx_pause(struct mws_server *srv, mws__srv_conn *c)
 {
 	if (c->rx_paused)
 		return;
@@ -106,7 +106,7 @@ static void mws__srv_rx_pause(struct mws_server *srv, mws__srv_conn *c)
 		              mws__srv_stall_tick);
 }
 
-static void mws__srv_rx_resume(struct mws_server *srv, mws__srv_conn *c)
+void mws__srv_rx_resume(struct mws_server *srv, mws__srv_conn *c)
 {
 	if (!c->rx_paused)
 		return;
@@ -166,7 +166,7 @@ static int mws__srv_code_in_reason(int code)
 	return code == 1002 || (code >= 1012 && code <= 2999);
 }
 
-static int mws__srv_send_close(mws__srv_conn *c)
+int mws__srv_send_close(mws__srv_conn *c)
 {
 	char reason[124 + 16]; /* cut to 123 below, as a close frame needs */
 	if (mws__srv_code_in_reason(c->close_code) && !strstr(c->close_reason, "code="))
@@ -216,6 +216,8 @@ int mws__srv_writeable(struct mws_server *srv, mws__srv_conn *c)
 	struct lws *wsi = c->wsi;
 	int budget = srv->tls ? 1 : MWS__SRV_WRITES_PER_WRITEABLE;
 	int writes = 0;
+	if (c->managed)
+		return mws__srv_v1_writeable(srv, c);
 	if (c->half_closed)
 		return -1; /* what libwebsockets held is gone: drop it now */
 	/* Called only once libwebsockets holds nothing more: read again. */
@@ -294,6 +296,10 @@ void mws__srv_drain(mws_ctx *ctx, mws__ready *r)
 			for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
 				if (!c->in_map || c->close_state)
 					continue;
+				if (c->managed) {
+					skipped += mws__srv_v1_broadcast_one(srv, c, op->p) ? 1 : 0;
+					continue;
+				}
 				mws__srv_op *node = calloc(1, sizeof *node);
 				if (!node ||
 				    c->pending_bytes + op->p->len > srv->set.send_queue_max_bytes) {
@@ -310,6 +316,7 @@ void mws__srv_drain(mws_ctx *ctx, mws__ready *r)
 				mws__srv_enqueue(c, node);
 				lws_callback_on_writable(c->wsi);
 			}
+			mws__srv_v1_broadcast_ghosts(srv, op, &skipped);
 			pthread_mutex_unlock(&srv->lock);
 			if (skipped)
 				atomic_fetch_add(&srv->send_dropped, skipped);
@@ -327,6 +334,15 @@ void mws__srv_drain(mws_ctx *ctx, mws__ready *r)
 			if (op->kind == MWS__SOP_SEND)
 				atomic_fetch_add(&srv->send_dropped, 1);
 			mws__srv_op_free(op);
+			continue;
+		}
+		if (op->kind == MWS__SOP_CLOSE && c->managed && !c->wsi) {
+			mws__srv_v1_close_ghost(srv, c);
+			mws__srv_op_free(op);
+			continue;
+		}
+		if (op->kind == MWS__SOP_SEND && c->managed) {
+			mws__srv_v1_send(srv, c, op);
 			continue;
 		}
 		if (op->kind == MWS__SOP_CLOSE) {

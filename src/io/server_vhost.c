@@ -31,6 +31,10 @@ static struct mws_server *mws__srv_of(struct lws *wsi)
 	const struct lws_protocols *prot = lws_get_protocol(wsi);
 	if (!vh || !prot)
 		return NULL;
+	if (prot->name && !strcmp(prot->name, MWS__SUBPROTOCOL)) /* one slot: mws-server's */
+		prot = lws_vhost_name_to_protocol(vh, "mws-server");
+	if (!prot)
+		return NULL;
 	struct mws_server **slot = lws_protocol_vh_priv_get(vh, prot);
 	return slot ? *slot : NULL;
 }
@@ -214,7 +218,8 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 
 	case LWS_CALLBACK_WSI_DESTROY:
 		/* every socket of the vhost; the listener's opaque data is ours */
-		if (lws_get_protocol(wsi) && !strcmp(lws_get_protocol(wsi)->name, "mws-server"))
+		if (lws_get_protocol(wsi) && (!strcmp(lws_get_protocol(wsi)->name, "mws-server") ||
+		                              !strcmp(lws_get_protocol(wsi)->name, MWS__SUBPROTOCOL)))
 			mws__srv_hs_end(mws__srv_of(wsi), wsi);
 		return 0;
 
@@ -335,6 +340,13 @@ static int mws__srv_listen_callback(struct lws *wsi, enum lws_callback_reasons r
 /* mws-server first: HTTP and every WebSocket handshake (one that names no,
  * or an unknown, subprotocol) land on protocols[0]. */
 static const struct lws_protocols mws__server_protocols[] = {
+	{"mws-server", mws__srv_callback, sizeof(mws__srv_pss), 4096, 0, NULL, 0},
+	{MWS__SUBPROTOCOL, mws__srv_callback, sizeof(mws__srv_pss), 4096, 0, NULL, 0},
+	{MWS__SRV_LISTEN_PROTOCOL, mws__srv_listen_callback, 0, 0, 0, NULL, 0},
+	{MWS__SRV_HEAD_PROTOCOL, mws__srv_head_callback, 0, 0, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0}};
+/* protocol_mode plain: no mws.v1 entry, so no upgrade selects it. */
+static const struct lws_protocols mws__server_protocols_plain[] = {
 	{"mws-server", mws__srv_callback, sizeof(mws__srv_pss), 4096, 0, NULL, 0},
 	{MWS__SRV_LISTEN_PROTOCOL, mws__srv_listen_callback, 0, 0, 0, NULL, 0},
 	{MWS__SRV_HEAD_PROTOCOL, mws__srv_head_callback, 0, 0, 0, NULL, 0},
@@ -495,7 +507,7 @@ int mws__server_listen(struct mws_server *srv)
 		rc = MWS_ENOMEM;
 		goto fail;
 	}
-	info.protocols = mws__server_protocols;
+	info.protocols = srv->set.v1_enabled ? mws__server_protocols : mws__server_protocols_plain;
 	/* libwebsockets keeps this pointer, and frees a vhost after the server
 	 * is gone: a string literal outlives both. With a space, no SNI name
 	 * or Host header selects it. */
@@ -518,7 +530,7 @@ int mws__server_listen(struct mws_server *srv)
 		rc = MWS_ELISTEN;
 		goto fail;
 	}
-	srv->slot = lws_protocol_vh_priv_zalloc(srv->vh, &mws__server_protocols[0],
+	srv->slot = lws_protocol_vh_priv_zalloc(srv->vh, &info.protocols[0],
 	                                        sizeof *srv->slot);
 	if (!srv->slot) {
 		rc = MWS_ENOMEM;

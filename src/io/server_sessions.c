@@ -1,0 +1,180 @@
+/* mws.v1 sessions on the server (docs/V1-WIRING.md §3): a session's id
+ * stays in the id map across connections. While suspended it is held by a
+ * "ghost" conn (no socket, on srv->ghosts) so that sends reach it; the
+ * session ends once: closed by either side, expired, or the server gone. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/server_io.h"
+
+static void mws__srv_ghost_link(struct mws_server *srv, mws__srv_conn *g)
+{
+	g->next = srv->ghosts.next;
+	g->prev = &srv->ghosts;
+	srv->ghosts.next->prev = g;
+	srv->ghosts.next = g;
+}
+
+static void mws__srv_ghost_unlink(mws__srv_conn *g)
+{
+	g->prev->next = g->next;
+	g->next->prev = g->prev;
+	g->next = g->prev = g;
+}
+
+static void mws__srv_v1_event(struct mws_server *srv, mws_conn_id id, int event)
+{
+	if (srv->cbs.on_session)
+		srv->cbs.on_session(srv, id, event, srv->user_data);
+}
+
+void mws__srv_v1_suspend(struct mws_server *srv, mws__srv_conn *c)
+{
+	mws__store_rec *rec = c->rec;
+	if (!rec || !c->in_map)
+		return;
+	mws__srv_conn *g = calloc(1, sizeof *g);
+	if (!g) { /* cannot keep it: the session ends here */
+		mws__srv_conn_end(srv, c, 1006, "out of memory", MWS_DISCONNECT_ERROR);
+		return;
+	}
+	g->srv = srv;
+	g->id = c->id;
+	g->managed = 1;
+	g->rec = rec;
+	g->opened_ms = c->opened_ms;
+	g->in_map = 1;
+	pthread_mutex_lock(&srv->lock);
+	g->pending_bytes = c->pending_bytes;
+	g->pending_msgs = c->pending_msgs;
+	g->queue_max_bytes = c->queue_max_bytes;
+	g->queue_max_msgs = c->queue_max_msgs;
+	mws__idm_put(&srv->map, g->id, g); /* replaces c: cannot fail */
+	c->in_map = 0;
+	pthread_mutex_unlock(&srv->lock);
+	c->rec = NULL;
+	rec->user = g;
+	mws__srv_ghost_link(srv, g);
+	mws__store_suspend(&srv->store, rec, mws__now_ms());
+	mws__timer_cancel(&c->ack_sul);
+	atomic_fetch_sub(&srv->connections, 1);
+	atomic_fetch_sub(&srv->sessions_active, 1);
+	atomic_fetch_add(&srv->sessions_suspended, 1);
+	mws__srv_v1_event(srv, g->id, MWS_SESSION_SUSPENDED);
+}
+
+/* Moves a suspended session onto connection `c` (its hello resumed it). */
+void mws__srv_v1_adopt(struct mws_server *srv, mws__srv_conn *c, mws__store_rec *rec)
+{
+	mws__srv_conn *old = rec->user;
+	if (old && old->wsi) { /* an older connection still carries it */
+		mws__srv_v1_suspend(srv, old);
+		mws__srv_conn_close(srv, old, MWS__CLOSE_UNEXPECTED, "mws.v1: session taken over",
+		                    MWS_DISCONNECT_PROTOCOL_ERROR, 1);
+		old = rec->user;
+	}
+	mws__srv_conn *g = old && !old->wsi ? old : NULL;
+	pthread_mutex_lock(&srv->lock);
+	if (g) {
+		c->id = g->id;
+		c->pending_bytes = g->pending_bytes;
+		c->pending_msgs = g->pending_msgs;
+		c->opened_ms = g->opened_ms;
+	} else {
+		c->id = rec->app_id;
+	}
+	c->queue_max_bytes = srv->store.cfg.max_bytes_per_session;
+	c->queue_max_msgs = srv->store.cfg.max_messages_per_session;
+	mws__idm_put(&srv->map, c->id, c);
+	c->in_map = 1;
+	pthread_mutex_unlock(&srv->lock);
+	if (g) {
+		mws__srv_ghost_unlink(g);
+		free(g);
+		atomic_fetch_sub(&srv->sessions_suspended, 1);
+	}
+	c->rec = rec;
+	rec->user = c;
+	mws__store_activate(&srv->store, rec, mws__now_ms());
+	atomic_fetch_add(&srv->connections, 1);
+	atomic_fetch_add(&srv->sessions_active, 1);
+}
+
+/* A suspended session ends: on_disconnect once, the ghost freed. The
+ * record is removed by the caller (or by the store, when it expired). */
+static void mws__srv_ghost_end(struct mws_server *srv, mws__srv_conn *g, int code,
+                               const char *reason, int why)
+{
+	atomic_fetch_add(&srv->connections, 1); /* conn_end counts a socket down */
+	mws__srv_conn_end(srv, g, code, reason, why);
+	mws__srv_ghost_unlink(g);
+	free(g);
+	atomic_fetch_sub(&srv->sessions_suspended, 1);
+}
+
+void mws__srv_v1_close_ghost(struct mws_server *srv, mws__srv_conn *g)
+{
+	mws__store_rec *rec = g->rec;
+	mws__srv_ghost_end(srv, g, 1000, "closed while suspended", MWS_DISCONNECT_SERVER_CLOSED);
+	mws__store_remove(&srv->store, rec);
+}
+
+static void mws__srv_expired(mws__store_rec *rec, void *user)
+{
+	struct mws_server *srv = user;
+	mws__srv_conn *g = rec->user;
+	if (!g || g->wsi)
+		return; /* cannot happen: only suspended sessions expire */
+	rec->user = NULL;
+	if (srv->ending_why == MWS_DISCONNECT_EXPIRED)
+		atomic_fetch_add(&srv->sessions_expired, 1);
+	mws__srv_ghost_end(srv, g, 1001,
+	                   srv->ending_why == MWS_DISCONNECT_EXPIRED ? "session expired"
+	                                                             : "server closed",
+	                   srv->ending_why);
+}
+
+void mws__srv_v1_end_all(struct mws_server *srv, int why)
+{
+	if (!srv->store.ops)
+		return;
+	srv->ending_why = why;
+	/* Only suspended sessions expire: far in the future ends them all. */
+	mws__store_expire(&srv->store, UINT64_MAX - 1, mws__srv_expired, srv);
+	srv->ending_why = MWS_DISCONNECT_EXPIRED;
+}
+
+void mws__srv_v1_tick(struct mws_server *srv, uint64_t now)
+{
+	if (!srv->store.ops)
+		return;
+	for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
+		if (c->managed && !c->rec && !c->close_state &&
+		    now - c->opened_ms > MWS__SESS_HELLO_TIMEOUT_MS) {
+			atomic_fetch_add(&srv->protocol_errors, 1);
+			mws__srv_conn_close(srv, c, MWS__CLOSE_UNEXPECTED, "mws.v1: no hello in time",
+			                    MWS_DISCONNECT_PROTOCOL_ERROR, 1);
+		}
+	}
+	srv->ending_why = MWS_DISCONNECT_EXPIRED;
+	mws__store_expire(&srv->store, now, mws__srv_expired, srv);
+}
+
+void mws__srv_v1_closed(struct mws_server *srv, mws__srv_conn *c)
+{
+	mws__timer_cancel(&c->ack_sul);
+	mws__store_rec *rec = c->rec;
+	if (!rec)
+		return; /* never welcomed, or its session moved on */
+	if (c->in_map && c->peer_code != 1000) {
+		mws__srv_v1_suspend(srv, c); /* lost, or closed without ending it */
+		return;
+	}
+	if (c->in_map)
+		mws__srv_conn_end(srv, c, c->peer_code, c->peer_reason, MWS_DISCONNECT_PEER_CLOSED);
+	c->rec = NULL;
+	rec->user = NULL;
+	mws__store_remove(&srv->store, rec);
+	atomic_fetch_sub(&srv->sessions_active, 1);
+}

@@ -161,7 +161,11 @@ void mws__client_v1_end_session(struct mws_client *c, int close_for_good);
 const char *mws__client_v1_offer(struct mws_client *c, char *buf, size_t cap);
 /* The connection failed for good (`why`), as the close policy's FAIL. */
 void mws__client_fail(struct mws_client *c, int code, const char *why);
-/* One whole message on a managed connection; 0 (closing is done here). */
+/* The server selected mws.v1 and answered the hello with something else:
+ * go on plain (offer; 0) or fail (require; -1). */
+int mws__client_v1_fallback(struct mws_client *c);
+/* One whole message on a managed connection; 0 (closing is done here), or
+ * 1: the peer turned out plain, deliver the message as plain. */
 int mws__client_v1_receive(struct mws_client *c, const void *msg, size_t len, int type);
 /* The close code and reason a goaway asked for, if one came: 1. */
 int mws__client_v1_goaway_close(struct mws_client *c, int *code, char *reason, size_t cap);

@@ -44,14 +44,17 @@ int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, s
 	const void *msg;
 	size_t n;
 	int type = lws_frame_is_binary(wsi) ? MWS_MSG_BINARY : MWS_MSG_TEXT;
+	size_t limit = c->set.max_message_bytes;
+	if (c->v1.managed) /* an envelope's overhead; batches of up to 64 KiB */
+		limit = limit < MWS__SESS_BATCH_MAX_BYTES ? MWS__SESS_BATCH_MAX_BYTES + 64 : limit + 64;
 	switch (mws__reasm_feed(&c->rx, lws_is_first_fragment(wsi), lws_is_final_fragment(wsi),
-	                        type, in, len, c->set.max_message_bytes, &msg, &n)) {
+	                        type, in, len, limit, &msg, &n)) {
 	case MWS__REASM_TOO_BIG:
 		mws__client_dropped(c, 1009, "message too big", 15, 0);
 		return 0;
 	case MWS__REASM_COMPLETE:
-		if (c->v1.managed)
-			return mws__client_v1_receive(c, msg, n, c->rx.type);
+		if (c->v1.managed && mws__client_v1_receive(c, msg, n, c->rx.type) != 1)
+			return 0;
 		mws__client_deliver(c, msg, n, c->rx.type);
 		return 0;
 	default:

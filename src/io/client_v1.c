@@ -53,10 +53,12 @@ void mws__client_v1_settle(struct mws_client *c, uint64_t msgs, uint64_t bytes, 
 static void mws__client_v1_take(struct mws_client *c)
 {
 	mws__msg *m;
-	while ((m = mws__msgq_peek(&c->txq))) {
-		if (mws__sess_push(&c->v1.sess, m, NULL))
-			break; /* cannot happen: the same bound was checked at send */
-		mws__msgq_pop(&c->txq);
+	while ((m = mws__msgq_pop(&c->txq))) {
+		if (mws__sess_push(&c->v1.sess, m, NULL)) {
+			/* cannot happen: the same bound was checked at send */
+			mws__msgq_push_front(&c->txq, m);
+			break;
+		}
 	}
 }
 
@@ -213,13 +215,13 @@ int mws__client_v1_writeable(struct mws_client *c, struct lws *wsi)
 				break;
 		}
 	}
-	if (!wrote_data && !v->tx_off && mws__sess_ack_due(&v->sess, now)) {
+	if (!wrote_data && !v->tx_off && budget > 0 && mws__sess_ack_due(&v->sess, now)) {
 		uint64_t ack = mws__sess_take_ack(&v->sess);
 		if (ack && (mws__env_encode_ack(&v->out, ack) || mws__client_v1_flush(c, wsi) < 0))
 			return -1;
 	}
 	mws__client_v1_publish(c);
-	if (v->tx_off || c->ping_due || v->pong_due ||
+	if (v->tx_off || c->ping_due || v->pong_due || mws__sess_ack_due(&v->sess, now) ||
 	    (!v->goaway && (mws__sess_unsent(&v->sess) || c->txq.head)))
 		lws_callback_on_writable(wsi);
 	uint64_t due = mws__sess_ack_deadline(&v->sess);

@@ -66,6 +66,27 @@ int mws__client_v1_established(struct mws_client *c)
 	return 1;
 }
 
+/* The server selected mws.v1 but does not speak it: Node's `ws` selects
+ * the first protocol offered unless told otherwise, and echoes our hello.
+ * Offer: the connection goes on plain. Require: FAILED. 0 when plain. */
+int mws__client_v1_fallback(struct mws_client *c)
+{
+	mws__client_v1 *v = &c->v1;
+	if (v->mode == MWS_PROTOCOL_REQUIRE) {
+		mws__client_fail(c, 1002, "mws.v1 required, the server does not speak it");
+		return -1;
+	}
+	mws__log(c->ctx, MWS_LOG_INFO, "client %s: the server selected mws.v1 but does not "
+	         "speak it: plain", c->url_text);
+	mws__client_v1_conn_reset(c);
+	mws__client_v1_to_plain(c);
+	struct lws *wsi = c->wsi;
+	mws__client_opened(c);
+	if (c->wsi == wsi && wsi)
+		lws_callback_on_writable(wsi);
+	return c->wsi == wsi ? 0 : -1;
+}
+
 void mws__client_v1_end_session(struct mws_client *c, int close_for_good)
 {
 	mws__client_v1 *v = &c->v1;

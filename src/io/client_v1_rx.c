@@ -194,13 +194,33 @@ static void mws__client_v1_dispatch(struct mws_client *c, const mws__env *e)
 		lws_callback_on_writable(c->wsi);
 }
 
+/* Before the welcome, what a server that does not speak mws.v1 sends: a
+ * text, anything undecodable, or an echo of our hello. */
+static int mws__client_v1_not_v1(int type, int rc, const mws__env *e)
+{
+	return type == MWS_MSG_TEXT || rc ||
+	       (e->type != MWS__ENV_WELCOME && e->type != MWS__ENV_GOAWAY &&
+	        e->type != MWS__ENV_ERROR);
+}
+
 int mws__client_v1_receive(struct mws_client *c, const void *msg, size_t len, int type)
 {
+	if (!c->v1.welcomed) {
+		mws__env_limits lim0 = {len, c->set.max_message_bytes, 0};
+		mws__env e0;
+		int rc0 = mws__env_decode(msg, len, &lim0, &e0);
+		if (mws__client_v1_not_v1(type, rc0, &e0)) {
+			if (mws__client_v1_fallback(c))
+				return 0;
+			/* our own hello echoed back is not the application's */
+			return !rc0 && e0.type == MWS__ENV_HELLO ? 0 : 1;
+		}
+	}
 	if (type == MWS_MSG_TEXT) {
 		mws__client_v1_error(c, MWS__CLOSE_UNEXPECTED, "text message");
 		return 0;
 	}
-	mws__env_limits lim = {c->set.max_message_bytes + 64, c->set.max_message_bytes, 0};
+	mws__env_limits lim = {len, c->set.max_message_bytes, 0}; /* reassembly bounded len */
 	mws__env e;
 	int rc = mws__env_decode(msg, len, &lim, &e);
 	if (rc) {

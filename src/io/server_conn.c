@@ -187,8 +187,11 @@ int mws__srv_receive(struct mws_server *srv, mws__srv_conn *c, const void *in, s
 	const void *msg;
 	size_t n;
 	int type = lws_frame_is_binary(wsi) ? MWS_MSG_BINARY : MWS_MSG_TEXT;
+	size_t limit = srv->set.max_message_bytes;
+	if (c->managed) /* an envelope's overhead; batches of up to 64 KiB */
+		limit = limit < MWS__SESS_BATCH_MAX_BYTES ? MWS__SESS_BATCH_MAX_BYTES + 64 : limit + 64;
 	switch (mws__reasm_feed(&c->rx, lws_is_first_fragment(wsi), lws_is_final_fragment(wsi),
-	                        type, in, len, srv->set.max_message_bytes, &msg, &n)) {
+	                        type, in, len, limit, &msg, &n)) {
 	case MWS__REASM_TOO_BIG:
 		return mws__srv_too_big(srv, c);
 	case MWS__REASM_COMPLETE:

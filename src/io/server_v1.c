@@ -44,7 +44,11 @@ static void mws__srv_v1_error(struct mws_server *srv, mws__srv_conn *c, int code
 	atomic_fetch_add(&srv->protocol_errors, 1);
 	c->goaway_due = 0;
 	c->error_code = code;
-	mws__srv_conn_close(srv, c, code, why, MWS_DISCONNECT_PROTOCOL_ERROR, 1);
+	int too_big = code == MWS__CLOSE_TOO_BIG;
+	if (too_big)
+		atomic_fetch_add(&srv->too_big, 1);
+	mws__srv_conn_close(srv, c, code, why,
+	                    too_big ? MWS_DISCONNECT_TOO_BIG : MWS_DISCONNECT_PROTOCOL_ERROR, 1);
 }
 
 /* Outbox messages freed by an ack or a resume: the sender's bound opens. */
@@ -236,7 +240,7 @@ int mws__srv_v1_receive(struct mws_server *srv, mws__srv_conn *c, const void *ms
 		mws__srv_v1_error(srv, c, MWS__CLOSE_UNEXPECTED, "text message");
 		return 0;
 	}
-	mws__env_limits lim = {srv->set.max_message_bytes + 64, srv->set.max_message_bytes, 0};
+	mws__env_limits lim = {len, srv->set.max_message_bytes, 0}; /* reassembly bounded len */
 	mws__env e;
 	int rc = mws__env_decode(msg, len, &lim, &e);
 	if (rc) {

@@ -114,12 +114,12 @@ int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c)
 		if (mws__srv_v1_flush(c) < 0)
 			return -1;
 	}
-	if (s && !wrote_data && !c->v1_off && mws__sess_ack_due(s, now)) {
+	if (s && !wrote_data && !c->v1_off && budget > 0 && mws__sess_ack_due(s, now)) {
 		uint64_t ack = mws__sess_take_ack(s);
 		if (ack && mws__srv_v1_put(c, mws__env_encode_ack(&c->out, ack)))
 			return -1;
 	}
-	if (c->close_state == MWS__CLOSE_AFTER_QUEUE && !c->v1_off &&
+	if (c->close_state == MWS__CLOSE_AFTER_QUEUE && !c->v1_off && (budget > 0 || !srv->tls) &&
 	    (!s || !mws__sess_unsent(s))) {
 		if (c->goaway_due) {
 			c->goaway_due = 0;
@@ -135,7 +135,7 @@ out:
 	if (lws_partial_buffered(wsi))
 		mws__srv_rx_pause(srv, c);
 	if (c->v1_off || (s && (c->welcome_due || c->ping_due || c->pong_due ||
-	                        mws__sess_unsent(s))) ||
+	                        mws__sess_unsent(s) || mws__sess_ack_due(s, now))) ||
 	    c->close_state == MWS__CLOSE_AFTER_QUEUE)
 		lws_callback_on_writable(wsi);
 	mws__srv_v1_arm_ack(srv, c, now);

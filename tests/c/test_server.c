@@ -67,6 +67,8 @@ static mws_client *our_client(mws_ctx *ctx, int port, const char *path, client_r
 	mws_client_config dflt;
 	if (!cfg) {
 		mws_client_config_init(&dflt);
+		/* plain connections here; mws.v1 is tested in test_v1_*.c */
+		dflt.protocol_mode = MWS_PROTOCOL_PLAIN;
 		cfg = &dflt;
 	}
 	mws_client *c = NULL;

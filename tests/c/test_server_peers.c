@@ -111,7 +111,10 @@ Test(server_peers, metrics_parse_as_prometheus_text_and_match_what_happened, .ti
 	cr_expect_eq(ws_handshake_status(NULL, port, "Origin: https://bad.example\r\n"), 403);
 	cr_expect_eq(ws_handshake_status(NULL, port, "Origin: https://bad.example\r\n"), 403);
 	mws_client *c = NULL;
-	cr_assert_eq(mws_client_new(&c, ctx, url, NULL), 0);
+	mws_client_config plain; /* counts a connection_ack: a plain connection */
+	mws_client_config_init(&plain);
+	plain.protocol_mode = MWS_PROTOCOL_PLAIN;
+	cr_assert_eq(mws_client_new(&c, ctx, url, &plain), 0);
 	cr_assert_eq(mws_client_connect(c), 0);
 	char big[200] = {0};
 	cr_assert_eq(mws_client_send(c, big, sizeof big, MWS_MSG_BINARY), 0);

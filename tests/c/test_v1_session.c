@@ -1,0 +1,269 @@
+/*
+ * mws.v1 between our client and our server over loopback, through the
+ * fault proxy: sessions that resume after resets and blackholes lose,
+ * duplicate and reorder nothing in either direction; a restarted server
+ * sends goaway and the client reports its session lost with counts; a
+ * session past its TTL ends with MWS_DISCONNECT_EXPIRED; receipts reach
+ * the number send_seq returned.
+ */
+#include "v1_harness.h"
+
+#define N_MSGS 5000
+
+static mws_client_config fast_client(void)
+{
+	mws_client_config cc;
+	mws_client_config_init(&cc);
+	cc.base_delay_ms = 20;
+	cc.max_delay_ms = 200;
+	cc.handshake_timeout_ms = 1000;
+	cc.connect_timeout_ms = 1000;
+	cc.restart_spread_ms = 100;
+	return cc;
+}
+
+static void proxy_to(v1_app *a)
+{
+	cr_assert_eq(mws_fault_proxy_start(&a->px, "127.0.0.1", 0, "127.0.0.1",
+	                                   mws_server_port(a->srv)), 0);
+}
+
+static void reset_once(v1_app *a, int quarter)
+{
+	(void)quarter;
+	cr_assert_eq(mws_fault_proxy_set_mode(a->px, MWS_FAULT_RESET, 0), 0);
+	cr_assert_eq(mws_fault_proxy_set_mode(a->px, MWS_FAULT_PASS, 0), 0);
+}
+
+Test(v1_session, resets_lose_duplicate_and_reorder_nothing_both_ways, .timeout = 120)
+{
+	v1_app a;
+	v1_init(&a);
+	v1_server_start(&a, NULL);
+	proxy_to(&a);
+	mws_client_config cc = fast_client();
+	v1_client_start(&a, mws_fault_proxy_port(a.px), &cc);
+	cr_assert(v1_int_ge(&a.connects, 1, 5000));
+
+	v1_pump(&a, N_MSGS, reset_once, 90000);
+
+	cr_expect_eq(atomic_load(&a.s_got), N_MSGS, "server got %lu",
+	             (unsigned long)atomic_load(&a.s_got));
+	cr_expect_eq(atomic_load(&a.c_got), N_MSGS, "client got %lu",
+	             (unsigned long)atomic_load(&a.c_got));
+	cr_expect_eq(atomic_load(&a.s_bad), 0);
+	cr_expect_eq(atomic_load(&a.c_bad), 0);
+	/* one session all along: one on_connect, resumed after each reset */
+	cr_expect_eq(atomic_load(&a.connects), 1);
+	cr_expect_eq(atomic_load(&a.disconnects), 0);
+	cr_expect_eq(atomic_load(&a.lost), 0);
+	mws_client_stats st = {.size = sizeof st};
+	mws_client_stats_get(a.cli, &st);
+	cr_expect_eq(st.managed, 1);
+	cr_expect_geq(st.sessions_resumed, 3);
+	cr_expect_eq(st.sessions_lost, 0);
+	cr_expect_eq(st.protocol_errors, 0);
+	cr_expect_gt(st.batches_out, 0);
+	mws_fault_proxy_stats ps;
+	mws_fault_proxy_get_stats(a.px, &ps);
+	cr_expect_geq(ps.resets, 3);
+	mws_server_stats ss = {.size = sizeof ss};
+	mws_server_stats_get(a.srv, &ss);
+	cr_expect_geq(ss.sessions_resumed, 3);
+	cr_expect_eq(ss.sessions_created, 1);
+	v1_fini(&a);
+}
+
+static void blackhole_until_timeout(v1_app *a, int quarter)
+{
+	if (quarter != 2)
+		return;
+	cr_assert_eq(mws_fault_proxy_set_mode(a->px, MWS_FAULT_BLACKHOLE, 0), 0);
+	uint64_t end = mws_test_now_ms() + 10000;
+	mws_client_stats st = {.size = sizeof st};
+	do {
+		usleep(5000);
+		mws_client_stats_get(a->cli, &st);
+	} while (st.heartbeat_timeouts == 0 && mws_test_now_ms() < end);
+	cr_assert_gt(st.heartbeat_timeouts, 0, "no heartbeat timeout in a blackhole");
+	cr_assert_eq(mws_fault_proxy_set_mode(a->px, MWS_FAULT_PASS, 0), 0);
+}
+
+Test(v1_session, blackhole_heartbeat_timeout_then_resume, .timeout = 120)
+{
+	v1_app a;
+	v1_init(&a);
+	v1_server_start(&a, NULL);
+	proxy_to(&a);
+	mws_client_config cc = fast_client();
+	cc.heartbeat_interval_ms = 200;
+	cc.heartbeat_timeout_ms = 400;
+	v1_client_start(&a, mws_fault_proxy_port(a.px), &cc);
+	cr_assert(v1_int_ge(&a.connects, 1, 5000));
+	/* envelope pings are the heartbeat: their pongs give round trips */
+	mws_client_stats st = {.size = sizeof st};
+	uint64_t end = mws_test_now_ms() + 5000;
+	do {
+		usleep(5000);
+		mws_client_stats_get(a.cli, &st);
+	} while (st.rtt_p50_us == 0 && mws_test_now_ms() < end);
+	cr_expect_gt(st.rtt_p50_us, 0);
+	cr_expect_gt(st.heartbeats_sent, 0);
+
+	v1_pump(&a, N_MSGS, blackhole_until_timeout, 90000);
+
+	cr_expect_eq(atomic_load(&a.s_got), N_MSGS);
+	cr_expect_eq(atomic_load(&a.c_got), N_MSGS);
+	cr_expect_eq(atomic_load(&a.s_bad), 0);
+	cr_expect_eq(atomic_load(&a.c_bad), 0);
+	cr_expect_eq(atomic_load(&a.connects), 1);
+	cr_expect_eq(atomic_load(&a.disconnects), 0);
+	cr_expect_geq(atomic_load(&a.c_resumed), 1);
+	cr_expect_eq(atomic_load(&a.lost), 0);
+	mws_client_stats_get(a.cli, &st);
+	cr_expect_geq(st.heartbeat_timeouts, 1);
+	v1_fini(&a);
+}
+
+Test(v1_session, receipts_reach_the_number_send_seq_returned)
+{
+	v1_app a;
+	v1_init(&a);
+	v1_server_start(&a, NULL);
+	mws_client_config cc = fast_client();
+	v1_client_start(&a, mws_server_port(a.srv), &cc);
+	cr_assert(v1_int_ge(&a.connected, 1, 5000));
+	uint64_t last = 0;
+	unsigned char b[8];
+	for (uint64_t i = 1; i <= 100; i++) {
+		v1_num(b, i);
+		uint64_t n = 0;
+		cr_assert_eq(mws_client_send_seq(a.cli, b, 8, MWS_MSG_BINARY, &n), 0);
+		cr_assert_eq(n, i, "numbers count sends from 1");
+		last = n;
+	}
+	cr_assert(v1_ge(&a.acked, last, 5000), "on_acked said %lu",
+	          (unsigned long)atomic_load(&a.acked));
+	mws_client_stats st = {.size = sizeof st};
+	mws_client_stats_get(a.cli, &st);
+	cr_expect_eq(st.send_number, last);
+	cr_expect_eq(st.acked_number, last);
+	cr_expect_eq(st.unacked, 0);
+	cr_expect_eq(st.queue_messages, 0); /* acks freed the outbox */
+	cr_expect_eq(atomic_load(&a.s_got), 100);
+	v1_fini(&a);
+}
+
+Test(v1_session, suspended_past_ttl_expires_and_the_client_learns_it_lost)
+{
+	v1_app a;
+	v1_init(&a);
+	mws_server_config sc;
+	mws_server_config_init(&sc);
+	sc.session_ttl_ms = 300;
+	sc.check_interval_ms = 50;
+	v1_server_start(&a, &sc);
+	mws_client_config cc = fast_client();
+	v1_client_start(&a, mws_server_port(a.srv), &cc);
+	cr_assert(v1_int_ge(&a.connects, 1, 5000));
+	/* a close that is not 1000 suspends the session */
+	cr_assert_eq(mws_client_disconnect(a.cli, 4100, "away for a while"), 0);
+	cr_assert(v1_int_ge(&a.suspended, 1, 5000));
+	uint64_t t0 = mws_test_now_ms();
+	cr_assert(v1_int_ge(&a.disconnects, 1, 5000));
+	cr_expect_geq(mws_test_now_ms() - t0, 250, "expired before its TTL");
+	cr_expect_eq(atomic_load(&a.last_why), MWS_DISCONNECT_EXPIRED);
+	mws_server_stats ss = {.size = sizeof ss};
+	mws_server_stats_get(a.srv, &ss);
+	cr_expect_eq(ss.sessions_expired, 1);
+	cr_expect_eq(ss.sessions_suspended, 0);
+
+	cr_assert_eq(mws_client_connect(a.cli), 0);
+	cr_assert(v1_int_ge(&a.lost, 1, 5000));
+	cr_expect_eq(atomic_load(&a.connects), 2, "a new session, a new on_connect");
+	mws_client_stats st = {.size = sizeof st};
+	mws_client_stats_get(a.cli, &st);
+	cr_expect_eq(st.sessions_lost, 1);
+	v1_fini(&a);
+}
+
+/* A server restarted gracefully on the same port, sessions in memory: the
+ * client sees the goaway, reports its session lost with what was written
+ * and unacknowledged, and (resend mode) the new server gets those. */
+static void restart_with_unacked(int lost_mode)
+{
+	v1_app a;
+	v1_init(&a);
+	v1_server_start(&a, NULL);
+	int port = mws_server_port(a.srv);
+	proxy_to(&a);
+	mws_client_config cc = fast_client();
+	cc.session_lost_mode = lost_mode;
+	v1_client_start(&a, mws_fault_proxy_port(a.px), &cc);
+	cr_assert(v1_int_ge(&a.connected, 1, 5000));
+	/* in flight for a second: written, not yet acknowledged */
+	cr_assert_eq(mws_fault_proxy_set_mode(a.px, MWS_FAULT_DELAY, 1000), 0);
+	unsigned char b[8];
+	uint64_t last = 0;
+	for (uint64_t i = 1; i <= 10; i++) {
+		v1_num(b, i);
+		cr_assert_eq(mws_client_send_seq(a.cli, b, 8, MWS_MSG_BINARY, &last), 0);
+	}
+	mws_client_stats st = {.size = sizeof st};
+	uint64_t end = mws_test_now_ms() + 5000;
+	do {
+		usleep(1000);
+		mws_client_stats_get(a.cli, &st);
+	} while (st.msgs_out < 10 && mws_test_now_ms() < end);
+	cr_assert_eq(st.msgs_out, 10);
+	cr_assert_eq(mws_server_shutdown(a.srv, 1012, 100, 5000), 0);
+	mws_server_stats ss = {.size = sizeof ss};
+	mws_server_stats_get(a.srv, &ss);
+	cr_expect_eq(ss.goaways_sent, 1);
+	cr_expect_eq(atomic_load(&a.s_got), 0, "arrived after the shutdown began");
+	mws_server_free(a.srv);
+	a.srv = NULL;
+	atomic_store(&a.s_got, 0);
+
+	mws_server_config sc;
+	mws_server_config_init(&sc);
+	sc.port = port;
+	v1_server_start(&a, &sc);
+	cr_assert_eq(mws_fault_proxy_set_mode(a.px, MWS_FAULT_PASS, 0), 0);
+	cr_assert(v1_int_ge(&a.lost, 1, 10000));
+	pthread_mutex_lock(&a.mu);
+	mws_session_info li = a.lost_info;
+	pthread_mutex_unlock(&a.mu);
+	cr_expect_eq(li.unacked, 10);
+	mws_client_stats_get(a.cli, &st);
+	cr_expect_geq(st.goaways, 1);
+	cr_expect_eq(st.sessions_lost, 1);
+	if (lost_mode == MWS_SESSION_LOST_RESEND) {
+		cr_expect_eq(li.resent, 10);
+		cr_expect_eq(li.discarded, 0);
+		cr_expect_eq(st.lost_resent, 10);
+		cr_assert(v1_ge(&a.s_got, 10, 5000), "the new server got %lu",
+		          (unsigned long)atomic_load(&a.s_got));
+		cr_expect(v1_ge(&a.acked, last, 5000));
+	} else {
+		cr_expect_eq(li.resent, 0);
+		cr_expect_eq(li.discarded, 10);
+		cr_expect_eq(li.discarded_first, 1);
+		cr_expect_eq(li.discarded_last, 10);
+		cr_expect_eq(st.lost_discarded, 10);
+		cr_expect_eq(st.acked_number, last, "discarded ones are settled");
+		cr_expect_eq(st.queue_messages, 0);
+	}
+	cr_expect_eq(atomic_load(&a.s_bad), 0);
+	v1_fini(&a);
+}
+
+Test(v1_session, graceful_restart_goaway_then_session_lost_resends, .timeout = 60)
+{
+	restart_with_unacked(MWS_SESSION_LOST_RESEND);
+}
+
+Test(v1_session, graceful_restart_session_lost_discard_mode_counts, .timeout = 60)
+{
+	restart_with_unacked(MWS_SESSION_LOST_DISCARD);
+}

@@ -3,36 +3,24 @@
 // reconnects, watches heartbeats and queues what is sent while it is away.
 
 const { EventEmitter } = require('node:events');
-const path = require('node:path');
-
-function loadBinding() {
-  const tries = ['build/Release/managedws.node', 'build/Debug/managedws.node'];
-  let first;
-  for (const t of tries) {
-    try {
-      return require(path.join(__dirname, t));
-    } catch (e) {
-      if (e.code !== 'MODULE_NOT_FOUND') throw e;
-      first = first || e;
-    }
-  }
-  throw first;
-}
-const binding = loadBinding();
-
-const STATES = Object.freeze(['DISCONNECTED', 'CONNECTING', 'CONNECTED', 'RECONNECTING', 'FAILED', 'CLOSED']);
-const JITTER = Object.freeze({ full: 1, equal: 2, decorrelated: 3, proportional: 4, none: 5 });
-const HEARTBEAT = Object.freeze({ ping: 1, json: 2, off: 3 });
-const CLOSE_ACTION = Object.freeze({ default: 0, reconnect: 1, restart: 2, fail: 3, close: 4 });
-// mws.v1 (docs/PROTOCOL.md): mws_protocol_mode, mws_session_lost_mode, mws_session_event.
-const PROTOCOL_MODE = Object.freeze({ offer: 0, require: 1, plain: 2 });
-const SESSION_LOST_MODE = Object.freeze({ resend: 0, discard: 1 });
-const SESSION_EVENTS = Object.freeze(['none', 'started', 'resumed', 'lost', 'suspended']);
-
-const CONNECTING = 0;
-const OPEN = 1;
-const CLOSING = 2;
-const CLOSED = 3;
+const {
+  binding,
+  hasServer,
+  STATES,
+  PROTOCOL_MODE,
+  SESSION_LOST_MODE,
+  SESSION_EVENTS,
+  CONNECTING,
+  OPEN,
+  CLOSING,
+  CLOSED,
+  makeError,
+  headerLines,
+  nativeOptions,
+  binaryOption,
+  messageData,
+} = require('./shared.js');
+const { ManagedWebSocketServer, ServerConnection } = require('./server.js');
 
 // Options of mws_client_config by their camelCase names, and what each takes.
 const CLIENT_OPTIONS = {
@@ -59,73 +47,6 @@ const JS_OPTIONS = new Set(['binaryType', 'startClosed', 'protocols', 'protocol'
   // accepted from reconnecting-websocket and ignored: they have no meaning here
   'WebSocket', 'debug', 'reconnectionDelayGrowFactor']);
 
-function makeError(code, message) {
-  const e = new Error(message);
-  e.code = code;
-  return e;
-}
-
-function headerLines(h, what) {
-  if (h == null) return undefined;
-  if (typeof h === 'string') return h;
-  if (typeof h !== 'object') throw new TypeError(`${what} must be a string or an object`);
-  const entries = h instanceof Map ? [...h] : Object.entries(h);
-  return entries.map(([k, v]) => {
-    const line = `${k}: ${v}`;
-    if (/[\r\n]/.test(line)) throw new TypeError(`${what}: header ${k} contains CR or LF`);
-    return line;
-  }).join('\n');
-}
-
-function normaliseCloseRules(rules) {
-  const pairs = Array.isArray(rules) ? rules.map((r) => (Array.isArray(r) ? r : [r.code, r.action]))
-    : Object.entries(rules).map(([k, v]) => [Number(k), v]);
-  return pairs.map(([code, action]) => {
-    const a = typeof action === 'string' ? CLOSE_ACTION[action] : action;
-    if (!Number.isInteger(code) || !Number.isInteger(a)) {
-      throw new TypeError(`closeRules: bad rule ${JSON.stringify([code, action])}`);
-    }
-    return [code, a];
-  });
-}
-
-// A name from `names` (jitter: 'full') as its number; numbers pass as they are.
-function enumOption(names, value, what) {
-  const v = typeof value === 'string' ? names[value] : value;
-  if (v === undefined) throw new TypeError(`${what} must be one of ${Object.keys(names).join(', ')}`);
-  return v;
-}
-
-// One option's value in the form the addon reads, by the kind its table gives.
-function optionValue(kind, value) {
-  switch (kind) {
-    case 'headers': return headerLines(value, 'headers');
-    case 'jitter': return enumOption(JITTER, value, 'jitter');
-    case 'heartbeat': return enumOption(HEARTBEAT, value, 'heartbeatMode');
-    case 'closeRules': return normaliseCloseRules(value);
-    case 'protocolMode': return enumOption(PROTOCOL_MODE, value, 'protocolMode');
-    case 'sessionLostMode': return enumOption(SESSION_LOST_MODE, value, 'sessionLostMode');
-    case 'origins': return [...value].map(String);
-    case 'seed': return typeof value === 'bigint' ? Number(value) : value;
-    case 'boolean': return !!value;
-    default: return value;
-  }
-}
-
-// The options object for clientNew / serverNew: names from `kinds` (or an
-// alias of one) only, undefined ones dropped, names in `skip` left to JS.
-function nativeOptions(options, kinds, { skip, aliases, what }) {
-  const out = {};
-  for (const [name, value] of Object.entries(options)) {
-    if (value === undefined || skip.has(name)) continue;
-    const key = (aliases && aliases[name]) || name;
-    const kind = kinds[key];
-    if (!kind) throw new TypeError(`managedws: unknown ${what} ${name}`);
-    out[key] = optionValue(kind, value);
-  }
-  return out;
-}
-
 function clientOptions(options) {
   const out = nativeOptions(options, CLIENT_OPTIONS, { skip: JS_OPTIONS, aliases: RWS_ALIASES, what: 'option' });
   if (options.reconnectionDelayGrowFactor !== undefined && options.reconnectionDelayGrowFactor !== 2) {
@@ -146,28 +67,6 @@ function clientOptions(options) {
     else if (retries !== Infinity) out.maxAttempts = retries + 1;
   }
   return out;
-}
-
-// send()'s options.binary: forces the message type; undefined: by the data.
-function binaryOption(options) {
-  return options && options.binary !== undefined ? !!options.binary : undefined;
-}
-
-// The one function the addon calls with events from the I/O thread (through
-// a thread-safe function), with the owning object first.
-binding.setDispatcher((owner, kind, ...args) => {
-  owner._onNative(kind, ...args);
-});
-const hasServer = typeof binding.serverNew === 'function';
-
-function toArrayBuffer(buf) {
-  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer;
-  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-}
-
-// A received message as binaryType asks: binary ones arrive as Buffers.
-function messageData(data, isBinary, binaryType) {
-  return isBinary && binaryType === 'arraybuffer' ? toArrayBuffer(data) : data;
 }
 
 // Event objects for on* properties and addEventListener, shaped like the
@@ -493,179 +392,6 @@ for (const [k, v] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {
   Object.defineProperty(ManagedWebSocket.prototype, k, { value: v, enumerable: true });
 }
 
-
-// ---- server ---------------------------------------------------------------
-
-const SERVER_OPTIONS = {
-  host: 'string', port: 'int', certFile: 'string', keyFile: 'string',
-  heartbeatTimeoutMs: 'int', checkIntervalMs: 'int', pingIntervalMs: 'int',
-  jsonProtocol: 'boolean', maxMessageBytes: 'int', maxConnections: 'int',
-  ratePerSec: 'number', rateBurst: 'int', origins: 'origins', handshakeTimeoutMs: 'int',
-  sendQueueMaxBytes: 'int', randomSeed: 'seed',
-  jsonAllowInvalid: 'boolean', maxHandshakesPerAddress: 'int',
-  protocolMode: 'protocolMode', sessionTtlMs: 'int', maxSessions: 'int', sessionMaxBytes: 'int',
-  sessionMaxMessages: 'int',
-};
-const SERVER_JS_OPTIONS = new Set(['startClosed', 'binaryType']);
-const DISCONNECT_WHY = Object.freeze([undefined, 'peer_closed', 'reaped', 'too_big', 'shutdown', 'server_closed', 'error', 'invalid_message',
-  'expired', 'protocol_error']);
-
-// A connection's id, from the id or the ServerConnection.
-function connId(idOrConn) {
-  return typeof idOrConn === 'object' ? idOrConn.id : idOrConn;
-}
-
-/** One connection of a ManagedWebSocketServer: an id, looked up on each call. */
-class ServerConnection extends EventEmitter {
-  constructor(server, id, info) {
-    super();
-    this.server = server;
-    this.id = id;
-    this.peerIp = info.peerIp;
-    this.path = info.path;
-    this.origin = info.origin;
-    this.subprotocol = info.subprotocol;
-    this.readyState = OPEN;
-    /** mws.v1: the connection ended, the session waits for a resume (sends are kept). */
-    this.suspended = false;
-  }
-
-  /** Queues a message for this connection. Throws MWS_ECLOSED once it is gone. */
-  send(data, options) {
-    binding.serverSend(this.server, this.id, data, binaryOption(options));
-  }
-
-  close(code, reason) {
-    if (this.readyState === CLOSED) return;
-    try {
-      binding.serverCloseConn(this.server, this.id, code, reason);
-      this.readyState = CLOSING;
-    } catch (e) {
-      if (e.code !== 'MWS_ECLOSED') throw e;
-    }
-  }
-}
-
-class ManagedWebSocketServer extends EventEmitter {
-  constructor(options = {}, callback) {
-    super();
-    if (typeof binding.serverNew !== 'function') {
-      throw makeError('MWS_ENOTSUP', 'managedws: this build of the C library has no server');
-    }
-    const opts = nativeOptions(options, SERVER_OPTIONS, { skip: SERVER_JS_OPTIONS, what: 'server option' });
-    this._host = options.host || '0.0.0.0';
-    this._binaryType = options.binaryType || 'nodebuffer';
-    this._closed = false;
-    this._closePromise = null;
-    /** Open connections by id. */
-    this.connections = new Map();
-    binding.serverNew(this, opts);
-    if (typeof callback === 'function') this.once('listening', callback);
-    if (!options.startClosed) {
-      try {
-        this.listen();
-      } catch (e) {
-        this.close().catch(() => {}); // frees the native server at once
-        throw e;
-      }
-    }
-  }
-
-  /** Starts listening (the constructor does unless startClosed); returns the port. */
-  listen() {
-    const port = binding.serverStart(this);
-    process.nextTick(() => this.emit('listening'));
-    return port;
-  }
-
-  get port() { return binding.serverPort(this); }
-  address() { return { address: this._host, family: this._host.includes(':') ? 'IPv6' : 'IPv4', port: this.port }; }
-  /** The open connections, as ws's server.clients. */
-  get clients() { return new Set(this.connections.values()); }
-
-  send(id, data, options) {
-    binding.serverSend(this, connId(id), data, binaryOption(options));
-  }
-
-  broadcast(data, options) {
-    binding.serverSend(this, null, data, binaryOption(options));
-  }
-
-  closeConnection(id, code, reason) {
-    binding.serverCloseConn(this, connId(id), code, reason);
-  }
-
-  /**
-   * Graceful shutdown: refuse new handshakes, close everyone with `code`
-   * (1012) and a retry-after hint spread over spreadWindowMs, wait up to
-   * deadlineMs. Resolves true if every connection closed in time.
-   */
-  shutdown({ code = 0, spreadWindowMs = 0, deadlineMs = 0 } = {}) {
-    return binding.serverShutdown(this, code, spreadWindowMs, deadlineMs);
-  }
-
-  stats() { return binding.serverStats(this); }
-
-  /** Stops listening, closes connections (1001) and frees the server. */
-  close(callback) {
-    if (!this._closePromise) {
-      this._closePromise = this._closed ? Promise.resolve() : new Promise((resolve, reject) => {
-        this.once('close', resolve);
-        try {
-          binding.serverClose(this).catch(reject);
-        } catch (e) {
-          reject(e);
-        }
-      });
-    }
-    if (typeof callback === 'function') this._closePromise.then(() => callback(), callback);
-    return this._closePromise;
-  }
-
-  ref() { binding.serverRef(this, true); return this; }
-  unref() { binding.serverRef(this, false); return this; }
-
-  _onNative(kind, sub, id, a, b, c, d) {
-    switch (sub) {
-      case 0: {
-        const info = { peerIp: a, path: b, origin: c, subprotocol: d };
-        const conn = new ServerConnection(this, id, info);
-        this.connections.set(id, conn);
-        this.emit('connection', conn, info);
-        break;
-      }
-      case 1: {
-        const conn = this.connections.get(id);
-        const data = messageData(a, b, this._binaryType);
-        if (conn) conn.emit('message', data, b);
-        this.emit('message', conn, data, b);
-        break;
-      }
-      case 2: {
-        const conn = this.connections.get(id);
-        this.connections.delete(id);
-        const why = DISCONNECT_WHY[c] || 'error';
-        if (conn) {
-          conn.readyState = CLOSED;
-          conn.emit('close', a, b, why);
-        }
-        this.emit('disconnect', conn, a, b, why);
-        break;
-      }
-      case 4: { // mws.v1 session: suspended or resumed, same id
-        const conn = this.connections.get(id);
-        const event = SESSION_EVENTS[a];
-        if (conn) conn.suspended = event === 'suspended';
-        if (conn) conn.emit(event, conn);
-        this.emit(event, conn);
-        break;
-      }
-      default:
-        this._closed = true;
-        this.emit('close');
-    }
-  }
-}
 
 module.exports = {
   ManagedWebSocket,

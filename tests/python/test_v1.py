@@ -246,3 +246,22 @@ def test_session_lost_discard_reports_and_frees(loop_thread):
     assert (lost.discarded_first, lost.discarded_last) == (1, 50)
     assert st.lost_discarded == 50
     assert new.texts() == []
+
+
+def test_asyncio_session_event_and_receipts(session_server):
+    srv, rec = session_server
+
+    async def main() -> None:
+        infos: List[managedws.SessionInfo] = []
+        async with managedws.connect(srv.url, on_session=infos.append, **FAST) as client:
+            # The session event reaches the loop before the CONNECTED it precedes.
+            assert [i.event for i in infos] == [SessionEvent.STARTED]
+            assert client.session is infos[0]
+            numbers = [await client.send("a%d" % i) for i in range(100)]
+            await client.acked(numbers[49], timeout=WAIT)
+            await client.flush(timeout=WAIT)
+            assert client.acked_number >= 100
+            assert client.stats().managed
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    assert rec.texts() == ["a%d" % i for i in range(100)]

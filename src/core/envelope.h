@@ -11,6 +11,11 @@
 #include "message.h"
 
 #define MWS__SUBPROTOCOL "mws.v1"
+/* A server that speaks mws.v1 says so in the 101 with this header beside
+ * Sec-WebSocket-Protocol: some servers (Node `ws`) select whatever
+ * protocol is offered first without speaking it (docs/PROTOCOL.md §1). */
+#define MWS__MARKER_HEADER "mws-protocol:"
+#define MWS__MARKER_VALUE "mws.v1"
 #define MWS__ENV_ID_LEN 16      /* session id and resume secret: 128 bits */
 #define MWS__ENV_MAX_DEPTH 8    /* nesting allowed in skipped extension fields */
 

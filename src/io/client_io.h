@@ -167,6 +167,8 @@ int mws__client_v1_fallback(struct mws_client *c);
 /* One whole message on a managed connection; 0 (closing is done here), or
  * 1: the peer turned out plain, deliver the message as plain. */
 int mws__client_v1_receive(struct mws_client *c, const void *msg, size_t len, int type);
+/* 1 for our own hello echoed back after a fallback to plain (dropped). */
+int mws__client_v1_hello_echo(struct mws_client *c, const void *msg, size_t len, int type);
 /* The close code and reason a goaway asked for, if one came: 1. */
 int mws__client_v1_goaway_close(struct mws_client *c, int *code, char *reason, size_t cap);
 

@@ -55,6 +55,8 @@ int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, s
 	case MWS__REASM_COMPLETE:
 		if (c->v1.managed && mws__client_v1_receive(c, msg, n, c->rx.type) != 1)
 			return 0;
+		if (mws__client_v1_hello_echo(c, msg, n, c->rx.type))
+			return 0;
 		mws__client_deliver(c, msg, n, c->rx.type);
 		return 0;
 	default:

@@ -12,7 +12,7 @@
 
 /* Envelopes larger than the socket takes now go out in fragments of what
  * it takes (see client_tx.c): never more than this in one lws_write. */
-#define MWS__V1_WRITE_MAX (256u * 1024u)
+#define MWS__V1_WRITE_MAX (MWS__SESS_BATCH_MAX_BYTES + 64u) /* a whole batch */
 
 void mws__client_v1_init(struct mws_client *c, int mode, int lost_mode, uint32_t ack_every,
                          uint32_t ack_delay_ms)
@@ -30,6 +30,8 @@ void mws__client_v1_destroy(struct mws_client *c)
 {
 	mws__sess_destroy(&c->v1.sess);
 	mws__env_out_release(&c->v1.out);
+	free(c->v1.frag);
+	c->v1.frag = NULL;
 }
 
 /* Messages leave the outbox (acked, or freed by a session loss): the
@@ -85,6 +87,7 @@ void mws__client_v1_conn_reset(struct mws_client *c)
 {
 	mws__client_v1 *v = &c->v1;
 	v->managed = v->hello_sent = v->welcomed = v->goaway = 0;
+	v->echo_watch = 0;
 	v->pong_due = 0;
 	v->session_event = 0;
 	v->tx_off = 0;
@@ -101,8 +104,9 @@ static size_t mws__client_v1_room(struct lws *wsi)
 
 /* Writes the encoded envelope in v->out, whole when the socket takes it,
  * else the next fragment. 1 when all of it is out, 0 when more is due,
- * -1 on a failed write. lws masks in place: bytes already written, in
- * front of a fragment, serve as its header room. */
+ * -1 on a failed write. A fragment is copied out with its own header room,
+ * as client_tx.c does: written in place inside the envelope, libwebsockets
+ * 4.1.6 (which masks in place) lost the connection. */
 static int mws__client_v1_flush(struct mws_client *c, struct lws *wsi)
 {
 	mws__client_v1 *v = &c->v1;
@@ -117,6 +121,12 @@ static int mws__client_v1_flush(struct mws_client *c, struct lws *wsi)
 	if (n < left)
 		kind |= LWS_WRITE_NO_FIN;
 	unsigned char *p = mws__env_out_bytes(&v->out) + v->tx_off;
+	if (n < len) {
+		if (!v->frag && !(v->frag = malloc(LWS_PRE + MWS__V1_WRITE_MAX)))
+			return -1;
+		memcpy(v->frag + LWS_PRE, p, n);
+		p = v->frag + LWS_PRE;
+	}
 	if (lws_write(wsi, p, n, (enum lws_write_protocol)kind) < (int)n)
 		return -1;
 	v->tx_off += n;
@@ -169,7 +179,9 @@ int mws__client_v1_writeable(struct mws_client *c, struct lws *wsi)
 		return mws__client_v1_write_hello(c, wsi);
 	if (!v->welcomed || c->state != MWS_STATE_CONNECTED)
 		return 0;
+	int frag = 0;
 	if (v->tx_off) { /* the rest of a large envelope goes first */
+		frag = 1;
 		int done = mws__client_v1_flush(c, wsi);
 		if (done < 0)
 			return -1;
@@ -195,7 +207,9 @@ int mws__client_v1_writeable(struct mws_client *c, struct lws *wsi)
 	int wrote_data = 0;
 	if (!v->goaway) { /* after a goaway data waits for the next session */
 		mws__client_v1_take(c);
-		while (budget-- > 0 && !v->tx_off) {
+		/* a fragment ends the WRITEABLE, as in client_tx.c; nothing new
+		 * starts while the socket is choked */
+		while (budget-- > 0 && !v->tx_off && !frag && !lws_send_pipe_choked(wsi)) {
 			uint64_t sent0 = v->sess.stats.sent + v->sess.stats.replayed;
 			uint64_t bytes0 = v->out.len;
 			int rc = mws__sess_write_next(&v->sess, &v->out, MWS__SESS_BATCH_MAX_COUNT,

@@ -19,6 +19,7 @@ typedef struct mws__client_v1 {
 	unsigned char session_id[MWS__ENV_ID_LEN], secret[MWS__ENV_ID_LEN];
 	int has_session;          /* session_id names a session to resume */
 	int lost_pending;         /* the next welcome reports the session lost */
+	int echo_watch;           /* fell back to plain: an echo of our hello is not delivered */
 	int managed;              /* this connection speaks mws.v1 */
 	int hello_sent, welcomed;
 	int session_event;        /* mws_session_event of this connection, 0: plain */
@@ -32,6 +33,7 @@ typedef struct mws__client_v1 {
 	uint64_t unacked_pub_last;
 	mws__env_out out;         /* encode buffer, LWS_PRE headroom, reused */
 	size_t tx_off;            /* bytes of `out` written as fragments so far */
+	unsigned char *frag;      /* LWS_PRE + one fragment, allocated on first use */
 	char goaway_reason[124];
 	lws_sorted_usec_list_t ack_sul;
 

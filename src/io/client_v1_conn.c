@@ -22,8 +22,12 @@ void mws__client_v1_negotiated(struct mws_client *c, struct lws *wsi)
 	mws__client_v1_conn_reset(c);
 	if (c->v1.mode == MWS_PROTOCOL_PLAIN)
 		return;
+	char mark[16] = "";
 	if (lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_PROTOCOL) > 0 &&
-	    strcmp(buf, MWS__SUBPROTOCOL) == 0)
+	    strcmp(buf, MWS__SUBPROTOCOL) == 0 &&
+	    lws_hdr_custom_copy(wsi, mark, sizeof mark, MWS__MARKER_HEADER,
+	                        (int)strlen(MWS__MARKER_HEADER)) > 0 &&
+	    strcmp(mark, MWS__MARKER_VALUE) == 0)
 		c->v1.managed = 1;
 }
 
@@ -79,6 +83,7 @@ int mws__client_v1_fallback(struct mws_client *c)
 	mws__log(c->ctx, MWS_LOG_INFO, "client %s: the server selected mws.v1 but does not "
 	         "speak it: plain", c->url_text);
 	mws__client_v1_conn_reset(c);
+	c->v1.echo_watch = 1; /* an echo server may send our hello back later */
 	mws__client_v1_to_plain(c);
 	struct lws *wsi = c->wsi;
 	mws__client_opened(c);

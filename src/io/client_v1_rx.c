@@ -194,13 +194,12 @@ static void mws__client_v1_dispatch(struct mws_client *c, const mws__env *e)
 		lws_callback_on_writable(c->wsi);
 }
 
-/* Before the welcome, what a server that does not speak mws.v1 sends: a
- * text, anything undecodable, or an echo of our hello. */
+/* Before the welcome, what a server that selected mws.v1 without speaking
+ * it sends: a text (a greeting, a JSON connection_ack) or our own hello
+ * echoed back. Binary that does not decode is a protocol error. */
 static int mws__client_v1_not_v1(int type, int rc, const mws__env *e)
 {
-	return type == MWS_MSG_TEXT || rc ||
-	       (e->type != MWS__ENV_WELCOME && e->type != MWS__ENV_GOAWAY &&
-	        e->type != MWS__ENV_ERROR);
+	return type == MWS_MSG_TEXT || (!rc && e->type == MWS__ENV_HELLO);
 }
 
 int mws__client_v1_receive(struct mws_client *c, const void *msg, size_t len, int type)
@@ -230,6 +229,20 @@ int mws__client_v1_receive(struct mws_client *c, const void *msg, size_t len, in
 	mws__client_heartbeat_alive(c, 0);
 	mws__client_v1_dispatch(c, &e);
 	return 0;
+}
+
+int mws__client_v1_hello_echo(struct mws_client *c, const void *msg, size_t len, int type)
+{
+	mws__client_v1 *v = &c->v1;
+	if (!v->echo_watch || type != MWS_MSG_BINARY)
+		return 0;
+	mws__env_limits lim = {len, len, 0};
+	mws__env e;
+	if (mws__env_decode(msg, len, &lim, &e) || e.type != MWS__ENV_HELLO ||
+	    memcmp(e.u.hello.secret, v->secret, MWS__ENV_ID_LEN) != 0)
+		return 0;
+	v->echo_watch = 0;
+	return 1;
 }
 
 int mws__client_v1_goaway_close(struct mws_client *c, int *code, char *reason, size_t cap)

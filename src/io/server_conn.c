@@ -330,7 +330,8 @@ void mws__srv_shutdown_begin(struct mws_server *srv, int code, uint64_t window_m
 		mws__log(srv->ctx, MWS_LOG_INFO, "server %d: shutting down (%d, spread %" PRIu64
 		         " ms)", atomic_load(&srv->port), code, window_ms);
 		for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
-			if (!c->in_map || c->close_state)
+			/* managed ones still waiting for their hello are not in the map */
+			if ((!c->in_map && !c->managed) || c->close_state)
 				continue;
 			char reason[64];
 			uint64_t retry = mws__rng_between(&srv->rng, 0, window_ms);

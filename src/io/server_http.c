@@ -55,6 +55,7 @@ unsigned char *mws__srv_metrics(struct mws_server *srv, size_t *len)
 	}
 	mws__mt_family(&mt, "mws_server_shutting_down", "gauge", "1 while draining.");
 	mws__mt_u64(&mt, "mws_server_shutting_down", NULL, (uint64_t)srv->draining);
+	mws__srv_v1_metrics(srv, &mt);
 	pthread_mutex_lock(&srv->stats_lock);
 	mws__mt_histogram(&mt, "mws_server_heartbeat_rtt_seconds",
 	                  "Ping to pong round trip.", &srv->prom_rtt);

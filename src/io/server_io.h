@@ -282,6 +282,8 @@ void mws__srv_v1_end_all(struct mws_server *srv, int why);
 /* Graceful shutdown: a goaway goes before the close frame. */
 void mws__srv_v1_goaway(mws__srv_conn *c, int code, uint64_t retry_ms);
 void mws__srv_v1_arm_ack(struct mws_server *srv, mws__srv_conn *c, uint64_t now);
+/* The mws.v1 lines of /metrics. */
+void mws__srv_v1_metrics(struct mws_server *srv, mws__mt *mt);
 /* Frees what a conn holds for mws.v1. */
 void mws__srv_v1_conn_free(mws__srv_conn *c);
 

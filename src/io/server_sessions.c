@@ -178,3 +178,45 @@ void mws__srv_v1_closed(struct mws_server *srv, mws__srv_conn *c)
 	mws__store_remove(&srv->store, rec);
 	atomic_fetch_sub(&srv->sessions_active, 1);
 }
+
+void mws__srv_v1_metrics(struct mws_server *srv, mws__mt *mt)
+{
+	struct {
+		const char *name, *type, *help;
+		uint64_t v;
+	} rows[] = {
+		{"mws_server_sessions_active", "gauge", "mws.v1 sessions carried by a connection now.",
+		 atomic_load(&srv->sessions_active)},
+		{"mws_server_sessions_suspended", "gauge", "mws.v1 sessions waiting for a resume.",
+		 atomic_load(&srv->sessions_suspended)},
+		{"mws_server_sessions_created_total", "counter", "mws.v1 sessions begun.",
+		 atomic_load(&srv->sessions_created)},
+		{"mws_server_sessions_resumed_total", "counter", "mws.v1 sessions resumed.",
+		 atomic_load(&srv->sessions_resumed)},
+		{"mws_server_sessions_expired_total", "counter",
+		 "mws.v1 sessions ended: suspended past their TTL.", atomic_load(&srv->sessions_expired)},
+		{"mws_server_protocol_errors_total", "counter",
+		 "mws.v1 connections closed for bad input (4002..4013).",
+		 atomic_load(&srv->protocol_errors)},
+		{"mws_server_replayed_total", "counter", "mws.v1 messages written again after a resume.",
+		 atomic_load(&srv->replayed)},
+		{"mws_server_duplicates_dropped_total", "counter",
+		 "mws.v1 messages received again after a resume, dropped.",
+		 atomic_load(&srv->duplicates)},
+		{"mws_server_batches_total", "counter", "mws.v1 envelopes holding several messages.",
+		 atomic_load(&srv->batches_out)},
+		{"mws_server_goaways_total", "counter", "mws.v1 goaway envelopes sent.",
+		 atomic_load(&srv->goaways_sent)},
+		{"mws_server_session_ttl_seconds", "gauge", "How long a suspended session is kept.",
+		 srv->store.cfg.ttl_ms / 1000},
+		{"mws_server_sessions_max", "gauge", "Sessions kept at most.", srv->store.cfg.max_sessions},
+		{"mws_server_session_max_bytes", "gauge", "Unacknowledged bytes kept per session.",
+		 srv->store.cfg.max_bytes_per_session},
+		{"mws_server_session_max_messages", "gauge", "Unacknowledged messages kept per session.",
+		 srv->store.cfg.max_messages_per_session},
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		mws__mt_family(mt, rows[i].name, rows[i].type, rows[i].help);
+		mws__mt_u64(mt, rows[i].name, NULL, rows[i].v);
+	}
+}

@@ -223,6 +223,21 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 			mws__srv_hs_end(mws__srv_of(wsi), wsi);
 		return 0;
 
+	case LWS_CALLBACK_ADD_HEADERS:
+		/* the 101 of an mws.v1 upgrade carries the marker (envelope.h) */
+		if (mws__srv_is_v1(wsi)) {
+			struct lws_process_html_args *a = in;
+			unsigned char *p = (unsigned char *)a->p;
+			if (lws_add_http_header_by_name(wsi, (const unsigned char *)MWS__MARKER_HEADER,
+			                                (const unsigned char *)MWS__MARKER_VALUE,
+			                                (int)strlen(MWS__MARKER_VALUE), &p,
+			                                (unsigned char *)a->p + a->max_len))
+				return -1;
+			a->max_len -= (int)(p - (unsigned char *)a->p);
+			a->p = (char *)p;
+		}
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}

@@ -99,6 +99,9 @@ Test(server_threads, send_and_broadcast_from_four_threads_deliver_each_message_o
 	mws_server_config cfg;
 	mws_server_config_init(&cfg);
 	cfg.iface = "127.0.0.1";
+	/* our clients speak mws.v1: unacknowledged messages per session are
+	 * bounded by count (default 1024); every message here may wait at once */
+	cfg.session_max_messages = 2 * THREADS * (UNICAST + BROADCAST);
 	cr_assert_eq(mws_server_new(&g_srv, sctx, &cfg), 0);
 	mws_server_callbacks cbs = {sizeof cbs, NULL, srv_on_connect, NULL, NULL};
 	cr_assert_eq(mws_server_set_callbacks(g_srv, &cbs, NULL, NULL), 0);

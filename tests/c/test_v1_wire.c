@@ -41,6 +41,7 @@ static int v1_open(int port)
 	buf[got] = '\0';
 	cr_assert(strstr(buf, " 101 "), "no 101: %s", buf);
 	cr_assert(strcasestr(buf, "Sec-WebSocket-Protocol: mws.v1"), "not selected: %s", buf);
+	cr_assert(strcasestr(buf, "\r\nMws-Protocol: mws.v1\r\n"), "no marker: %s", buf);
 	return fd;
 }
 
@@ -220,5 +221,56 @@ Test(v1_wire, plain_and_managed_share_the_port)
 	cr_expect_eq(e.u.welcome.resumed, 0);
 	close(fd);
 	close(plain);
+	wire_stop(&w);
+}
+
+Test(v1_wire, no_hello_in_time_closes_with_4003, .timeout = 30)
+{
+	wire_srv w;
+	memset(&w, 0, sizeof w);
+	cr_assert_eq(mws_ctx_new(&w.ctx, NULL), 0);
+	mws_server_config cfg;
+	mws_server_config_init(&cfg);
+	cfg.check_interval_ms = 200;
+	cr_assert_eq(mws_server_new(&w.srv, w.ctx, &cfg), 0);
+	cr_assert_eq(mws_server_start(w.srv), 0);
+	int fd = v1_open(mws_server_port(w.srv));
+	uint64_t t0 = mws_test_now_ms();
+	char reason[128] = "";
+	cr_expect_eq(raw_ws_read_close(fd, reason, sizeof reason, 15000), 4003, "%s", reason);
+	cr_expect_geq(mws_test_now_ms() - t0, 9000, "closed before the hello timeout");
+	close(fd);
+	wire_stop(&w);
+}
+
+Test(v1_wire, metrics_show_sessions_and_limits)
+{
+	wire_srv w;
+	wire_start(&w);
+	int port = mws_server_port(w.srv);
+	unsigned char f[256], secret[16] = {4};
+	mws__env e;
+	int fd = hello(port, NULL, secret, &e, f, sizeof f);
+	int h = tcp_connect_from(NULL, port);
+	cr_assert_geq(h, 0);
+	const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	cr_assert_eq(write_all(h, req, sizeof req - 1), 0);
+	static char body[65536];
+	size_t got = 0;
+	uint64_t end = mws_test_now_ms() + 5000;
+	while (got < sizeof body - 1 && mws_test_now_ms() < end &&
+	       mws_test_wait_readable(h, 1000) > 0) {
+		ssize_t n = read(h, body + got, sizeof body - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	body[got] = '\0';
+	cr_expect(strstr(body, "\nmws_server_sessions_active 1\n"), "%s", body);
+	cr_expect(strstr(body, "\nmws_server_sessions_created_total 1\n"));
+	cr_expect(strstr(body, "\nmws_server_session_ttl_seconds 120\n"));
+	cr_expect(strstr(body, "\nmws_server_protocol_errors_total 0\n"));
+	close(h);
+	close(fd);
 	wire_stop(&w);
 }

@@ -529,7 +529,10 @@ typedef struct mws_conn_info {
 
 /* Inside on_auth or on_connect: copies request header `name` ("Authorization",
  * case-insensitive, no colon) with a NUL into buf. Returns its length (0 if
- * absent), MWS_ETOOBIG if buf is too small, MWS_EINVAL. */
+ * absent), MWS_ETOOBIG if buf is too small, MWS_EINVAL. MWS_ESTATE in the
+ * on_connect of an mws.v1 session: it comes with the session's hello, when
+ * the request's headers are gone; read them in on_auth, which every
+ * handshake passes (resumes too). */
 MWS_API int mws_conn_info_header(const mws_conn_info *info, const char *name,
                                  char *buf, size_t cap);
 

@@ -10,7 +10,7 @@
 # there to rebuild faster; default: a temporary one).
 # Needs: cmake, a C compiler, libwebsockets-dev libmsgpack-dev libcjson-dev,
 # and access to the Python package index (scikit-build-core, cffi, pytest,
-# websockets).
+# websockets, msgpack).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-python3}
@@ -25,7 +25,7 @@ if [ -n "${MWS_PY_BUILD_DIR:-}" ]; then
 	build_args="-C build-dir=$MWS_PY_BUILD_DIR"
 fi
 # shellcheck disable=SC2086
-"$venv/bin/python" -m pip install -q $build_args "$here" pytest websockets
+"$venv/bin/python" -m pip install -q $build_args "$here" pytest websockets msgpack
 
 # Run from outside the checkout so that nothing but the installed package
 # can be imported as managedws (conftest.py also checks it).

@@ -16,6 +16,11 @@ export type BinaryType = 'nodebuffer' | 'arraybuffer';
 export type Jitter = 'full' | 'equal' | 'decorrelated' | 'proportional' | 'none';
 export type HeartbeatMode = 'ping' | 'json' | 'off';
 export type CloseAction = 'default' | 'reconnect' | 'restart' | 'fail' | 'close';
+/** mws.v1 (docs/PROTOCOL.md): offer with plain fallback (default), require, or plain only. */
+export type ProtocolMode = 'offer' | 'require' | 'plain';
+/** What a client does with its unacknowledged messages when its session was lost. */
+export type SessionLostMode = 'resend' | 'discard';
+export type SessionEvent = 'none' | 'started' | 'resumed' | 'lost' | 'suspended';
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
 export type MessageData = string | Buffer | ArrayBuffer;
 export type Headers = string | Record<string, string> | Map<string, string>;
@@ -86,6 +91,14 @@ export interface ClientOptions {
   holdQueueOnConnect?: boolean;
   /** growth of the reconnect delay per attempt, 1..1000; default 2 */
   backoffFactor?: number;
+  /** mws.v1: 'offer' (default), 'require' or 'plain' */
+  protocolMode?: ProtocolMode | number;
+  /** mws.v1: 'resend' (default: counted as possibly duplicated) or 'discard' (counted) */
+  sessionLostMode?: SessionLostMode | number;
+  /** mws.v1: acknowledge after this many messages received (32) ... */
+  ackEvery?: number;
+  /** ... or this long after the first unacknowledged one (50) */
+  ackDelayMs?: number;
 
   // JavaScript-only
   /** false = noOfflineQueue */
@@ -144,6 +157,43 @@ export interface ClientStats {
   msgsIn: number;
   bytesIn: number;
   msgsDiscarded: number;
+  /** mws.v1: 1 when the current connection speaks it */
+  managed: number;
+  /** The send number of the last accepted send. */
+  sendNumber: number;
+  /** Delivery receipts: every message numbered <= this is settled. */
+  ackedNumber: number;
+  unacked: number;
+  replayed: number;
+  duplicatesDropped: number;
+  sessionsStarted: number;
+  sessionsResumed: number;
+  sessionsLost: number;
+  /** Re-sent after a session loss: possibly duplicated. */
+  lostResent: number;
+  /** Freed after a session loss (sessionLostMode 'discard'). */
+  lostDiscarded: number;
+  protocolErrors: number;
+  batchesOut: number;
+  goaways: number;
+}
+
+/** A client's mws.v1 session event, once per managed connection. */
+export interface SessionInfo {
+  event: SessionEvent;
+  /** The server's session id, 32 hex digits. */
+  sessionId: string;
+  /** lost: written and never acknowledged (maybe delivered) */
+  unacked: number;
+  /** lost: of those, written again on the new session */
+  resent: number;
+  /** lost: of those, freed (sessionLostMode 'discard') */
+  discarded: number;
+  /** lost: never written; always kept and sent */
+  unsent: number;
+  /** send numbers of the discarded messages; 0 when none */
+  discardedFirst: number;
+  discardedLast: number;
 }
 
 export interface StateDetail {
@@ -220,8 +270,17 @@ export declare class ManagedWebSocket extends EventEmitter {
   onstate: ((this: ManagedWebSocket, ev: StateEvent) => void) | null;
 
   connect(): void;
-  send(data: SendData, options?: { binary?: boolean }, cb?: (err?: Error) => void): void;
-  send(data: SendData, cb: (err?: Error) => void): void;
+  /** Returns the message's send number (for acked()); undefined when cb got the error. */
+  send(data: SendData, options?: { binary?: boolean }, cb?: (err?: Error) => void): number;
+  send(data: SendData, cb: (err?: Error) => void): number;
+  /** Every message whose send number is <= this is settled. */
+  readonly ackedNumber: number;
+  /** The latest mws.v1 session event, null before one. */
+  readonly session: SessionInfo | null;
+  /** Resolves with `number` once that message is acknowledged (plain: written). */
+  acked(number: number, options?: { timeoutMs?: number }): Promise<number>;
+  /** Resolves once every message sent so far is settled. */
+  flush(options?: { timeoutMs?: number }): Promise<number>;
   close(code?: number, reason?: string): void;
   disconnect(code?: number, reason?: string): void;
   reconnectNow(): void;
@@ -257,6 +316,8 @@ export declare class ManagedWebSocket extends EventEmitter {
   on(event: 'error', listener: (err: MwsError) => void): this;
   /** After a send threw MWS_EQUEUEFULL: the queue is empty again. */
   on(event: 'drain', listener: () => void): this;
+  on(event: 'session' | 'resumed' | 'sessionlost', listener: (info: SessionInfo) => void): this;
+  on(event: 'acked', listener: (ackedNumber: number) => void): this;
   on(
     event: 'state',
     listener: (from: ManagedState, to: ManagedState, reason: string, code: number, detail: StateDetail) => void,
@@ -266,6 +327,8 @@ export declare class ManagedWebSocket extends EventEmitter {
   once(event: 'message', listener: (data: MessageData, isBinary: boolean) => void): this;
   once(event: 'close', listener: (code: number, reason: string, wasClean: boolean) => void): this;
   once(event: 'error', listener: (err: MwsError) => void): this;
+  once(event: 'session' | 'resumed' | 'sessionlost', listener: (info: SessionInfo) => void): this;
+  once(event: 'acked', listener: (ackedNumber: number) => void): this;
   once(
     event: 'state',
     listener: (from: ManagedState, to: ManagedState, reason: string, code: number, detail: StateDetail) => void,
@@ -301,12 +364,23 @@ export interface ServerOptions {
   jsonAllowInvalid?: boolean;
   /** Upgrades in progress per peer address (default 64); < 0: no bound. */
   maxHandshakesPerAddress?: number;
+  /** 'offer' (default): mws.v1 and plain on the same port; 'plain': plain only. */
+  protocolMode?: 'offer' | 'plain' | number;
+  /** mws.v1: a suspended session ends after this (120000). */
+  sessionTtlMs?: number;
+  /** mws.v1 sessions (10000); more are closed with 4013. */
+  maxSessions?: number;
+  /** mws.v1: unacknowledged bytes kept per session (1 MiB). */
+  sessionMaxBytes?: number;
+  /** mws.v1: unacknowledged messages kept per session (1024). */
+  sessionMaxMessages?: number;
   // JavaScript-only
   startClosed?: boolean;
   binaryType?: BinaryType;
 }
 
-export type DisconnectWhy = 'peer_closed' | 'reaped' | 'too_big' | 'shutdown' | 'server_closed' | 'error' | 'invalid_message';
+export type DisconnectWhy = 'peer_closed' | 'reaped' | 'too_big' | 'shutdown' | 'server_closed' | 'error' | 'invalid_message'
+  | 'expired' | 'protocol_error';
 
 export interface ConnectionInfo {
   peerIp: string;
@@ -343,6 +417,16 @@ export interface ServerStats {
   sendQueueFull: number;
   handshakesOverAddressLimit: number;
   headersTooLarge: number;
+  sessionsActive: number;
+  sessionsSuspended: number;
+  sessionsCreated: number;
+  sessionsResumed: number;
+  sessionsExpired: number;
+  protocolErrors: number;
+  replayed: number;
+  duplicatesDropped: number;
+  batchesOut: number;
+  goawaysSent: number;
 }
 
 export declare class ServerConnection extends EventEmitter {
@@ -355,8 +439,11 @@ export declare class ServerConnection extends EventEmitter {
   /** The request headers named in captureHeaders (lower-case names) that were present. */
   readonly headers: Record<string, string>;
   readyState: ReadyState;
+  /** mws.v1: the connection ended and the session waits for a resume (sends are kept). */
+  suspended: boolean;
   send(data: SendData, options?: { binary?: boolean }): void;
   close(code?: number, reason?: string): void;
+  on(event: 'suspended' | 'resumed', listener: (conn: ServerConnection) => void): this;
   on(event: 'message', listener: (data: MessageData, isBinary: boolean) => void): this;
   on(event: 'close', listener: (code: number, reason: string, why: DisconnectWhy) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
@@ -382,6 +469,8 @@ export declare class ManagedWebSocketServer extends EventEmitter {
 
   on(event: 'listening' | 'close', listener: () => void): this;
   on(event: 'connection', listener: (conn: ServerConnection, info: ConnectionInfo) => void): this;
+  /** mws.v1: a session's connection ended (its TTL runs) / the client came back (same id). */
+  on(event: 'suspended' | 'resumed', listener: (conn: ServerConnection | undefined) => void): this;
   on(event: 'message', listener: (conn: ServerConnection, data: MessageData, isBinary: boolean) => void): this;
   on(
     event: 'disconnect',
@@ -391,6 +480,8 @@ export declare class ManagedWebSocketServer extends EventEmitter {
 }
 
 export declare const STATES: readonly ManagedState[];
+export declare const PROTOCOL_MODE: Readonly<Record<ProtocolMode, number>>;
+export declare const SESSION_LOST_MODE: Readonly<Record<SessionLostMode, number>>;
 export declare const CONNECTING: 0;
 export declare const OPEN: 1;
 export declare const CLOSING: 2;

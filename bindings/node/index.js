@@ -3,52 +3,24 @@
 // reconnects, watches heartbeats and queues what is sent while it is away.
 
 const { EventEmitter } = require('node:events');
-const path = require('node:path');
-
-function loadBinding() {
-  const tries = ['build/Release/managedws.node', 'build/Debug/managedws.node'];
-  let first;
-  for (const t of tries) {
-    try {
-      return require(path.join(__dirname, t));
-    } catch (e) {
-      if (e.code !== 'MODULE_NOT_FOUND') throw e;
-      first = first || e;
-    }
-  }
-  throw first;
-}
-const binding = loadBinding();
-
-const STATES = Object.freeze(['DISCONNECTED', 'CONNECTING', 'CONNECTED', 'RECONNECTING', 'FAILED', 'CLOSED']);
-
-const CONNECTING = 0;
-const OPEN = 1;
-const CLOSING = 2;
-const CLOSED = 3;
-
-const { makeError, headerLines, nativeOptions, clientOptions } = require('./lib/options');
-// send()'s options.binary: forces the message type; undefined: by the data.
-function binaryOption(options) {
-  return options && options.binary !== undefined ? !!options.binary : undefined;
-}
-
-// The one function the addon calls with events from the I/O thread (through
-// a thread-safe function), with the owning object first.
-binding.setDispatcher((owner, kind, a, b, c, d, e, f, g) => {
-  owner._onNative(kind, a, b, c, d, e, f, g);
-});
-const hasServer = typeof binding.serverNew === 'function';
-
-function toArrayBuffer(buf) {
-  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer;
-  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-}
-
-// A received message as binaryType asks: binary ones arrive as Buffers.
-function messageData(data, isBinary, binaryType) {
-  return isBinary && binaryType === 'arraybuffer' ? toArrayBuffer(data) : data;
-}
+const {
+  binding,
+  hasServer,
+  STATES,
+  PROTOCOL_MODE,
+  SESSION_LOST_MODE,
+  SESSION_EVENTS,
+  CONNECTING,
+  OPEN,
+  CLOSING,
+  CLOSED,
+  makeError,
+  headerLines,
+  clientOptions,
+  binaryOption,
+  messageData,
+} = require('./shared.js');
+const { ManagedWebSocketServer, ServerConnection } = require('./server.js');
 
 // Event objects for on* properties and addEventListener, shaped like the
 // browser's (type, target, data / code, reason, wasClean / error, message).
@@ -107,6 +79,11 @@ class ManagedWebSocket extends EventEmitter {
     this._closing = false;
     this._connectPending = false;
     this._binaryType = 'nodebuffer';
+    this._acked = 0;
+    this._ackWaiters = new Set();
+    this._ackTimer = null;
+    /** The latest mws.v1 session event ({ event, sessionId, ... }), null before one. */
+    this.session = null;
     if (options.binaryType !== undefined) this.binaryType = options.binaryType;
 
     this._onOpen = typeof options.onOpen === 'function' ? options.onOpen : null;
@@ -164,19 +141,76 @@ class ManagedWebSocket extends EventEmitter {
   /**
    * Sends a message: a string as text, anything else as binary (or as
    * options.binary says). Never blocks; while not connected it waits in the
-   * queue. Throws MWS_EQUEUEFULL, MWS_ECLOSED, MWS_EFAILED, MWS_ETOOBIG.
+   * queue. Returns the message's send number (1, 2, ...; see acked()).
+   * Throws MWS_EQUEUEFULL, MWS_ECLOSED, MWS_EFAILED, MWS_ETOOBIG.
    */
   send(data, options, cb) {
     if (typeof options === 'function') { cb = options; options = undefined; }
+    let number;
     try {
-      binding.clientSend(this, data, binaryOption(options));
+      number = binding.clientSend(this, data, binaryOption(options));
     } catch (e) {
       if (e.code === 'MWS_EQUEUEFULL') this._wantDrain();
-      if (typeof cb === 'function') { process.nextTick(cb, e); return; }
+      if (typeof cb === 'function') { process.nextTick(cb, e); return undefined; }
       throw e;
     }
     // cb(null) once written, cb(err) if discarded first (close, clearQueue).
-    this._trackSend(cb);
+    this._trackSend(cb, number);
+    return number;
+  }
+
+  /** Delivery receipts: every message whose send number is <= this is settled. */
+  get ackedNumber() {
+    if (this._finalStats) return Math.max(this._acked, this._finalStats.ackedNumber);
+    return Math.max(this._acked, binding.clientStats(this).ackedNumber);
+  }
+
+  /**
+   * Resolves once the message with send `number` is settled: acknowledged
+   * by the server's mws.v1 session (on a plain connection: written).
+   * Rejects (code MWS_ETIMEDOUT) after options.timeoutMs, and when the
+   * client reaches CLOSED (MWS_ECLOSED) or FAILED (MWS_EFAILED) first.
+   */
+  acked(number, { timeoutMs } = {}) {
+    return new Promise((resolve, reject) => {
+      const w = { number, resolve, reject, timer: null };
+      if (timeoutMs !== undefined) {
+        w.timer = setTimeout(() => {
+          this._ackWaiters.delete(w);
+          reject(makeError('MWS_ETIMEDOUT', `message ${number} not acknowledged after ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      this._ackWaiters.add(w);
+      this._checkAcked();
+    });
+  }
+
+  /** Resolves once every message sent so far is settled (see acked()). */
+  flush(options) {
+    const n = this._finalStats ? this._finalStats.sendNumber : binding.clientStats(this).sendNumber;
+    return this.acked(n, options);
+  }
+
+  // Settles the acked() promises that are due, rejects them all at CLOSED
+  // or FAILED; while some wait, looks again every 100 ms (a plain
+  // connection has no acks: a written message is settled).
+  _checkAcked() {
+    clearTimeout(this._ackTimer);
+    this._ackTimer = null;
+    if (!this._ackWaiters.size) return;
+    const acked = this.ackedNumber;
+    const terminal = this._state === 'CLOSED' || this._state === 'FAILED';
+    for (const w of this._ackWaiters) {
+      if (acked < w.number && !terminal) continue;
+      this._ackWaiters.delete(w);
+      clearTimeout(w.timer);
+      if (acked >= w.number) w.resolve(w.number);
+      else w.reject(makeError(this._state === 'CLOSED' ? 'MWS_ECLOSED' : 'MWS_EFAILED', `message ${w.number} not acknowledged: client ${this._state}`));
+    }
+    if (this._ackWaiters.size) {
+      this._ackTimer = setTimeout(() => this._checkAcked(), 100);
+      this._ackTimer.unref();
+    }
   }
 
   /** Closes for good (-> CLOSED). code: 1000 or 3000-4999. */
@@ -268,9 +302,26 @@ class ManagedWebSocket extends EventEmitter {
     }
   }
 
-  _onNative(kind, a, b, c, d, e, f) {
+  _onNative(kind, a, b, c, d, e, f, g, h) {
     if (kind === 1) {
       this.emit('message', messageData(a, b, this._binaryType), b);
+      return;
+    }
+    if (kind === 3) {
+      const info = {
+        event: SESSION_EVENTS[a] || a, sessionId: b, unacked: c, resent: d, discarded: e, unsent: f,
+        discardedFirst: g, discardedLast: h,
+      };
+      this.session = info;
+      this.emit('session', info);
+      if (info.event === 'resumed') this.emit('resumed', info);
+      if (info.event === 'lost') this.emit('sessionlost', info);
+      return;
+    }
+    if (kind === 4) {
+      this._acked = Math.max(this._acked, a);
+      this.emit('acked', a);
+      this._checkAcked();
       return;
     }
     const from = STATES[a];
@@ -286,7 +337,7 @@ class ManagedWebSocket extends EventEmitter {
     if (to === 'RECONNECTING' && this._credentialsProvider) {
       this._askCredentials({ attempt: (f || 0) + 1, lastHttpStatus: code >= 400 && code < 600 ? code : 0, retryDelayMs: e });
     }
-    this.emit('state', from, to, reason, code, { retryDelayMs: e, attempt: f });
+    this.emit('state', from, to, reason, code, { retryDelayMs: e, attempt: f, session: SESSION_EVENTS[g] || g });
     if (to === 'CONNECTED') this.emit('open');
     const failedAttempt = from === 'CONNECTING' && (to === 'RECONNECTING' || to === 'FAILED');
     if ((to === 'FAILED' || failedAttempt) && this.listenerCount('error') > 0) {
@@ -301,6 +352,7 @@ class ManagedWebSocket extends EventEmitter {
       const wasClean = code === 1000 || (code >= 3000 && code !== 4000) || code === 1001 || code === 1012;
       this.emit('close', code || 1005, reason, wasClean);
     }
+    this._checkAcked();
   }
 }
 defineEventHandlerProps(ManagedWebSocket.prototype, ['open', 'message', 'close', 'error', 'state']);
@@ -310,179 +362,13 @@ for (const [k, v] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {
 }
 
 
-// ---- server ---------------------------------------------------------------
-
-const SERVER_OPTIONS = {
-  host: 'string', port: 'int', certFile: 'string', keyFile: 'string',
-  heartbeatTimeoutMs: 'int', checkIntervalMs: 'int', pingIntervalMs: 'int',
-  jsonProtocol: 'boolean', maxMessageBytes: 'int', maxConnections: 'int',
-  ratePerSec: 'number', rateBurst: 'int', origins: 'origins', handshakeTimeoutMs: 'int',
-  sendQueueMaxBytes: 'int', randomSeed: 'seed',
-  jsonAllowInvalid: 'boolean', maxHandshakesPerAddress: 'int',
-};
-const SERVER_JS_OPTIONS = new Set(['startClosed', 'binaryType', 'captureHeaders']);
-const DISCONNECT_WHY = Object.freeze([undefined, 'peer_closed', 'reaped', 'too_big', 'shutdown', 'server_closed', 'error', 'invalid_message']);
-
-// A connection's id, from the id or the ServerConnection.
-function connId(idOrConn) {
-  return typeof idOrConn === 'object' ? idOrConn.id : idOrConn;
-}
-
-/** One connection of a ManagedWebSocketServer: an id, looked up on each call. */
-class ServerConnection extends EventEmitter {
-  constructor(server, id, info) {
-    super();
-    this.server = server;
-    this.id = id;
-    this.peerIp = info.peerIp;
-    this.path = info.path;
-    this.origin = info.origin;
-    this.subprotocol = info.subprotocol;
-    /** The request headers named in the server's captureHeaders (lower-case names). */
-    this.headers = info.headers || {};
-    this.readyState = OPEN;
-  }
-
-  /** Queues a message for this connection. Throws MWS_ECLOSED once it is gone. */
-  send(data, options) {
-    binding.serverSend(this.server, this.id, data, binaryOption(options));
-  }
-
-  close(code, reason) {
-    if (this.readyState === CLOSED) return;
-    try {
-      binding.serverCloseConn(this.server, this.id, code, reason);
-      this.readyState = CLOSING;
-    } catch (e) {
-      if (e.code !== 'MWS_ECLOSED') throw e;
-    }
-  }
-}
-
-class ManagedWebSocketServer extends EventEmitter {
-  constructor(options = {}, callback) {
-    super();
-    if (typeof binding.serverNew !== 'function') {
-      throw makeError('MWS_ENOTSUP', 'managedws: this build of the C library has no server');
-    }
-    const opts = nativeOptions(options, SERVER_OPTIONS, { skip: SERVER_JS_OPTIONS, what: 'server option' });
-    this._host = options.host || '0.0.0.0';
-    this._binaryType = options.binaryType || 'nodebuffer';
-    this._closed = false;
-    this._closePromise = null;
-    /** Open connections by id. */
-    this.connections = new Map();
-    if (options.captureHeaders !== undefined) {
-      if (!Array.isArray(options.captureHeaders) || options.captureHeaders.some((h) => typeof h !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h))) {
-        throw new TypeError('managedws: server option captureHeaders must be an array of header names');
-      }
-      opts.captureHeaders = options.captureHeaders.map((h) => h.toLowerCase());
-    }
-    binding.serverNew(this, opts);
-    if (typeof callback === 'function') this.once('listening', callback);
-    if (!options.startClosed) {
-      try {
-        this.listen();
-      } catch (e) {
-        this.close().catch(() => {}); // frees the native server at once
-        throw e;
-      }
-    }
-  }
-
-  /** Starts listening (the constructor does unless startClosed); returns the port. */
-  listen() {
-    const port = binding.serverStart(this);
-    process.nextTick(() => this.emit('listening'));
-    return port;
-  }
-
-  get port() { return binding.serverPort(this); }
-  address() { return { address: this._host, family: this._host.includes(':') ? 'IPv6' : 'IPv4', port: this.port }; }
-  /** The open connections, as ws's server.clients. */
-  get clients() { return new Set(this.connections.values()); }
-
-  send(id, data, options) {
-    binding.serverSend(this, connId(id), data, binaryOption(options));
-  }
-
-  broadcast(data, options) {
-    binding.serverSend(this, null, data, binaryOption(options));
-  }
-
-  closeConnection(id, code, reason) {
-    binding.serverCloseConn(this, connId(id), code, reason);
-  }
-
-  /**
-   * Graceful shutdown: refuse new handshakes, close everyone with `code`
-   * (1012) and a retry-after hint spread over spreadWindowMs, wait up to
-   * deadlineMs. Resolves true if every connection closed in time.
-   */
-  shutdown({ code = 0, spreadWindowMs = 0, deadlineMs = 0 } = {}) {
-    return binding.serverShutdown(this, code, spreadWindowMs, deadlineMs);
-  }
-
-  stats() { return binding.serverStats(this); }
-
-  /** Stops listening, closes connections (1001) and frees the server. */
-  close(callback) {
-    if (!this._closePromise) {
-      this._closePromise = this._closed ? Promise.resolve() : new Promise((resolve, reject) => {
-        this.once('close', resolve);
-        try {
-          binding.serverClose(this).catch(reject);
-        } catch (e) {
-          reject(e);
-        }
-      });
-    }
-    if (typeof callback === 'function') this._closePromise.then(() => callback(), callback);
-    return this._closePromise;
-  }
-
-  ref() { binding.serverRef(this, true); return this; }
-  unref() { binding.serverRef(this, false); return this; }
-
-  _onNative(kind, sub, id, a, b, c, d, e) {
-    switch (sub) {
-      case 0: {
-        const info = { peerIp: a, path: b, origin: c, subprotocol: d, headers: e || {} };
-        const conn = new ServerConnection(this, id, info);
-        this.connections.set(id, conn);
-        this.emit('connection', conn, info);
-        break;
-      }
-      case 1: {
-        const conn = this.connections.get(id);
-        const data = messageData(a, b, this._binaryType);
-        if (conn) conn.emit('message', data, b);
-        this.emit('message', conn, data, b);
-        break;
-      }
-      case 2: {
-        const conn = this.connections.get(id);
-        this.connections.delete(id);
-        const why = DISCONNECT_WHY[c] || 'error';
-        if (conn) {
-          conn.readyState = CLOSED;
-          conn.emit('close', a, b, why);
-        }
-        this.emit('disconnect', conn, a, b, why);
-        break;
-      }
-      default:
-        this._closed = true;
-        this.emit('close');
-    }
-  }
-}
-
 module.exports = {
   ManagedWebSocket,
   ManagedWebSocketServer,
   ServerConnection,
   STATES,
+  PROTOCOL_MODE,
+  SESSION_LOST_MODE,
   CONNECTING, OPEN, CLOSING, CLOSED,
   version: binding.version(),
   hasServer,

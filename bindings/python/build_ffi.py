@@ -42,6 +42,8 @@ EXTERN_PYTHON = r"""
 extern "Python" void _mws_py_client_state(mws_client *, const mws_state_change *, void *);
 extern "Python" void _mws_py_client_message(mws_client *, const void *, size_t, int, void *);
 extern "Python" int _mws_py_client_credentials(mws_client *, mws_credentials *, void *);
+extern "Python" void _mws_py_client_acked(mws_client *, uint64_t, void *);
+extern "Python" void _mws_py_client_session(mws_client *, const mws_session_info *, void *);
 extern "Python" void _mws_py_free(void *);
 extern "Python" void _mws_py_log(int, const char *, void *);
 """
@@ -52,6 +54,7 @@ extern "Python" int _mws_py_server_auth(mws_server *, const mws_conn_info *, voi
 extern "Python" void _mws_py_server_connect(mws_server *, mws_conn_id, const mws_conn_info *, void *);
 extern "Python" void _mws_py_server_message(mws_server *, mws_conn_id, const void *, size_t, int, void *);
 extern "Python" void _mws_py_server_disconnect(mws_server *, mws_conn_id, int, const char *, int, void *);
+extern "Python" void _mws_py_server_session(mws_server *, mws_conn_id, int, void *);
 """
 
 VERSION_MACROS = ("MWS_VERSION_MAJOR", "MWS_VERSION_MINOR", "MWS_VERSION_PATCH")

@@ -25,8 +25,12 @@ void mws__srv_v1_open(struct mws_server *srv, mws__srv_conn *c)
 	/* on_connect comes with the hello; the request is read now, while
 	 * libwebsockets still holds it. */
 	c->info = malloc(sizeof *c->info);
-	if (c->info)
+	if (c->info) {
 		mws__srv_info_fill(c->info, c->wsi);
+		/* By the hello libwebsockets has freed the request's headers: a
+		 * lookup then says so (MWS_ESTATE) instead of "absent". */
+		c->info->wsi = NULL;
+	}
 }
 
 void mws__srv_v1_conn_free(mws__srv_conn *c)

@@ -75,6 +75,8 @@ MWS_API int mws_conn_info_header(const mws_conn_info *pub, const char *name, cha
 	const mws__srv_info *info = MWS__CONTAINER_OF(pub, mws__srv_info, pub);
 	struct lws *wsi = info->wsi;
 	buf[0] = '\0';
+	if (!wsi)
+		return MWS_ESTATE; /* an mws.v1 session's on_connect: the request is gone */
 	char key[128];
 	size_t kn = strlen(name);
 	for (size_t i = 0; i < kn; i++)

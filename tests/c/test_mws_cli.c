@@ -505,6 +505,9 @@ Test(mws_cli, demo_exits_0_with_nothing_reordered_or_lost_after_detection, .time
 	cr_expect(strstr(d.obuf, "demo: every act behaved as expected") != NULL, "%s", d.obuf);
 	cr_expect(strstr(d.obuf, ", reordered 0,") != NULL, "%s", d.obuf);
 	cr_expect(strstr(d.obuf, "lost after detection 0\n") != NULL, "%s", d.obuf);
+	/* mws.v1 by default: the zombie window loses nothing either. */
+	cr_expect(strstr(d.obuf, "results, mws.v1") != NULL, "%s", d.obuf);
+	cr_expect(strstr(d.obuf, "lost in the zombie window 0,") != NULL, "%s", d.obuf);
 	cr_expect_eq(count_of(d.obuf, "  ok\n"), 5, "%s", d.obuf);
 	cr_expect(strstr(d.obuf, "\033[") == NULL, "colour codes with --color never");
 	cr_log_info("demo took %llu ms", (unsigned long long)(mws_test_now_ms() - t0));

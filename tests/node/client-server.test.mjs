@@ -169,7 +169,8 @@ test('zombie link (blackhole proxy): client heartbeat timeout, then reconnect', 
 
 test('the server reaps a silent client with 4000 and the client comes back', { skip }, async () => {
   const srv = await startServer({ heartbeatTimeoutMs: 300, checkIntervalMs: 100, pingIntervalMs: -1 });
-  const c = new ManagedWebSocket(srv.url, { ...fast, heartbeatMode: 'off' });
+  // Plain: an mws.v1 session reaped for silence is suspended, not ended.
+  const c = new ManagedWebSocket(srv.url, { ...fast, heartbeatMode: 'off', protocolMode: 'plain' });
   await nextEvent(c, 'open');
   const [, code, , why] = await nextEvent(srv, 'disconnect', () => true, 5000);
   assert.equal(code, 4000);

@@ -7,6 +7,7 @@ import {
   type ManagedState,
   type MwsError,
   type ServerConnection,
+  type SessionInfo,
 } from 'managedws';
 
 const options: ClientOptions = {
@@ -70,6 +71,20 @@ void server.shutdown({ code: 1012, spreadWindowMs: 1000, deadlineMs: 3000 }).the
   console.log(clean, server.stats().connections);
   return server.close();
 });
+
+// mws.v1: sessions and delivery receipts.
+const v1 = new ManagedWebSocket('ws://127.0.0.1:8080/', { protocolMode: 'require', sessionLostMode: 'discard', ackEvery: 8, ackDelayMs: 20 });
+v1.on('session', (info: SessionInfo) => console.log(info.event, info.sessionId));
+v1.on('resumed', (info) => console.log(info.unacked));
+v1.on('sessionlost', (info) => console.log(info.resent, info.discarded, info.discardedFirst, info.discardedLast));
+const num: number = v1.send('x');
+void v1.acked(num, { timeoutMs: 1000 }).then((n: number) => console.log(n, v1.ackedNumber, v1.session?.event));
+void v1.flush().then(() => console.log(v1.stats().ackedNumber, v1.stats().lostResent));
+server.on('suspended', (conn) => console.log(conn?.suspended));
+server.on('resumed', (conn) => console.log(conn?.id, server.stats().sessionsResumed));
+new ManagedWebSocketServer({ protocolMode: 'plain', sessionTtlMs: 1000, maxSessions: 10, sessionMaxBytes: 1 << 20, sessionMaxMessages: 100 });
+// @ts-expect-error: protocolMode is 'offer' | 'require' | 'plain'
+new ManagedWebSocket('ws://x/', { protocolMode: 'sometimes' });
 
 // @ts-expect-error: binaryType is 'nodebuffer' | 'arraybuffer'
 ws.binaryType = 'blob';

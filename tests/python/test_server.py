@@ -22,13 +22,21 @@ class Echo:
         self.echo = echo
         self.srv = None
         self.connected = []
+        self.tokens = []
         self.messages = []
         self.disconnects = []
         self.lock = threading.Lock()
 
+    def on_auth(self, info):
+        # Headers are read at the handshake: an mws.v1 session's on_connect
+        # comes with its hello, when the request is gone.
+        with self.lock:
+            self.tokens.append(info.header("X-Token"))
+        return 0
+
     def on_connect(self, conn, info):
         with self.lock:
-            self.connected.append((conn, info.path, info.header("X-Token")))
+            self.connected.append((conn, info.path))
 
     def on_message(self, conn, msg):
         with self.lock:
@@ -42,7 +50,8 @@ class Echo:
 
 
 def make_server(echo: Echo, **kw) -> managedws.Server:
-    srv = managedws.Server(iface="127.0.0.1", on_connect=echo.on_connect, on_message=echo.on_message,
+    srv = managedws.Server(iface="127.0.0.1", on_auth=echo.on_auth, on_connect=echo.on_connect,
+                           on_message=echo.on_message,
                            on_disconnect=echo.on_disconnect, **kw)
     echo.srv = srv
     return srv
@@ -66,8 +75,8 @@ def test_text_and_binary_both_ways(echo_server, collector: Collector):
         wait_until(lambda: len(collector.messages) == 2, what="echoes")
         assert collector.messages == ["héllo", b"\x00\xff"]
         assert [m for _, m in echo.messages] == ["héllo", b"\x00\xff"]
-        conn, path, token = echo.connected[0]
-        assert path == "/chat?room=1" and token == "t0k"
+        conn, path = echo.connected[0]
+        assert path == "/chat?room=1" and echo.tokens == ["t0k"]
         srv.broadcast("to all")
         srv.send(conn, b"to one")
         wait_until(lambda: len(collector.messages) == 4, what="server messages")
@@ -161,7 +170,10 @@ def test_blackhole_client_detects_zombie_and_server_reaps(loop_thread):
     srv = make_server(e, heartbeat_timeout=0.5, check_interval=0.1, ping_interval=False)
     proxy = FaultProxy(loop_thread, srv.port).start()
     try:
-        c = managedws.Client(proxy.url, heartbeat_interval=0.2, heartbeat_timeout=0.3, **FAST)
+        # Plain: an mws.v1 session reaped for silence is suspended, not ended
+        # (tests/python/test_v1.py and the C v1 tests cover that).
+        c = managedws.Client(proxy.url, heartbeat_interval=0.2, heartbeat_timeout=0.3,
+                             protocol_mode="plain", **FAST)
         c.connect()
         c.wait_state(State.CONNECTED, timeout=WAIT)
         wait_until(lambda: srv.stats().connections == 1, what="server side up")
@@ -177,6 +189,30 @@ def test_blackhole_client_detects_zombie_and_server_reaps(loop_thread):
         c.release()
     finally:
         proxy.stop()
+        srv.close()
+
+
+def test_v1_session_headers_are_read_in_on_auth_not_on_connect():
+    seen = {}
+
+    def on_auth(info):
+        seen["auth"] = info.header("X-Token")
+
+    def on_connect(conn, info):
+        try:
+            seen["connect"] = info.header("X-Token")
+        except managedws.InvalidState as exc:
+            seen["connect"] = exc
+
+    srv = managedws.Server(iface="127.0.0.1", on_auth=on_auth, on_connect=on_connect)
+    try:
+        with managedws.Client(srv.url, headers={"X-Token": "t0k"}, **FAST) as c:
+            c.wait_state(State.CONNECTED, timeout=WAIT)
+            assert c.stats().managed
+            wait_until(lambda: "connect" in seen, what="on_connect")
+        assert seen["auth"] == "t0k"
+        assert isinstance(seen["connect"], managedws.InvalidState)
+    finally:
         srv.close()
 
 

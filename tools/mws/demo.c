@@ -18,6 +18,7 @@
 enum { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 static const cli_choice color_choices[] = {
 	{"auto", COLOR_AUTO}, {"always", COLOR_ALWAYS}, {"never", COLOR_NEVER}, {NULL, 0}};
+static const cli_choice protocol_choices[] = {{"v1", 0}, {"plain", 1}, {NULL, 0}};
 
 /* The flags' targets; their defaults are in mws_cmd_demo(). */
 static demo_opts o;
@@ -36,6 +37,10 @@ static const cli_flag demo_flags[] = {
 	 "act 4: window the server spreads retry-after over"},
 	{"slack", "MS", CLI_INT, &o.slack_ms, 0, 10000, NULL,
 	 "scheduling slack allowed on every measured time"},
+	{"protocol", "NAME", CLI_CHOICE, &o.plain, 0, 0, protocol_choices,
+	 "v1: the managed protocol mws.v1 (default); plain: plain WebSocket"},
+	{"compare", NULL, CLI_BOOL, &o.compare, 0, 0, NULL,
+	 "play the acts with mws.v1, then plain, and set the counts side by side"},
 	CLI_FLAG_SEED(&o.seed, "client jitter seed"),
 	{"color", "WHEN", CLI_CHOICE, &o.color, 0, 0, color_choices,
 	 "ANSI colours (auto: when stdout is a terminal and NO_COLOR is unset)"},
@@ -52,11 +57,13 @@ static const cli_command demo_cmd = {
 	"  act 4  graceful restart: 1012 with a spread retry-after, honoured\n"
 	"  act 5  the server refuses the client with 1008: it stops (FAILED)\n"
 	"Ends with a table per act: detection and reconnect times against what\n"
-	"the configuration promises, and messages sent, delivered, reordered\n"
-	"and lost. Takes about 20 seconds.",
+	"the configuration promises, and messages sent, delivered, duplicated,\n"
+	"reordered and lost. The client and the server speak mws.v1 (nothing\n"
+	"lost, duplicated or reordered, the zombie window included); --protocol\n"
+	"plain shows plain WebSocket, --compare both. About 20 s (40 s compared).",
 	demo_flags, CLI_NFLAGS(demo_flags),
 	"exit status:\n"
-	"  0  every act behaved as expected\n"
+	"  0  every act behaved as expected (--compare: in both runs)\n"
 	"  1  some act did not (the table says which and why)\n"
 	"  2  bad flag\n",
 };
@@ -64,11 +71,12 @@ static const cli_command demo_cmd = {
  * through their user data. */
 static demo D;
 
-static void demo_init(demo *d, int color)
+static void demo_init(demo *d, int color, int plain)
 {
 	memset(d, 0, sizeof *d);
 	d->opt = o;
 	d->opt.color = color;
+	d->opt.plain = plain;
 	d->last_seq = -1;
 	events_init(&d->events);
 }
@@ -83,13 +91,43 @@ static void acts_init(demo_act *acts)
 	}
 }
 
+/* Plays the five acts once (plain: plain WebSocket) into acts[]; returns
+ * the exit status of the table. */
+static int demo_run(int color, int plain, demo_act *acts)
+{
+	demo_init(&D, color, plain);
+	acts_init(acts);
+	if (ledger_init(&D.ledger, 1u << 16)) {
+		fprintf(stderr, "mws demo: out of memory\n");
+		events_destroy(&D.events);
+		return 1;
+	}
+	printf("%smanagedws demo%s: a server, a fault-injecting proxy and a client on 127.0.0.1, "
+	       "speaking %s\n\n", color ? "\033[1m" : "", color ? "\033[0m" : "",
+	       plain ? "plain WebSocket" : "mws.v1");
+	int status = 1;
+	if (!stage_setup(&D)) {
+		for (int i = 0; i < DEMO_ACTS; i++) {
+			if (i > 0 && mws_client_state(D.client) != MWS_STATE_CONNECTED)
+				break; /* the story cannot go on; the table shows what did not run */
+			acts[i].ran = 1;
+			demo_act_play(&D, i, &acts[i]);
+		}
+		status = report_table(acts, DEMO_ACTS, o.slack_ms, plain);
+	}
+	stage_teardown(&D);
+	ledger_free(&D.ledger);
+	events_destroy(&D.events);
+	return status;
+}
+
 int mws_cmd_demo(int argc, char **argv)
 {
 	static const demo_opts defaults = {
 		.rate = 50, .hb_interval = 500, .hb_timeout = 500, .base_delay = 250,
 		.max_delay = 2000, .down_ms = 2500, .spread_ms = 2000, .slack_ms = 300,
-		.seed = 0, .color = COLOR_AUTO};
-	demo_act acts[DEMO_ACTS];
+		.seed = 0, .color = COLOR_AUTO, .plain = 0, .compare = 0};
+	demo_act acts[DEMO_ACTS], plain_acts[DEMO_ACTS];
 	const char *pos;
 	int npos;
 
@@ -102,29 +140,13 @@ int mws_cmd_demo(int argc, char **argv)
 
 	int color = o.color == COLOR_ALWAYS ||
 	            (o.color == COLOR_AUTO && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
-	demo_init(&D, color);
-	acts_init(acts);
 	signal(SIGPIPE, SIG_IGN);
 	report_init(cli_now_ms(), color);
-	if (ledger_init(&D.ledger, 1u << 16)) {
-		fprintf(stderr, "mws demo: out of memory\n");
-		events_destroy(&D.events);
-		return 1;
-	}
-	printf("%smanagedws demo%s: a server, a fault-injecting proxy and a client on 127.0.0.1\n\n",
-	       color ? "\033[1m" : "", color ? "\033[0m" : "");
-	int status = 1;
-	if (!stage_setup(&D)) {
-		for (int i = 0; i < DEMO_ACTS; i++) {
-			if (i > 0 && mws_client_state(D.client) != MWS_STATE_CONNECTED)
-				break; /* the story cannot go on; the table shows what did not run */
-			acts[i].ran = 1;
-			demo_act_play(&D, i, &acts[i]);
-		}
-		status = report_table(acts, DEMO_ACTS, o.slack_ms);
-	}
-	stage_teardown(&D);
-	ledger_free(&D.ledger);
-	events_destroy(&D.events);
+	if (!o.compare)
+		return demo_run(color, o.plain, acts);
+	int status = demo_run(color, 0, acts);
+	printf("\n");
+	status |= demo_run(color, 1, plain_acts);
+	report_contrast(acts, plain_acts, DEMO_ACTS);
 	return status;
 }

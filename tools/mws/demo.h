@@ -29,6 +29,8 @@ enum { DEMO_CONNECT_MS = 100 };
 typedef struct demo_opts {
 	int rate, hb_interval, hb_timeout, base_delay, max_delay, down_ms, spread_ms, slack_ms;
 	int color;
+	int plain;              /* 1: plain WebSocket; 0: mws.v1 (required) */
+	int compare;            /* run mws.v1, then plain, and set them side by side */
 	uint64_t seed;
 } demo_opts;
 
@@ -43,6 +45,7 @@ typedef struct demo {
 	mws_client *client;
 	atomic_int muted;       /* teardown: no more event lines */
 	int64_t last_seq;       /* last message accepted by send */
+	uint64_t resent_at_act; /* client stats.lost_resent when the act began */
 	uint64_t next_send_at;
 	uint32_t refused_sends;
 } demo;

@@ -34,7 +34,11 @@ void say_act(int n, const char *title, const char *what);
 /* Marks the act failed with a reason (the first one sticks). */
 void act_fail(demo_act *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The table and the totals; returns 0 if every act ran and is ok. */
-int report_table(const demo_act *acts, int n, int slack_ms);
+/* The table and the totals; returns 0 if every act ran and is ok. plain:
+ * the run was plain WebSocket (the legend says what that costs). */
+int report_table(const demo_act *acts, int n, int slack_ms, int plain);
+
+/* --compare: the same faults under mws.v1 and plain WebSocket, per act. */
+void report_contrast(const demo_act *v1, const demo_act *plain, int n);
 
 #endif

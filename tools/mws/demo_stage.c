@@ -39,6 +39,21 @@ static void on_client_state(mws_client *c, const mws_state_change *ch, void *ud)
 	          mws_state_name(ch->to), code, ch->reason, retry);
 }
 
+static void on_client_session(mws_client *c, const mws_session_info *info, void *ud)
+{
+	(void)c;
+	demo *d = ud;
+	if (atomic_load(&d->muted) || info->event == MWS_SESSION_STARTED)
+		return;
+	if (info->event == MWS_SESSION_RESUMED)
+		say_event("client", "session resumed: what the server had not acknowledged is "
+		                    "written again, the server drops what it already had");
+	else if (info->event == MWS_SESSION_LOST)
+		say_event("client", "session lost (the server no longer has it): %" PRIu64
+		                    " unacknowledged, %" PRIu64 " re-sent (possibly duplicated), %" PRIu64
+		                    " never written", info->unacked, info->resent, info->unsent);
+}
+
 static const char *why_text(int why)
 {
 	switch (why) {
@@ -48,6 +63,8 @@ static const char *why_text(int why)
 	case MWS_DISCONNECT_SHUTDOWN: return "shutdown";
 	case MWS_DISCONNECT_SERVER_CLOSED: return "closed by the server";
 	case MWS_DISCONNECT_ERROR: return "lost (no close frame)";
+	case MWS_DISCONNECT_EXPIRED: return "session expired";
+	case MWS_DISCONNECT_PROTOCOL_ERROR: return "protocol error";
 	default: return "?";
 	}
 }
@@ -161,7 +178,10 @@ static int client_start(demo *d, const char *url)
 	cfg.handshake_timeout_ms = 1000;
 	cfg.min_uptime_ms = 1000;
 	cfg.random_seed = d->opt.seed;
-	mws_client_callbacks cbs = {sizeof cbs, on_client_state, NULL, NULL};
+	/* mws.v1 required: the demo shows it, a fallback would hide a fault. */
+	cfg.protocol_mode = d->opt.plain ? MWS_PROTOCOL_PLAIN : MWS_PROTOCOL_REQUIRE;
+	mws_client_callbacks cbs = {sizeof cbs, on_client_state, NULL, NULL, NULL,
+	                            on_client_session};
 	int rc = mws_client_new(&d->client, d->ctx, url, &cfg);
 	if (!rc)
 		rc = mws_client_set_callbacks(d->client, &cbs, d, NULL);
@@ -198,6 +218,9 @@ int stage_setup(demo *d)
 	say("client  %s  heartbeat every %d ms, timeout %d ms; backoff %d..%d ms, full jitter; "
 	    "%d messages/s", url, o->hb_interval, o->hb_timeout, o->base_delay, o->max_delay,
 	    o->rate);
+	say("protocol %s", o->plain ? "plain WebSocket (no acknowledgements: --protocol plain)"
+	                            : "mws.v1: numbered messages, acknowledged, kept until "
+	                              "acknowledged, resumed sessions");
 	int from = events_count(&d->events), connected = MWS_STATE_CONNECTED;
 	mws_client_connect(d->client);
 	if (traffic_wait(d, from, ev_client_to, &connected, 5000, 0) < 0 ||

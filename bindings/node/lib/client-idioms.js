@@ -158,10 +158,10 @@ function install(Cls, { STATES, binding, makeError }) {
   };
 
   /** After a send: its callback once it has left the queue. */
-  proto._trackSend = function trackSend(cb) {
-    this._accepted = (this._accepted || 0) + 1;
+  // `number` is the send number the C library gave: the n-th accepted send.
+  proto._trackSend = function trackSend(cb, number) {
     if (typeof cb !== 'function') return;
-    (this._sendCbs || (this._sendCbs = [])).push({ n: this._accepted, cb });
+    (this._sendCbs || (this._sendCbs = [])).push({ n: number, cb });
     this._poll();
   };
 

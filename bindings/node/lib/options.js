@@ -5,6 +5,9 @@
 const JITTER = Object.freeze({ full: 1, equal: 2, decorrelated: 3, proportional: 4, none: 5 });
 const HEARTBEAT = Object.freeze({ ping: 1, json: 2, off: 3 });
 const CLOSE_ACTION = Object.freeze({ default: 0, reconnect: 1, restart: 2, fail: 3, close: 4 });
+// mws.v1 (docs/PROTOCOL.md)
+const PROTOCOL_MODE = Object.freeze({ offer: 0, require: 1, plain: 2 });
+const SESSION_LOST_MODE = Object.freeze({ resend: 0, discard: 1 });
 
 // Options of mws_client_config by their camelCase names, and what each takes.
 const CLIENT_OPTIONS = {
@@ -16,6 +19,7 @@ const CLIENT_OPTIONS = {
   queueMaxMessages: 'int', queueMaxBytes: 'int', maxMessageBytes: 'int',
   caFile: 'string', insecure: 'boolean', closeRules: 'closeRules', randomSeed: 'seed',
   noReconnect: 'boolean', noOfflineQueue: 'boolean', holdQueueOnConnect: 'boolean', backoffFactor: 'factor',
+  protocolMode: 'protocolMode', sessionLostMode: 'sessionLostMode', ackEvery: 'int', ackDelayMs: 'int',
 };
 // reconnecting-websocket's names, accepted as aliases (see README).
 // maxRetries is translated by clientOptions().
@@ -93,6 +97,8 @@ function optionValue(kind, value, name) {
     case 'jitter': return enumOption(JITTER, value, 'jitter');
     case 'heartbeat': return enumOption(HEARTBEAT, value, 'heartbeatMode');
     case 'closeRules': return normaliseCloseRules(value);
+    case 'protocolMode': return enumOption(PROTOCOL_MODE, value, 'protocolMode');
+    case 'sessionLostMode': return enumOption(SESSION_LOST_MODE, value, 'sessionLostMode');
     case 'origins': return [...value].map(String);
     case 'seed': return typeof value === 'bigint' ? Number(value) : value;
     case 'boolean': return !!value;
@@ -141,5 +147,7 @@ function clientOptions(options) {
   return out;
 }
 
-
-module.exports = { makeError, headerLines, nativeOptions, clientOptions };
+module.exports = {
+  JITTER, HEARTBEAT, CLOSE_ACTION, PROTOCOL_MODE, SESSION_LOST_MODE,
+  makeError, headerLines, nativeOptions, clientOptions,
+};

@@ -21,9 +21,9 @@ void mws_node_dispatch(napi_env env, napi_value owner, size_t argc, napi_value *
 	if (!inst || !inst->dispatch || napi_get_reference_value(env, inst->dispatch, &fn) != napi_ok ||
 	    !fn)
 		return;
-	napi_value args[9];
-	if (argc > 8)
-		argc = 8;
+	napi_value args[10];
+	if (argc > 9)
+		argc = 9; /* the longest: a client's session event */
 	args[0] = owner;
 	memcpy(args + 1, argv, argc * sizeof *argv);
 	napi_get_undefined(env, &undef);

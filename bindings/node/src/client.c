@@ -3,6 +3,7 @@
  * pinned unless unref()'d, while connecting, connected or waiting to
  * reconnect, and its terminal event is the CLOSED state reaching JS. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,9 +57,11 @@ static void mws__client_destroy(mws_node_handle *h)
 	free(nc);
 }
 
-/* dispatcher(owner, EV_STATE, from, to, reason, code, retryDelayMs, attempt)
- * or (owner, EV_MESSAGE, data, isBinary); after CLOSED the client is shut
- * down. */
+/* dispatcher(owner, EV_STATE, from, to, reason, code, retryDelayMs, attempt,
+ * session), (owner, EV_MESSAGE, data, isBinary), (owner, EV_SESSION, event,
+ * sessionIdHex, unacked, resent, discarded, unsent, discardedFirst,
+ * discardedLast) or (owner, EV_ACKED, number); after CLOSED the client is
+ * shut down. */
 static void mws__client_deliver(mws_node_handle *h, napi_env env, napi_value owner,
                                 const mws_node_ev *ev)
 {
@@ -72,7 +75,8 @@ static void mws__client_deliver(mws_node_handle *h, napi_env env, napi_value own
 			nc->connects_pending = 0;
 	}
 	if (owner) {
-		napi_value argv[7];
+		napi_value argv[10];
+		size_t argc = 3;
 		napi_create_int32(env, ev->kind, &argv[0]);
 		if (state) {
 			napi_create_int32(env, ev->from, &argv[1]);
@@ -81,10 +85,21 @@ static void mws__client_deliver(mws_node_handle *h, napi_env env, napi_value own
 			napi_create_int32(env, ev->code, &argv[4]);
 			napi_create_int32(env, ev->retry_delay_ms, &argv[5]);
 			napi_create_uint32(env, ev->attempt, &argv[6]);
+			napi_create_int32(env, ev->why, &argv[7]);
+			argc = 8;
+		} else if (ev->kind == MWS_NODE_EV_SESSION) {
+			napi_create_int32(env, ev->why, &argv[1]);
+			napi_create_string_utf8(env, ev->data, ev->len, &argv[2]);
+			for (int i = 0; i < 6; i++)
+				napi_create_double(env, (double)ev->counts[i], &argv[3 + i]);
+			argc = 9;
+		} else if (ev->kind == MWS_NODE_EV_ACKED) {
+			napi_create_double(env, (double)ev->id, &argv[1]);
+			argc = 2;
 		} else {
 			mws_node_ev_message(env, ev, &argv[1]);
 		}
-		mws_node_dispatch(env, owner, state ? 7 : 3, argv);
+		mws_node_dispatch(env, owner, argc, argv);
 	}
 	if (state && ev->to == MWS_STATE_CLOSED)
 		mws_node_handle_shutdown(h, napi_tsfn_release); /* terminal */
@@ -114,7 +129,36 @@ static void mws__client_on_state(mws_client *c, const mws_state_change *ch, void
 		ev->code = ch->close_code;
 		ev->retry_delay_ms = ch->retry_delay_ms;
 		ev->attempt = ch->attempt;
+		ev->why = ch->session;
 	}
+	mws_node_post(ud, ev);
+}
+
+static void mws__client_on_session(mws_client *c, const mws_session_info *info, void *ud)
+{
+	(void)c;
+	char hex[2 * sizeof info->session_id + 1];
+	for (size_t i = 0; i < sizeof info->session_id; i++)
+		snprintf(hex + 2 * i, 3, "%02x", info->session_id[i]);
+	mws_node_ev *ev = mws_node_ev_new(MWS_NODE_EV_SESSION, hex, strlen(hex));
+	if (ev) {
+		ev->why = info->event;
+		ev->counts[0] = info->unacked;
+		ev->counts[1] = info->resent;
+		ev->counts[2] = info->discarded;
+		ev->counts[3] = info->unsent;
+		ev->counts[4] = info->discarded_first;
+		ev->counts[5] = info->discarded_last;
+	}
+	mws_node_post(ud, ev);
+}
+
+static void mws__client_on_acked(mws_client *c, uint64_t number, void *ud)
+{
+	(void)c;
+	mws_node_ev *ev = mws_node_ev_new(MWS_NODE_EV_ACKED, NULL, 0);
+	if (ev)
+		ev->id = number;
 	mws_node_post(ud, ev);
 }
 
@@ -200,6 +244,10 @@ static const mws_node_opt mws__client_opts[] = {
 	OPT("noOfflineQueue", BOOL, no_offline_queue),
 	OPT("holdQueueOnConnect", BOOL, hold_queue_on_connect),
 	OPT("backoffFactor", DOUBLE, backoff_factor),
+	OPT("protocolMode", INT, protocol_mode),
+	OPT("sessionLostMode", INT, session_lost_mode),
+	OPT("ackEvery", INT, ack_every),
+	OPT("ackDelayMs", INT, ack_delay_ms),
 };
 #undef OPT
 #define N_OPTS (sizeof mws__client_opts / sizeof *mws__client_opts)
@@ -259,7 +307,8 @@ static int mws__client_create(napi_env env, napi_value owner, const char *url,
 	if (rc == 0) {
 		nc->h.inst->live_clients++;
 		mws_client_callbacks cbs = {sizeof cbs, mws__client_on_state, mws__client_on_message,
-		                            mws__client_on_credentials};
+		                            mws__client_on_credentials, mws__client_on_acked,
+		                            mws__client_on_session};
 		rc = mws_client_set_callbacks(nc->c, &cbs, nc, NULL);
 	}
 	return mws_node_handle_attach(&nc->h, owner, rc);
@@ -307,8 +356,8 @@ static napi_value mws__client_connect(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
-/* clientSend(owner, data, binary?) -> undefined; binary defaults to
- * "not a string". */
+/* clientSend(owner, data, binary?) -> the message's send number (delivery
+ * receipts); binary defaults to "not a string". */
 static napi_value mws__client_send(napi_env env, napi_callback_info info)
 {
 	napi_value argv[2];
@@ -316,9 +365,14 @@ static napi_value mws__client_send(napi_env env, napi_callback_info info)
 	mws_node_msg m;
 	if (!nc || mws_node_msg_get(env, argv[0], argv[1], &m))
 		return NULL;
-	int rc = mws_client_send(nc->c, m.data, m.len, m.type);
+	uint64_t number = 0;
+	int rc = mws_client_send_seq(nc->c, m.data, m.len, m.type, &number);
 	mws_node_msg_free(&m);
-	return mws_node_check(env, rc, "send");
+	if (rc)
+		return mws_node_throw_mws(env, rc, "send");
+	napi_value v;
+	NAPI_OK(env, napi_create_double(env, (double)number, &v));
+	return v;
 }
 
 /* clientClose(owner, code?, reason?) and clientDisconnect(...). */
@@ -415,6 +469,20 @@ static napi_value mws__client_stats(napi_env env, napi_callback_info info)
 	N("msgsIn", msgs_in);
 	N("bytesIn", bytes_in);
 	N("msgsDiscarded", msgs_discarded);
+	N("managed", managed);
+	N("sendNumber", send_number);
+	N("ackedNumber", acked_number);
+	N("unacked", unacked);
+	N("replayed", replayed);
+	N("duplicatesDropped", duplicates_dropped);
+	N("sessionsStarted", sessions_started);
+	N("sessionsResumed", sessions_resumed);
+	N("sessionsLost", sessions_lost);
+	N("lostResent", lost_resent);
+	N("lostDiscarded", lost_discarded);
+	N("protocolErrors", protocol_errors);
+	N("batchesOut", batches_out);
+	N("goaways", goaways);
 #undef N
 	return o;
 }

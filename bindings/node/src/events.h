@@ -15,7 +15,13 @@
 struct mws_node_handle;
 
 /* The first argument the dispatcher gets after the owner. */
-enum { MWS_NODE_EV_STATE = 0, MWS_NODE_EV_MESSAGE = 1, MWS_NODE_EV_SERVER = 2 };
+enum {
+	MWS_NODE_EV_STATE = 0,
+	MWS_NODE_EV_MESSAGE = 1,
+	MWS_NODE_EV_SERVER = 2,
+	MWS_NODE_EV_SESSION = 3, /* client: mws.v1 session started / resumed / lost */
+	MWS_NODE_EV_ACKED = 4    /* client: delivery receipts up to `id` */
+};
 
 typedef struct mws_node_ev {
 	int kind;           /* the client's or the server's own event kinds */
@@ -23,9 +29,12 @@ typedef struct mws_node_ev {
 	int from, to;       /* client state change */
 	int code;           /* close code */
 	int retry_delay_ms; /* client state change */
-	int why;            /* server disconnect: mws_disconnect_why */
+	int why;            /* server disconnect: mws_disconnect_why; client state
+	                       change and session: mws_session_event */
 	uint32_t attempt;   /* client state change */
-	uint64_t id;        /* server: the connection */
+	uint64_t id;        /* server: the connection; client acked: the number */
+	uint64_t counts[6]; /* client session: unacked, resent, discarded, unsent,
+	                       discarded_first, discarded_last */
 	size_t len;         /* bytes in data, not counting the NUL after them */
 	char data[];        /* message bytes, a reason, or NUL-separated strings */
 } mws_node_ev;

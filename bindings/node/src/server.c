@@ -32,7 +32,7 @@ typedef struct mws_node_server {
 } mws_node_server;
 
 /* The second argument the dispatcher gets for a server event. */
-enum { SEV_CONNECT = 0, SEV_MESSAGE = 1, SEV_DISCONNECT = 2, SEV_CLOSED = 3 };
+enum { SEV_CONNECT = 0, SEV_MESSAGE = 1, SEV_DISCONNECT = 2, SEV_CLOSED = 3, SEV_SESSION = 4 };
 /* At most this many captureHeaders names. */
 #define MWS_NODE_MAX_CAPTURE 32
 
@@ -73,7 +73,8 @@ static void mws__server_destroy(mws_node_handle *h)
 
 /* dispatcher(owner, EV_SERVER, SEV_*, id, ...): CONNECT peerIp, path,
  * origin, subprotocol; MESSAGE data, isBinary; DISCONNECT code, reason,
- * why; CLOSED nothing more, and the server is shut down. */
+ * why; SESSION event (mws_session_event: suspended, resumed); CLOSED
+ * nothing more, and the server is shut down. */
 static void mws__server_deliver(mws_node_handle *h, napi_env env, napi_value owner,
                                 const mws_node_ev *ev)
 {
@@ -106,6 +107,9 @@ static void mws__server_deliver(mws_node_handle *h, napi_env env, napi_value own
 			napi_create_string_utf8(env, ev->data, ev->len, &argv[4]);
 			napi_create_int32(env, ev->why, &argv[5]);
 			argc = 6;
+		} else if (ev->kind == SEV_SESSION) {
+			napi_create_int32(env, ev->why, &argv[3]);
+			argc = 4;
 		}
 		mws_node_dispatch(env, owner, argc, argv);
 	}
@@ -189,6 +193,17 @@ static void mws__server_on_disconnect(mws_server *s, mws_conn_id id, int code,
 	mws_node_post(ud, ev);
 }
 
+static void mws__server_on_session(mws_server *s, mws_conn_id id, int event, void *ud)
+{
+	(void)s;
+	mws_node_ev *ev = mws_node_ev_new(SEV_SESSION, NULL, 0);
+	if (ev) {
+		ev->id = id;
+		ev->why = event;
+	}
+	mws_node_post(ud, ev);
+}
+
 /* ---- the JS thread's side ---- */
 
 /* The server of a binding call's `this`, and its arguments after it;
@@ -220,6 +235,11 @@ static const mws_node_opt mws__server_opts[] = {
 	OPT("randomSeed", SEED, random_seed),
 	OPT("jsonAllowInvalid", BOOL, json_allow_invalid),
 	OPT("maxHandshakesPerAddress", INT, max_handshakes_per_address),
+	OPT("protocolMode", INT, protocol_mode),
+	OPT("sessionTtlMs", INT, session_ttl_ms),
+	OPT("maxSessions", INT, max_sessions),
+	OPT("sessionMaxBytes", SIZE, session_max_bytes),
+	OPT("sessionMaxMessages", INT, session_max_messages),
 };
 #undef OPT
 #define N_OPTS (sizeof mws__server_opts / sizeof *mws__server_opts)
@@ -295,7 +315,8 @@ static int mws__server_create(napi_env env, napi_value owner, const mws_server_c
 	if (rc == 0) {
 		ns->h.inst->live_servers++;
 		mws_server_callbacks cbs = {sizeof cbs, NULL, mws__server_on_connect,
-		                            mws__server_on_message, mws__server_on_disconnect};
+		                            mws__server_on_message, mws__server_on_disconnect,
+		                            mws__server_on_session};
 		rc = mws_server_set_callbacks(ns->s, &cbs, ns, NULL);
 	}
 	return mws_node_handle_attach(&ns->h, owner, rc);
@@ -438,6 +459,16 @@ static napi_value mws__server_stats(napi_env env, napi_callback_info info)
 	N("sendQueueFull", send_queue_full);
 	N("handshakesOverAddressLimit", handshakes_over_address_limit);
 	N("headersTooLarge", headers_too_large);
+	N("sessionsActive", sessions_active);
+	N("sessionsSuspended", sessions_suspended);
+	N("sessionsCreated", sessions_created);
+	N("sessionsResumed", sessions_resumed);
+	N("sessionsExpired", sessions_expired);
+	N("protocolErrors", protocol_errors);
+	N("replayed", replayed);
+	N("duplicatesDropped", duplicates_dropped);
+	N("batchesOut", batches_out);
+	N("goawaysSent", goaways_sent);
 #undef N
 	napi_value b;
 	napi_get_boolean(env, s.shutting_down != 0, &b);

@@ -12,12 +12,14 @@ from ._connections import Connection, ended, iterate_connections
 from ._errors import Closed, Failed, QueueFull, Timeout
 from ._messages import Message
 from ._options import CLIENT_OPTIONS, options_doc
-from ._types import ClientStats, State, StateChange
+from ._types import ClientStats, SessionInfo, State, StateChange
 
 __all__ = ["AsyncClient", "Connection", "connect"]
 
 _MSG = 0
 _STATE = 1
+_SESSION = 2
+_ACKED = 3
 
 
 class AsyncClient:
@@ -38,7 +40,13 @@ when half of them were read; the default, None, buffers without bound.
 ``state`` and ``wait_state()`` follow the events as the loop has applied
 them, in order; ``on_state(change)``, if given, runs on the loop for each
 transition (a plain function or a coroutine function, which is scheduled as
-a task).
+a task). ``on_session(info)`` likewise gets a SessionInfo on each mws.v1
+connection (STARTED, RESUMED, LOST with counts).
+
+Delivery receipts: ``await client.send(m)`` returns the message's send
+number at once; ``await client.acked(number)`` waits until the server's
+mws.v1 session has acknowledged it and ``await client.flush()`` until
+everything sent so far is (on a plain connection: written).
 
 ``on_open(client)``, if given (plain or coroutine function), runs on the
 loop at every CONNECTED; the messages that waited in the offline queue are
@@ -58,6 +66,7 @@ Options are those of managedws.Client:
         on_state: Optional[Callable[[StateChange], Any]] = None,
         on_credentials: Optional[Callable[[int, int], Any]] = None,
         on_open: Optional[Callable[["AsyncClient"], Any]] = None,
+        on_session: Optional[Callable[[SessionInfo], Any]] = None,
         close_timeout: float = 10.0,
         max_queue: Optional[int] = None,
         **options: Any,
@@ -82,6 +91,12 @@ Options are those of managedws.Client:
         self._conn_count = 0
         self._conn: Optional[Connection] = None
         self._new_conns: Deque[Connection] = collections.deque()
+        self.on_session = on_session
+        #: The SessionInfo of the latest managed connection, as the loop saw it.
+        self.session: Optional[SessionInfo] = None
+        self._acked = 0
+        self._ack_waiters: List[Tuple[int, "asyncio.Future[None]"]] = []
+        self._ack_timer: Optional[asyncio.TimerHandle] = None
         self.close_timeout = close_timeout
         self._pending: Deque[Tuple[int, Any]] = collections.deque()  # from the I/O thread
         self._scheduled = False
@@ -96,6 +111,8 @@ Options are those of managedws.Client:
             on_message=self._io_message,
             on_state=self._io_state,
             on_credentials=on_credentials,
+            on_session=self._io_session,
+            on_acked=self._io_acked,
             close_timeout=close_timeout,
             **options,
         )
@@ -120,6 +137,12 @@ Options are those of managedws.Client:
     def _io_state(self, change: StateChange) -> None:
         self._io_push(_STATE, change)
 
+    def _io_session(self, info: SessionInfo) -> None:
+        self._io_push(_SESSION, info)
+
+    def _io_acked(self, number: int) -> None:
+        self._io_push(_ACKED, number)
+
     # ---- loop thread ----
 
     def _drain(self) -> None:
@@ -136,9 +159,16 @@ Options are those of managedws.Client:
                 else:
                     self._messages.append(value)
                 woke = True
-            else:
+            elif kind == _STATE:
                 self._apply_state(value)
+                self._check_acked()
                 woke = True
+            elif kind == _SESSION:
+                self.session = value
+                self._run_user("on_session", self.on_session, value)
+            else:
+                self._acked = max(self._acked, value)
+                self._check_acked()
         self._flow()
         if woke:
             for fut in self._recv_waiters:
@@ -184,22 +214,25 @@ Options are those of managedws.Client:
                 fut.set_result(change.new)
             elif raise_terminal and change.new in (State.CLOSED, State.FAILED):
                 fut.set_exception(self._terminal_error(change.new, targets))
-        cb = self.on_state
-        if cb is not None:
-            try:
-                r = cb(change)
-                if asyncio.iscoroutine(r):
-                    self._spawn(r, "on_state")
-            except Exception as exc:
-                self._client.callback_errors += 1
-                report(exc, "on_state", self)
+        self._run_user("on_state", self.on_state, change)
+
+    def _run_user(self, what: str, cb: Optional[Callable[[Any], Any]], value: Any) -> None:
+        if cb is None:
+            return
+        try:
+            r = cb(value)
+            if asyncio.iscoroutine(r):
+                self._spawn(r, what)
+        except Exception as exc:
+            self._client.callback_errors += 1
+            report(exc, what, self)
 
     def _spawn(self, coro: Any, what: str) -> None:
         task = self._loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(lambda t: self._task_done(t, what))
 
-    def _task_done(self, task: "asyncio.Task[Any]", what: str) -> None:
+    def _task_done(self, task: "asyncio.Task[Any]", what: str = "on_state") -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self._client.callback_errors += 1
@@ -234,6 +267,29 @@ Options are those of managedws.Client:
                 await fut
             finally:
                 self._recv_waiters.remove(fut)
+
+    def _check_acked(self) -> None:
+        """Settles the acked() waiters that are due; fails them all once
+        CLOSED or FAILED; while some wait, looks again every 100 ms (a plain
+        connection has no acks: a written message is settled)."""
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+            self._ack_timer = None
+        if not self._ack_waiters:
+            return
+        acked = self._acked
+        if self._client._cptr() is not None:
+            acked = max(acked, self._client.stats().acked_number)
+        terminal = self._state in (State.CLOSED, State.FAILED)
+        for number, fut in self._ack_waiters:
+            if fut.done():
+                continue
+            if acked >= number:
+                fut.set_result(None)
+            elif terminal:
+                fut.set_exception(self._terminal_error(self._state, frozenset()))
+        if not terminal and any(not f.done() for _, f in self._ack_waiters):
+            self._ack_timer = self._loop.call_later(0.1, self._check_acked)
 
     def _terminal_error(self, st: State, targets: frozenset) -> Exception:
         ch = self._last_change
@@ -294,8 +350,9 @@ Options are those of managedws.Client:
         return self._client.server_connection_id
 
     async def send(self, message: Union[str, bytes, bytearray, memoryview], *,
-                   timeout: Optional[float] = None) -> None:
-        """Sends ``str`` as text, bytes-like as binary.
+                   timeout: Optional[float] = None) -> int:
+        """Sends ``str`` as text, bytes-like as binary; returns its send
+        number (for acked()).
 
         The library queues the message and this returns at once -- unless
         the queue is full: then it waits until there is room (backpressure),
@@ -307,8 +364,7 @@ Options are those of managedws.Client:
         delay, deadline = 0.001, None if timeout is None else self._loop.time() + timeout
         while True:
             try:
-                self._client.send(message)
-                return
+                return self._client.send(message)
             except QueueFull:
                 if deadline is not None and self._loop.time() >= deadline:
                     raise
@@ -326,9 +382,39 @@ Options are those of managedws.Client:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.02)
 
-    def send_nowait(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
+    def send_nowait(self, message: Union[str, bytes, bytearray, memoryview]) -> int:
         """send() without the coroutine."""
-        self._client.send(message)
+        return self._client.send(message)
+
+    @property
+    def acked_number(self) -> int:
+        """Every message whose send number is <= this is settled."""
+        return self._client.acked_number
+
+    async def acked(self, number: int, timeout: Optional[float] = None) -> None:
+        """Waits until the message with send ``number`` is settled:
+        acknowledged by the server's mws.v1 session (on a plain connection:
+        written). Timeout after ``timeout`` s; Closed / Failed if the client
+        closes or fails first. Cancelling leaves nothing registered."""
+        fut: "asyncio.Future[None]" = self._loop.create_future()
+        entry = (number, fut)
+        self._ack_waiters.append(entry)
+        self._check_acked()
+        try:
+            if timeout is None:
+                await fut
+            else:
+                try:
+                    await asyncio.wait_for(fut, timeout)
+                except asyncio.TimeoutError:
+                    raise Timeout("message %d not acknowledged after %.3g s (acked %d)"
+                                  % (number, timeout, self.acked_number)) from None
+        finally:
+            self._ack_waiters.remove(entry)
+
+    async def flush(self, timeout: Optional[float] = None) -> None:
+        """Waits until every message sent so far is settled (see acked())."""
+        await self.acked(self._client.stats().send_number, timeout)
 
     async def recv(self) -> Message:
         """The next message: ``str`` for text, ``bytes`` for binary.

@@ -121,6 +121,16 @@ def _mws_py_client_credentials(cptr: Any, creds: Any, ud: Any) -> int:
 
 
 @ffi.def_extern()
+def _mws_py_client_acked(cptr: Any, number: int, ud: Any) -> None:
+    _deliver(ud, "acked", lambda t: t._io_acked(int(number)))
+
+
+@ffi.def_extern()
+def _mws_py_client_session(cptr: Any, info: Any, ud: Any) -> None:
+    _deliver(ud, "session", lambda t: t._io_session(info))
+
+
+@ffi.def_extern()
 def _mws_py_free(ud: Any) -> None:
     try:
         _live.discard(ffi.from_handle(ud))
@@ -147,6 +157,10 @@ if hasattr(lib, "mws_server_new"):
     def _mws_py_server_disconnect(sptr: Any, conn: int, code: int, reason: Any, why: int, ud: Any) -> None:
         _deliver(ud, "disconnect",
                  lambda t: t._io_disconnect(conn, code, ffi.string(reason).decode("utf-8", "replace"), why))
+
+    @ffi.def_extern()
+    def _mws_py_server_session(sptr: Any, conn: int, event: int, ud: Any) -> None:
+        _deliver(ud, "session", lambda t: t._io_session(conn, event))
 
 
 _log_levels = {

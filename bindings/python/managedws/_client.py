@@ -15,7 +15,7 @@ from ._ffi import ffi, lib, new_sized
 from ._handle import HandleOwner
 from ._messages import Message, close_args, encode
 from ._options import CLIENT_OPTIONS, headers_text, new_config, options_doc
-from ._types import ClientStats, State, StateChange
+from ._types import ClientStats, SessionInfo, State, StateChange
 
 __all__ = ["Client", "Credentials"]
 
@@ -60,7 +60,19 @@ construction:
 - ``on_state(change)``: a StateChange for every transition;
 - ``on_credentials(attempt, last_http_status)``: called before every
   connection attempt; return a Credentials (or a dict with "headers" and/or
-  "query"), None to go on unchanged, or False to fail the client.
+  "query"), None to go on unchanged, or False to fail the client;
+- ``on_session(info)``: mws.v1 only, a SessionInfo on each managed
+  connection (STARTED, RESUMED, or LOST with what became of the
+  unacknowledged messages), just before the transition to CONNECTED;
+- ``on_acked(number)``: mws.v1 only, every message whose send number (what
+  send() returned) is <= number is settled: acknowledged by the server's
+  session (or, after a LOST event in discard mode, discarded).
+
+Against a managedws server the client speaks mws.v1 (protocol_mode): what
+it sends while the connection is down is neither lost, duplicated nor
+reordered when a reconnect resumes the session; ``flush()`` and
+``wait_acked()`` wait for the server's acknowledgements. Against another
+server it is plain WebSocket, where a written message counts as settled.
 
 THE CALLBACKS RUN ON THE LIBRARY'S I/O THREAD, which serves every
 connection of the process: keep them short and never block in them (no
@@ -99,6 +111,8 @@ in the FAILED state.
         on_state: Optional[Callable[[StateChange], Any]] = None,
         on_credentials: Optional[Callable[[int, int], Any]] = None,
         on_open: Optional[Callable[["Client"], Any]] = None,
+        on_session: Optional[Callable[[SessionInfo], Any]] = None,
+        on_acked: Optional[Callable[[int], Any]] = None,
         close_timeout: float = 10.0,
         own_context: bool = False,
         **options: Any,
@@ -114,7 +128,12 @@ in the FAILED state.
         self.on_message = on_message
         self.on_state = on_state
         self.on_credentials = on_credentials
+        self.on_session = on_session
+        self.on_acked = on_acked
         self.close_timeout = close_timeout
+        #: The SessionInfo of the latest managed connection, None before one.
+        self.session: Optional[SessionInfo] = None
+        self._acked = 0  # the highest number on_acked reported
         #: Exceptions raised by this client's callbacks so far (each was logged).
         self.callback_errors = 0
         self._cond = threading.Condition()
@@ -146,6 +165,8 @@ in the FAILED state.
         cbs.on_state = lib._mws_py_client_state
         cbs.on_message = lib._mws_py_client_message
         cbs.on_credentials = lib._mws_py_client_credentials if on_credentials else ffi.NULL
+        cbs.on_acked = lib._mws_py_client_acked
+        cbs.on_session = lib._mws_py_client_session
         self._own(out[0], free, lib.mws_client_set_callbacks, cbs, "mws_client_set_callbacks")
 
     # ---- plumbing ----
@@ -173,6 +194,17 @@ in the FAILED state.
 
     def _io_message(self, message: Message) -> None:
         self._user("on_message", self.on_message, message)
+
+    def _io_session(self, cinfo: Any) -> None:
+        info = SessionInfo._from_c(cinfo)
+        self.session = info
+        self._user("on_session", self.on_session, info)
+
+    def _io_acked(self, number: int) -> None:
+        self._user("on_acked", self.on_acked, number)
+        with self._cond:
+            self._acked = max(self._acked, number)
+            self._cond.notify_all()
 
     def _io_credentials(self, creds: Any) -> int:
         cb = self.on_credentials
@@ -231,21 +263,67 @@ in the FAILED state.
         if rc != lib.MWS_ECLOSED:
             check(rc, "close")
 
-    def send(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
+    def send(self, message: Union[str, bytes, bytearray, memoryview]) -> int:
         """Sends ``str`` as a text message, bytes-like as binary. Never blocks.
 
         While not connected the message waits in the queue and goes out in
-        order once connected. QueueFull when the queue is at its bounds,
-        Closed once closed, Failed in FAILED.
+        order once connected. Returns the message's send number (1, 2, ...
+        per client; see wait_acked()). QueueFull when the queue is at its
+        bounds, Closed once closed, Failed in FAILED.
         """
         buf, n, t = encode(message)
-        rc = lib.mws_client_send(self._ptr(), buf, n, t)
+        number = ffi.new("uint64_t *")
+        rc = lib.mws_client_send_seq(self._ptr(), buf, n, t, number)
         if rc < 0:
             exc = error_for(rc, "send")
             if isinstance(exc, Failed) and self._last_change is not None:
                 exc.close_code = self._last_change.close_code
                 exc.reason = self._last_change.reason
             raise exc
+        return int(number[0])
+
+    @property
+    def acked_number(self) -> int:
+        """Delivery receipts: every message whose send number is <= this is
+        settled (acknowledged by the server's mws.v1 session; on a plain
+        connection, written). Any thread."""
+        ptr = self._cptr()
+        if ptr is None:
+            return self._acked
+        return max(self._acked, self.stats().acked_number)
+
+    def wait_acked(self, number: int, timeout: Optional[float] = None) -> None:
+        """Blocks until the message with send ``number`` (what send() returned)
+        is settled. Timeout after ``timeout`` seconds; Closed / Failed if the
+        client reaches CLOSED / FAILED first; Deadlock from a callback."""
+        if in_callback():
+            raise Deadlock("wait_acked() inside a callback would block the I/O thread")
+        began = time.monotonic()
+        with self._cond:
+            while True:
+                if self.acked_number >= number:
+                    return
+                st = self._seen if self._cptr() is not None else State.CLOSED
+                if st in (State.CLOSED, State.FAILED):
+                    ch = self._last_change
+                    why = "%s (code %d)" % (ch.reason, ch.close_code) if ch else ""
+                    what = "message %d not acknowledged: client %s %s" % (number, st.name.lower(), why)
+                    raise Closed(what) if st == State.CLOSED else Failed(what)
+                # on_acked wakes us on a managed connection; a plain one has
+                # no acks (a written message is settled), so look again
+                # every 100 ms as well.
+                step = 0.1
+                if timeout is not None:
+                    left = began + timeout - time.monotonic()
+                    if left <= 0:
+                        raise Timeout("message %d not acknowledged after %.3g s (acked %d)"
+                                      % (number, timeout, self.acked_number))
+                    step = min(step, left)
+                self._cond.wait(step)
+
+    def flush(self, timeout: Optional[float] = None) -> None:
+        """Blocks until every message sent so far is settled (see wait_acked())."""
+        self.wait_acked(self.stats().send_number, timeout)
 
     def clear_queue(self) -> None:
         """Discards the messages sent before this call and not yet written

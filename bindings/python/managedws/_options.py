@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence, Tuple
 
 from ._errors import InvalidArgument, check
 from ._ffi import ffi
-from ._types import CloseAction, HeartbeatMode, Jitter
+from ._types import CloseAction, HeartbeatMode, Jitter, ProtocolMode, SessionLostMode
 
 __all__ = ["Option", "CLIENT_OPTIONS", "SERVER_OPTIONS", "apply_options", "new_config", "options_doc"]
 
@@ -126,6 +126,8 @@ _SCALARS: Dict[str, Callable[[str, Any], Any]] = {
     "bool_not": lambda name, v: 0 if v else 1,
     "jitter": _enum(Jitter),
     "heartbeat": _enum(HeartbeatMode),
+    "protocol": _enum(ProtocolMode),
+    "session_lost": _enum(SessionLostMode),
     "seconds_off": lambda name, v: -1 if _off(v) else _ms(name, v),
     "float_off": lambda name, v: -1.0 if _off(v) else _float(name, v),
     "int_off": lambda name, v: -1 if _off(v) else _int(name, v),
@@ -230,6 +232,10 @@ CLIENT_OPTIONS: Tuple[Option, ...] = (
     Option("offline_queue", "no_offline_queue", "bool_not", "True", "queue sends while not connected; False: send() raises InvalidState while away and what is unsent when a connection ends is dropped"),
     Option("hold_queue_on_connect", "hold_queue_on_connect", "bool", "False", "at CONNECTED hold the offline queue until release_queue() (the asyncio on_open sets it)"),
     Option("backoff_factor", "backoff_factor", "float", "2.0", "growth of the reconnect delay per attempt, >= 1"),
+    Option("protocol_mode", "protocol_mode", "protocol", "ProtocolMode.OFFER", "mws.v1: ProtocolMode member or its name (offer, require, plain)"),
+    Option("session_lost_mode", "session_lost_mode", "session_lost", "SessionLostMode.RESEND", "mws.v1: what to do with unacknowledged messages when the session was lost"),
+    Option("ack_every", "ack_every", "int", "32", "mws.v1: acknowledge after this many messages received ..."),
+    Option("ack_delay", "ack_delay_ms", "seconds", "0.05", "... or this long after the first unacknowledged one, s"),
 )
 
 
@@ -252,4 +258,9 @@ SERVER_OPTIONS: Tuple[Option, ...] = (
     Option("random_seed", "random_seed", "size", "None = from the OS", "seed of the shutdown spread (tests)"),
     Option("json_allow_invalid", "json_allow_invalid", "bool", "False", "with json_protocol, deliver text that is not JSON instead of closing with 1003"),
     Option("max_handshakes_per_address", "max_handshakes_per_address", "int_off", "64", "upgrades in progress per peer address; False: no bound"),
+    Option("protocol_mode", "protocol_mode", "protocol", "ProtocolMode.OFFER", "mws.v1 and plain on one port; ProtocolMode.PLAIN: plain only"),
+    Option("session_ttl", "session_ttl_ms", "seconds", "120.0", "mws.v1: a suspended session ends after this, s"),
+    Option("max_sessions", "max_sessions", "int", "10000", "mws.v1 sessions; more are closed with 4013"),
+    Option("session_max_bytes", "session_max_bytes", "size", "1 MiB", "mws.v1: unacknowledged bytes kept per session"),
+    Option("session_max_messages", "session_max_messages", "int", "1024", "mws.v1: unacknowledged messages kept per session"),
 )

@@ -12,7 +12,7 @@ from ._ffi import ffi, lib, new_sized
 from ._handle import HandleOwner
 from ._messages import Message, close_args, encode
 from ._options import SERVER_OPTIONS, new_config, options_doc
-from ._types import from_c_struct
+from ._types import SessionEvent, from_c_struct
 
 __all__ = ["Server", "ConnInfo", "DisconnectReason", "RefuseReason", "ServerStats"]
 
@@ -28,6 +28,10 @@ class DisconnectReason(enum.IntEnum):
     ERROR = lib.MWS_DISCONNECT_ERROR
     INVALID_MESSAGE = lib.MWS_DISCONNECT_INVALID_MESSAGE
     """json_protocol: a text message that was not JSON (1003)."""
+    EXPIRED = lib.MWS_DISCONNECT_EXPIRED
+    """mws.v1: the session stayed suspended longer than session_ttl."""
+    PROTOCOL_ERROR = lib.MWS_DISCONNECT_PROTOCOL_ERROR
+    """mws.v1: malformed or unexpected input (4002..4013)."""
 
 
 class RefuseReason(enum.IntEnum):
@@ -121,6 +125,21 @@ class ServerStats:
     """Connections closed at accept: too many handshakes from their address."""
     headers_too_large: int
     """Requests answered with 431."""
+    sessions_active: int
+    """mws.v1 sessions carried by a connection now."""
+    sessions_suspended: int
+    """mws.v1 sessions waiting for a resume."""
+    sessions_created: int
+    sessions_resumed: int
+    sessions_expired: int
+    protocol_errors: int
+    """Closed 4002..4009 for the client's input."""
+    replayed: int
+    """Messages written again after a resume."""
+    duplicates_dropped: int
+    batches_out: int
+    """Envelopes holding more than one message."""
+    goaways_sent: int
 
     @classmethod
     def _from_c(cls, c: Any) -> "ServerStats":
@@ -149,7 +168,16 @@ Callbacks, fixed at construction:
 - ``on_connect(conn, info)``: the connection is open;
 - ``on_message(conn, message)``: ``str`` for text, ``bytes`` for binary;
 - ``on_disconnect(conn, code, reason, why)``: exactly once per connection;
-  ``why`` is a DisconnectReason.
+  ``why`` is a DisconnectReason;
+- ``on_session(conn, event)``: mws.v1 only, SessionEvent.SUSPENDED when a
+  session's connection ended (its TTL runs) and SessionEvent.RESUMED when
+  the client came back.
+
+For an mws.v1 client ``conn`` is its session's id, stable across resumes:
+on_connect fires once per session and on_disconnect once when it ends
+(closed with 1000 by either side, close_connection(), TTL passed:
+DisconnectReason.EXPIRED, server closed). send() to a suspended session is
+kept (session_max_messages / session_max_bytes) and delivered on resume.
 
 THE CALLBACKS RUN ON THE LIBRARY'S I/O THREAD, shared by every client and
 server of the process: keep them short and never block. They may call
@@ -174,6 +202,7 @@ Options (keywords; None means the library's default; durations in seconds):
         on_connect: Optional[Callable[[int, ConnInfo], Any]] = None,
         on_message: Optional[Callable[[int, Message], Any]] = None,
         on_disconnect: Optional[Callable[[int, int, str, DisconnectReason], Any]] = None,
+        on_session: Optional[Callable[[int, SessionEvent], Any]] = None,
         start: bool = True,
         own_context: bool = False,
         **options: Any,
@@ -182,6 +211,7 @@ Options (keywords; None means the library's default; durations in seconds):
         self.on_connect = on_connect
         self.on_message = on_message
         self.on_disconnect = on_disconnect
+        self.on_session = on_session
         #: Exceptions raised by this server's callbacks so far (each was logged).
         self.callback_errors = 0
         cfg, keep = new_config("mws_server_config", lib.mws_server_config_init, SERVER_OPTIONS,
@@ -204,6 +234,7 @@ Options (keywords; None means the library's default; durations in seconds):
         cbs.on_connect = lib._mws_py_server_connect
         cbs.on_message = lib._mws_py_server_message
         cbs.on_disconnect = lib._mws_py_server_disconnect
+        cbs.on_session = lib._mws_py_server_session if on_session else ffi.NULL
         self._own(out[0], free, lib.mws_server_set_callbacks, cbs, "mws_server_set_callbacks")
         if start:
             self.start()
@@ -238,6 +269,13 @@ Options (keywords; None means the library's default; durations in seconds):
         except ValueError:
             w = why
         self._user("on_disconnect", self.on_disconnect, conn, code, reason, w)
+
+    def _io_session(self, conn: int, event: int) -> None:
+        try:
+            e: Union[SessionEvent, int] = SessionEvent(event)
+        except ValueError:
+            e = event
+        self._user("on_session", self.on_session, conn, e)
 
     # ---- public API ----
 

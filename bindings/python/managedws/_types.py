@@ -15,6 +15,10 @@ __all__ = [
     "Jitter",
     "CloseAction",
     "MessageType",
+    "ProtocolMode",
+    "SessionLostMode",
+    "SessionEvent",
+    "SessionInfo",
 ]
 
 
@@ -83,6 +87,66 @@ class MessageType(enum.IntEnum):
     BINARY = lib.MWS_MSG_BINARY
 
 
+class ProtocolMode(enum.IntEnum):
+    """Whether a connection speaks the managed protocol mws.v1 (``mws_protocol_mode``)."""
+
+    OFFER = lib.MWS_PROTOCOL_OFFER
+    """Offer mws.v1; a server that does not select it gets plain WebSocket (default)."""
+    REQUIRE = lib.MWS_PROTOCOL_REQUIRE
+    """Client only: a server that does not select mws.v1 is a failed connection."""
+    PLAIN = lib.MWS_PROTOCOL_PLAIN
+    """Plain WebSocket only (client: offer nothing; server: serve plain only)."""
+
+
+class SessionLostMode(enum.IntEnum):
+    """What a client does with its unacknowledged messages when its session was lost."""
+
+    RESEND = lib.MWS_SESSION_LOST_RESEND
+    """Write them again on the new session; possibly duplicated, counted (default)."""
+    DISCARD = lib.MWS_SESSION_LOST_DISCARD
+    """Free them, counted."""
+
+
+class SessionEvent(enum.IntEnum):
+    """What happened to an mws.v1 session (``mws_session_event``)."""
+
+    NONE = lib.MWS_SESSION_NONE
+    """A plain connection: no session."""
+    STARTED = lib.MWS_SESSION_STARTED
+    """A new session (the first, or after a close)."""
+    RESUMED = lib.MWS_SESSION_RESUMED
+    """The session went on across a reconnect: nothing lost."""
+    LOST = lib.MWS_SESSION_LOST
+    """The client asked to resume; the server no longer had the session."""
+    SUSPENDED = lib.MWS_SESSION_SUSPENDED
+    """Server: the session's connection ended; its TTL runs."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionInfo:
+    """A client's session event (``mws_session_info``), once per managed connection."""
+
+    event: SessionEvent
+    """STARTED, RESUMED or LOST."""
+    session_id: bytes
+    """The server's 16-byte id of the (new) session."""
+    unacked: int
+    """LOST: messages written and never acknowledged (maybe delivered)."""
+    resent: int
+    """LOST: of those, written again on the new session (SessionLostMode.RESEND)."""
+    discarded: int
+    """LOST: of those, freed (SessionLostMode.DISCARD)."""
+    unsent: int
+    """LOST: never written; always kept and sent."""
+    discarded_first: int
+    """Send numbers of the discarded messages (first..last), 0 when none."""
+    discarded_last: int
+
+    @classmethod
+    def _from_c(cls, c: Any) -> "SessionInfo":
+        return from_c_struct(cls, c, {"event": SessionEvent, "session_id": lambda v: bytes(ffi.buffer(v))})
+
+
 @dataclasses.dataclass(frozen=True)
 class StateChange:
     """One transition of a client, as the state callback is told."""
@@ -99,6 +163,8 @@ class StateChange:
     """Into RECONNECTING: seconds before the next attempt; else 0."""
     attempt: int
     """Attempts since the last stable connection."""
+    session: "SessionEvent" = SessionEvent.NONE
+    """Into CONNECTED: the mws.v1 session event of this connection (NONE when plain)."""
 
     @classmethod
     def _from_c(cls, ch: Any) -> "StateChange":
@@ -109,7 +175,15 @@ class StateChange:
             close_code=ch.close_code,
             retry_delay=ch.retry_delay_ms / 1000.0,
             attempt=ch.attempt,
+            session=_session_event(ch.session),
         )
+
+
+def _session_event(v: int) -> "SessionEvent | int":
+    try:
+        return SessionEvent(v)
+    except ValueError:  # a value from a newer library
+        return v
 
 
 if TYPE_CHECKING:
@@ -165,7 +239,32 @@ class ClientStats:
     bytes_in: int
     msgs_discarded: int
     """Dropped by close() before they were written (never silently)."""
+    managed: bool
+    """The current connection speaks mws.v1."""
+    send_number: int
+    """The number the last accepted send got (send() returns it)."""
+    acked_number: int
+    """Delivery receipts: every message numbered <= this is settled."""
+    unacked: int
+    """mws.v1: written, not yet acknowledged."""
+    replayed: int
+    """Written again after a resume."""
+    duplicates_dropped: int
+    """Received again after a resume, dropped."""
+    sessions_started: int
+    sessions_resumed: int
+    sessions_lost: int
+    lost_resent: int
+    """Re-sent after a session loss: possibly duplicated."""
+    lost_discarded: int
+    """Freed after a session loss (SessionLostMode.DISCARD)."""
+    protocol_errors: int
+    """Malformed or unexpected mws.v1 input: closed 4002..4009."""
+    batches_out: int
+    """Envelopes holding more than one message."""
+    goaways: int
+    """goaway envelopes received."""
 
     @classmethod
     def _from_c(cls, c: Any) -> "ClientStats":
-        return from_c_struct(cls, c, {"state": State})
+        return from_c_struct(cls, c, {"state": State, "managed": bool})

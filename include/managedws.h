@@ -512,6 +512,11 @@ typedef struct mws_server_config {
 	int max_sessions;            /* 0: 10000; more -> close 4013 */
 	size_t session_max_bytes;    /* 0: 1 MiB unacknowledged per session */
 	int session_max_messages;    /* 0: 1024 unacknowledged per session */
+	const char *const *keep_headers; /* request headers ("Authorization") kept
+	                                    for on_connect, copied: an mws.v1
+	                                    session's on_connect comes with its
+	                                    hello, when the request is gone */
+	size_t keep_header_count;
 } mws_server_config;
 
 /* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */
@@ -529,10 +534,10 @@ typedef struct mws_conn_info {
 
 /* Inside on_auth or on_connect: copies request header `name` ("Authorization",
  * case-insensitive, no colon) with a NUL into buf. Returns its length (0 if
- * absent), MWS_ETOOBIG if buf is too small, MWS_EINVAL. MWS_ESTATE in the
- * on_connect of an mws.v1 session: it comes with the session's hello, when
- * the request's headers are gone; read them in on_auth, which every
- * handshake passes (resumes too). */
+ * absent), MWS_ETOOBIG if buf is too small, MWS_EINVAL. In the on_connect
+ * of an mws.v1 session, which comes with the session's hello when the
+ * request is gone, only the headers named in keep_headers can be read:
+ * MWS_ESTATE for any other (on_auth sees them all, at every handshake). */
 MWS_API int mws_conn_info_header(const mws_conn_info *info, const char *name,
                                  char *buf, size_t cap);
 

@@ -33,6 +33,9 @@ static void mws__srv_settings_free(mws__srv_settings *s)
 	for (size_t i = 0; i < s->origin_count; i++)
 		free(s->origins[i]);
 	free(s->origins);
+	for (size_t i = 0; i < s->keep_header_count; i++)
+		free(s->keep_headers[i]);
+	free(s->keep_headers);
 }
 
 static char *mws__dup(const char *s, int *oom)
@@ -45,13 +48,35 @@ static char *mws__dup(const char *s, int *oom)
 	return d;
 }
 
+/* Copies n strings into *out (*count of them copied, so that freeing works
+ * after a failure). MWS_EINVAL for a NULL string. */
+static int mws__dup_list(const char *const *in, size_t n, char ***out, size_t *count,
+                         int *oom)
+{
+	if (!in)
+		return 0;
+	*out = calloc(n ? n : 1, sizeof **out);
+	if (!*out) {
+		*oom = 1;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!in[i])
+			return MWS_EINVAL;
+		(*out)[i] = mws__dup(in[i], oom);
+		*count = i + 1;
+	}
+	return 0;
+}
+
 /* Every default in one place; the header states the same numbers. */
 static int mws__srv_settings_resolve(mws__srv_settings *s, const mws_server_config *c)
 {
 	if (c->port < 0 || c->port > 65535 || c->heartbeat_timeout_ms < 0 ||
 	    c->check_interval_ms < 0 || c->max_connections < 0 || c->rate_burst < 0 ||
 	    c->handshake_timeout_ms < 0 || (!c->cert_file != !c->key_file) ||
-	    (c->origin_count && !c->origins) || c->rate_per_sec != c->rate_per_sec)
+	    (c->origin_count && !c->origins) || (c->keep_header_count && !c->keep_headers) ||
+	    c->rate_per_sec != c->rate_per_sec)
 		return MWS_EINVAL;
 	if ((c->protocol_mode != MWS_PROTOCOL_OFFER && c->protocol_mode != MWS_PROTOCOL_PLAIN) ||
 	    c->session_ttl_ms < 0 || c->max_sessions < 0 || c->session_max_messages < 0)
@@ -61,19 +86,11 @@ static int mws__srv_settings_resolve(mws__srv_settings *s, const mws_server_conf
 	s->iface = mws__dup(c->iface, &oom);
 	s->cert_file = mws__dup(c->cert_file, &oom);
 	s->key_file = mws__dup(c->key_file, &oom);
-	if (c->origins) {
-		s->origins = calloc(c->origin_count ? c->origin_count : 1, sizeof *s->origins);
-		if (!s->origins)
-			oom = 1;
-		for (size_t i = 0; s->origins && i < c->origin_count; i++) {
-			if (!c->origins[i]) {
-				s->origin_count = i;
-				mws__srv_settings_free(s);
-				return MWS_EINVAL;
-			}
-			s->origins[i] = mws__dup(c->origins[i], &oom);
-			s->origin_count = i + 1;
-		}
+	if (mws__dup_list(c->origins, c->origin_count, &s->origins, &s->origin_count, &oom) ||
+	    mws__dup_list(c->keep_headers, c->keep_header_count, &s->keep_headers,
+	                  &s->keep_header_count, &oom)) {
+		mws__srv_settings_free(s);
+		return MWS_EINVAL;
 	}
 	s->port = c->port;
 	s->heartbeat_timeout_ms = mws__or(c->heartbeat_timeout_ms, 60000);

@@ -48,6 +48,8 @@ typedef struct mws__srv_info {
 	char path[1024];
 	char origin[256];
 	char subprotocol[128];
+	char *kept;        /* once wsi is NULL: "name\0value\0" per kept header */
+	size_t kept_len;
 } mws__srv_info;
 
 /* A WebSocket connection, from ESTABLISHED to CLOSED (I/O thread), except
@@ -106,6 +108,8 @@ typedef struct mws__srv_settings {
 	char *iface, *cert_file, *key_file;
 	char **origins;
 	size_t origin_count;
+	char **keep_headers;       /* kept for an mws.v1 session's on_connect */
+	size_t keep_header_count;
 	int port;
 	uint64_t heartbeat_timeout_ms, check_interval_ms, ping_interval_ms;
 	int json_protocol;
@@ -188,6 +192,9 @@ int mws__server_listen(struct mws_server *srv);
  * destroys the vhost. Not from a callback of the listening socket. */
 void mws__server_unlisten(struct mws_server *srv);
 void mws__srv_info_fill(mws__srv_info *info, struct lws *wsi);
+/* Copies the headers `names` while the request is there, for a later
+ * on_connect (info->kept, freed by the caller); then info->wsi is NULL. */
+void mws__srv_info_keep(mws__srv_info *info, char *const *names, size_t n);
 
 /* src/io/server_admit.c: all on the I/O thread */
 /* 0 to let the handshake go on, or the HTTP status refusing it (counted). */

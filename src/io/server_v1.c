@@ -19,7 +19,6 @@ int mws__srv_is_v1(struct lws *wsi)
 
 void mws__srv_v1_open(struct mws_server *srv, mws__srv_conn *c)
 {
-	(void)srv;
 	c->managed = 1;
 	mws__env_out_growing(&c->out, LWS_PRE);
 	/* on_connect comes with the hello; the request is read now, while
@@ -27,17 +26,24 @@ void mws__srv_v1_open(struct mws_server *srv, mws__srv_conn *c)
 	c->info = malloc(sizeof *c->info);
 	if (c->info) {
 		mws__srv_info_fill(c->info, c->wsi);
-		/* By the hello libwebsockets has freed the request's headers: a
-		 * lookup then says so (MWS_ESTATE) instead of "absent". */
-		c->info->wsi = NULL;
+		/* By the hello libwebsockets has freed the request's headers. */
+		mws__srv_info_keep(c->info, srv->set.keep_headers, srv->set.keep_header_count);
 	}
+}
+
+/* The handshake's details are needed until on_connect (or a resume). */
+static void mws__srv_v1_info_drop(mws__srv_conn *c)
+{
+	if (c->info)
+		free(c->info->kept);
+	free(c->info);
+	c->info = NULL;
 }
 
 void mws__srv_v1_conn_free(mws__srv_conn *c)
 {
 	mws__env_out_release(&c->out);
-	free(c->info);
-	c->info = NULL;
+	mws__srv_v1_info_drop(c);
 }
 
 static void mws__srv_v1_error(struct mws_server *srv, mws__srv_conn *c, int code,
@@ -109,8 +115,7 @@ static void mws__srv_v1_new_session(struct mws_server *srv, mws__srv_conn *c,
 		}
 		srv->cbs.on_connect(srv, c->id, &info->pub, srv->user_data);
 	}
-	free(c->info);
-	c->info = NULL;
+	mws__srv_v1_info_drop(c);
 }
 
 static void mws__srv_v1_hello(struct mws_server *srv, mws__srv_conn *c, const mws__env *e)
@@ -130,8 +135,7 @@ static void mws__srv_v1_hello(struct mws_server *srv, mws__srv_conn *c, const mw
 		return;
 	}
 	mws__srv_v1_freed(srv, c, acked0, bytes0);
-	free(c->info);
-	c->info = NULL;
+	mws__srv_v1_info_drop(c);
 	atomic_fetch_add(&srv->sessions_resumed, 1);
 	c->welcome_due = 1;
 	c->resumed = 1;

@@ -66,6 +66,48 @@ void mws__srv_info_fill(mws__srv_info *info, struct lws *wsi)
 	info->pub.subprotocol = info->subprotocol;
 }
 
+/* The request is gone (an mws.v1 session's on_connect): what keep_headers
+ * kept, else MWS_ESTATE. */
+static int mws__srv_info_kept(const mws__srv_info *info, const char *name, char *buf,
+                              size_t cap)
+{
+	for (size_t off = 0; off < info->kept_len;) {
+		const char *k = info->kept + off, *v = k + strlen(k) + 1;
+		size_t vn = strlen(v);
+		if (!strcasecmp(k, name)) {
+			if (vn >= cap)
+				return MWS_ETOOBIG;
+			memcpy(buf, v, vn + 1);
+			return (int)vn;
+		}
+		off = (size_t)(v - info->kept) + vn + 1;
+	}
+	return MWS_ESTATE;
+}
+
+void mws__srv_info_keep(mws__srv_info *info, char *const *names, size_t n)
+{
+	size_t len = 0;
+	char *kept = NULL;
+	for (size_t i = 0; i < n; i++) {
+		char val[4096];
+		int vn = mws_conn_info_header(&info->pub, names[i], val, sizeof val);
+		if (vn < 0)
+			vn = 0, val[0] = '\0'; /* too long for a kept header: absent */
+		size_t kn = strlen(names[i]);
+		char *grown = realloc(kept, len + kn + 1 + (size_t)vn + 1);
+		if (!grown)
+			break; /* kept so far stays; the rest reads as MWS_ESTATE */
+		kept = grown;
+		memcpy(kept + len, names[i], kn + 1);
+		memcpy(kept + len + kn + 1, val, (size_t)vn + 1);
+		len += kn + 1 + (size_t)vn + 1;
+	}
+	info->kept = kept;
+	info->kept_len = len;
+	info->wsi = NULL; /* libwebsockets frees the headers after the upgrade */
+}
+
 MWS_API int mws_conn_info_header(const mws_conn_info *pub, const char *name, char *buf,
                                  size_t cap)
 {
@@ -76,7 +118,7 @@ MWS_API int mws_conn_info_header(const mws_conn_info *pub, const char *name, cha
 	struct lws *wsi = info->wsi;
 	buf[0] = '\0';
 	if (!wsi)
-		return MWS_ESTATE; /* an mws.v1 session's on_connect: the request is gone */
+		return mws__srv_info_kept(info, name, buf, cap);
 	char key[128];
 	size_t kn = strlen(name);
 	for (size_t i = 0; i < kn; i++)

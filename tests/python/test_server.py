@@ -192,26 +192,30 @@ def test_blackhole_client_detects_zombie_and_server_reaps(loop_thread):
         srv.close()
 
 
-def test_v1_session_headers_are_read_in_on_auth_not_on_connect():
+def test_v1_session_on_connect_reads_the_kept_headers_only():
     seen = {}
 
     def on_auth(info):
         seen["auth"] = info.header("X-Token")
 
     def on_connect(conn, info):
+        seen["kept"] = info.header("x-token")
+        seen["absent"] = info.header("X-Absent")
         try:
-            seen["connect"] = info.header("X-Token")
+            seen["other"] = info.header("User-Agent")
         except managedws.InvalidState as exc:
-            seen["connect"] = exc
+            seen["other"] = exc
 
-    srv = managedws.Server(iface="127.0.0.1", on_auth=on_auth, on_connect=on_connect)
+    srv = managedws.Server(iface="127.0.0.1", on_auth=on_auth, on_connect=on_connect,
+                           keep_headers=["X-Token", "X-Absent"])
     try:
         with managedws.Client(srv.url, headers={"X-Token": "t0k"}, **FAST) as c:
             c.wait_state(State.CONNECTED, timeout=WAIT)
             assert c.stats().managed
-            wait_until(lambda: "connect" in seen, what="on_connect")
-        assert seen["auth"] == "t0k"
-        assert isinstance(seen["connect"], managedws.InvalidState)
+            wait_until(lambda: "other" in seen, what="on_connect")
+        assert seen["auth"] == "t0k" and seen["kept"] == "t0k" and seen["absent"] is None
+        # Not kept: the request is gone by the session's hello, and it says so.
+        assert isinstance(seen["other"], managedws.InvalidState)
     finally:
         srv.close()
 
@@ -324,7 +328,7 @@ def test_every_server_config_field_is_an_option():
     from managedws import _ffi, _options
 
     c_fields = {name for name, _ in _ffi.ffi.typeof("mws_server_config").fields}
-    assert c_fields == {o.field for o in _options.SERVER_OPTIONS} | {"size", "origin_count"}
+    assert c_fields == {o.field for o in _options.SERVER_OPTIONS} | {"size", "origin_count", "keep_header_count"}
     c_stats = {name for name, _ in _ffi.ffi.typeof("mws_server_stats").fields} - {"size"}
     import dataclasses
 

@@ -311,7 +311,12 @@ static int mws__server_create(napi_env env, napi_value owner, const mws_server_c
 		mws__server_destroy(&ns->h);
 		return -1;
 	}
-	int rc = mws_server_new(&ns->s, NULL, cfg);
+	/* mws.v1 sessions connect at their hello, when the request is gone:
+	 * the library keeps the captured headers until then. */
+	mws_server_config kcfg = *cfg;
+	kcfg.keep_headers = (const char *const *)ns->capture;
+	kcfg.keep_header_count = ns->ncapture;
+	int rc = mws_server_new(&ns->s, NULL, &kcfg);
 	if (rc == 0) {
 		ns->h.inst->live_servers++;
 		mws_server_callbacks cbs = {sizeof cbs, NULL, mws__server_on_connect,

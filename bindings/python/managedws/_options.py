@@ -263,4 +263,5 @@ SERVER_OPTIONS: Tuple[Option, ...] = (
     Option("max_sessions", "max_sessions", "int", "10000", "mws.v1 sessions; more are closed with 4013"),
     Option("session_max_bytes", "session_max_bytes", "size", "1 MiB", "mws.v1: unacknowledged bytes kept per session"),
     Option("session_max_messages", "session_max_messages", "int", "1024", "mws.v1: unacknowledged messages kept per session"),
+    Option("keep_headers", "keep_headers", "strings", "None", "request headers kept for an mws.v1 session's on_connect, which comes after the request is gone (on_auth sees all)"),
 )

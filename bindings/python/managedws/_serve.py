@@ -121,6 +121,8 @@ class AsyncServer:
         self._closed = self._loop.create_future()
         if host is not None:
             options["iface"] = host
+        if self._capture:  # an mws.v1 session's on_connect comes after the request
+            options.setdefault("keep_headers", self._capture)
         self.server = Server(port, on_auth=on_auth, on_connect=self._io_connect, on_message=self._io_message,
                              on_disconnect=self._io_disconnect, start=False, **options)
 

@@ -1,11 +1,12 @@
 /* Throughput and round trip of the managed client.
  *
- *   client_bench URL throughput COUNT SIZE
- *   client_bench URL rtt|rtt_cb COUNT SIZE
+ *   client_bench URL throughput COUNT SIZE [plain]
+ *   client_bench URL rtt|rtt_cb COUNT SIZE [plain]
  *
  * throughput: COUNT binary messages, then a text "__sync"; the clock stops
  * when a text message comes back (a sink server answers with its count, an
  * echo server echoes it), so the same run works against both.
+ * plain: offer no mws.v1 (our own server would otherwise select it).
  * rtt: send from the app thread, wait for the echo there. rtt_cb: the next
  * message leaves from inside on_message (the I/O thread).
  * Prints one JSON line; bench/run.sh puts it beside the other clients. */
@@ -94,8 +95,8 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s URL throughput|rtt|rtt_cb COUNT SIZE\n", argv[0]);
+	if (argc != 5 && !(argc == 6 && !strcmp(argv[5], "plain"))) {
+		fprintf(stderr, "usage: %s URL throughput|rtt|rtt_cb COUNT SIZE [plain]\n", argv[0]);
 		return 2;
 	}
 	const char *url = argv[1], *mode = argv[2];
@@ -113,6 +114,8 @@ int main(int argc, char **argv)
 	cfg.queue_max_messages = 65536;
 	cfg.queue_max_bytes = 64u << 20;
 	cfg.heartbeat_mode = MWS_HEARTBEAT_OFF;
+	if (argc == 6)
+		cfg.protocol_mode = MWS_PROTOCOL_PLAIN;
 	mws_client *c;
 	if (mws_client_new(&c, NULL, url, &cfg)) {
 		fprintf(stderr, "bad URL\n");

@@ -1,6 +1,8 @@
 /* The public client: argument checks, settings, and the hand-off of every
- * request to the I/O thread. The send path is the hot path: one copy, one
- * ring push, and a wake only when the I/O thread is not already coming. */
+ * request to the I/O thread. The send path is the hot path: one copy into
+ * one allocation (with the frame header's room in front), one ring push,
+ * and a wake only when the I/O thread is not already coming; from a
+ * callback, straight into the connection's queue. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -336,32 +338,42 @@ MWS_API int mws_client_send_seq(mws_client *c, const void *data, size_t len, int
 		return MWS_ESTATE;
 	if (len > c->set.queue_max_bytes)
 		return MWS_ETOOBIG;
-	mws__msg *m = mws__msg_new(data, len, type);
-	if (!m)
-		return MWS_ENOMEM;
+	/* On the I/O thread (a callback) the message goes straight to the
+	 * connection's queue: no ring, no wake. */
+	int local = mws__ctx_on_io_thread(c->ctx);
 
+	/* The bound is checked before anything is allocated: a refused send
+	 * costs nothing. The copy is made under the lock, which only the
+	 * producers of this client take. */
 	pthread_mutex_lock(&c->send_lock);
 	size_t msgs = atomic_load_explicit(&c->pending_msgs, memory_order_relaxed);
 	uint64_t bytes = atomic_load_explicit(&c->pending_bytes, memory_order_relaxed);
 	if (msgs + 1 > c->set.queue_max_messages || bytes + len > c->set.queue_max_bytes) {
 		pthread_mutex_unlock(&c->send_lock);
-		mws__msg_free(m);
 		atomic_fetch_add_explicit(&c->queue_full, 1, memory_order_relaxed);
 		return MWS_EQUEUEFULL;
 	}
+	mws__msg *m = mws__msg_new(data, len, type);
+	if (!m) {
+		pthread_mutex_unlock(&c->send_lock);
+		return MWS_ENOMEM;
+	}
 	atomic_fetch_add_explicit(&c->pending_msgs, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->pending_bytes, len, memory_order_relaxed);
-	/* Cannot fail: the ring holds queue_max_messages and only pending
-	 * messages occupy it. */
-	mws__spsc_push(&c->ring, m);
 	/* Numbers follow the ring's order: the I/O thread counts them off. */
 	uint64_t n = atomic_load_explicit(&c->v1.send_number, memory_order_relaxed) + 1;
 	atomic_store_explicit(&c->v1.send_number, n, memory_order_relaxed);
+	if (local)
+		mws__client_send_local(c, m);
+	else
+		/* Cannot fail: the ring holds queue_max_messages and only
+		 * pending messages occupy it. */
+		mws__spsc_push(&c->ring, m);
 	pthread_mutex_unlock(&c->send_lock);
 	if (number)
 		*number = n;
-
-	mws__ctx_schedule(c->ctx, &c->ready);
+	if (!local)
+		mws__ctx_schedule(c->ctx, &c->ready);
 	return 0;
 }
 

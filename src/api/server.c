@@ -1,7 +1,8 @@
 /* The public server: argument checks, settings, and the hand-off of every
  * request to the I/O thread. Sends go through a mutex-protected outbox
  * (one per server, so the order of calls is the order on every connection)
- * and one wake per burst. */
+ * and one wake per burst; a send from a callback (on the I/O thread) goes
+ * straight to the connection's queue. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ MWS_API int mws_server_config_init(mws_server_config *cfg)
 }
 
 static uint64_t mws__or(long v, uint64_t dflt) { return v > 0 ? (uint64_t)v : dflt; }
+static void mws__srv_release(struct mws_server *srv);
 
 static void mws__srv_settings_free(mws__srv_settings *s)
 {
@@ -177,6 +179,7 @@ MWS_API int mws_server_new(mws_server **out, mws_ctx *ctx, const mws_server_conf
 		return MWS_ENOMEM;
 	}
 	srv->ready.drain = mws__srv_drain;
+	srv->release = mws__srv_release;
 	uint64_t seed = srv->set.random_seed;
 	if (!seed && getrandom(&seed, sizeof seed, 0) != sizeof seed)
 		seed = mws__now_us() ^ (uint64_t)(uintptr_t)srv;
@@ -305,11 +308,8 @@ MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data, s
 		return MWS_EINVAL;
 	if (!mws__srv_usable(srv))
 		return MWS_ECLOSED;
-	mws__srv_op *op = mws__srv_op_with_payload(MWS__SOP_SEND, data, len, type);
-	if (!op)
-		return MWS_ENOMEM;
-	op->counted = 1;
-	op->id = id;
+	int local = mws__ctx_on_io_thread(srv->ctx), direct = 0;
+	mws__srv_op *op = NULL;
 	pthread_mutex_lock(&srv->lock);
 	mws__srv_conn *c = mws__idm_get(&srv->map, id);
 	int rc = 0;
@@ -318,22 +318,32 @@ MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data, s
 	else if (c->pending_bytes + len > (c->queue_max_bytes ? c->queue_max_bytes
 	                                                      : srv->set.send_queue_max_bytes) ||
 	         (c->queue_max_msgs && c->pending_msgs + 1 > c->queue_max_msgs)) {
-		rc = MWS_EQUEUEFULL;
+		rc = MWS_EQUEUEFULL; /* refused before anything is allocated */
 		atomic_fetch_add(&srv->send_queue_full, 1);
-	}
-	else {
+	} else if (!(op = mws__srv_op_new_send(data, len, type))) {
+		rc = MWS_ENOMEM;
+	} else {
+		op->counted = 1;
+		op->id = id;
 		c->pending_bytes += len;
 		if (c->queue_max_msgs)
 			c->pending_msgs++;
-		mws__srv_post_locked(srv, op);
+		/* From a callback, a plain connection's send goes straight to
+		 * its queue, unless earlier requests wait in the outbox (their
+		 * order is the order of the calls). */
+		direct = local && !c->managed && c->wsi && !c->close_state && !srv->out_head;
+		if (direct) {
+			mws__srv_enqueue(c, op);
+			lws_callback_on_writable(c->wsi);
+		} else {
+			mws__srv_post_locked(srv, op);
+		}
 	}
 	pthread_mutex_unlock(&srv->lock);
-	if (rc) {
-		free(op->p);
-		free(op);
+	if (rc)
 		return rc;
-	}
-	mws__ctx_schedule(srv->ctx, &srv->ready);
+	if (!direct)
+		mws__ctx_schedule(srv->ctx, &srv->ready);
 	return 0;
 }
 
@@ -487,15 +497,15 @@ MWS_API int mws_server_stats_get(const mws_server *csrv, mws_server_stats *out)
 	return 0;
 }
 
-void mws__srv_release(struct mws_server *srv)
+/* srv->release: everything the server holds, then the server. */
+static void mws__srv_release(struct mws_server *srv)
 {
 	if (srv->free_user_data)
 		srv->free_user_data(srv->user_data);
 	while (srv->out_head) {
 		mws__srv_op *op = srv->out_head;
 		srv->out_head = op->next;
-		mws__srv_payload_unref(op->p);
-		free(op);
+		mws__srv_op_free(op);
 	}
 	free(srv->free_cmd);
 	free(srv->tx_scratch);

@@ -91,7 +91,7 @@ struct mws_client {
 	int rx_applied;                 /* reading is paused on the current wsi */
 	mws__msg_queue held;            /* older than txq: waits for release_queue */
 	size_t tx_off;                  /* bytes of txq.head already written as fragments */
-	unsigned char *tx_frag;         /* LWS_PRE + one fragment, allocated on first use */
+	unsigned char *tx_frag;         /* LWS_PRE + one fragment or batch, on first use */
 	mws__retry retry;               /* attempts, backoff, breaker */
 	mws__heartbeat hb;
 	uint64_t attempt_token;         /* bumps with every attempt */
@@ -144,6 +144,9 @@ void mws__client_detach_wsi(struct mws_client *c, int code, const char *reason);
 /* What the socket takes now without a short write, up to cap. */
 size_t mws__client_socket_room(struct lws *wsi, size_t cap);
 void mws__client_drain(mws_ctx *ctx, mws__ready *r);
+/* mws_client_send() on the I/O thread, under send_lock: `m` goes straight
+ * to txq, after what the ring holds. */
+void mws__client_send_local(struct mws_client *c, mws__msg *m);
 int mws__client_writeable(struct mws_client *c, struct lws *wsi);
 void mws__client_discard_pending(struct mws_client *c);
 size_t mws__client_take_ring(struct mws_client *c);

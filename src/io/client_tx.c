@@ -9,15 +9,18 @@
 #include <sys/socket.h>
 
 #include "core/json_heartbeat.h"
+#include "core/ws_frame.h"
 #include "io/client_io.h"
+#include "io/tx_batch.h"
 
 #define MWS__DRAIN_BATCH 64
 /* Without TLS several writes fit in one WRITEABLE; libwebsockets 4.1.6 lost
  * data under TLS with more than one, so TLS gets exactly one. */
 #define MWS__WRITES_PER_WRITEABLE 32
 /* Larger messages go out as fragments of at most this size (less when the
- * socket has less room), one per WRITEABLE. */
-#define MWS__TX_FRAGMENT (16u * 1024u)
+ * socket has less room), one per WRITEABLE. tx_frag holds either one
+ * fragment or one batch of small messages. */
+#define MWS__TX_FRAGMENT MWS__TX_BATCH_CAP
 #define MWS__TX_FRAGMENT_MIN 512u
 
 static void mws__client_written(struct mws_client *c, mws__msg *m, int sent)
@@ -81,6 +84,21 @@ void mws__client_drain(mws_ctx *ctx, mws__ready *r)
 	}
 	mws__client_rx_flow_apply(c);
 	if (mws__client_take_ring(c) && c->wsi && c->state == MWS_STATE_CONNECTED)
+		lws_callback_on_writable(c->wsi);
+}
+
+void mws__client_send_local(struct mws_client *c, mws__msg *m)
+{
+	/* Everything numbered before it is in the ring: it goes first. */
+	mws__client_take_ring(c);
+	mws__msgq_push(&c->txq, m);
+	c->taken++;
+	if (c->state == MWS_STATE_CLOSED ||
+	    (c->set.no_offline_queue && c->state != MWS_STATE_CONNECTED)) {
+		mws__client_discard_pending(c); /* as mws__client_drain() would */
+		return;
+	}
+	if (c->wsi && c->state == MWS_STATE_CONNECTED)
 		lws_callback_on_writable(c->wsi);
 }
 
@@ -166,6 +184,41 @@ static int mws__client_write_fragment(struct mws_client *c, struct lws *wsi, mws
 	return 1;
 }
 
+/* Frames the small messages at the head of txq into tx_frag, each masked
+ * with its own key, and writes them at once; pops and settles them once
+ * libwebsockets has them all. Returns how many, or -1. */
+static int mws__client_write_batch(struct mws_client *c, struct lws *wsi)
+{
+	if (!c->tx_frag && !(c->tx_frag = malloc(LWS_PRE + MWS__TX_FRAGMENT)))
+		return -1;
+	unsigned char *out = c->tx_frag + LWS_PRE;
+	size_t cap = mws__tx_write_limit(wsi), used = 0;
+	int n = 0;
+	for (mws__msg *m = c->txq.head; m; m = m->next) {
+		size_t need = mws__frame_header_len(m->len, 1) + m->len;
+		if (used + need > cap)
+			break; /* the first one always fits: see mws__client_small */
+		unsigned char key[4];
+		if (mws__tx_mask(key))
+			return -1;
+		used += mws__frame_put(out + used,
+		                       m->type == MWS_MSG_BINARY ? MWS__OP_BINARY : MWS__OP_TEXT, 1,
+		                       key, mws__msg_payload(m), m->len);
+		n++;
+	}
+	if (mws__tx_write_frames(wsi, out, used))
+		return -1; /* the socket failed: the close path takes over */
+	for (int i = 0; i < n; i++)
+		mws__client_written(c, mws__msgq_pop(&c->txq), 1);
+	return n;
+}
+
+/* Fits in one batch with its frame header. */
+static int mws__client_small(struct lws *wsi, const mws__msg *m)
+{
+	return mws__frame_header_len(m->len, 1) + m->len <= mws__tx_write_limit(wsi);
+}
+
 int mws__client_writeable(struct mws_client *c, struct lws *wsi)
 {
 	int budget = c->url.tls ? 1 : MWS__WRITES_PER_WRITEABLE;
@@ -184,10 +237,18 @@ int mws__client_writeable(struct mws_client *c, struct lws *wsi)
 			return -1;
 		budget--;
 	}
-	/* A message takes ownership only once lws_write() has it all. */
+	/* A message takes ownership only once lws_write() has it all. A write
+	 * the socket did not take whole leaves the rest with libwebsockets:
+	 * then nothing more until it has flushed (no poll per message, as
+	 * lws_send_pipe_choked() would make). */
 	mws__client_take_ring(c);
-	while (budget-- > 0 && c->txq.head) {
+	while (budget-- > 0 && c->txq.head && !lws_partial_buffered(wsi)) {
 		mws__msg *m = c->txq.head;
+		if (!c->tx_off && mws__client_small(wsi, m)) {
+			if (mws__client_write_batch(c, wsi) < 0)
+				return -1;
+			continue;
+		}
 		if (c->tx_off || m->len > MWS__TX_FRAGMENT) {
 			int done = mws__client_write_fragment(c, wsi, m);
 			if (done < 0)
@@ -197,14 +258,11 @@ int mws__client_writeable(struct mws_client *c, struct lws *wsi)
 		} else {
 			enum lws_write_protocol kind =
 				m->type == MWS_MSG_BINARY ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
-			int n = lws_write(wsi, mws__msg_payload(m), m->len, kind);
-			if (n < (int)m->len)
+			if (lws_write(wsi, mws__msg_payload(m), m->len, kind) < (int)m->len)
 				return -1; /* the socket failed: the close path takes over */
 		}
 		mws__msgq_pop(&c->txq);
 		mws__client_written(c, m, 1);
-		if (lws_send_pipe_choked(wsi))
-			break;
 	}
 	if (c->txq.head || c->ping_due || c->json_hb_due)
 		lws_callback_on_writable(wsi);

@@ -296,7 +296,7 @@ static void mws__srv_finish_free(lws_sorted_usec_list_t *sul)
 	if (cmd->waited)
 		mws__ctx_complete(srv->ctx, cmd); /* the caller releases */
 	else
-		mws__srv_release(srv); /* deferred from a callback */
+		srv->release(srv); /* deferred from a callback */
 }
 
 static void mws__srv_check_done(struct mws_server *srv)

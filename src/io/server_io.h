@@ -34,6 +34,7 @@ typedef struct mws__srv_op {
 	struct mws__srv_op *next;
 	int kind;
 	int counted;        /* its bytes count toward the connection's limit */
+	int inline_p;       /* p lives in this op's allocation (a SEND's own copy) */
 	mws_conn_id id;
 	mws__srv_payload *p;
 	int code;
@@ -132,6 +133,9 @@ struct mws_server {
 	mws_server_callbacks cbs;
 	void *user_data;
 	void (*free_user_data)(void *);
+	/* Frees the server; set by the public layer, which allocated it, so
+	 * that the I/O layer finishes a deferred free without calling up. */
+	void (*release)(struct mws_server *srv);
 
 	/* any thread */
 	atomic_int started;
@@ -237,6 +241,10 @@ int mws__srv_receive(struct mws_server *srv, mws__srv_conn *conn, const void *in
 void mws__srv_pong(struct mws_server *srv, mws__srv_conn *conn, const void *in,
                    size_t len);
 
+/* A SEND op and its payload copy in one allocation (any thread); NULL
+ * when out of memory. Its payload is never shared. */
+mws__srv_op *mws__srv_op_new_send(const void *data, size_t len, int type);
+
 /* src/io/server_tx.c: all on the I/O thread */
 void mws__srv_op_free(mws__srv_op *op);
 void mws__srv_enqueue(mws__srv_conn *c, mws__srv_op *op);
@@ -251,10 +259,8 @@ void mws__srv_timers_start(struct mws_server *srv);
  * connection is gone. */
 void mws__srv_shutdown_begin(struct mws_server *srv, int code, uint64_t window_ms,
                              uint64_t deadline_ms, mws__cmd *waiter);
-/* Begins freeing; `cmd` completes (or the server is released) when done. */
+/* Begins freeing; `cmd` completes (or srv->release runs) when done. */
 void mws__srv_free_begin(struct mws_server *srv, mws__cmd *cmd);
-/* Releases what the public layer allocated (api/server.c). */
-void mws__srv_release(struct mws_server *srv);
 /* src/io/server_tx.c, for server_v1*.c */
 void mws__srv_rx_pause(struct mws_server *srv, mws__srv_conn *c);
 void mws__srv_rx_resume(struct mws_server *srv, mws__srv_conn *c);

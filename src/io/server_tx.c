@@ -19,7 +19,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/ws_frame.h"
 #include "io/server_io.h"
+#include "io/tx_batch.h"
 
 _Static_assert(LWS_PRE <= 32, "payload headroom");
 
@@ -27,8 +29,9 @@ _Static_assert(LWS_PRE <= 32, "payload headroom");
  * data under TLS with more than one, so TLS gets exactly one. A fragment
  * is a write. */
 #define MWS__SRV_WRITES_PER_WRITEABLE 32
-/* The largest frame handed to libwebsockets at once. */
-#define MWS__SRV_FRAGMENT (16 * 1024)
+/* The largest frame handed to libwebsockets at once; tx_scratch holds one
+ * fragment or one batch of small messages. */
+#define MWS__SRV_FRAGMENT MWS__TX_BATCH_CAP
 /* While a connection is not read, its TCP state is looked at this often. */
 #define MWS__SRV_STALL_CHECK_MS 200
 /* How long a half-closed peer gets to take what libwebsockets holds. */
@@ -55,9 +58,36 @@ void mws__srv_payload_unref(mws__srv_payload *p)
 		free(p);
 }
 
+/* Where a SEND's payload starts in its op's allocation. */
+#define MWS__SRV_OP_PAYLOAD_AT \
+	((sizeof(mws__srv_op) + _Alignof(mws__srv_payload) - 1) & \
+	 ~(_Alignof(mws__srv_payload) - 1))
+
+mws__srv_op *mws__srv_op_new_send(const void *data, size_t len, int type)
+{
+	size_t head = MWS__SRV_OP_PAYLOAD_AT + sizeof(mws__srv_payload) + LWS_PRE;
+	if (len > SIZE_MAX - head)
+		return NULL;
+	mws__srv_op *op = malloc(head + len);
+	if (!op)
+		return NULL;
+	memset(op, 0, sizeof *op);
+	mws__srv_payload *p = (mws__srv_payload *)(void *)((char *)op + MWS__SRV_OP_PAYLOAD_AT);
+	p->refs = 1;
+	p->type = type;
+	p->len = len;
+	if (len)
+		memcpy(p->buf + LWS_PRE, data, len);
+	op->kind = MWS__SOP_SEND;
+	op->p = p;
+	op->inline_p = 1;
+	return op;
+}
+
 void mws__srv_op_free(mws__srv_op *op)
 {
-	mws__srv_payload_unref(op->p);
+	if (!op->inline_p)
+		mws__srv_payload_unref(op->p);
 	free(op);
 }
 
@@ -211,6 +241,54 @@ static int mws__srv_write_fragment(struct mws_server *srv, mws__srv_conn *c, siz
 	return last;
 }
 
+/* Fits in one batch with its frame header. */
+static int mws__srv_small(struct lws *wsi, const mws__srv_payload *p)
+{
+	return mws__frame_header_len(p->len, 0) + p->len <= mws__tx_write_limit(wsi);
+}
+
+typedef struct mws__srv_written {
+	size_t bytes, msgs, counted_bytes;
+} mws__srv_written;
+
+static void mws__srv_pop_written(mws__srv_conn *c, mws__srv_written *w)
+{
+	mws__srv_op *op = c->txh;
+	c->txh = op->next;
+	if (!c->txh)
+		c->txt = NULL;
+	c->tx_off = 0;
+	w->msgs++;
+	if (op->counted)
+		w->counted_bytes += op->p->len;
+	mws__srv_op_free(op);
+}
+
+/* Frames the small messages at the head of the queue into tx_scratch and
+ * writes them at once (one send() where libwebsockets would make one per
+ * message). 0, or -1 when the socket failed. */
+static int mws__srv_write_batch(struct mws_server *srv, mws__srv_conn *c, mws__srv_written *w)
+{
+	if (!srv->tx_scratch && !(srv->tx_scratch = malloc(LWS_PRE + MWS__SRV_FRAGMENT)))
+		return -1;
+	unsigned char *out = srv->tx_scratch + LWS_PRE;
+	size_t cap = mws__tx_write_limit(c->wsi), used = 0, n = 0;
+	for (mws__srv_op *op = c->txh; op; op = op->next, n++) {
+		mws__srv_payload *p = op->p;
+		if (used + mws__frame_header_len(p->len, 0) + p->len > cap)
+			break; /* the first one always fits: see mws__srv_small */
+		used += mws__frame_put(out + used,
+		                       p->type == MWS_MSG_BINARY ? MWS__OP_BINARY : MWS__OP_TEXT, 1,
+		                       NULL, p->buf + LWS_PRE, p->len);
+		w->bytes += p->len;
+	}
+	if (mws__tx_write_frames(c->wsi, out, used))
+		return -1;
+	while (n-- > 0)
+		mws__srv_pop_written(c, w);
+	return 0;
+}
+
 int mws__srv_writeable(struct mws_server *srv, mws__srv_conn *c)
 {
 	struct lws *wsi = c->wsi;
@@ -236,26 +314,26 @@ int mws__srv_writeable(struct mws_server *srv, mws__srv_conn *c)
 		budget--;
 		writes++;
 	}
-	size_t written_bytes = 0, written_msgs = 0, counted_bytes = 0;
-	while (budget-- > 0 && c->txh && !lws_send_pipe_choked(wsi)) {
-		mws__srv_op *op = c->txh;
+	/* Until a write is not taken whole: libwebsockets keeps the rest and
+	 * flushes it first (no poll per message, as lws_send_pipe_choked()
+	 * would make). */
+	mws__srv_written w = {0, 0, 0};
+	while (budget-- > 0 && c->txh && !lws_partial_buffered(wsi)) {
+		writes++;
+		if (!c->tx_off && mws__srv_small(wsi, c->txh->p)) {
+			if (mws__srv_write_batch(srv, c, &w))
+				return -1; /* the socket failed: the close path takes over */
+			continue;
+		}
 		size_t n = 0;
 		int rc = mws__srv_write_fragment(srv, c, &n);
 		if (rc < 0)
-			return -1; /* the socket failed: the close path takes over */
-		written_bytes += n;
-		writes++;
-		if (!rc)
-			continue;
-		c->txh = op->next;
-		if (!c->txh)
-			c->txt = NULL;
-		c->tx_off = 0;
-		written_msgs++;
-		if (op->counted)
-			counted_bytes += op->p->len;
-		mws__srv_op_free(op);
+			return -1;
+		w.bytes += n;
+		if (rc)
+			mws__srv_pop_written(c, &w);
 	}
+	size_t written_bytes = w.bytes, written_msgs = w.msgs, counted_bytes = w.counted_bytes;
 	if (lws_partial_buffered(wsi))
 		mws__srv_rx_pause(srv, c);
 	if (counted_bytes) {

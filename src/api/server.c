@@ -332,17 +332,17 @@ MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data, s
 		 * its queue, unless earlier requests wait in the outbox (their
 		 * order is the order of the calls). */
 		direct = local && !c->managed && c->wsi && !c->close_state && !srv->out_head;
-		if (direct) {
+		if (direct)
 			mws__srv_enqueue(c, op);
-			lws_callback_on_writable(c->wsi);
-		} else {
+		else
 			mws__srv_post_locked(srv, op);
-		}
 	}
 	pthread_mutex_unlock(&srv->lock);
 	if (rc)
 		return rc;
-	if (!direct)
+	if (direct)
+		mws__srv_kick(srv, c); /* I/O thread: only it frees connections */
+	else
 		mws__ctx_schedule(srv->ctx, &srv->ready);
 	return 0;
 }

@@ -23,6 +23,8 @@
 #define MWS__TX_FRAGMENT MWS__TX_BATCH_CAP
 #define MWS__TX_FRAGMENT_MIN 512u
 
+static void mws__client_kick(struct mws_client *c);
+
 static void mws__client_written(struct mws_client *c, mws__msg *m, int sent)
 {
 	atomic_fetch_sub(&c->pending_msgs, 1);
@@ -83,8 +85,8 @@ void mws__client_drain(mws_ctx *ctx, mws__ready *r)
 		return;
 	}
 	mws__client_rx_flow_apply(c);
-	if (mws__client_take_ring(c) && c->wsi && c->state == MWS_STATE_CONNECTED)
-		lws_callback_on_writable(c->wsi);
+	if (mws__client_take_ring(c))
+		mws__client_kick(c);
 }
 
 void mws__client_send_local(struct mws_client *c, mws__msg *m)
@@ -98,8 +100,7 @@ void mws__client_send_local(struct mws_client *c, mws__msg *m)
 		mws__client_discard_pending(c); /* as mws__client_drain() would */
 		return;
 	}
-	if (c->wsi && c->state == MWS_STATE_CONNECTED)
-		lws_callback_on_writable(c->wsi);
+	mws__client_kick(c);
 }
 
 static int mws__client_write_ping(struct mws_client *c, struct lws *wsi)
@@ -217,6 +218,25 @@ static int mws__client_write_batch(struct mws_client *c, struct lws *wsi)
 static int mws__client_small(struct lws *wsi, const mws__msg *m)
 {
 	return mws__frame_header_len(m->len, 1) + m->len <= mws__tx_write_limit(wsi);
+}
+
+/* New messages in txq: written at once when nothing is in the way, which
+ * saves a trip round the poll loop (for a message sent from the
+ * application, the wake's and POLLOUT's); else, or for what is left, at
+ * the next WRITEABLE. Not under TLS (one write per WRITEABLE there), not
+ * while libwebsockets holds output or a fragment, a ping or a JSON
+ * heartbeat is under way, not once either side has begun to close. */
+static void mws__client_kick(struct mws_client *c)
+{
+	struct lws *wsi = c->wsi;
+	if (!wsi || c->state != MWS_STATE_CONNECTED)
+		return;
+	if (!c->url.tls && !c->v1.managed && c->phase == MWS__PHASE_OPEN && c->txq.head &&
+	    !c->tx_off && !c->ping_due && !c->json_hb_due && !c->peer_close_code &&
+	    !c->own_close_code && !lws_partial_buffered(wsi) && mws__client_small(wsi, c->txq.head))
+		mws__client_write_batch(c, wsi); /* a failed socket fails again at WRITEABLE */
+	if (c->txq.head)
+		lws_callback_on_writable(wsi);
 }
 
 int mws__client_writeable(struct mws_client *c, struct lws *wsi)

@@ -251,6 +251,9 @@ void mws__srv_enqueue(mws__srv_conn *c, mws__srv_op *op);
 /* Queues a message the library itself sends (acks): not counted. */
 void mws__srv_enqueue_text(mws__srv_conn *c, const char *text, size_t n);
 int mws__srv_writeable(struct mws_server *srv, mws__srv_conn *conn);
+/* New output queued on a plain connection: written at once when nothing
+ * is in the way (saves a trip round the poll loop), else at WRITEABLE. */
+void mws__srv_kick(struct mws_server *srv, mws__srv_conn *c);
 void mws__srv_drain(mws_ctx *ctx, mws__ready *r);
 /* A closed connection leaves the count of those not read. */
 void mws__srv_rx_forget(struct mws_server *srv, mws__srv_conn *c);

@@ -289,6 +289,40 @@ static int mws__srv_write_batch(struct mws_server *srv, mws__srv_conn *c, mws__s
 	return 0;
 }
 
+/* After writing: reading stops while libwebsockets holds output; the
+ * written messages leave the connection's bound and enter the stats. */
+static void mws__srv_settle(struct mws_server *srv, mws__srv_conn *c, const mws__srv_written *w)
+{
+	if (lws_partial_buffered(c->wsi))
+		mws__srv_rx_pause(srv, c);
+	if (w->counted_bytes) {
+		pthread_mutex_lock(&srv->lock);
+		c->pending_bytes -= w->counted_bytes;
+		pthread_mutex_unlock(&srv->lock);
+	}
+	atomic_fetch_add_explicit(&srv->msgs_out, w->msgs, memory_order_relaxed);
+	atomic_fetch_add_explicit(&srv->bytes_out, w->bytes, memory_order_relaxed);
+}
+
+void mws__srv_kick(struct mws_server *srv, mws__srv_conn *c)
+{
+	struct lws *wsi = c->wsi;
+	/* Written now only when nothing else must go first or differently:
+	 * no TLS (one write per WRITEABLE there), nothing held by
+	 * libwebsockets, no fragment, ping or close under way, the peer has
+	 * not closed. Otherwise, or for what is left, the next WRITEABLE. */
+	if (!srv->tls && !c->managed && c->txh && !c->tx_off && !c->ping_due &&
+	    !c->close_state && !c->peer_code && !c->half_closed && !c->rx_paused &&
+	    !lws_partial_buffered(wsi) && mws__srv_small(wsi, c->txh->p)) {
+		mws__srv_written w = {0, 0, 0};
+		if (!mws__srv_write_batch(srv, c, &w))
+			mws__srv_settle(srv, c, &w);
+		/* a failed socket fails again at WRITEABLE, which closes it */
+	}
+	if (c->txh)
+		lws_callback_on_writable(wsi);
+}
+
 int mws__srv_writeable(struct mws_server *srv, mws__srv_conn *c)
 {
 	struct lws *wsi = c->wsi;
@@ -333,16 +367,7 @@ int mws__srv_writeable(struct mws_server *srv, mws__srv_conn *c)
 		if (rc)
 			mws__srv_pop_written(c, &w);
 	}
-	size_t written_bytes = w.bytes, written_msgs = w.msgs, counted_bytes = w.counted_bytes;
-	if (lws_partial_buffered(wsi))
-		mws__srv_rx_pause(srv, c);
-	if (counted_bytes) {
-		pthread_mutex_lock(&srv->lock);
-		c->pending_bytes -= counted_bytes;
-		pthread_mutex_unlock(&srv->lock);
-	}
-	atomic_fetch_add_explicit(&srv->msgs_out, written_msgs, memory_order_relaxed);
-	atomic_fetch_add_explicit(&srv->bytes_out, written_bytes, memory_order_relaxed);
+	mws__srv_settle(srv, c, &w);
 	if (!c->txh && c->close_state == MWS__CLOSE_AFTER_QUEUE) {
 		if (!srv->tls || !writes)
 			return mws__srv_send_close(c);
@@ -430,7 +455,7 @@ void mws__srv_drain(mws_ctx *ctx, mws__ready *r)
 			continue;
 		}
 		mws__srv_enqueue(c, op);
-		lws_callback_on_writable(c->wsi);
+		mws__srv_kick(srv, c);
 	}
 }
 

@@ -372,7 +372,9 @@ MWS_API int mws_client_send_seq(mws_client *c, const void *data, size_t len, int
 	pthread_mutex_unlock(&c->send_lock);
 	if (number)
 		*number = n;
-	if (!local)
+	if (local)
+		mws__client_kick(c); /* outside the lock: producers do not wait on the socket */
+	else
 		mws__ctx_schedule(c->ctx, &c->ready);
 	return 0;
 }

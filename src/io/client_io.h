@@ -106,6 +106,7 @@ struct mws_client {
 	int own_close_code;             /* a close libwebsockets sent by itself */
 	char own_close_reason[124];
 	int ping_due, json_hb_due;
+	int in_rx;                      /* inside on_message: no write now (client_rx.c) */
 	uint64_t last_rx_ms;             /* last message from the peer */
 	/* From a JSON connection_ack; written on the I/O thread under
 	 * stats_lock, read by mws_client_server_connection_id(). */
@@ -145,8 +146,11 @@ void mws__client_detach_wsi(struct mws_client *c, int code, const char *reason);
 size_t mws__client_socket_room(struct lws *wsi, size_t cap);
 void mws__client_drain(mws_ctx *ctx, mws__ready *r);
 /* mws_client_send() on the I/O thread, under send_lock: `m` goes straight
- * to txq, after what the ring holds. */
+ * to txq, after what the ring holds; mws__client_kick() then writes. */
 void mws__client_send_local(struct mws_client *c, mws__msg *m);
+/* New messages in txq: written at once when nothing is in the way, else
+ * at the next WRITEABLE. I/O thread. */
+void mws__client_kick(struct mws_client *c);
 int mws__client_writeable(struct mws_client *c, struct lws *wsi);
 void mws__client_discard_pending(struct mws_client *c);
 size_t mws__client_take_ring(struct mws_client *c);

@@ -23,8 +23,6 @@
 #define MWS__TX_FRAGMENT MWS__TX_BATCH_CAP
 #define MWS__TX_FRAGMENT_MIN 512u
 
-static void mws__client_kick(struct mws_client *c);
-
 static void mws__client_written(struct mws_client *c, mws__msg *m, int sent)
 {
 	atomic_fetch_sub(&c->pending_msgs, 1);
@@ -98,9 +96,7 @@ void mws__client_send_local(struct mws_client *c, mws__msg *m)
 	if (c->state == MWS_STATE_CLOSED ||
 	    (c->set.no_offline_queue && c->state != MWS_STATE_CONNECTED)) {
 		mws__client_discard_pending(c); /* as mws__client_drain() would */
-		return;
 	}
-	mws__client_kick(c);
 }
 
 static int mws__client_write_ping(struct mws_client *c, struct lws *wsi)
@@ -225,13 +221,14 @@ static int mws__client_small(struct lws *wsi, const mws__msg *m)
  * application, the wake's and POLLOUT's); else, or for what is left, at
  * the next WRITEABLE. Not under TLS (one write per WRITEABLE there), not
  * while libwebsockets holds output or a fragment, a ping or a JSON
- * heartbeat is under way, not once either side has begun to close. */
-static void mws__client_kick(struct mws_client *c)
+ * heartbeat is under way, not once either side has begun to close, not
+ * from on_message (see in_rx). */
+void mws__client_kick(struct mws_client *c)
 {
 	struct lws *wsi = c->wsi;
 	if (!wsi || c->state != MWS_STATE_CONNECTED)
 		return;
-	if (!c->url.tls && !c->v1.managed && c->phase == MWS__PHASE_OPEN && c->txq.head &&
+	if (!c->url.tls && !c->v1.managed && c->phase == MWS__PHASE_OPEN && c->txq.head && !c->in_rx &&
 	    !c->tx_off && !c->ping_due && !c->json_hb_due && !c->peer_close_code &&
 	    !c->own_close_code && !lws_partial_buffered(wsi) && mws__client_small(wsi, c->txq.head))
 		mws__client_write_batch(c, wsi); /* a failed socket fails again at WRITEABLE */

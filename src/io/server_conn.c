@@ -197,7 +197,12 @@ int mws__srv_receive(struct mws_server *srv, mws__srv_conn *c, const void *in, s
 	case MWS__REASM_COMPLETE:
 		if (c->managed)
 			return mws__srv_v1_receive(srv, c, msg, n, c->rx.type);
+		/* A send from on_message waits for WRITEABLE: a ping read
+		 * before the message must get its pong first (libwebsockets
+		 * sends that one there and tells nobody it is due). */
+		c->in_rx = 1;
 		mws__srv_deliver(srv, c, msg, n, c->rx.type);
+		c->in_rx = 0;
 		return 0;
 	default:
 		return 0;

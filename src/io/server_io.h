@@ -68,6 +68,7 @@ typedef struct mws__srv_conn {
 	int rx_paused;       /* not read while libwebsockets holds our output */
 	int half_closed;     /* the peer sent FIN with our output pending */
 	int ping_due;
+	int in_rx;           /* inside on_message of this connection: no write now */
 	int close_state;     /* MWS__CLOSE_* */
 	int close_code;
 	char close_reason[124];

@@ -177,6 +177,10 @@ static void mws__client_v1_dispatch(struct mws_client *c, const mws__env *e)
 		snprintf(v->goaway_reason, sizeof v->goaway_reason, "%.*s",
 		         (int)e->u.goaway.reason_len, e->u.goaway.reason);
 		atomic_fetch_add(&v->goaways, 1);
+		/* The answer: our final ack, so that the server's session
+		 * knows all we received; the server closes once it has it. */
+		v->final_ack_due = 1;
+		lws_callback_on_writable(c->wsi);
 		return;
 	case MWS__ENV_ERROR:
 		mws__log(c->ctx, MWS_LOG_WARN, "client %s: the server reports %u (%.*s)",

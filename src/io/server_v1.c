@@ -42,6 +42,7 @@ static void mws__srv_v1_info_drop(mws__srv_conn *c)
 
 void mws__srv_v1_conn_free(mws__srv_conn *c)
 {
+	mws__timer_cancel(&c->goaway_sul);
 	mws__env_out_release(&c->out);
 	mws__srv_v1_info_drop(c);
 }
@@ -239,6 +240,31 @@ static void mws__srv_v1_dispatch(struct mws_server *srv, mws__srv_conn *c, const
 		mws__srv_v1_freed(srv, c, acked0, bytes0);
 	}
 	mws__srv_v1_arm_ack(srv, c, mws__now_ms());
+}
+
+int mws__srv_v1_answer(struct mws_server *srv, mws__srv_conn *c, const void *msg, size_t len)
+{
+	mws__env e;
+	mws__env_limits lim = {len, srv->set.max_message_bytes, 0};
+	/* Data is not delivered now; its riding ack is taken. Anything that
+	 * does not decode ends the wait: the connection is closing anyway. */
+	int rc = mws__env_decode(msg, len, &lim, &e);
+	int answered = rc || e.type == MWS__ENV_ACK;
+	if (!rc && e.has_ack && c->rec) {
+		mws__sess *s = &c->rec->sess;
+		uint64_t acked0 = s->stats.acked;
+		uint64_t bytes0 = mws__sess_outbox_bytes(s);
+		if (mws__sess_on_ack(s, e.ack_seq))
+			answered = 1;
+		else
+			mws__srv_v1_freed(srv, c, acked0, bytes0);
+	}
+	if (answered) { /* the close frame goes now */
+		mws__timer_cancel(&c->goaway_sul);
+		c->goaway_wait = 0;
+		lws_callback_on_writable(c->wsi);
+	}
+	return 0;
 }
 
 int mws__srv_v1_receive(struct mws_server *srv, mws__srv_conn *c, const void *msg,

@@ -68,6 +68,7 @@ typedef struct mws__srv_conn {
 	int half_closed;     /* the peer sent FIN with our output pending */
 	int ping_due;
 	int close_state;     /* MWS__CLOSE_* */
+	int close_sent;      /* libwebsockets has our close frame: it waits for the answer */
 	int close_code;
 	char close_reason[124];
 	int peer_code;

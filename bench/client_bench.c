@@ -1,14 +1,15 @@
 /* Throughput and round trip of the managed client.
  *
- *   client_bench URL throughput COUNT SIZE [plain]
- *   client_bench URL rtt|rtt_cb COUNT SIZE [plain]
+ *   client_bench URL throughput COUNT SIZE [plain|v1]
+ *   client_bench URL rtt|rtt_cb COUNT SIZE [plain|v1]
  *
  * throughput: COUNT binary messages, then a text "__sync"; the clock stops
  * when a text message comes back (a sink server answers with its count, an
  * echo server echoes it), so the same run works against both.
- * plain: offer no mws.v1 (our own server would otherwise select it).
  * rtt: send from the app thread, wait for the echo there. rtt_cb: the next
  * message leaves from inside on_message (the I/O thread).
+ * plain (the default) speaks plain WebSocket, one frame per message; v1
+ * requires mws.v1 (our server): numbered, acknowledged, batched.
  * Prints one JSON line; bench/run.sh puts it beside the other clients. */
 #include <pthread.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ typedef struct bench {
 	size_t size;
 	double *rtt, t0;
 	long count;
+	char reply[32]; /* the last text: a sink's count */
 } bench;
 
 static double now_s(void)
@@ -50,7 +52,6 @@ static void on_state(mws_client *c, const mws_state_change *ch, void *ud)
 
 static void on_message(mws_client *c, const void *d, size_t n, int t, void *ud)
 {
-	(void)d, (void)n;
 	bench *b = ud;
 	if (b->rtt && b->received < b->count) {
 		/* rtt_cb: sample, and send the next one from here. */
@@ -63,6 +64,8 @@ static void on_message(mws_client *c, const void *d, size_t n, int t, void *ud)
 	pthread_mutex_lock(&b->lock);
 	b->received++;
 	b->texts += t == MWS_MSG_TEXT;
+	if (t == MWS_MSG_TEXT)
+		snprintf(b->reply, sizeof b->reply, "%.*s", (int)(n < 31 ? n : 31), (const char *)d);
 	pthread_cond_broadcast(&b->cond);
 	pthread_mutex_unlock(&b->lock);
 }
@@ -95,10 +98,17 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	if (argc != 5 && !(argc == 6 && !strcmp(argv[5], "plain"))) {
-		fprintf(stderr, "usage: %s URL throughput|rtt|rtt_cb COUNT SIZE [plain]\n", argv[0]);
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: %s URL throughput|rtt|rtt_cb COUNT SIZE [plain|v1]\n",
+		        argv[0]);
 		return 2;
 	}
+	int v1 = argc == 6 && !strcmp(argv[5], "v1");
+	if (argc == 6 && !v1 && strcmp(argv[5], "plain")) {
+		fprintf(stderr, "protocol: plain or v1\n");
+		return 2;
+	}
+	const char *name = v1 ? "managedws-v1" : "managedws";
 	const char *url = argv[1], *mode = argv[2];
 	long count = atol(argv[3]);
 	size_t size = (size_t)atol(argv[4]);
@@ -114,8 +124,7 @@ int main(int argc, char **argv)
 	cfg.queue_max_messages = 65536;
 	cfg.queue_max_bytes = 64u << 20;
 	cfg.heartbeat_mode = MWS_HEARTBEAT_OFF;
-	if (argc == 6)
-		cfg.protocol_mode = MWS_PROTOCOL_PLAIN;
+	cfg.protocol_mode = v1 ? MWS_PROTOCOL_REQUIRE : MWS_PROTOCOL_PLAIN;
 	mws_client *c;
 	if (mws_client_new(&c, NULL, url, &cfg)) {
 		fprintf(stderr, "bad URL\n");
@@ -154,9 +163,10 @@ int main(int argc, char **argv)
 			nanosleep(&(struct timespec){0, 20000}, NULL);
 		rc = wait_count(&b, &b.texts, 1);
 		double secs = now_s() - t0;
-		printf("{\"client\":\"managedws\",\"mode\":\"throughput\",\"msgs\":%ld,"
-		       "\"size\":%zu,\"seconds\":%.6f,\"msg_per_s\":%.1f,\"queue_full_waits\":%ld}\n",
-		       count, size, secs, count / secs, refused);
+		printf("{\"client\":\"%s\",\"mode\":\"throughput\",\"msgs\":%ld,"
+		       "\"size\":%zu,\"seconds\":%.6f,\"msg_per_s\":%.1f,\"queue_full_waits\":%ld,"
+		       "\"sink_count\":%ld}\n",
+		       name, count, size, secs, count / secs, refused, atol(b.reply));
 	} else if (!strcmp(mode, "rtt") || !strcmp(mode, "rtt_cb")) {
 		double *rtt = malloc(sizeof *rtt * (size_t)count);
 		if (!strcmp(mode, "rtt")) {
@@ -176,9 +186,9 @@ int main(int argc, char **argv)
 		}
 		qsort(rtt, (size_t)count, sizeof *rtt, cmp_double);
 		if (!rc)
-			printf("{\"client\":\"managedws\",\"mode\":\"%s\",\"msgs\":%ld,\"size\":%zu,"
+			printf("{\"client\":\"%s\",\"mode\":\"%s\",\"msgs\":%ld,\"size\":%zu,"
 			       "\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f}\n",
-			       mode, count, size, rtt[count / 2], rtt[count * 9 / 10],
+			       name, mode, count, size, rtt[count / 2], rtt[count * 9 / 10],
 			       rtt[count * 99 / 100]);
 		free(rtt);
 	} else {

@@ -310,8 +310,10 @@ MWS_API int mws_credentials_last_http_status(const mws_credentials *creds);
  * a MWS_SESSION_LOST event reported as discarded (numbers
  * discarded_first..discarded_last) and those written while the connection
  * was plain (plain WebSocket has no acknowledgements; they count as settled
- * once written). It fires on the I/O thread when n grows on a managed
- * connection; n only grows; stats.acked_number is the same n. A message
+ * once written). It fires on the I/O thread when n grows: on a managed
+ * connection as acks arrive, on a plain one once messages are written to
+ * the socket (there a receipt means "handed to the kernel", not
+ * "delivered"); n only grows; stats.acked_number is the same n. A message
  * re-sent after a session loss is settled when the new session acks it. */
 typedef void (*mws_acked_cb)(mws_client *client, uint64_t acked_number, void *user_data);
 
@@ -663,6 +665,8 @@ typedef struct mws_server_stats {
 	uint64_t duplicates_dropped;
 	uint64_t batches_out;        /* envelopes holding more than one message */
 	uint64_t goaways_sent;
+	uint64_t session_msgs_dropped; /* mws.v1: messages a session still held
+	                                  (unacknowledged or unsent) when it ended */
 } mws_server_stats;
 
 /* Copies the statistics into `out` (out->size must be set). Any thread. */

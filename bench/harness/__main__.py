@@ -51,6 +51,9 @@ def main() -> int:
                  "below 1 is better for round trips and bytes")
     notes.append("our server: `mws serve --mode echo` for echo; `bench/server_bench` (same "
                  "library, public header) for sink, idle memory and the storm")
+    notes.append("managedws speaks plain WebSocket (one frame per message); managedws-v1 is the "
+                 "same client speaking mws.v1 to our server (numbered, acknowledged, batched): "
+                 "issue 10 targets >= 6x the Node ws client on 64 B")
     notes.append("rtt: managedws/rtt and websockets, gorilla wait on the app thread; */rtt_cb "
                  "(and ws, picows: event loop) send the next message from inside the callback")
     res = {"meta": {"date": stamp, "quick": args.quick, "machine": platform.node(),
@@ -73,8 +76,10 @@ def main() -> int:
             res["client_tput"] = {}
             for size, count in ((64, p["tput_64"]), (4096, p["tput_4k"])):
                 for server in ("ws", peers.OURS):
+                    # mws.v1 needs our server at the other end
+                    both = clients + ([peers.V1] if server == peers.OURS else [])
                     res["client_tput"]["%d B -> %s server" % (size, server)] = figures.throughput(
-                        clients, server, size, count, p["runs"], log)
+                        both, server, size, count, p["runs"], log)
         if "binding" in only:
             print("== binding throughput (-> the ws sink server)", flush=True)
             res["binding_tput"] = {}

@@ -20,6 +20,9 @@ MWS = os.path.join(BUILD, "tools", "mws")
 # measured in their own figure.
 PEERS = ["ws", "websockets", "gorilla", "picows"]
 OURS = "managedws"
+# Our client speaking mws.v1 (numbered, acknowledged, many messages per
+# envelope): only against our server, beside the plain figure.
+V1 = "managedws-v1"
 BINDINGS = ["managedws-python", "managedws-node"]
 
 # Round trip: which mode each client measures. App thread: send and wait
@@ -40,7 +43,9 @@ RTT_MODES: Dict[str, List[str]] = {
 def client_cmd(name: str, url: str, mode: str, count: int, size: int) -> List[str]:
     args = [url, mode, str(count), str(size)]
     if name == "managedws":
-        return [CLIENT_BENCH] + args
+        return [CLIENT_BENCH] + args + ["plain"]
+    if name == V1:
+        return [CLIENT_BENCH] + args + ["v1"]
     if name == "ws":
         return ["node", os.path.join(NODE_DIR, "client.mjs"), "ws"] + args
     if name == "managedws-node":

@@ -56,6 +56,13 @@ def summary_table(res: dict) -> List[str]:
     rows = []
     for label, r in res.get("client_tput", {}).items():
         rows.append(_summary_row("client throughput " + label, "msg/s", r, None, True))
+    for label, r in res.get("client_tput", {}).items():
+        # issue 10: mws.v1 batching against the Node ws client, same server
+        if label.startswith("64 B") and peers.V1 in r and "ws" in r and r["ws"]["median"]:
+            v1, ws = r[peers.V1]["median"], r["ws"]["median"]
+            rows.append("| mws.v1 client throughput %s vs Node ws (target ≥ 6×) | %s msg/s (%s) "
+                        "| %s msg/s (ws) | **%.2f×** |" % (label, _fmt(v1, "msg/s"), peers.V1,
+                                                          _fmt(ws, "msg/s"), v1 / ws))
     for label, r in res.get("binding_tput", {}).items():
         for b in peers.BINDINGS:
             rows.append(_summary_row("%s throughput %s" % (b, label), "msg/s", r, None, True, b))

@@ -485,6 +485,7 @@ MWS_API int mws_server_stats_get(const mws_server *csrv, mws_server_stats *out)
 	s.duplicates_dropped = atomic_load(&srv->duplicates);
 	s.batches_out = atomic_load(&srv->batches_out);
 	s.goaways_sent = atomic_load(&srv->goaways_sent);
+	s.session_msgs_dropped = atomic_load(&srv->session_msgs_dropped);
 	pthread_mutex_lock(&srv->stats_lock);
 	s.rtt_p50_us = (uint32_t)mws__hist_quantile(&srv->rtt_us, 0.50);
 	s.rtt_p90_us = (uint32_t)mws__hist_quantile(&srv->rtt_us, 0.90);

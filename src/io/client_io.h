@@ -175,6 +175,9 @@ void mws__client_v1_init(struct mws_client *c, int mode, int lost_mode, uint32_t
                          uint32_t ack_delay_ms);
 void mws__client_v1_destroy(struct mws_client *c);
 void mws__client_v1_settle(struct mws_client *c, uint64_t msgs, uint64_t bytes, int notify);
+/* After a WRITEABLE: plain messages written since `settled0` are settled
+ * (no acks in plain WebSocket): on_acked fires once for them. */
+void mws__client_v1_receipts(struct mws_client *c, uint64_t settled0);
 void mws__client_v1_discard(struct mws_client *c);
 void mws__client_v1_conn_reset(struct mws_client *c);
 int mws__client_v1_writeable(struct mws_client *c, struct lws *wsi);

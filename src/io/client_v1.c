@@ -49,6 +49,13 @@ void mws__client_v1_settle(struct mws_client *c, uint64_t msgs, uint64_t bytes, 
 		c->cbs.on_acked(c, v->settled, c->user_data);
 }
 
+void mws__client_v1_receipts(struct mws_client *c, uint64_t settled0)
+{
+	/* Managed connections announce theirs as acks arrive. */
+	if (c->v1.settled > settled0 && !c->v1.managed && c->cbs.on_acked)
+		c->cbs.on_acked(c, c->v1.settled, c->user_data);
+}
+
 /* Moves what waits in the plain queue into the session: numbering happens
  * here, on the I/O thread, in the order of the sends. The application's
  * bound covers both, so the outbox never refuses. */
@@ -86,7 +93,7 @@ void mws__client_v1_discard(struct mws_client *c)
 void mws__client_v1_conn_reset(struct mws_client *c)
 {
 	mws__client_v1 *v = &c->v1;
-	v->managed = v->hello_sent = v->welcomed = v->goaway = 0;
+	v->managed = v->hello_sent = v->welcomed = v->goaway = v->final_ack_due = 0;
 	v->echo_watch = 0;
 	v->pong_due = 0;
 	v->session_event = 0;
@@ -229,13 +236,22 @@ int mws__client_v1_writeable(struct mws_client *c, struct lws *wsi)
 				break;
 		}
 	}
-	if (!wrote_data && !v->tx_off && budget > 0 && mws__sess_ack_due(&v->sess, now)) {
+	if (v->final_ack_due && !v->tx_off && budget > 0) {
+		/* Always sent, even when it repeats the last ack: it answers the goaway. */
+		v->final_ack_due = 0;
+		mws__sess_take_ack(&v->sess);
+		if (mws__env_encode_ack(&v->out, v->sess.last_recv) ||
+		    mws__client_v1_flush(c, wsi) < 0)
+			return -1;
+		budget--;
+	} else if (!wrote_data && !v->tx_off && budget > 0 && mws__sess_ack_due(&v->sess, now)) {
 		uint64_t ack = mws__sess_take_ack(&v->sess);
 		if (ack && (mws__env_encode_ack(&v->out, ack) || mws__client_v1_flush(c, wsi) < 0))
 			return -1;
 	}
 	mws__client_v1_publish(c);
-	if (v->tx_off || c->ping_due || v->pong_due || mws__sess_ack_due(&v->sess, now) ||
+	if (v->tx_off || c->ping_due || v->pong_due || v->final_ack_due ||
+	    mws__sess_ack_due(&v->sess, now) ||
 	    (!v->goaway && (mws__sess_unsent(&v->sess) || c->txq.head)))
 		lws_callback_on_writable(wsi);
 	uint64_t due = mws__sess_ack_deadline(&v->sess);

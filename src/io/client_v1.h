@@ -24,6 +24,7 @@ typedef struct mws__client_v1 {
 	int hello_sent, welcomed;
 	int session_event;        /* mws_session_event of this connection, 0: plain */
 	int goaway;               /* a goaway arrived on this connection */
+	int final_ack_due;        /* ... and is answered with our final ack */
 	uint32_t goaway_code;
 	uint64_t goaway_retry_ms;
 	int pong_due;

@@ -117,10 +117,11 @@ static void mws__client_v1_deliver(struct mws_client *c, const mws__env_payload 
 /* One numbered message: delivered, dropped as a duplicate, or a gap.
  * 0 to go on, -1 when the connection is gone (closed here or by the
  * application's callback: the input buffer may be freed). */
-static int mws__client_v1_data(struct mws_client *c, uint64_t seq, const mws__env_payload *p)
+static int mws__client_v1_data(struct mws_client *c, uint64_t seq, const mws__env_payload *p,
+                               uint64_t now)
 {
 	struct lws *wsi = c->wsi;
-	int rc = mws__sess_on_data(&c->v1.sess, seq, mws__now_ms());
+	int rc = mws__sess_on_data(&c->v1.sess, seq, now);
 	if (rc == MWS__SESS_EGAP) {
 		mws__client_v1_error(c, MWS__CLOSE_SEQUENCE, "sequence gap");
 		return -1;
@@ -147,16 +148,16 @@ static void mws__client_v1_dispatch(struct mws_client *c, const mws__env *e)
 		mws__client_v1_welcome(c, e);
 		return;
 	case MWS__ENV_DATA:
-		if (mws__client_v1_data(c, e->u.data.seq, &e->u.data.payload))
+		if (mws__client_v1_data(c, e->u.data.seq, &e->u.data.payload, mws__now_ms()))
 			return;
 		break;
 	case MWS__ENV_BATCH: {
 		mws__env_batch_iter it;
 		mws__env_batch_iter_init(&it, e);
-		uint64_t seq;
+		uint64_t seq, now = mws__now_ms(); /* once per batch, not per message */
 		mws__env_payload p;
 		while (mws__env_batch_next(&it, &seq, &p))
-			if (mws__client_v1_data(c, seq, &p))
+			if (mws__client_v1_data(c, seq, &p, now))
 				return;
 		break;
 	}
@@ -177,6 +178,10 @@ static void mws__client_v1_dispatch(struct mws_client *c, const mws__env *e)
 		snprintf(v->goaway_reason, sizeof v->goaway_reason, "%.*s",
 		         (int)e->u.goaway.reason_len, e->u.goaway.reason);
 		atomic_fetch_add(&v->goaways, 1);
+		/* The answer: our final ack, so that the server's session
+		 * knows all we received; the server closes once it has it. */
+		v->final_ack_due = 1;
+		lws_callback_on_writable(c->wsi);
 		return;
 	case MWS__ENV_ERROR:
 		mws__log(c->ctx, MWS_LOG_WARN, "client %s: the server reports %u (%.*s)",

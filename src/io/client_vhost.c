@@ -127,7 +127,12 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 		c = mws__client_of(wsi);
 		if (!c)
 			return -1; /* detached: send the stored close frame */
-		return mws__client_writeable(c, wsi);
+		{
+			uint64_t settled0 = c->v1.settled;
+			int rc = mws__client_writeable(c, wsi);
+			mws__client_v1_receipts(c, settled0);
+			return rc;
+		}
 
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		c = mws__client_of(wsi);

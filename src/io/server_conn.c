@@ -180,7 +180,7 @@ static int mws__srv_too_big(struct mws_server *srv, mws__srv_conn *c)
 
 int mws__srv_receive(struct mws_server *srv, mws__srv_conn *c, const void *in, size_t len)
 {
-	if (c->close_state != MWS__CLOSE_NONE)
+	if (c->close_state != MWS__CLOSE_NONE && !c->goaway_wait)
 		return 0; /* closing: what still arrives is not delivered */
 	struct lws *wsi = c->wsi;
 	c->last_seen_ms = mws__now_ms();
@@ -195,6 +195,8 @@ int mws__srv_receive(struct mws_server *srv, mws__srv_conn *c, const void *in, s
 	case MWS__REASM_TOO_BIG:
 		return mws__srv_too_big(srv, c);
 	case MWS__REASM_COMPLETE:
+		if (c->goaway_wait)
+			return mws__srv_v1_answer(srv, c, msg, n);
 		if (c->managed)
 			return mws__srv_v1_receive(srv, c, msg, n, c->rx.type);
 		/* A send from on_message waits for WRITEABLE: a ping read
@@ -341,8 +343,8 @@ void mws__srv_shutdown_begin(struct mws_server *srv, int code, uint64_t window_m
 			char reason[64];
 			uint64_t retry = mws__rng_between(&srv->rng, 0, window_ms);
 			snprintf(reason, sizeof reason, "code=%d retry-after=%" PRIu64, code, retry);
-			if (c->managed)
-				mws__srv_v1_goaway(c, code, retry);
+			if (c->managed) /* half the deadline at most for its final ack */
+				mws__srv_v1_goaway(c, code, retry, deadline_ms / 2);
 			mws__srv_conn_close(srv, c, code, reason, MWS_DISCONNECT_SHUTDOWN, 0);
 		}
 		mws__timer_in(srv->ctx, &srv->deadline_sul, deadline_ms, mws__srv_deadline);

@@ -70,6 +70,7 @@ typedef struct mws__srv_conn {
 	int ping_due;
 	int in_rx;           /* inside on_message of this connection: no write now */
 	int close_state;     /* MWS__CLOSE_* */
+	int close_sent;      /* libwebsockets has our close frame: it waits for the answer */
 	int close_code;
 	char close_reason[124];
 	int peer_code;
@@ -86,6 +87,9 @@ typedef struct mws__srv_conn {
 	int pong_due;
 	uint64_t pong_ts;
 	int goaway_due, goaway_code;
+	int goaway_wait;             /* goaway sent: the close waits for the final ack */
+	uint64_t goaway_wait_ms;     /* ... this long at most */
+	lws_sorted_usec_list_t goaway_sul;
 	int error_code;              /* an error envelope goes before the close */
 	uint64_t goaway_retry_ms;
 	size_t pending_msgs;         /* under srv->lock: unacked in the session */
@@ -186,7 +190,8 @@ struct mws_server {
 	int ending_why;              /* on_disconnect's why when sessions are swept */
 	atomic_uint sessions_active, sessions_suspended;
 	atomic_uint_least64_t sessions_created, sessions_resumed, sessions_expired,
-		protocol_errors, replayed, duplicates, batches_out, goaways_sent;
+		protocol_errors, replayed, duplicates, batches_out, goaways_sent,
+		session_msgs_dropped;
 };
 
 /* src/io/server_vhost.c */
@@ -296,8 +301,12 @@ void mws__srv_v1_close_ghost(struct mws_server *srv, mws__srv_conn *g);
 void mws__srv_v1_tick(struct mws_server *srv, uint64_t now);
 /* Every session ends (free): on_disconnect once each. */
 void mws__srv_v1_end_all(struct mws_server *srv, int why);
-/* Graceful shutdown: a goaway goes before the close frame. */
-void mws__srv_v1_goaway(mws__srv_conn *c, int code, uint64_t retry_ms);
+/* Graceful shutdown: a goaway goes before the close frame, which then
+ * waits up to `answer_ms` for the client's final ack. */
+void mws__srv_v1_goaway(mws__srv_conn *c, int code, uint64_t retry_ms, uint64_t answer_ms);
+/* After the goaway: what the client sends is not delivered, its acks are
+ * taken, and its final ack lets the close go. */
+int mws__srv_v1_answer(struct mws_server *srv, mws__srv_conn *c, const void *msg, size_t len);
 void mws__srv_v1_arm_ack(struct mws_server *srv, mws__srv_conn *c, uint64_t now);
 /* The mws.v1 lines of /metrics. */
 void mws__srv_v1_metrics(struct mws_server *srv, mws__mt *mt);

@@ -23,6 +23,14 @@ static void mws__srv_ghost_unlink(mws__srv_conn *g)
 	g->next = g->prev = g;
 }
 
+/* A session ends with what its outbox still holds: counted, never hidden. */
+static void mws__srv_v1_count_dropped(struct mws_server *srv, mws__store_rec *rec)
+{
+	size_t n = mws__sess_outbox_count(&rec->sess);
+	if (n)
+		atomic_fetch_add(&srv->session_msgs_dropped, n);
+}
+
 static void mws__srv_v1_event(struct mws_server *srv, mws_conn_id id, int event)
 {
 	if (srv->cbs.on_session)
@@ -117,6 +125,7 @@ void mws__srv_v1_close_ghost(struct mws_server *srv, mws__srv_conn *g)
 {
 	mws__store_rec *rec = g->rec;
 	mws__srv_ghost_end(srv, g, 1000, "closed while suspended", MWS_DISCONNECT_SERVER_CLOSED);
+	mws__srv_v1_count_dropped(srv, rec);
 	mws__store_remove(&srv->store, rec);
 }
 
@@ -127,6 +136,7 @@ static void mws__srv_expired(mws__store_rec *rec, void *user)
 	if (!g || g->wsi)
 		return; /* cannot happen: only suspended sessions expire */
 	rec->user = NULL;
+	mws__srv_v1_count_dropped(srv, rec);
 	if (srv->ending_why == MWS_DISCONNECT_EXPIRED)
 		atomic_fetch_add(&srv->sessions_expired, 1);
 	mws__srv_ghost_end(srv, g, 1001,
@@ -175,6 +185,7 @@ void mws__srv_v1_closed(struct mws_server *srv, mws__srv_conn *c)
 		mws__srv_conn_end(srv, c, c->peer_code, c->peer_reason, MWS_DISCONNECT_PEER_CLOSED);
 	c->rec = NULL;
 	rec->user = NULL;
+	mws__srv_v1_count_dropped(srv, rec);
 	mws__store_remove(&srv->store, rec);
 	atomic_fetch_sub(&srv->sessions_active, 1);
 }
@@ -207,6 +218,9 @@ void mws__srv_v1_metrics(struct mws_server *srv, mws__mt *mt)
 		 atomic_load(&srv->batches_out)},
 		{"mws_server_goaways_total", "counter", "mws.v1 goaway envelopes sent.",
 		 atomic_load(&srv->goaways_sent)},
+		{"mws_server_session_messages_dropped_total", "counter",
+		 "mws.v1 messages a session still held (unacknowledged or unsent) when it ended.",
+		 atomic_load(&srv->session_msgs_dropped)},
 		{"mws_server_session_ttl_seconds", "gauge", "How long a suspended session is kept.",
 		 srv->store.cfg.ttl_ms / 1000},
 		{"mws_server_sessions_max", "gauge", "Sessions kept at most.", srv->store.cfg.max_sessions},

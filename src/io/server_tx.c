@@ -198,6 +198,14 @@ static int mws__srv_code_in_reason(int code)
 
 int mws__srv_send_close(mws__srv_conn *c)
 {
+	/* A second -1 (a WRITEABLE after the first) would make libwebsockets
+	 * drop the socket at once ("we tried the polite way", close.c) instead
+	 * of waiting for the peer's close: the peer's data still in flight
+	 * then meets a closed socket, and the RST that answers it can destroy
+	 * our goaway and close frame before the peer reads them. */
+	if (c->close_sent)
+		return 0;
+	c->close_sent = 1;
 	char reason[124 + 16]; /* cut to 123 below, as a close frame needs */
 	if (mws__srv_code_in_reason(c->close_code) && !strstr(c->close_reason, "code="))
 		snprintf(reason, sizeof reason, "code=%d%s%s", c->close_code,

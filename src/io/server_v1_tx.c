@@ -11,6 +11,8 @@
 #include "io/server_io.h"
 
 #define MWS__SRV_V1_FRAGMENT (16 * 1024)
+/* How long the close frame waits, at most, for the answer to a goaway. */
+#define MWS__SRV_GOAWAY_ANSWER_MS 1000
 
 /* Writes the envelope in c->out, or its next fragment. 1 when all of it is
  * out, 0 when more is due, -1 when the socket failed. */
@@ -56,6 +58,32 @@ static int mws__srv_v1_close_now(struct mws_server *srv, mws__srv_conn *c)
 	return mws__srv_send_close(c);
 }
 
+/* The goaway, and first the final ack: everything delivered from this
+ * connection, so the client re-sends nothing the application already has
+ * (what arrives from now on is not delivered). 0, or -1 if the goaway
+ * could not be written (the close goes at once). */
+static int mws__srv_v1_write_goaway(struct mws_server *srv, mws__srv_conn *c)
+{
+	const char *why = "server going away";
+	uint64_t ack = c->rec ? mws__sess_take_ack(&c->rec->sess) : 0;
+	if (ack && mws__srv_v1_put(c, mws__env_encode_ack(&c->out, ack)))
+		return -1;
+	if (mws__srv_v1_put(c, mws__env_encode_goaway(&c->out, (uint32_t)c->goaway_code,
+	                                              c->goaway_retry_ms, why, strlen(why))))
+		return -1;
+	atomic_fetch_add(&srv->goaways_sent, 1);
+	return 0;
+}
+
+/* The client answered the goaway (or did not in time): the close goes. */
+static void mws__srv_v1_goaway_answered(lws_sorted_usec_list_t *sul)
+{
+	mws__srv_conn *c = MWS__CONTAINER_OF(sul, mws__srv_conn, goaway_sul);
+	c->goaway_wait = 0;
+	if (c->wsi)
+		lws_callback_on_writable(c->wsi);
+}
+
 int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c)
 {
 	struct lws *wsi = c->wsi;
@@ -96,7 +124,8 @@ int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c)
 		budget--;
 	}
 	int wrote_data = 0;
-	while (s && budget-- > 0 && !c->v1_off && !lws_send_pipe_choked(wsi)) {
+	/* After the goaway nothing new goes: the session ends with this connection. */
+	while (s && !c->goaway_wait && budget-- > 0 && !c->v1_off && !lws_send_pipe_choked(wsi)) {
 		uint64_t n0 = s->stats.sent + s->stats.replayed, b0 = s->stats.batches;
 		uint64_t r0 = s->stats.replayed;
 		int rc = mws__sess_write_next(s, &c->out, MWS__SESS_BATCH_MAX_COUNT,
@@ -120,23 +149,25 @@ int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c)
 			return -1;
 	}
 	if (c->close_state == MWS__CLOSE_AFTER_QUEUE && !c->v1_off && (budget > 0 || !srv->tls) &&
-	    (!s || !mws__sess_unsent(s))) {
+	    (!s || !mws__sess_unsent(s) || c->goaway_wait)) {
 		if (c->goaway_due) {
 			c->goaway_due = 0;
-			const char *why = "server going away";
-			if (!mws__env_encode_goaway(&c->out, (uint32_t)c->goaway_code,
-			                            c->goaway_retry_ms, why, strlen(why)) &&
-			    mws__srv_v1_flush(c) >= 0)
-				atomic_fetch_add(&srv->goaways_sent, 1);
+			if (mws__srv_v1_write_goaway(srv, c) == 0) {
+				c->goaway_wait = 1; /* the close follows the client's final ack */
+				mws__timer_in(srv->ctx, &c->goaway_sul, c->goaway_wait_ms,
+				              mws__srv_v1_goaway_answered);
+			}
 		}
-		return mws__srv_send_close(c);
+		if (!c->goaway_wait)
+			return mws__srv_send_close(c);
 	}
 out:
 	if (lws_partial_buffered(wsi))
 		mws__srv_rx_pause(srv, c);
 	if (c->v1_off || (s && (c->welcome_due || c->ping_due || c->pong_due ||
-	                        mws__sess_unsent(s) || mws__sess_ack_due(s, now))) ||
-	    c->close_state == MWS__CLOSE_AFTER_QUEUE)
+	                        (mws__sess_unsent(s) && !c->goaway_wait) ||
+	                        mws__sess_ack_due(s, now))) ||
+	    (c->close_state == MWS__CLOSE_AFTER_QUEUE && !c->goaway_wait))
 		lws_callback_on_writable(wsi);
 	mws__srv_v1_arm_ack(srv, c, now);
 	return 0;
@@ -195,11 +226,13 @@ void mws__srv_v1_broadcast_ghosts(struct mws_server *srv, mws__srv_op *op, uint6
 			(*skipped)++;
 }
 
-void mws__srv_v1_goaway(mws__srv_conn *c, int code, uint64_t retry_ms)
+void mws__srv_v1_goaway(mws__srv_conn *c, int code, uint64_t retry_ms, uint64_t answer_ms)
 {
 	if (!c->rec)
 		return;
 	c->goaway_due = 1;
 	c->goaway_code = code;
 	c->goaway_retry_ms = retry_ms;
+	c->goaway_wait_ms = answer_ms < MWS__SRV_GOAWAY_ANSWER_MS ? answer_ms
+	                                                          : MWS__SRV_GOAWAY_ANSWER_MS;
 }

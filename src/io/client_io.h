@@ -49,6 +49,20 @@ struct mws_credentials {
 	int failed;          /* ENOMEM while building: the attempt fails */
 };
 
+/* What waits for the end of the I/O loop's pass (src/io/client_batch.c):
+ * the messages read for on_messages, copied back to back in buf, and
+ * whether messages left the send queue (on_sent). */
+typedef struct mws__client_batch {
+	mws_message *items;             /* data holds an offset into buf until the flush */
+	size_t count, items_cap;
+	unsigned char *buf;
+	size_t used, buf_cap;
+	int sent_due;                   /* on_sent is owed */
+	int scheduled;                  /* sul armed */
+	int flushing;
+	lws_sorted_usec_list_t sul;
+} mws__client_batch;
+
 struct mws_client {
 	mws_ctx *ctx;
 	char *url_text;
@@ -115,6 +129,7 @@ struct mws_client {
 	void *free_cmd;                 /* allocated up front: free() cannot fail */
 	lws_sorted_usec_list_t retry_sul, hb_sul, timeout_sul;
 	mws__client_v1 v1;              /* mws.v1: src/io/client_v1*.c */
+	mws__client_batch batch;        /* on_messages / on_sent: src/io/client_batch.c */
 };
 
 /* src/io/client_vhost.c */
@@ -193,6 +208,16 @@ int mws__client_v1_receive(struct mws_client *c, const void *msg, size_t len, in
 int mws__client_v1_hello_echo(struct mws_client *c, const void *msg, size_t len, int type);
 /* The close code and reason a goaway asked for, if one came: 1. */
 int mws__client_v1_goaway_close(struct mws_client *c, int *code, char *reason, size_t cap);
+
+/* src/io/client_batch.c: batched hand-over to bindings */
+/* A whole message for the application: on_message now, or into the batch. */
+void mws__client_hand_over(struct mws_client *c, const void *data, size_t len, int type);
+/* Messages left the send queue: on_sent at the end of the pass. */
+void mws__client_sent_note(struct mws_client *c);
+/* Delivers what waits now (before a state change). */
+void mws__client_batch_flush(struct mws_client *c);
+/* At free: the timer cancelled, the buffers freed. */
+void mws__client_batch_free(struct mws_client *c);
 
 /* src/io/client_rx.c */
 int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, size_t len);

@@ -20,7 +20,11 @@ enum {
 	MWS_NODE_EV_MESSAGE = 1,
 	MWS_NODE_EV_SERVER = 2,
 	MWS_NODE_EV_SESSION = 3, /* client: mws.v1 session started / resumed / lost */
-	MWS_NODE_EV_ACKED = 4    /* client: delivery receipts up to `id` */
+	MWS_NODE_EV_ACKED = 4,   /* client: delivery receipts up to `id` */
+	MWS_NODE_EV_MESSAGES = 5,/* client: `id` messages in data, each a 4-byte
+	                            length (host order), a type byte, the bytes */
+	MWS_NODE_EV_SENT = 6     /* client: send progress in counts[0..3]: written,
+	                            discarded, queue messages, queue bytes */
 };
 
 typedef struct mws_node_ev {

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
-from typing import Any, AsyncIterator, Callable, Deque, Generator, List, Optional, Tuple, Union
+from typing import Any, AsyncIterator, Callable, Deque, Generator, Iterable, List, Optional, Tuple, Union
 
 from ._callbacks import report
 from ._client import Client
@@ -20,6 +20,7 @@ _MSG = 0
 _STATE = 1
 _SESSION = 2
 _ACKED = 3
+_MSGS = 4  # a batch: a list of messages
 
 
 class AsyncClient:
@@ -108,7 +109,7 @@ Options are those of managedws.Client:
         self._last_change: Optional[StateChange] = None
         self._client = Client(
             url,
-            on_message=self._io_message,
+            on_messages=self._io_messages,
             on_state=self._io_state,
             on_credentials=on_credentials,
             on_session=self._io_session,
@@ -134,6 +135,10 @@ Options are those of managedws.Client:
     def _io_message(self, msg: Message) -> None:
         self._io_push(_MSG, msg)
 
+    def _io_messages(self, msgs: List[Message]) -> None:
+        # A batch: one entry, and at most one wake of the loop for it.
+        self._io_push(_MSGS, msgs)
+
     def _io_state(self, change: StateChange) -> None:
         self._io_push(_STATE, change)
 
@@ -152,12 +157,14 @@ Options are those of managedws.Client:
         woke = False
         while pending:
             kind, value = pending.popleft()
-            if kind == _MSG:
-                self._buffered += 1
+            if kind == _MSG or kind == _MSGS:
+                batch = value if kind == _MSGS else (value,)
+                self._buffered += len(batch)
                 if self._per_connection and self._conn is not None:
-                    self._conn._push(value)
+                    for msg in batch:
+                        self._conn._push(msg)
                 else:
-                    self._messages.append(value)
+                    self._messages.extend(batch)
                 woke = True
             elif kind == _STATE:
                 self._apply_state(value)
@@ -380,6 +387,30 @@ Options are those of managedws.Client:
                 raise Timeout("%d messages still queued after %.3g s"
                               % (self._client.stats().queue_messages, timeout))
             await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.02)
+
+    async def send_many(self, messages: Iterable[Union[str, bytes, bytearray, memoryview]], *,
+                        timeout: Optional[float] = None) -> int:
+        """Sends each message in order with one call into the library (see
+        Client.send_many); returns the send number of the last (0 for
+        none). When the queue fills partway, waits for room as send() does
+        and goes on with the rest; QueueFull after ``timeout`` seconds,
+        with ``accepted`` counting what was sent.
+        """
+        rest = messages if isinstance(messages, (list, tuple)) else list(messages)
+        done = 0
+        delay, deadline = 0.001, None if timeout is None else self._loop.time() + timeout
+        while True:
+            try:
+                return self._client.send_many(rest) if rest else 0
+            except QueueFull as e:
+                got = getattr(e, "accepted", 0)
+                done += got
+                rest = rest[got:]
+                if deadline is not None and self._loop.time() >= deadline:
+                    e.accepted = done  # type: ignore[attr-defined]
+                    raise
+            await asyncio.sleep(delay if deadline is None else max(0.0, min(delay, deadline - self._loop.time())))
             delay = min(delay * 2, 0.02)
 
     def send_nowait(self, message: Union[str, bytes, bytearray, memoryview]) -> int:

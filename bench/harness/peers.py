@@ -20,7 +20,8 @@ MWS = os.path.join(BUILD, "tools", "mws")
 # measured in their own figure.
 PEERS = ["ws", "websockets", "gorilla", "picows"]
 OURS = "managedws"
-BINDINGS = ["managedws-python", "managedws-node"]
+# managedws-python-batch: the Python binding sending with send_many().
+BINDINGS = ["managedws-python", "managedws-python-batch", "managedws-node"]
 
 # Round trip: which mode each client measures. App thread: send and wait
 # for the echo on the application's thread. Callback: the next message
@@ -33,6 +34,7 @@ RTT_MODES: Dict[str, List[str]] = {
     "gorilla": ["rtt"],
     "picows": ["rtt_cb"],
     "managedws-python": ["rtt", "rtt_cb"],
+    "managedws-python-batch": [],  # throughput only
     "managedws-node": ["rtt_cb"],
 }
 
@@ -47,7 +49,8 @@ def client_cmd(name: str, url: str, mode: str, count: int, size: int) -> List[st
         return ["node", os.path.join(NODE_DIR, "client.mjs"), "managedws"] + args
     if name == "gorilla":
         return [GORILLA, "client"] + args
-    lib = {"websockets": "websockets", "picows": "picows", "managedws-python": "managedws"}[name]
+    lib = {"websockets": "websockets", "picows": "picows", "managedws-python": "managedws",
+           "managedws-python-batch": "managedws-batch"}[name]
     return [PY, PEER_PY, lib, "client"] + args
 
 

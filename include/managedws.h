@@ -757,6 +757,17 @@ MWS_API int mws_client_pause_rx(mws_client *client, int paused);
 MWS_API int mws_client_send_many(mws_client *client, const mws_message *msgs, size_t count,
                                  size_t *accepted, uint64_t *first_number);
 
+/* Corks the client's wake-ups, for a binding whose application sends one
+ * message at a time in a loop (a Node tick, an asyncio iteration): while
+ * corked (corked != 0), a send queues as always (same checks, same
+ * numbers, same errors) but wakes the I/O thread only every 64 sends
+ * instead of each time it finds it idle; uncorking (0) wakes it once if a
+ * send is waiting for it. The I/O thread also takes corked messages
+ * whenever it runs for the client. Uncork at the end of the tick, or
+ * messages wait until 64 more sends. MWS_EINVAL. Any thread (meant for
+ * one: the loop's). */
+MWS_API int mws_client_cork(mws_client *client, int corked);
+
 #ifdef __cplusplus
 }
 #endif

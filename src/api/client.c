@@ -361,7 +361,7 @@ MWS_API int mws_client_send_seq(mws_client *c, const void *data, size_t len, int
 	if (number)
 		*number = n;
 
-	mws__ctx_schedule(c->ctx, &c->ready);
+	mws__client_wake(c);
 	return 0;
 }
 

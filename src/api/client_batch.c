@@ -1,8 +1,40 @@
 /* mws_client_send_many: a binding's batch of sends with one lock and one
  * wake, the checks of mws_client_send_seq applied to each message in turn.
  * Room is checked before a message is copied: a refused one costs no
- * allocation. */
+ * allocation. mws_client_cork: one wake per tick of a binding's loop. */
 #include "io/client_io.h"
+
+/* While corked, one wake for this many sends: the I/O thread writes while
+ * a long loop of sends goes on, and a bounded queue does not fill up
+ * behind a sleeping I/O thread. */
+#define MWS__CORK_WAKE_EVERY 64
+
+void mws__client_wake(struct mws_client *c)
+{
+	if (atomic_load(&c->corked)) {
+		int held = atomic_fetch_add(&c->cork_held, 1) + 1;
+		/* Still corked after counting: the uncork sees the count and
+		 * wakes. Uncorked meanwhile: this send wakes. */
+		if (held < MWS__CORK_WAKE_EVERY && atomic_load(&c->corked))
+			return;
+		atomic_store(&c->cork_held, 0);
+	}
+	mws__ctx_schedule(c->ctx, &c->ready);
+}
+
+MWS_API int mws_client_cork(mws_client *c, int corked)
+{
+	if (!c)
+		return MWS_EINVAL;
+	if (corked) {
+		atomic_store(&c->corked, 1);
+		return 0;
+	}
+	atomic_store(&c->corked, 0);
+	if (atomic_exchange(&c->cork_held, 0))
+		mws__ctx_schedule(c->ctx, &c->ready);
+	return 0;
+}
 
 /* What refuses a message whatever the queue holds: MWS_EINVAL, MWS_ETOOBIG. */
 static int mws__send_many_check(const struct mws_client *c, const mws_message *m)
@@ -76,7 +108,7 @@ MWS_API int mws_client_send_many(mws_client *c, const mws_message *msgs, size_t 
 	if (done) {
 		if (first_number)
 			*first_number = first;
-		mws__ctx_schedule(c->ctx, &c->ready);
+		mws__client_wake(c);
 	}
 	return rc;
 }

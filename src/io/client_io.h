@@ -84,6 +84,8 @@ struct mws_client {
 	atomic_size_t pending_msgs;     /* accepted, not yet written */
 	atomic_uint_least64_t pending_bytes;
 	atomic_int rx_paused;           /* mws_client_pause_rx(): wanted */
+	atomic_int corked;              /* mws_client_cork(): wakes deferred ... */
+	atomic_int cork_held;           /* ... for this many sends */
 	atomic_int release_pending;     /* mws_client_release_queue() asked ... */
 	atomic_uint_least64_t release_upto; /* ... when this many sends were accepted */
 
@@ -208,6 +210,9 @@ int mws__client_v1_receive(struct mws_client *c, const void *msg, size_t len, in
 int mws__client_v1_hello_echo(struct mws_client *c, const void *msg, size_t len, int type);
 /* The close code and reason a goaway asked for, if one came: 1. */
 int mws__client_v1_goaway_close(struct mws_client *c, int *code, char *reason, size_t cap);
+
+/* src/api/client_batch.c: wakes the I/O thread for a send, unless corked */
+void mws__client_wake(struct mws_client *c);
 
 /* src/io/client_batch.c: batched hand-over to bindings */
 /* A whole message for the application: on_message now, or into the batch. */

@@ -50,6 +50,11 @@ function defineEventHandlerProps(proto, names) {
   }
 }
 
+function uncork(ws) {
+  ws._corked = false;
+  binding.clientCork(ws, false);
+}
+
 class ManagedWebSocket extends EventEmitter {
   static CONNECTING = CONNECTING;
   static OPEN = OPEN;
@@ -153,6 +158,13 @@ class ManagedWebSocket extends EventEmitter {
     const tracked = typeof cb === 'function';
     // Progress events on before the message can be written (see _wantSent).
     if (tracked) this._wantSent();
+    // The sends of one tick wake the I/O thread once (and every 64th),
+    // not each: corked now, uncorked when the tick's code has run.
+    if (!this._corked) {
+      this._corked = true;
+      binding.clientCork(this, true);
+      process.nextTick(uncork, this);
+    }
     let number;
     try {
       number = binding.clientSend(this, data, binaryOption(options));

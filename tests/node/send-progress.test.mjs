@@ -100,3 +100,22 @@ test('a burst of messages arrives whole and in order, text and binary', async ()
   await closeClient(c);
   await stopWs(wss);
 });
+
+test('the sends of one tick (corked: one wake per tick and per 64) all go, in order', async () => {
+  const wss = await startWs({ echo: false });
+  const got = [];
+  wss.on('connection', (s) => s.on('message', (d) => got.push(String(d))));
+  const c = new ManagedWebSocket(wss.url, { ...fast, queueMaxMessages: 10000 });
+  await c.opened;
+  c.send('single'); // alone in its tick: goes once the tick ends
+  await waitFor(() => got.length === 1, 5000, 'the single send');
+  const N = 5000;
+  for (let i = 0; i < N; i++) c.send(`m${i}`);
+  c.send('last', (err) => { if (err) throw err; });
+  await waitFor(() => got.length === N + 2, 10000, `${N} messages`);
+  assert.deepEqual(got.slice(1, 4), ['m0', 'm1', 'm2']);
+  for (let i = 0; i < N; i++) assert.equal(got[i + 1], `m${i}`);
+  assert.equal(got[N + 1], 'last');
+  await closeClient(c);
+  await stopWs(wss);
+});

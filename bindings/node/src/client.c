@@ -564,6 +564,18 @@ static napi_value mws__client_ref(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+/* clientCork(owner, bool): mws_client_cork; nothing once the client is freed. */
+static napi_value mws__client_cork(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	mws_node_client *nc = mws__client_this(env, info, 1, argv, 0);
+	if (!nc || !nc->c)
+		return NULL;
+	bool on = false;
+	napi_get_value_bool(env, argv[0], &on);
+	return mws_node_check(env, mws_client_cork(nc->c, on ? 1 : 0), "cork");
+}
+
 /* clientWantSent(owner, bool): EV_SENT events on (a send callback waits,
  * or 'drain' is wanted) or off. Set before the send it is for, so that no
  * write of that message can come before it. */
@@ -643,6 +655,7 @@ napi_value mws_node_client_init(napi_env env, napi_value exports)
 		MWS_NODE_FN("clientServerConnectionId", mws__client_server_connection_id),
 		MWS_NODE_FN("clientRef", mws__client_ref),
 		MWS_NODE_FN("clientWantSent", mws__client_want_sent),
+		MWS_NODE_FN("clientCork", mws__client_cork),
 		MWS_NODE_FN("clientSetCredentials", mws__client_set_credentials),
 	};
 	NAPI_OK(env, napi_define_properties(env, exports, sizeof props / sizeof *props, props));

@@ -123,3 +123,32 @@ def test_asyncio_send_many_waits_for_room(ws_server):
             await client.close()
 
     asyncio.run(main())
+
+
+def test_corked_sends_go_at_the_uncork_in_order(ws_server):
+    got = []
+    with managedws.Client(ws_server.url, on_message=got.append, **FAST) as c:
+        c.wait_state(State.CONNECTED, timeout=WAIT)
+        with c.corked():
+            for i in range(200):
+                c.send("k%d" % i)
+        wait_until(lambda: len(got) >= 200, what="the corked sends")
+        assert got == ["k%d" % i for i in range(200)]
+    with pytest.raises(managedws.Closed):
+        c.cork()
+
+
+def test_asyncio_sends_of_one_iteration_all_go_in_order(ws_server):
+    async def main():
+        client = await asyncio.wait_for(managedws.connect(ws_server.url, queue_max_messages=10000, **FAST), WAIT)
+        try:
+            for i in range(3000):  # one iteration of the loop: corked throughout
+                client.send_nowait(b"n%d" % i)
+            echoes = [await asyncio.wait_for(client.recv(), WAIT) for _ in range(3000)]
+            assert echoes == [b"n%d" % i for i in range(3000)]
+            await client.send(b"one")  # alone in its iteration
+            assert await asyncio.wait_for(client.recv(), WAIT) == b"one"
+        finally:
+            await client.close()
+
+    asyncio.run(main())

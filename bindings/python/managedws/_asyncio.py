@@ -4,12 +4,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
-from typing import Any, AsyncIterator, Callable, Deque, Generator, Iterable, List, Optional, Tuple, Union
+from typing import Any, AsyncIterator, Callable, Deque, Generator, List, Optional, Tuple
 
+from ._async_send import AsyncSending
 from ._callbacks import report
 from ._client import Client
 from ._connections import Connection, ended, iterate_connections
-from ._errors import Closed, Failed, QueueFull, Timeout
+from ._errors import Closed, Failed, Timeout
 from ._messages import Message
 from ._options import CLIENT_OPTIONS, options_doc
 from ._types import ClientStats, SessionInfo, State, StateChange
@@ -23,7 +24,7 @@ _ACKED = 3
 _MSGS = 4  # a batch: a list of messages
 
 
-class AsyncClient:
+class AsyncClient(AsyncSending):
     __doc__ = (
         """A managed client for asyncio. Create it with ``managedws.connect()``.
 
@@ -99,6 +100,7 @@ Options are those of managedws.Client:
         self._ack_waiters: List[Tuple[int, "asyncio.Future[None]"]] = []
         self._ack_timer: Optional[asyncio.TimerHandle] = None
         self.close_timeout = close_timeout
+        self._corked = False
         self._pending: Deque[Tuple[int, Any]] = collections.deque()  # from the I/O thread
         self._scheduled = False
         self._lock = threading.Lock()
@@ -355,67 +357,6 @@ Options are those of managedws.Client:
     def server_connection_id(self) -> Optional[str]:
         """The server's id from its JSON connection_ack, or None (see Client)."""
         return self._client.server_connection_id
-
-    async def send(self, message: Union[str, bytes, bytearray, memoryview], *,
-                   timeout: Optional[float] = None) -> int:
-        """Sends ``str`` as text, bytes-like as binary; returns its send
-        number (for acked()).
-
-        The library queues the message and this returns at once -- unless
-        the queue is full: then it waits until there is room (backpressure),
-        up to ``timeout`` seconds (None: as long as it takes), and raises
-        QueueFull after that. Closed once closed, Failed in FAILED. The
-        library has no "room" event: the wait polls the queue's size, from
-        every millisecond up to every 20.
-        """
-        delay, deadline = 0.001, None if timeout is None else self._loop.time() + timeout
-        while True:
-            try:
-                return self._client.send(message)
-            except QueueFull:
-                if deadline is not None and self._loop.time() >= deadline:
-                    raise
-            await asyncio.sleep(delay if deadline is None else max(0.0, min(delay, deadline - self._loop.time())))
-            delay = min(delay * 2, 0.02)
-
-    async def drain(self, timeout: Optional[float] = None) -> None:
-        """Waits until every message sent so far has been written (or
-        discarded); Timeout after ``timeout`` seconds. Polls like send()."""
-        delay, deadline = 0.001, None if timeout is None else self._loop.time() + timeout
-        while self._client._cptr() is not None and self._client.stats().queue_messages > 0:
-            if deadline is not None and self._loop.time() >= deadline:
-                raise Timeout("%d messages still queued after %.3g s"
-                              % (self._client.stats().queue_messages, timeout))
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.02)
-
-    async def send_many(self, messages: Iterable[Union[str, bytes, bytearray, memoryview]], *,
-                        timeout: Optional[float] = None) -> int:
-        """Sends each message in order with one call into the library (see
-        Client.send_many); returns the send number of the last (0 for
-        none). When the queue fills partway, waits for room as send() does
-        and goes on with the rest; QueueFull after ``timeout`` seconds,
-        with ``accepted`` counting what was sent.
-        """
-        rest = messages if isinstance(messages, (list, tuple)) else list(messages)
-        done = 0
-        delay, deadline = 0.001, None if timeout is None else self._loop.time() + timeout
-        while True:
-            try:
-                return self._client.send_many(rest) if rest else 0
-            except QueueFull as e:
-                got = getattr(e, "accepted", 0)
-                done += got
-                rest = rest[got:]
-                if deadline is not None and self._loop.time() >= deadline:
-                    e.accepted = done  # type: ignore[attr-defined]
-                    raise
-            await asyncio.sleep(delay if deadline is None else max(0.0, min(delay, deadline - self._loop.time())))
-            delay = min(delay * 2, 0.02)
-
-    def send_nowait(self, message: Union[str, bytes, bytearray, memoryview]) -> int:
-        """send() without the coroutine."""
-        return self._client.send(message)
 
     @property
     def acked_number(self) -> int:

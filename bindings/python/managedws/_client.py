@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import logging
 import threading
 import time
-from typing import Any, Callable, Deque, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Deque, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _context
 from ._callbacks import in_callback
@@ -323,6 +324,23 @@ in the FAILED state.
                 exc.reason = self._last_change.reason
             raise exc
         return int(first[0]) + n - 1
+
+    def cork(self, corked: bool = True) -> None:
+        """While corked, a send wakes the library's I/O thread only every 64
+        sends instead of each time; cork(False) wakes it once for what
+        waits. For a loop of single sends (``with client.corked():``);
+        send_many() needs none."""
+        check(lib.mws_client_cork(self._ptr(), 1 if corked else 0), "cork")
+
+    @contextlib.contextmanager
+    def corked(self) -> Iterator[None]:
+        """``with client.corked(): ...sends...``: cork(), then cork(False)."""
+        self.cork(True)
+        try:
+            yield
+        finally:
+            if self._cptr() is not None:
+                self.cork(False)
 
     @property
     def acked_number(self) -> int:

@@ -59,29 +59,6 @@ static void mws__client_destroy(mws_node_handle *h)
 	free(nc);
 }
 
-/* [data0, isBinary0, data1, isBinary1, ...] of a batch of messages. */
-static void mws__client_messages_array(napi_env env, const mws_node_ev *ev, napi_value *out)
-{
-	uint32_t n = (uint32_t)ev->id;
-	napi_create_array_with_length(env, (size_t)n * 2, out);
-	const char *p = ev->data;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t len;
-		memcpy(&len, p, sizeof len);
-		int binary = (unsigned char)p[4] != MWS_MSG_TEXT;
-		const char *bytes = p + 5;
-		napi_value v[2];
-		if (binary)
-			napi_create_buffer_copy(env, len, bytes, NULL, &v[0]);
-		else
-			napi_create_string_utf8(env, bytes, len, &v[0]);
-		napi_get_boolean(env, binary, &v[1]);
-		napi_set_element(env, *out, 2 * i, v[0]);
-		napi_set_element(env, *out, 2 * i + 1, v[1]);
-		p = bytes + len;
-	}
-}
-
 /* dispatcher(owner, EV_STATE, from, to, reason, code, retryDelayMs, attempt,
  * session), (owner, EV_MESSAGES, [data, isBinary, ...]), (owner,
  * EV_SESSION, event, sessionIdHex, unacked, resent, discarded, unsent,
@@ -123,7 +100,7 @@ static void mws__client_deliver(mws_node_handle *h, napi_env env, napi_value own
 			napi_create_double(env, (double)ev->id, &argv[1]);
 			argc = 2;
 		} else if (ev->kind == MWS_NODE_EV_MESSAGES) {
-			mws__client_messages_array(env, ev, &argv[1]);
+			mws_node_ev_messages_array(env, ev, &argv[1]);
 			argc = 2;
 		} else if (ev->kind == MWS_NODE_EV_SENT) {
 			for (int i = 0; i < 4; i++)
@@ -200,22 +177,7 @@ static void mws__client_on_messages(mws_client *c, const mws_message *msgs, size
                                     void *ud)
 {
 	(void)c;
-	size_t total = 0;
-	for (size_t i = 0; i < count; i++)
-		total += 5 + msgs[i].len;
-	mws_node_ev *ev = mws_node_ev_new(MWS_NODE_EV_MESSAGES, NULL, total);
-	if (ev) {
-		char *p = ev->data;
-		for (size_t i = 0; i < count; i++) {
-			uint32_t len = (uint32_t)msgs[i].len; /* max_message_bytes < 4 GiB */
-			memcpy(p, &len, sizeof len);
-			p[4] = (char)msgs[i].type;
-			memcpy(p + 5, msgs[i].data, len);
-			p += 5 + len;
-		}
-		ev->id = count;
-	}
-	mws_node_post(ud, ev);
+	mws_node_post(ud, mws_node_ev_messages(msgs, count));
 }
 
 /* Only while JS waits for it: a send callback pending, or 'drain' wanted. */

@@ -22,6 +22,9 @@ __all__ = ["Client", "Credentials"]
 
 logger = logging.getLogger("managedws")
 
+_send_tls = threading.local()  # send()'s number out-parameter, one per thread
+_BINARY = lib.MWS_MSG_BINARY
+
 
 @dataclasses.dataclass
 class Credentials:
@@ -289,9 +292,16 @@ in the FAILED state.
         per client; see wait_acked()). QueueFull when the queue is at its
         bounds, Closed once closed, Failed in FAILED.
         """
-        buf, n, t = encode(message)
-        number = ffi.new("uint64_t *")
-        rc = lib.mws_client_send_seq(self._ptr(), buf, n, t, number)
+        # The hot path: bytes go to C as they are (no from_buffer), and the
+        # number's out-parameter is allocated once per thread.
+        number = getattr(_send_tls, "number", None)
+        if number is None:
+            number = _send_tls.number = ffi.new("uint64_t *")
+        if type(message) is bytes:
+            rc = lib.mws_client_send_seq(self._ptr(), message, len(message), _BINARY, number)
+        else:
+            buf, n, t = encode(message)
+            rc = lib.mws_client_send_seq(self._ptr(), buf, n, t, number)
         if rc < 0:
             exc = error_for(rc, "send")
             if isinstance(exc, Failed) and self._last_change is not None:

@@ -332,6 +332,47 @@ typedef struct mws_session_info {
 typedef void (*mws_session_cb)(mws_client *client, const mws_session_info *info,
                                void *user_data);
 
+/* One message of a batch: received (on_messages) or to send
+ * (mws_client_send_many). An element of arrays, so it never grows. */
+typedef struct mws_message {
+	const void *data;            /* text is UTF-8, not NUL-terminated */
+	size_t len;
+	int type;                    /* MWS_MSG_TEXT or MWS_MSG_BINARY */
+} mws_message;
+
+/* Batched delivery, for bindings that pay per crossing into their language
+ * (a CFFI callback, a Node thread-safe function call). When set, it
+ * replaces on_message: every message read in one pass of the I/O loop
+ * comes in one call, in order, msgs[0..count) (count >= 1), after the
+ * reads of that pass and before any state change that follows them.
+ * Messages and their data live only during the call.
+ * Why a push of batches and not a pull API (a receive ring the application
+ * drains): the bindings already hand events over from the I/O thread (GIL,
+ * thread-safe function) and must copy each message once anyway; a batch
+ * handed over once is that copy and that crossing, with no second ring,
+ * wake-up or lifetime across threads, and pause_rx stays the flow control.
+ * On the I/O thread. May call mws_client_send/close/disconnect. */
+typedef void (*mws_messages_cb)(mws_client *client, const mws_message *msgs, size_t count,
+                                void *user_data);
+
+/* What on_sent is told. Lives only during the callback. Messages leave the
+ * queue in the order they were sent, except those held by
+ * hold_queue_on_connect, so the n-th send (mws_client_send_seq's number on
+ * a plain connection) has left once written + discarded >= n. */
+typedef struct mws_send_progress {
+	uint64_t written;            /* stats.msgs_out */
+	uint64_t discarded;          /* stats.msgs_discarded */
+	uint32_t queue_messages;     /* stats.queue_messages: accepted, not yet written */
+	uint64_t queue_bytes;        /* stats.queue_bytes */
+} mws_send_progress;
+/* Messages left the send queue (written to a socket, or discarded): at
+ * most once per pass of the I/O loop, after the writes of that pass and
+ * before a state change that follows them. For send callbacks and a
+ * 'drain' event without polling the statistics. On the I/O thread. May
+ * call mws_client_send/close/disconnect. */
+typedef void (*mws_sent_cb)(mws_client *client, const mws_send_progress *progress,
+                            void *user_data);
+
 typedef struct mws_client_callbacks {
 	size_t size;                 /* sizeof(mws_client_callbacks) */
 	mws_state_cb on_state;
@@ -339,6 +380,8 @@ typedef struct mws_client_callbacks {
 	mws_credentials_cb on_credentials;
 	mws_acked_cb on_acked;       /* may be NULL */
 	mws_session_cb on_session;   /* may be NULL */
+	mws_messages_cb on_messages; /* may be NULL; when set, on_message is not called */
+	mws_sent_cb on_sent;         /* may be NULL */
 } mws_client_callbacks;
 
 /* Creates a client for `url` (ws:// or wss://) on `ctx` (NULL: the default
@@ -702,6 +745,32 @@ MWS_API int mws_client_release_queue(mws_client *client);
  * read). MWS_EINVAL, MWS_ECLOSED once CLOSED. Any thread; takes effect on
  * the I/O thread soon after. */
 MWS_API int mws_client_pause_rx(mws_client *client, int paused);
+
+/* ---- client: batches, for bindings (see mws_message) ---- */
+
+/* Sends msgs[0..count) in order, as count calls of mws_client_send_seq
+ * would, with one lock and at most one wake of the I/O thread. Returns 0
+ * when all were accepted; otherwise the error of the first message refused
+ * (MWS_EQUEUEFULL, MWS_ETOOBIG, MWS_EINVAL for a bad type or a NULL data
+ * with len > 0, ...): the messages before it were accepted, none after it.
+ * `*accepted` (may be NULL) gets how many were accepted, `*first_number`
+ * (may be NULL) the send number of msgs[0] when any was (the others
+ * follow it one by one). MWS_EINVAL for a NULL client, or msgs NULL with
+ * count > 0. Any thread; concurrent senders on one client are
+ * serialised. */
+MWS_API int mws_client_send_many(mws_client *client, const mws_message *msgs, size_t count,
+                                 size_t *accepted, uint64_t *first_number);
+
+/* Corks the client's wake-ups, for a binding whose application sends one
+ * message at a time in a loop (a Node tick, an asyncio iteration): while
+ * corked (corked != 0), a send queues as always (same checks, same
+ * numbers, same errors) but wakes the I/O thread only every 64 sends
+ * instead of each time it finds it idle; uncorking (0) wakes it once if a
+ * send is waiting for it. The I/O thread also takes corked messages
+ * whenever it runs for the client. Uncork at the end of the tick, or
+ * messages wait until 64 more sends. MWS_EINVAL. Any thread (meant for
+ * one: the loop's). */
+MWS_API int mws_client_cork(mws_client *client, int corked);
 
 #ifdef __cplusplus
 }

@@ -23,7 +23,8 @@ OURS = "managedws"
 # Our client speaking mws.v1 (numbered, acknowledged, many messages per
 # envelope): only against our server, beside the plain figure.
 V1 = "managedws-v1"
-BINDINGS = ["managedws-python", "managedws-node"]
+# managedws-python-batch: the Python binding sending with send_many().
+BINDINGS = ["managedws-python", "managedws-python-batch", "managedws-node"]
 
 # Round trip: which mode each client measures. App thread: send and wait
 # for the echo on the application's thread. Callback: the next message
@@ -36,6 +37,7 @@ RTT_MODES: Dict[str, List[str]] = {
     "gorilla": ["rtt"],
     "picows": ["rtt_cb"],
     "managedws-python": ["rtt", "rtt_cb"],
+    "managedws-python-batch": [],  # throughput only
     "managedws-node": ["rtt_cb"],
 }
 
@@ -52,7 +54,8 @@ def client_cmd(name: str, url: str, mode: str, count: int, size: int) -> List[st
         return ["node", os.path.join(NODE_DIR, "client.mjs"), "managedws"] + args
     if name == "gorilla":
         return [GORILLA, "client"] + args
-    lib = {"websockets": "websockets", "picows": "picows", "managedws-python": "managedws"}[name]
+    lib = {"websockets": "websockets", "picows": "picows", "managedws-python": "managedws",
+           "managedws-python-batch": "managedws-batch"}[name]
     return [PY, PEER_PY, lib, "client"] + args
 
 

@@ -314,7 +314,7 @@ export declare class ManagedWebSocket extends EventEmitter {
   on(event: 'message', listener: (data: MessageData, isBinary: boolean) => void): this;
   on(event: 'close', listener: (code: number, reason: string, wasClean: boolean) => void): this;
   on(event: 'error', listener: (err: MwsError) => void): this;
-  /** After a send threw MWS_EQUEUEFULL: the queue is empty again. */
+  /** After a send threw MWS_EQUEUEFULL: the queue is at most half full again. */
   on(event: 'drain', listener: () => void): this;
   on(event: 'session' | 'resumed' | 'sessionlost', listener: (info: SessionInfo) => void): this;
   on(event: 'acked', listener: (ackedNumber: number) => void): this;

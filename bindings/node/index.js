@@ -50,6 +50,11 @@ function defineEventHandlerProps(proto, names) {
   }
 }
 
+function uncork(ws) {
+  ws._corked = false;
+  binding.clientCork(ws, false);
+}
+
 class ManagedWebSocket extends EventEmitter {
   static CONNECTING = CONNECTING;
   static OPEN = OPEN;
@@ -87,7 +92,11 @@ class ManagedWebSocket extends EventEmitter {
     if (options.binaryType !== undefined) this.binaryType = options.binaryType;
 
     this._onOpen = typeof options.onOpen === 'function' ? options.onOpen : null;
-    binding.clientNew(this, url, clientOptions(options));
+    const copts = clientOptions(options);
+    // 'drain' comes when the queue is at most half full by both bounds
+    // (the C defaults when not given).
+    this._queueMax = { messages: copts.queueMaxMessages || 1024, bytes: copts.queueMaxBytes || 4 * 1024 * 1024 };
+    binding.clientNew(this, url, copts);
     if (typeof options.credentials === 'function') {
       // Asked again before every reconnection (see lib/client-idioms.js);
       // the first connection waits for the first answer.
@@ -146,16 +155,26 @@ class ManagedWebSocket extends EventEmitter {
    */
   send(data, options, cb) {
     if (typeof options === 'function') { cb = options; options = undefined; }
+    const tracked = typeof cb === 'function';
+    // Progress events on before the message can be written (see _wantSent).
+    if (tracked) this._wantSent();
+    // The sends of one tick wake the I/O thread once (and every 64th),
+    // not each: corked now, uncorked when the tick's code has run.
+    if (!this._corked) {
+      this._corked = true;
+      binding.clientCork(this, true);
+      process.nextTick(uncork, this);
+    }
     let number;
     try {
       number = binding.clientSend(this, data, binaryOption(options));
     } catch (e) {
       if (e.code === 'MWS_EQUEUEFULL') this._wantDrain();
-      if (typeof cb === 'function') { process.nextTick(cb, e); return undefined; }
+      if (tracked) { process.nextTick(cb, e); this._sentDone(); return undefined; }
       throw e;
     }
     // cb(null) once written, cb(err) if discarded first (close, clearQueue).
-    this._trackSend(cb, number);
+    if (tracked) this._trackSend(cb, number);
     return number;
   }
 
@@ -303,6 +322,14 @@ class ManagedWebSocket extends EventEmitter {
   }
 
   _onNative(kind, a, b, c, d, e, f, g, h) {
+    if (kind === 5) {
+      this._onMessages(a, 0);
+      return;
+    }
+    if (kind === 6) {
+      this._sendProgress({ msgsOut: a, msgsDiscarded: b, queueMessages: c, queueBytes: d });
+      return;
+    }
     if (kind === 1) {
       this.emit('message', messageData(a, b, this._binaryType), b);
       return;
@@ -352,7 +379,24 @@ class ManagedWebSocket extends EventEmitter {
       const wasClean = code === 1000 || (code >= 3000 && code !== 4000) || code === 1001 || code === 1012;
       this.emit('close', code || 1005, reason, wasClean);
     }
+    // Written ones were told before this change; the rest fail now.
+    if (to === 'CLOSED') this._sendProgress(this._finalStats);
     this._checkAcked();
+  }
+
+  // One batch from the I/O thread: [data, isBinary, ...], emitted from
+  // index i on. A listener that throws does not lose the rest of the batch:
+  // it follows on the next tick, and the error goes on as it would have.
+  _onMessages(list, i) {
+    const bt = this._binaryType;
+    for (; i < list.length; i += 2) {
+      try {
+        this.emit('message', messageData(list[i], list[i + 1], bt), list[i + 1]);
+      } catch (err) {
+        if (i + 2 < list.length) process.nextTick(() => this._onMessages(list, i + 2));
+        throw err;
+      }
+    }
   }
 }
 defineEventHandlerProps(ManagedWebSocket.prototype, ['open', 'message', 'close', 'error', 'state']);

@@ -12,6 +12,9 @@ are appended, because the preprocessor erases or cannot know them:
   version check compares them with ``mws_version()``);
 - the ``extern "Python"`` callbacks the binding implements, written with the
   header's own callback types;
+- ``_mws_py_send_packed``, a small C helper of the module itself (below):
+  messages handed over as one bytes object and an array of lengths, which
+  Python builds far faster than an array of ``mws_message`` structs;
 - nothing else: every function, struct and enum comes from the header.
 
 With ``--lib`` (the static library the module links) and ``--nm``, a
@@ -44,6 +47,7 @@ extern "Python" void _mws_py_client_message(mws_client *, const void *, size_t, 
 extern "Python" int _mws_py_client_credentials(mws_client *, mws_credentials *, void *);
 extern "Python" void _mws_py_client_acked(mws_client *, uint64_t, void *);
 extern "Python" void _mws_py_client_session(mws_client *, const mws_session_info *, void *);
+extern "Python" void _mws_py_client_messages(mws_client *, const mws_message *, size_t, void *);
 extern "Python" void _mws_py_free(void *);
 extern "Python" void _mws_py_log(int, const char *, void *);
 """
@@ -55,6 +59,42 @@ extern "Python" void _mws_py_server_connect(mws_server *, mws_conn_id, const mws
 extern "Python" void _mws_py_server_message(mws_server *, mws_conn_id, const void *, size_t, int, void *);
 extern "Python" void _mws_py_server_disconnect(mws_server *, mws_conn_id, int, const char *, int, void *);
 extern "Python" void _mws_py_server_session(mws_server *, mws_conn_id, int, void *);
+"""
+
+# mws_client_send_many over messages packed back to back in `buf`:
+# lens[i] bytes each, of types[i] (or all of `type` when types is NULL).
+# Declared only when the library has mws_client_send_many.
+SEND_PACKED_CDEF = r"""
+int _mws_py_send_packed(mws_client *c, const char *buf, const size_t *lens, const int *types,
+                        int type, size_t count, size_t *accepted, uint64_t *first);
+"""
+SEND_PACKED_SOURCE = r"""
+static int _mws_py_send_packed(mws_client *c, const char *buf, const size_t *lens,
+                               const int *types, int type, size_t count, size_t *accepted,
+                               uint64_t *first)
+{
+	mws_message chunk[256];
+	size_t done = 0;
+	int rc = 0;
+	*accepted = 0;
+	*first = 0;
+	while (done < count && rc == 0) {
+		size_t n = count - done < 256 ? count - done : 256, ok = 0;
+		uint64_t f = 0;
+		for (size_t i = 0; i < n; i++) {
+			chunk[i].data = buf;
+			chunk[i].len = lens[done + i];
+			chunk[i].type = types ? types[done + i] : type;
+			buf += chunk[i].len;
+		}
+		rc = mws_client_send_many(c, chunk, n, &ok, &f);
+		if (ok && !done)
+			*first = f;
+		done += ok;
+	}
+	*accepted = done;
+	return rc;
+}
 """
 
 VERSION_MACROS = ("MWS_VERSION_MAJOR", "MWS_VERSION_MINOR", "MWS_VERSION_PATCH")
@@ -153,6 +193,8 @@ def make_cdef(cc: str, header: str, defined: "set | None" = None) -> str:
     externs = EXTERN_PYTHON
     if re.search(r"\bmws_server_new\b", body):
         externs += EXTERN_PYTHON_SERVER
+    if re.search(r"\bmws_client_send_many\b", body):
+        externs += SEND_PACKED_CDEF
     return body + "\n" + defines + "\n" + externs
 
 
@@ -172,7 +214,10 @@ def main() -> None:
             f.write(cdef)
     ffi = cffi.FFI()
     ffi.cdef(cdef)
-    ffi.set_source("managedws._mws", '#include "managedws.h"\n')
+    source = '#include "managedws.h"\n'
+    if "_mws_py_send_packed" in cdef:
+        source += SEND_PACKED_SOURCE
+    ffi.set_source("managedws._mws", source)
     ffi.emit_c_code(args.out)
 
 

@@ -375,7 +375,7 @@ MWS_API int mws_client_send_seq(mws_client *c, const void *data, size_t len, int
 	if (local)
 		mws__client_kick(c); /* outside the lock: producers do not wait on the socket */
 	else
-		mws__ctx_schedule(c->ctx, &c->ready);
+		mws__client_wake(c);
 	return 0;
 }
 

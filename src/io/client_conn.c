@@ -25,6 +25,8 @@ int mws__client_transition(struct mws_client *c, int event, const char *reason,
 		         mws__event_name(event), mws__state_name(from));
 		return -1;
 	}
+	/* What was read or written before the change is told before it. */
+	mws__client_batch_flush(c);
 	c->state = to;
 	atomic_store(&c->state_pub, to);
 	atomic_store(&c->attempt_pub, c->retry.attempt);
@@ -425,6 +427,7 @@ void mws__client_do_free(struct mws_client *c)
 	mws__client_rx_reset(c);
 	free(c->tx_frag);
 	c->tx_frag = NULL;
+	mws__client_batch_free(c);
 	if (c->creds) {
 		free(c->creds->headers);
 		free(c->creds->query);

@@ -49,6 +49,20 @@ struct mws_credentials {
 	int failed;          /* ENOMEM while building: the attempt fails */
 };
 
+/* What waits for the end of the I/O loop's pass (src/io/client_batch.c):
+ * the messages read for on_messages, copied back to back in buf, and
+ * whether messages left the send queue (on_sent). */
+typedef struct mws__client_batch {
+	mws_message *items;             /* data holds an offset into buf until the flush */
+	size_t count, items_cap;
+	unsigned char *buf;
+	size_t used, buf_cap;
+	int sent_due;                   /* on_sent is owed */
+	int scheduled;                  /* sul armed */
+	int flushing;
+	lws_sorted_usec_list_t sul;
+} mws__client_batch;
+
 struct mws_client {
 	mws_ctx *ctx;
 	char *url_text;
@@ -70,6 +84,8 @@ struct mws_client {
 	atomic_size_t pending_msgs;     /* accepted, not yet written */
 	atomic_uint_least64_t pending_bytes;
 	atomic_int rx_paused;           /* mws_client_pause_rx(): wanted */
+	atomic_int corked;              /* mws_client_cork(): wakes deferred ... */
+	atomic_int cork_held;           /* ... for this many sends */
 	atomic_int release_pending;     /* mws_client_release_queue() asked ... */
 	atomic_uint_least64_t release_upto; /* ... when this many sends were accepted */
 
@@ -116,6 +132,7 @@ struct mws_client {
 	void *free_cmd;                 /* allocated up front: free() cannot fail */
 	lws_sorted_usec_list_t retry_sul, hb_sul, timeout_sul;
 	mws__client_v1 v1;              /* mws.v1: src/io/client_v1*.c */
+	mws__client_batch batch;        /* on_messages / on_sent: src/io/client_batch.c */
 };
 
 /* src/io/client_vhost.c */
@@ -203,6 +220,19 @@ int mws__client_v1_receive(struct mws_client *c, const void *msg, size_t len, in
 int mws__client_v1_hello_echo(struct mws_client *c, const void *msg, size_t len, int type);
 /* The close code and reason a goaway asked for, if one came: 1. */
 int mws__client_v1_goaway_close(struct mws_client *c, int *code, char *reason, size_t cap);
+
+/* src/api/client_batch.c: wakes the I/O thread for a send, unless corked */
+void mws__client_wake(struct mws_client *c);
+
+/* src/io/client_batch.c: batched hand-over to bindings */
+/* A whole message for the application: on_message now, or into the batch. */
+void mws__client_hand_over(struct mws_client *c, const void *data, size_t len, int type);
+/* Messages left the send queue: on_sent at the end of the pass. */
+void mws__client_sent_note(struct mws_client *c);
+/* Delivers what waits now (before a state change). */
+void mws__client_batch_flush(struct mws_client *c);
+/* At free: the timer cancelled, the buffers freed. */
+void mws__client_batch_free(struct mws_client *c);
 
 /* src/io/client_rx.c */
 int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, size_t len);

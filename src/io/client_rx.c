@@ -35,8 +35,7 @@ static void mws__client_deliver(struct mws_client *c, const void *data, size_t l
 	    mws__client_swallow_json(c, data, len))
 		return;
 	mws__client_heartbeat_alive(c, 0);
-	if (c->cbs.on_message)
-		c->cbs.on_message(c, data, len, type, c->user_data);
+	mws__client_hand_over(c, data, len, type);
 }
 
 int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, size_t len)

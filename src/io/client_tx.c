@@ -36,6 +36,7 @@ static void mws__client_written(struct mws_client *c, mws__msg *m, int sent)
 		atomic_fetch_add_explicit(&c->msgs_discarded, 1, memory_order_relaxed);
 	}
 	mws__msg_free(m);
+	mws__client_sent_note(c);
 }
 
 void mws__client_discard_one(struct mws_client *c, mws__msg *m)

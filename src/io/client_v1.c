@@ -47,6 +47,7 @@ void mws__client_v1_settle(struct mws_client *c, uint64_t msgs, uint64_t bytes, 
 	atomic_store(&v->acked_number, v->settled);
 	if (notify && c->cbs.on_acked)
 		c->cbs.on_acked(c, v->settled, c->user_data);
+	mws__client_sent_note(c);
 }
 
 void mws__client_v1_receipts(struct mws_client *c, uint64_t settled0)
@@ -85,6 +86,7 @@ void mws__client_v1_discard(struct mws_client *c)
 		atomic_fetch_add(&c->msgs_discarded, n);
 		atomic_fetch_sub(&c->pending_msgs, n);
 		atomic_fetch_sub(&c->pending_bytes, bytes);
+		mws__client_sent_note(c);
 	}
 	v->has_session = 0;
 }
@@ -229,6 +231,7 @@ int mws__client_v1_writeable(struct mws_client *c, struct lws *wsi)
 			uint64_t n = v->sess.stats.sent + v->sess.stats.replayed - sent0;
 			atomic_fetch_add_explicit(&c->msgs_out, n, memory_order_relaxed);
 			atomic_fetch_add_explicit(&c->bytes_out, v->out.len, memory_order_relaxed);
+			mws__client_sent_note(c);
 			wrote_data = 1;
 			if (mws__client_v1_flush(c, wsi) < 0)
 				return -1;

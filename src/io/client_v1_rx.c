@@ -109,9 +109,7 @@ static void mws__client_v1_deliver(struct mws_client *c, const mws__env_payload 
 {
 	atomic_fetch_add_explicit(&c->msgs_in, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->bytes_in, p->len, memory_order_relaxed);
-	if (c->cbs.on_message)
-		c->cbs.on_message(c, p->data, p->len, p->text ? MWS_MSG_TEXT : MWS_MSG_BINARY,
-		                  c->user_data);
+	mws__client_hand_over(c, p->data, p->len, p->text ? MWS_MSG_TEXT : MWS_MSG_BINARY);
 }
 
 /* One numbered message: delivered, dropped as a duplicate, or a gap.

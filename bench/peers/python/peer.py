@@ -4,7 +4,9 @@ binding, each in the roles the other peers have (see bench/README.md).
 
   peer.py LIB server echo|sink          LIB: websockets | picows
   peer.py LIB client URL MODE COUNT SIZE
-                                         LIB: websockets | picows | managedws
+                                         LIB: websockets | picows | managedws |
+                                              managedws-batch (throughput with
+                                              send_many, 1000 a call)
                                          MODE: throughput | rtt | rtt_cb
 
 Servers print "PORT n" once listening. In sink mode a server counts binary
@@ -176,7 +178,7 @@ async def picows_client(url: str, mode: str, count: int, size: int) -> None:
 
 # ---- managedws (the binding built from this checkout) ----
 
-def managedws_client(url: str, mode: str, count: int, size: int) -> None:
+def managedws_client(url: str, mode: str, count: int, size: int, batch: bool = False) -> None:
     import managedws
 
     payload = b"x" * size
@@ -208,18 +210,38 @@ def managedws_client(url: str, mode: str, count: int, size: int) -> None:
     try:
         if mode == "throughput":
             t0 = time.perf_counter()
-            for _ in range(count):
-                while True:
+            if batch:
+                # An application sending in a loop, with the batch API: one
+                # call into the library per 1000 messages.
+                chunk = [payload] * 1000
+                left = count
+                while left:
+                    part = chunk if left >= len(chunk) else chunk[:left]
                     try:
-                        client.send(payload)
-                        break
-                    except managedws.QueueFull:
+                        client.send_many(part)
+                        left -= len(part)
+                    except managedws.QueueFull as e:
+                        left -= e.accepted
                         time.sleep(20e-6)  # the library pushing back: wait for room
-            client.send("__sync")
+            else:
+                for _ in range(count):
+                    while True:
+                        try:
+                            client.send(payload)
+                            break
+                        except managedws.QueueFull:
+                            time.sleep(20e-6)  # the library pushing back: wait for room
+            while True:  # the queue may still be full: __sync waits for room too
+                try:
+                    client.send("__sync")
+                    break
+                except managedws.QueueFull:
+                    time.sleep(20e-6)
             if not synced.wait(120):
                 raise SystemExit("managedws: no answer to __sync")
             secs = time.perf_counter() - t0
-            report("managedws-python", mode, count, size, seconds=secs, msg_per_s=count / secs)
+            name = "managedws-python-batch" if batch else "managedws-python"
+            report(name, mode, count, size, seconds=secs, msg_per_s=count / secs)
         elif mode == "rtt":
             for _ in range(count):
                 t0 = time.perf_counter()
@@ -245,8 +267,8 @@ def main(argv: list) -> int:
         asyncio.run(server(argv[3]))
         return 0
     url, mode, count, size = argv[3], argv[4], int(argv[5]), int(argv[6])
-    if lib == "managedws":
-        managedws_client(url, mode, count, size)
+    if lib in ("managedws", "managedws-batch"):
+        managedws_client(url, mode, count, size, batch=lib == "managedws-batch")
     else:
         client = {"websockets": websockets_client, "picows": picows_client}[lib]
         asyncio.run(client(url, mode, count, size))

@@ -2,9 +2,8 @@
 // What users of ws and reconnecting-websocket reach for, added to
 // ManagedWebSocket: waiting for a state across failed attempts, async
 // iteration over messages, an open hook that runs before the offline queue
-// is flushed, send callbacks once a message has left the queue, 'drain'.
-
-const POLL_MS = 5;
+// is flushed, send callbacks once a message has left the queue, 'drain'
+// (both from send-progress events of the C library, not polled).
 
 function stateError(makeError, to, reason, code, what) {
   const e = makeError(to === 'FAILED' ? 'MWS_EFAILED' : 'MWS_ECLOSED',
@@ -160,27 +159,49 @@ function install(Cls, { STATES, binding, makeError }) {
   /** After a send: its callback once it has left the queue. */
   // `number` is the send number the C library gave: the n-th accepted send.
   proto._trackSend = function trackSend(cb, number) {
-    if (typeof cb !== 'function') return;
     (this._sendCbs || (this._sendCbs = [])).push({ n: number, cb });
-    this._poll();
   };
 
-  /** After a send refused because the queue was full: 'drain' when empty. */
+  /**
+   * After a send refused because the queue was full: 'drain' once it is at
+   * most half full. The queue may have emptied before the events were on:
+   * look once more, after them.
+   */
   proto._wantDrain = function wantDrain() {
     this._drainWanted = true;
-    this._poll();
+    this._wantSent();
+    process.nextTick(() => {
+      if (!this._drainWanted) return;
+      let s = this._finalStats;
+      try {
+        if (!s) s = binding.clientStats(this);
+      } catch (_) { return; } // freed meanwhile: CLOSED settles everything
+      this._sendProgress(s);
+    });
+  };
+
+  // Send progress comes as events from the I/O thread (EV_SENT: the C
+  // library's on_sent, at most once per pass of its loop), and only while
+  // something waits for it. Turned on before the send it is for: no write
+  // of that message can come before it.
+  proto._wantSent = function wantSent() {
+    if (this._sentWanted || this._finalStats) return;
+    this._sentWanted = true;
+    binding.clientWantSent(this, true);
+  };
+
+  proto._sentDone = function sentDone() {
+    if (!this._sentWanted || (this._sendCbs && this._sendCbs.length) || this._drainWanted) return;
+    this._sentWanted = false;
+    if (!this._finalStats) binding.clientWantSent(this, false);
   };
 
   // Counters, not per-message events: messages leave the queue in order,
   // so the n-th accepted one has left when written + discarded >= n.
-  proto._poll = function poll() {
-    if (this._pollTimer) return;
-    this._pollTimer = setInterval(() => this._pollOnce(), POLL_MS);
-    this._pollTimer.unref();
-  };
-
-  proto._pollOnce = function pollOnce() {
-    const s = this._finalStats || binding.clientStats(this);
+  // s: { msgsOut, msgsDiscarded, queueMessages, queueBytes }; at CLOSED the
+  // last stats, and whatever still waits fails.
+  proto._sendProgress = function sendProgress(s) {
+    if (!s) return;
     const left = s.msgsOut + s.msgsDiscarded;
     const cbs = this._sendCbs || [];
     const closed = this._state === 'CLOSED';
@@ -190,14 +211,13 @@ function install(Cls, { STATES, binding, makeError }) {
       if (written && !closed) cb(null);
       else cb(makeError('MWS_ECLOSED', 'managedws: the message was discarded before it was written'));
     }
-    if (this._drainWanted && (closed || s.queueMessages === 0)) {
+    const max = this._queueMax;
+    if (this._drainWanted && (closed ||
+        (s.queueMessages * 2 <= max.messages && s.queueBytes * 2 <= max.bytes))) {
       this._drainWanted = false;
       if (!closed) this.emit('drain');
     }
-    if (!cbs.length && !this._drainWanted) {
-      clearInterval(this._pollTimer);
-      this._pollTimer = null;
-    }
+    this._sentDone();
   };
 }
 

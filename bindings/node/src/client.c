@@ -3,6 +3,7 @@
  * pinned unless unref()'d, while connecting, connected or waiting to
  * reconnect, and its terminal event is the CLOSED state reaching JS. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ typedef struct mws_node_client {
 	mws_client *c;                 /* NULL once freed */
 	int state;                     /* as last seen in JS */
 	int connects_pending;          /* connect() calls not yet seen as CONNECTING */
+	atomic_int want_sent;          /* JS waits for send progress (callbacks, 'drain') */
 	pthread_mutex_t creds_lock;    /* application thread vs I/O thread */
 	char *creds_headers;           /* "Name: value\n" lines */
 	char *creds_query;
@@ -58,10 +60,11 @@ static void mws__client_destroy(mws_node_handle *h)
 }
 
 /* dispatcher(owner, EV_STATE, from, to, reason, code, retryDelayMs, attempt,
- * session), (owner, EV_MESSAGE, data, isBinary), (owner, EV_SESSION, event,
- * sessionIdHex, unacked, resent, discarded, unsent, discardedFirst,
- * discardedLast) or (owner, EV_ACKED, number); after CLOSED the client is
- * shut down. */
+ * session), (owner, EV_MESSAGES, [data, isBinary, ...]), (owner,
+ * EV_SESSION, event, sessionIdHex, unacked, resent, discarded, unsent,
+ * discardedFirst, discardedLast), (owner, EV_ACKED, number) or (owner,
+ * EV_SENT, written, discarded, queueMessages, queueBytes); after CLOSED the
+ * client is shut down. */
 static void mws__client_deliver(mws_node_handle *h, napi_env env, napi_value owner,
                                 const mws_node_ev *ev)
 {
@@ -96,6 +99,13 @@ static void mws__client_deliver(mws_node_handle *h, napi_env env, napi_value own
 		} else if (ev->kind == MWS_NODE_EV_ACKED) {
 			napi_create_double(env, (double)ev->id, &argv[1]);
 			argc = 2;
+		} else if (ev->kind == MWS_NODE_EV_MESSAGES) {
+			mws_node_ev_messages_array(env, ev, &argv[1]);
+			argc = 2;
+		} else if (ev->kind == MWS_NODE_EV_SENT) {
+			for (int i = 0; i < 4; i++)
+				napi_create_double(env, (double)ev->counts[i], &argv[1 + i]);
+			argc = 5;
 		} else {
 			mws_node_ev_message(env, ev, &argv[1]);
 		}
@@ -162,13 +172,28 @@ static void mws__client_on_acked(mws_client *c, uint64_t number, void *ud)
 	mws_node_post(ud, ev);
 }
 
-static void mws__client_on_message(mws_client *c, const void *data, size_t len, int type,
-                                   void *ud)
+/* One thread-safe call per batch: JS pays one crossing for all of them. */
+static void mws__client_on_messages(mws_client *c, const mws_message *msgs, size_t count,
+                                    void *ud)
 {
 	(void)c;
-	mws_node_ev *ev = mws_node_ev_new(MWS_NODE_EV_MESSAGE, data, len);
-	if (ev)
-		ev->type = type;
+	mws_node_post(ud, mws_node_ev_messages(msgs, count));
+}
+
+/* Only while JS waits for it: a send callback pending, or 'drain' wanted. */
+static void mws__client_on_sent(mws_client *c, const mws_send_progress *p, void *ud)
+{
+	(void)c;
+	mws_node_client *nc = ud;
+	if (!atomic_load(&nc->want_sent))
+		return;
+	mws_node_ev *ev = mws_node_ev_new(MWS_NODE_EV_SENT, NULL, 0);
+	if (ev) {
+		ev->counts[0] = p->written;
+		ev->counts[1] = p->discarded;
+		ev->counts[2] = p->queue_messages;
+		ev->counts[3] = p->queue_bytes;
+	}
 	mws_node_post(ud, ev);
 }
 
@@ -306,9 +331,13 @@ static int mws__client_create(napi_env env, napi_value owner, const char *url,
 	int rc = mws_client_new(&nc->c, NULL, url, cfg);
 	if (rc == 0) {
 		nc->h.inst->live_clients++;
-		mws_client_callbacks cbs = {sizeof cbs, mws__client_on_state, mws__client_on_message,
-		                            mws__client_on_credentials, mws__client_on_acked,
-		                            mws__client_on_session};
+		mws_client_callbacks cbs = {.size = sizeof cbs,
+		                            .on_state = mws__client_on_state,
+		                            .on_credentials = mws__client_on_credentials,
+		                            .on_acked = mws__client_on_acked,
+		                            .on_session = mws__client_on_session,
+		                            .on_messages = mws__client_on_messages,
+		                            .on_sent = mws__client_on_sent};
 		rc = mws_client_set_callbacks(nc->c, &cbs, nc, NULL);
 	}
 	return mws_node_handle_attach(&nc->h, owner, rc);
@@ -497,6 +526,33 @@ static napi_value mws__client_ref(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+/* clientCork(owner, bool): mws_client_cork; nothing once the client is freed. */
+static napi_value mws__client_cork(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	mws_node_client *nc = mws__client_this(env, info, 1, argv, 0);
+	if (!nc || !nc->c)
+		return NULL;
+	bool on = false;
+	napi_get_value_bool(env, argv[0], &on);
+	return mws_node_check(env, mws_client_cork(nc->c, on ? 1 : 0), "cork");
+}
+
+/* clientWantSent(owner, bool): EV_SENT events on (a send callback waits,
+ * or 'drain' is wanted) or off. Set before the send it is for, so that no
+ * write of that message can come before it. */
+static napi_value mws__client_want_sent(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	mws_node_client *nc = mws__client_this(env, info, 1, argv, 0);
+	if (!nc)
+		return NULL;
+	bool on = false;
+	napi_get_value_bool(env, argv[0], &on);
+	atomic_store(&nc->want_sent, on ? 1 : 0);
+	return NULL;
+}
+
 /* clientSetCredentials(owner, headerLines|null, query|null): used by the
  * next connection attempt, and every one after, until changed. */
 static napi_value mws__client_set_credentials(napi_env env, napi_callback_info info)
@@ -560,6 +616,8 @@ napi_value mws_node_client_init(napi_env env, napi_value exports)
 		MWS_NODE_FN("clientStats", mws__client_stats),
 		MWS_NODE_FN("clientServerConnectionId", mws__client_server_connection_id),
 		MWS_NODE_FN("clientRef", mws__client_ref),
+		MWS_NODE_FN("clientWantSent", mws__client_want_sent),
+		MWS_NODE_FN("clientCork", mws__client_cork),
 		MWS_NODE_FN("clientSetCredentials", mws__client_set_credentials),
 	};
 	NAPI_OK(env, napi_define_properties(env, exports, sizeof props / sizeof *props, props));

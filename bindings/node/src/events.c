@@ -56,3 +56,48 @@ void mws_node_ev_message(napi_env env, const mws_node_ev *ev, napi_value out[2])
 		napi_create_string_utf8(env, ev->data, ev->len, &out[0]);
 	napi_get_boolean(env, binary, &out[1]);
 }
+
+/* Each message: a 4-byte length (host order), a type byte, the bytes. */
+#define MWS__EV_MSG_HEAD 5
+
+mws_node_ev *mws_node_ev_messages(const mws_message *msgs, size_t count)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < count; i++)
+		total += MWS__EV_MSG_HEAD + msgs[i].len;
+	mws_node_ev *ev = mws_node_ev_new(MWS_NODE_EV_MESSAGES, NULL, total);
+	if (!ev)
+		return NULL;
+	char *p = ev->data;
+	for (size_t i = 0; i < count; i++) {
+		uint32_t len = (uint32_t)msgs[i].len; /* max_message_bytes < 4 GiB */
+		memcpy(p, &len, sizeof len);
+		p[4] = (char)msgs[i].type;
+		memcpy(p + MWS__EV_MSG_HEAD, msgs[i].data, len);
+		p += MWS__EV_MSG_HEAD + len;
+	}
+	ev->id = count;
+	return ev;
+}
+
+void mws_node_ev_messages_array(napi_env env, const mws_node_ev *ev, napi_value *out)
+{
+	uint32_t n = (uint32_t)ev->id;
+	napi_create_array_with_length(env, (size_t)n * 2, out);
+	const char *p = ev->data;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len;
+		memcpy(&len, p, sizeof len);
+		int binary = (unsigned char)p[4] != MWS_MSG_TEXT;
+		const char *bytes = p + MWS__EV_MSG_HEAD;
+		napi_value v[2];
+		if (binary)
+			napi_create_buffer_copy(env, len, bytes, NULL, &v[0]);
+		else
+			napi_create_string_utf8(env, bytes, len, &v[0]);
+		napi_get_boolean(env, binary, &v[1]);
+		napi_set_element(env, *out, 2 * i, v[0]);
+		napi_set_element(env, *out, 2 * i + 1, v[1]);
+		p = bytes + len;
+	}
+}

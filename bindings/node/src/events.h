@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "managedws.h"
 #include "node_api_pin.h"
 
 struct mws_node_handle;
@@ -20,7 +21,11 @@ enum {
 	MWS_NODE_EV_MESSAGE = 1,
 	MWS_NODE_EV_SERVER = 2,
 	MWS_NODE_EV_SESSION = 3, /* client: mws.v1 session started / resumed / lost */
-	MWS_NODE_EV_ACKED = 4    /* client: delivery receipts up to `id` */
+	MWS_NODE_EV_ACKED = 4,   /* client: delivery receipts up to `id` */
+	MWS_NODE_EV_MESSAGES = 5,/* client: `id` messages in data, each a 4-byte
+	                            length (host order), a type byte, the bytes */
+	MWS_NODE_EV_SENT = 6     /* client: send progress in counts[0..3]: written,
+	                            discarded, queue messages, queue bytes */
 };
 
 typedef struct mws_node_ev {
@@ -55,5 +60,13 @@ void mws_node_call_js(napi_env env, napi_value js_cb, void *context, void *data)
 /* A message event's data (a string for text, else a Buffer) and isBinary,
  * into out[0] and out[1]. JS thread. */
 void mws_node_ev_message(napi_env env, const mws_node_ev *ev, napi_value out[2]);
+
+/* An EV_MESSAGES event carrying a copy of msgs[0..count) (see the kinds
+ * above); NULL when out of memory. Any thread. */
+mws_node_ev *mws_node_ev_messages(const mws_message *msgs, size_t count);
+
+/* Its messages as [data0, isBinary0, data1, isBinary1, ...] (a string for
+ * text, else a Buffer) into *out. JS thread. */
+void mws_node_ev_messages_array(napi_env env, const mws_node_ev *ev, napi_value *out);
 
 #endif

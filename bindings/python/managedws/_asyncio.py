@@ -4,12 +4,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
-from typing import Any, AsyncIterator, Callable, Deque, Generator, List, Optional, Tuple, Union
+from typing import Any, AsyncIterator, Callable, Deque, Generator, List, Optional, Tuple
 
+from ._async_send import AsyncSending
 from ._callbacks import report
 from ._client import Client
 from ._connections import Connection, ended, iterate_connections
-from ._errors import Closed, Failed, QueueFull, Timeout
+from ._errors import Closed, Failed, Timeout
 from ._messages import Message
 from ._options import CLIENT_OPTIONS, options_doc
 from ._types import ClientStats, SessionInfo, State, StateChange
@@ -20,9 +21,10 @@ _MSG = 0
 _STATE = 1
 _SESSION = 2
 _ACKED = 3
+_MSGS = 4  # a batch: a list of messages
 
 
-class AsyncClient:
+class AsyncClient(AsyncSending):
     __doc__ = (
         """A managed client for asyncio. Create it with ``managedws.connect()``.
 
@@ -98,6 +100,7 @@ Options are those of managedws.Client:
         self._ack_waiters: List[Tuple[int, "asyncio.Future[None]"]] = []
         self._ack_timer: Optional[asyncio.TimerHandle] = None
         self.close_timeout = close_timeout
+        self._corked = False
         self._pending: Deque[Tuple[int, Any]] = collections.deque()  # from the I/O thread
         self._scheduled = False
         self._lock = threading.Lock()
@@ -108,7 +111,7 @@ Options are those of managedws.Client:
         self._last_change: Optional[StateChange] = None
         self._client = Client(
             url,
-            on_message=self._io_message,
+            on_messages=self._io_messages,
             on_state=self._io_state,
             on_credentials=on_credentials,
             on_session=self._io_session,
@@ -134,6 +137,10 @@ Options are those of managedws.Client:
     def _io_message(self, msg: Message) -> None:
         self._io_push(_MSG, msg)
 
+    def _io_messages(self, msgs: List[Message]) -> None:
+        # A batch: one entry, and at most one wake of the loop for it.
+        self._io_push(_MSGS, msgs)
+
     def _io_state(self, change: StateChange) -> None:
         self._io_push(_STATE, change)
 
@@ -152,12 +159,14 @@ Options are those of managedws.Client:
         woke = False
         while pending:
             kind, value = pending.popleft()
-            if kind == _MSG:
-                self._buffered += 1
+            if kind == _MSG or kind == _MSGS:
+                batch = value if kind == _MSGS else (value,)
+                self._buffered += len(batch)
                 if self._per_connection and self._conn is not None:
-                    self._conn._push(value)
+                    for msg in batch:
+                        self._conn._push(msg)
                 else:
-                    self._messages.append(value)
+                    self._messages.extend(batch)
                 woke = True
             elif kind == _STATE:
                 self._apply_state(value)
@@ -348,43 +357,6 @@ Options are those of managedws.Client:
     def server_connection_id(self) -> Optional[str]:
         """The server's id from its JSON connection_ack, or None (see Client)."""
         return self._client.server_connection_id
-
-    async def send(self, message: Union[str, bytes, bytearray, memoryview], *,
-                   timeout: Optional[float] = None) -> int:
-        """Sends ``str`` as text, bytes-like as binary; returns its send
-        number (for acked()).
-
-        The library queues the message and this returns at once -- unless
-        the queue is full: then it waits until there is room (backpressure),
-        up to ``timeout`` seconds (None: as long as it takes), and raises
-        QueueFull after that. Closed once closed, Failed in FAILED. The
-        library has no "room" event: the wait polls the queue's size, from
-        every millisecond up to every 20.
-        """
-        delay, deadline = 0.001, None if timeout is None else self._loop.time() + timeout
-        while True:
-            try:
-                return self._client.send(message)
-            except QueueFull:
-                if deadline is not None and self._loop.time() >= deadline:
-                    raise
-            await asyncio.sleep(delay if deadline is None else max(0.0, min(delay, deadline - self._loop.time())))
-            delay = min(delay * 2, 0.02)
-
-    async def drain(self, timeout: Optional[float] = None) -> None:
-        """Waits until every message sent so far has been written (or
-        discarded); Timeout after ``timeout`` seconds. Polls like send()."""
-        delay, deadline = 0.001, None if timeout is None else self._loop.time() + timeout
-        while self._client._cptr() is not None and self._client.stats().queue_messages > 0:
-            if deadline is not None and self._loop.time() >= deadline:
-                raise Timeout("%d messages still queued after %.3g s"
-                              % (self._client.stats().queue_messages, timeout))
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.02)
-
-    def send_nowait(self, message: Union[str, bytes, bytearray, memoryview]) -> int:
-        """send() without the coroutine."""
-        return self._client.send(message)
 
     @property
     def acked_number(self) -> int:

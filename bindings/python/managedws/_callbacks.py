@@ -21,7 +21,7 @@ import atexit
 import logging
 import threading
 import weakref
-from typing import Any, Callable, Set
+from typing import Any, Callable, List, Set
 
 from ._ffi import ffi, lib
 from ._messages import Message, decode
@@ -112,6 +112,25 @@ def _mws_py_client_state(cptr: Any, change: Any, ud: Any) -> None:
 @ffi.def_extern()
 def _mws_py_client_message(cptr: Any, data: Any, length: int, mtype: int, ud: Any) -> None:
     _deliver(ud, "message", lambda t: t._io_message(_message(data, length, mtype)))
+
+
+def _batch(msgs: Any, count: int) -> List[Message]:
+    # Copies now: the buffers live only during the C callback.
+    text = lib.MWS_MSG_TEXT
+    out: List[Message] = []
+    append = out.append
+    buffer = ffi.buffer
+    for i in range(count):
+        m = msgs[i]
+        payload = buffer(m.data, m.len)[:]
+        append(payload.decode("utf-8") if m.type == text else payload)
+    return out
+
+
+@ffi.def_extern()
+def _mws_py_client_messages(cptr: Any, msgs: Any, count: int, ud: Any) -> None:
+    # One crossing for everything one pass of the I/O loop read.
+    _deliver(ud, "message", lambda t: t._io_messages(_batch(msgs, count)))
 
 
 @ffi.def_extern()

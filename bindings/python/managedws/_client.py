@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import logging
 import threading
 import time
-from typing import Any, Callable, Deque, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _context
 from ._callbacks import in_callback
@@ -20,6 +21,9 @@ from ._types import ClientStats, SessionInfo, State, StateChange
 __all__ = ["Client", "Credentials"]
 
 logger = logging.getLogger("managedws")
+
+_send_tls = threading.local()  # send()'s number out-parameter, one per thread
+_BINARY = lib.MWS_MSG_BINARY
 
 
 @dataclasses.dataclass
@@ -54,6 +58,9 @@ Nothing connects until connect() (or ``with``). Callbacks are fixed at
 construction:
 
 - ``on_message(message)``: ``str`` for text, ``bytes`` for binary;
+- ``on_messages(messages)``: instead of on_message, a list of them: all
+  that one pass of the I/O loop read, in order (one call into Python for
+  the lot, where on_message costs one call each);
 - ``on_open(client)``: at every CONNECTED, before the messages that waited
   in the offline queue are written: what it sends (a resubscription) goes
   first; it may also clear_queue();
@@ -108,6 +115,7 @@ in the FAILED state.
         url: str,
         *,
         on_message: Optional[Callable[[Message], Any]] = None,
+        on_messages: Optional[Callable[[List[Message]], Any]] = None,
         on_state: Optional[Callable[[StateChange], Any]] = None,
         on_credentials: Optional[Callable[[int, int], Any]] = None,
         on_open: Optional[Callable[["Client"], Any]] = None,
@@ -119,13 +127,14 @@ in the FAILED state.
     ) -> None:
         if not isinstance(url, str):
             raise TypeError("url must be str, not %s" % type(url).__name__)
-        for name, fn in (("on_message", on_message), ("on_state", on_state),
+        for name, fn in (("on_message", on_message), ("on_messages", on_messages), ("on_state", on_state),
                          ("on_credentials", on_credentials), ("on_open", on_open)):
             if fn is not None and not callable(fn):
                 raise TypeError("%s must be callable, not %s" % (name, type(fn).__name__))
         self.url = url
         self.on_open = on_open
         self.on_message = on_message
+        self.on_messages = on_messages
         self.on_state = on_state
         self.on_credentials = on_credentials
         self.on_session = on_session
@@ -164,6 +173,9 @@ in the FAILED state.
         cbs = new_sized("mws_client_callbacks")
         cbs.on_state = lib._mws_py_client_state
         cbs.on_message = lib._mws_py_client_message
+        # Batches: one crossing per pass of the I/O loop (on_message is
+        # then not called by the library).
+        cbs.on_messages = lib._mws_py_client_messages
         cbs.on_credentials = lib._mws_py_client_credentials if on_credentials else ffi.NULL
         cbs.on_acked = lib._mws_py_client_acked
         cbs.on_session = lib._mws_py_client_session
@@ -194,6 +206,15 @@ in the FAILED state.
 
     def _io_message(self, message: Message) -> None:
         self._user("on_message", self.on_message, message)
+
+    def _io_messages(self, messages: List[Message]) -> None:
+        if self.on_messages is not None:
+            self._user("on_messages", self.on_messages, messages)
+            return
+        fn = self.on_message
+        if fn is not None:
+            for message in messages:
+                self._user("on_message", fn, message)
 
     def _io_session(self, cinfo: Any) -> None:
         info = SessionInfo._from_c(cinfo)
@@ -271,9 +292,16 @@ in the FAILED state.
         per client; see wait_acked()). QueueFull when the queue is at its
         bounds, Closed once closed, Failed in FAILED.
         """
-        buf, n, t = encode(message)
-        number = ffi.new("uint64_t *")
-        rc = lib.mws_client_send_seq(self._ptr(), buf, n, t, number)
+        # The hot path: bytes go to C as they are (no from_buffer), and the
+        # number's out-parameter is allocated once per thread.
+        number = getattr(_send_tls, "number", None)
+        if number is None:
+            number = _send_tls.number = ffi.new("uint64_t *")
+        if type(message) is bytes:
+            rc = lib.mws_client_send_seq(self._ptr(), message, len(message), _BINARY, number)
+        else:
+            buf, n, t = encode(message)
+            rc = lib.mws_client_send_seq(self._ptr(), buf, n, t, number)
         if rc < 0:
             exc = error_for(rc, "send")
             if isinstance(exc, Failed) and self._last_change is not None:
@@ -281,6 +309,48 @@ in the FAILED state.
                 exc.reason = self._last_change.reason
             raise exc
         return int(number[0])
+
+    def send_many(self, messages: Iterable[Union[str, bytes, bytearray, memoryview]]) -> int:
+        """Sends each message in order, as send() would, with one call into
+        the library (one lock, one wake of its I/O thread): for an
+        application that sends in a loop. Returns the send number of the
+        last message (0 for none). If a message is refused (QueueFull,
+        TooBig, ...), raises that error with ``accepted`` set on it: the
+        messages before it were accepted, none after it.
+        """
+        msgs = messages if isinstance(messages, (list, tuple)) else list(messages)
+        n = len(msgs)
+        if not n:
+            return 0
+        joined, lens, types = _pack(msgs)
+        acc = ffi.new("size_t *")
+        first = ffi.new("uint64_t *")
+        rc = lib._mws_py_send_packed(self._ptr(), joined, lens, types, lib.MWS_MSG_BINARY, n, acc, first)
+        if rc < 0:
+            exc = error_for(rc, "send_many")
+            exc.accepted = int(acc[0])  # type: ignore[attr-defined]
+            if isinstance(exc, Failed) and self._last_change is not None:
+                exc.close_code = self._last_change.close_code
+                exc.reason = self._last_change.reason
+            raise exc
+        return int(first[0]) + n - 1
+
+    def cork(self, corked: bool = True) -> None:
+        """While corked, a send wakes the library's I/O thread only every 64
+        sends instead of each time; cork(False) wakes it once for what
+        waits. For a loop of single sends (``with client.corked():``);
+        send_many() needs none."""
+        check(lib.mws_client_cork(self._ptr(), 1 if corked else 0), "cork")
+
+    @contextlib.contextmanager
+    def corked(self) -> Iterator[None]:
+        """``with client.corked(): ...sends...``: cork(), then cork(False)."""
+        self.cork(True)
+        try:
+            yield
+        finally:
+            if self._cptr() is not None:
+                self.cork(False)
 
     @property
     def acked_number(self) -> int:
@@ -438,6 +508,35 @@ def _log_change(url: str, ch: StateChange) -> None:
     else:
         logger.log(logging.WARNING if bad else logging.INFO, "%s: %s -> %s: %s (code %d)",
                    url, ch.old.name, ch.new.name, ch.reason, ch.close_code)
+
+
+def _pack(msgs: Sequence[Any]) -> Tuple[bytes, Any, Any]:
+    """(payloads back to back, size_t[] lengths, int[] types or NULL when
+    all are binary) for _mws_py_send_packed."""
+    try:
+        joined = b"".join(msgs)  # bytes-like only: all binary
+        payloads: Sequence[Any] = msgs
+        types = ffi.NULL
+    except TypeError:
+        payloads, kinds = [], []
+        for m in msgs:
+            if isinstance(m, str):
+                payloads.append(m.encode("utf-8"))
+                kinds.append(lib.MWS_MSG_TEXT)
+            elif isinstance(m, (bytes, bytearray, memoryview)):
+                payloads.append(m)
+                kinds.append(lib.MWS_MSG_BINARY)
+            else:
+                raise TypeError("send_many() takes str (text) or bytes-like (binary) messages, not %s"
+                                % type(m).__name__) from None
+        joined = b"".join(payloads)
+        types = ffi.new("int[]", kinds)
+    lens = [len(p) for p in payloads]
+    if sum(lens) != len(joined):  # memoryviews of items wider than a byte
+        payloads = [bytes(p) for p in payloads]
+        lens = [len(p) for p in payloads]
+        joined = b"".join(payloads)
+    return joined, ffi.new("size_t[]", lens), types
 
 
 def _names(states: Iterable[State]) -> str:

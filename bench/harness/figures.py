@@ -121,7 +121,7 @@ def idle_memory(servers: List[str], n: int, per_proc: int, log) -> Dict[str, dic
             left, i = n, 0
             while left > 0:
                 k = min(per_proc, left)
-                holders.append(procs.start(peers.idle_cmd(url, k, "127.0.0.%d" % (2 + i)), None,
+                holders.append(procs.start(peers.idle_cmd(url, k, "127.0.0.%d" % (2 + i), server), None,
                                            stdin=subprocess.PIPE))
                 left -= k
                 i += 1

@@ -109,6 +109,7 @@ int main(int argc, char **argv)
 	cfg.rate_per_sec = -1;
 	cfg.max_connections = fd_limit;
 	cfg.max_sessions = fd_limit; /* mws.v1 clients (idle_bench) hold sessions */
+	cfg.max_handshakes_per_address = -1; /* idle holders connect many at once */
 	cfg.ping_interval_ms = -1;
 	cfg.heartbeat_timeout_ms = 3600000;
 	cfg.max_message_bytes = 64u << 20;

@@ -78,5 +78,5 @@ def server_cmd(name: str, mode: str, fd_limit: int = 4096, port: int = 0,
 def idle_cmd(url: str, n: int, src: str, server: str = "") -> List[str]:
     """Plain idle connections from gorilla; mws.v1 sessions from our client."""
     if server == OURS_V1:
-        return [IDLE_BENCH, url, str(n), src, "--heartbeat", "15000"]
+        return [IDLE_BENCH, url, str(n), src, "--heartbeat", "15000", "--timeout", "240"]
     return [GORILLA, "idle", url, str(n), src]

@@ -128,6 +128,7 @@ int main(int argc, char **argv)
 	cfg.heartbeat_timeout_ms = hb_ms; /* a loaded 2-core machine: generous */
 	cfg.connect_timeout_ms = 30000;
 	cfg.handshake_timeout_ms = 30000;
+	cfg.max_delay_ms = 5000; /* a refused or timed-out attempt comes back soon */
 	mws_client_callbacks cbs = {sizeof cbs, on_state, NULL, NULL};
 	double t0 = now_s(), until = t0 + timeout;
 	long started = 0;

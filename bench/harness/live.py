@@ -83,6 +83,15 @@ def hold(servers: Dict[str, tuple], conns: Dict[str, int], args, src0: int, log)
         log("  %-12s %6d of %d connected in %.1f s (%d client processes)" % (
             name, opened, conns[name], secs, len(hs)))
     log("  all connected after %.1f s; idle for %d s" % (time.monotonic() - t0, args.idle))
+    # A light probe per server: its round trips are the server's, not those
+    # of a client process busy with thousands of sockets of its own.
+    probes = {}
+    for name, (p, port, v1) in servers.items():
+        cmd = [peers.IDLE_BENCH, "ws://127.0.0.1:%d/" % port, str(args.probe), "127.0.0.%d" % src,
+               "--heartbeat", str(args.probe_hb), "--timeout", "60"] + ([] if v1 else ["--plain"])
+        src += 1
+        probes[name] = procs.start(cmd, procs.CLIENT_CPU, stdin=subprocess.PIPE)
+        procs.read_line(probes[name], "READY ", 90)
     time.sleep(3)  # handshakes' transient buffers freed, the last welcomes written
     cpu0 = {name: cpu_seconds(p.pid) for name, (p, _, _) in servers.items()}
     t_idle = time.monotonic()
@@ -108,14 +117,26 @@ def hold(servers: Dict[str, tuple], conns: Dict[str, int], args, src0: int, log)
         o["hb_rtt_p50_us"] = p50s[len(p50s) // 2] if p50s else None
         o["hb_rtt_p99_us"] = max((s["rtt_p99_us"] for s in st if s["rtt_clients"]), default=None)
         o["hb_rtt_max_us"] = max((s["rtt_max_us"] for s in st if s["rtt_clients"]), default=None)
+        pr = probes[name]
+        pr.stdin.write("stats\n")
+        pr.stdin.flush()
+        ps = procs.read_line(pr, "STATS ", 60).split()[1:]
+        ps = dict(zip(ps[0::2], (int(x) for x in ps[1::2])))
+        o["probe_rtt_p50_us"] = ps["rtt_p50_us"] if ps["rtt_clients"] else None
+        o["probe_rtt_p99_us"] = ps["rtt_p99_us"] if ps["rtt_clients"] else None
+        o["probe_connected"] = ps["connected"]
         log("  %-12s RSS %.1f -> %.1f MiB = %.0f B/conn; idle CPU %.2f %% of a core; "
-            "heartbeat rtt p50 %s us p99 %s us; %d still connected, %d mws.v1, %d reconnects" % (
+            "heartbeat rtt p50 %s us p99 %s us (probe p50 %s us p99 %s us); %d still connected, "
+            "%d mws.v1, %d reconnects" % (
                 name, o["rss_before"] / 2**20, o["rss_after"] / 2**20, o["rss_per_conn"],
                 o["cpu_idle_pct"], o["hb_rtt_p50_us"], o["hb_rtt_p99_us"],
+                o["probe_rtt_p50_us"], o["probe_rtt_p99_us"],
                 o["still_connected"], o["managed"], o["reconnects"]))
     for hs in holders.values():
         for h in hs:
             procs.stop(h, 30)
+    for pr in probes.values():
+        procs.stop(pr, 30)
     return out
 
 
@@ -142,16 +163,19 @@ def markdown(res: dict) -> str:
              "process's 99th percentile of its clients' p99. CPU: the server process's "
              "user+system time over the idle window, % of one core. Accept time: from starting "
              "all client processes together to the last connection up.", "",
-             "| run | server | connections | RSS per connection | idle CPU | heartbeat rtt p50 / p99 | accept all |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+             "Probe: %d more clients of ours per server, in their own process, heartbeats every "
+             "%d ms while the others idle: the server's round trip without a client process "
+             "busy with thousands of sockets of its own." % (m["args"]["probe"], m["args"]["probe_hb"]), "",
+             "| run | server | connections | RSS per connection | idle CPU | heartbeat rtt p50 / p99 (holders) | probe rtt p50 / p99 | accept all |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for run, rows in res["runs"].items():
         for name, o in rows.items():
-            lines.append("| %s | %s | %d of %d (%d mws.v1) | %s B | %.2f %% | %s / %s µs | %.1f s |" % (
+            us = lambda v: "{:,}".format(v) if v is not None else "–"
+            lines.append("| %s | %s | %d of %d (%d mws.v1) | %s B | %.2f %% | %s / %s µs | %s / %s µs | %.1f s |" % (
                 run, name, o["still_connected"], o["target"], o["managed"],
                 "{:,.0f}".format(o["rss_per_conn"]), o["cpu_idle_pct"],
-                "{:,}".format(o["hb_rtt_p50_us"]) if o["hb_rtt_p50_us"] is not None else "–",
-                "{:,}".format(o["hb_rtt_p99_us"]) if o["hb_rtt_p99_us"] is not None else "–",
-                o["accept_all_s"]))
+                us(o["hb_rtt_p50_us"]), us(o["hb_rtt_p99_us"]),
+                us(o.get("probe_rtt_p50_us")), us(o.get("probe_rtt_p99_us")), o["accept_all_s"]))
     tot = res["runs"].get("cluster")
     if tot:
         lines += ["", "Cluster total: %d of %d connections held by %d nodes." % (
@@ -167,7 +191,9 @@ def main() -> int:
     ap.add_argument("--single", type=int, default=19000, help="one node's connections")
     ap.add_argument("--total", type=int, default=50000, help="across the nodes")
     ap.add_argument("--nodes", type=int, default=3)
-    ap.add_argument("--per-proc", type=int, default=5000, help="connections per client process")
+    ap.add_argument("--per-proc", type=int, default=2500, help="connections per client process")
+    ap.add_argument("--probe", type=int, default=50, help="probe clients per server")
+    ap.add_argument("--probe-hb", type=int, default=1000, help="probe heartbeat interval, ms")
     ap.add_argument("--hb", type=int, default=15000, help="client heartbeat interval, ms")
     ap.add_argument("--idle", type=int, default=30, help="idle window, s")
     ap.add_argument("--connect-timeout", type=int, default=300)

@@ -125,7 +125,7 @@ int main(int argc, char **argv)
 	cfg.local_address = argv[3];
 	cfg.protocol_mode = plain ? MWS_PROTOCOL_PLAIN : MWS_PROTOCOL_OFFER;
 	cfg.heartbeat_interval_ms = hb_ms;
-	cfg.heartbeat_timeout_ms = hb_ms; /* a loaded 2-core machine: generous */
+	cfg.heartbeat_timeout_ms = 2 * hb_ms; /* a loaded 2-core machine: generous */
 	cfg.connect_timeout_ms = 30000;
 	cfg.handshake_timeout_ms = 30000;
 	cfg.max_delay_ms = 5000; /* a refused or timed-out attempt comes back soon */

@@ -5,7 +5,7 @@
  * reconnect storm. Over the public header only.
  *
  *   server_bench echo|sink|idle [--port N] [--fd-limit N] [--spread MS]
- *                                [--accept-log]
+ *                                [--accept-log] [--rx-buffer BYTES]
  *
  * Prints "PORT n" once listening. SIGTERM or SIGINT: graceful shutdown
  * (1012, retry-after spread over --spread), then with --accept-log one line
@@ -73,11 +73,12 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s echo|sink|idle [--port N] [--fd-limit N] [--spread MS] "
-		                "[--accept-log]\n", argv[0]);
+		                "[--accept-log] [--rx-buffer BYTES]\n", argv[0]);
 		return 2;
 	}
 	sink = !strcmp(argv[1], "sink");
 	int port = 0, fd_limit = 4096, spread = 5000, accept_log = 0;
+	long rx_buffer = 0; /* 0: the library's default */
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--accept-log"))
 			accept_log = 1;
@@ -87,6 +88,8 @@ int main(int argc, char **argv)
 			fd_limit = atoi(argv[++i]);
 		else if (i + 1 < argc && !strcmp(argv[i], "--spread"))
 			spread = atoi(argv[++i]);
+		else if (i + 1 < argc && !strcmp(argv[i], "--rx-buffer"))
+			rx_buffer = atol(argv[++i]);
 		else {
 			fprintf(stderr, "bad argument %s\n", argv[i]);
 			return 2;
@@ -108,10 +111,13 @@ int main(int argc, char **argv)
 	cfg.port = port;
 	cfg.rate_per_sec = -1;
 	cfg.max_connections = fd_limit;
+	cfg.max_sessions = fd_limit; /* mws.v1 clients (idle_bench) hold sessions */
+	cfg.max_handshakes_per_address = -1; /* idle holders connect many at once */
 	cfg.ping_interval_ms = -1;
 	cfg.heartbeat_timeout_ms = 3600000;
 	cfg.max_message_bytes = 64u << 20;
 	cfg.send_queue_max_bytes = 256u << 20;
+	cfg.rx_buffer_bytes = rx_buffer > 0 ? (size_t)rx_buffer : 0;
 	mws_server *srv;
 	mws_server_callbacks cbs = {sizeof cbs, NULL, on_connect, on_message, NULL};
 	int rc = mws_server_new(&srv, ctx, &cfg);

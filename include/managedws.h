@@ -217,6 +217,11 @@ typedef struct mws_client_config {
 	int session_lost_mode;         /* mws_session_lost_mode; 0: re-send the unacknowledged */
 	int ack_every;                 /* 0: 32; ack after this many messages received ... */
 	int ack_delay_ms;              /* ... or this long after the first unacked one: 0: 50 */
+	const char *local_address;     /* NULL: the system picks; an IP literal
+	                                  ("127.0.0.2"): every connection leaves
+	                                  from it (ports of several source
+	                                  addresses for very many connections);
+	                                  copied; not an IP literal: MWS_EINVAL */
 } mws_client_config;
 /* max_attempts: the client goes FAILED at the max_attempts-th failed attempt
  * in a row, counted alike after connect() and after a lost connection; an
@@ -562,6 +567,13 @@ typedef struct mws_server_config {
 	                                    session's on_connect comes with its
 	                                    hello, when the request is gone */
 	size_t keep_header_count;
+	size_t rx_buffer_bytes;      /* 0: 512; every WebSocket connection holds
+	                                this much for libwebsockets to receive
+	                                into: the most one recv() reads and one
+	                                piece of a message (larger ones arrive in
+	                                pieces, rebuilt). 4096 reads big messages
+	                                with fewer calls at 3.5 KiB more per
+	                                connection. 128..1048576, else MWS_EINVAL */
 } mws_server_config;
 
 /* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */

@@ -108,7 +108,8 @@ def main() -> int:
             res["idle_memory"] = {}
             for n in p["idle"]:
                 print("== idle memory, %d connections" % n, flush=True)
-                res["idle_memory"][str(n)] = figures.idle_memory(servers, n, p["idle_per_proc"], log)
+                res["idle_memory"][str(n)] = figures.idle_memory(
+                    [peers.OURS, peers.OURS_V1] + peers.PEERS, n, p["idle_per_proc"], log)
         if "storm" in only:
             print("== reconnect storm, %d clients" % p["storm"], flush=True)
             try:

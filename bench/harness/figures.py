@@ -111,7 +111,10 @@ def idle_memory(servers: List[str], n: int, per_proc: int, log) -> Dict[str, dic
     """Server RSS delta / n with n idle connections from several processes
     and source addresses 127.0.0.2, .3, ... (the holders are not pinned)."""
     out: Dict[str, dict] = {}
-    for server in servers:
+    for k_server, server in enumerate(servers):
+        # Each server's holders leave from their own addresses: the ports the
+        # previous one closed linger in TIME_WAIT on theirs.
+        src0 = 2 + 8 * k_server
         p, port = start_server(server, "idle", fd_limit=n + 256)
         url = "ws://127.0.0.1:%d/" % port
         holders = []
@@ -121,7 +124,7 @@ def idle_memory(servers: List[str], n: int, per_proc: int, log) -> Dict[str, dic
             left, i = n, 0
             while left > 0:
                 k = min(per_proc, left)
-                holders.append(procs.start(peers.idle_cmd(url, k, "127.0.0.%d" % (2 + i)), None,
+                holders.append(procs.start(peers.idle_cmd(url, k, "127.0.0.%d" % (src0 + i), server), None,
                                            stdin=subprocess.PIPE))
                 left -= k
                 i += 1

@@ -14,6 +14,7 @@ GORILLA = os.path.join(BUILD, "bench", "gorilla_peer")
 CLIENT_BENCH = os.path.join(BUILD, "bench", "client_bench")
 SERVER_BENCH = os.path.join(BUILD, "bench", "server_bench")
 STORM_BENCH = os.path.join(BUILD, "bench", "storm_bench")
+IDLE_BENCH = os.path.join(BUILD, "bench", "idle_bench")
 MWS = os.path.join(BUILD, "tools", "mws")
 
 # The libraries compared. "managedws" is ours (C); the binding clients are
@@ -25,6 +26,9 @@ OURS = "managedws"
 V1 = "managedws-v1"
 # managedws-python-batch: the Python binding sending with send_many().
 BINDINGS = ["managedws-python", "managedws-python-batch", "managedws-node"]
+# The idle-memory figure also measures our server holding mws.v1 sessions
+# (held by our own clients, bench/idle_bench.c).
+OURS_V1 = "managedws/mws.v1"
 
 # Round trip: which mode each client measures. App thread: send and wait
 # for the echo on the application's thread. Callback: the next message
@@ -64,7 +68,7 @@ def server_cmd(name: str, mode: str, fd_limit: int = 4096, port: int = 0,
     """mode: echo | sink | idle. Ours is `mws serve` for echo; server_bench
     (same library, public header) for sink, idle (more sockets than the
     CLI's context allows) and the storm (accept log per 100 ms)."""
-    if name == "managedws":
+    if name.startswith(OURS):
         if mode == "echo" and fd_limit <= 4096 and not accept_log:
             return [MWS, "serve", "--mode", "echo", "--print-port", "--quiet", "--rate", "0",
                     "--ping-interval", "0", "--summary-interval", "0"]
@@ -79,5 +83,8 @@ def server_cmd(name: str, mode: str, fd_limit: int = 4096, port: int = 0,
     return [PY, PEER_PY, name, "server", peer_mode]
 
 
-def idle_cmd(url: str, n: int, src: str) -> List[str]:
+def idle_cmd(url: str, n: int, src: str, server: str = "") -> List[str]:
+    """Plain idle connections from gorilla; mws.v1 sessions from our client."""
+    if server == OURS_V1:
+        return [IDLE_BENCH, url, str(n), src, "--heartbeat", "15000", "--timeout", "240"]
     return [GORILLA, "idle", url, str(n), src]

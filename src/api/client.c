@@ -3,6 +3,7 @@
  * one allocation (with the frame header's room in front), one ring push,
  * and a wake only when the I/O thread is not already coming; from a
  * callback, straight into the connection's queue. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,14 @@ static char *mws__strdup_or_null(const char *s, int *oom)
 	return d;
 }
 
+/* libwebsockets would take an interface name too, and bind nothing when
+ * there is none: only an address says what the caller means. */
+static int mws__is_ip_literal(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
 static uint64_t mws__or(long v, uint64_t dflt) { return v > 0 ? (uint64_t)v : dflt; }
 
 /* Every default in one place; the header states the same numbers. */
@@ -49,8 +58,11 @@ static int mws__settings_resolve(mws__client_settings *s, const mws_client_confi
 	     cfg->session_lost_mode < 0 || cfg->session_lost_mode > MWS_SESSION_LOST_DISCARD ||
 	     cfg->ack_every < 0 || cfg->ack_delay_ms < 0))
 		return MWS_EINVAL;
+	if (cfg->local_address && !mws__is_ip_literal(cfg->local_address))
+		return MWS_EINVAL;
 	int oom = 0;
 	s->subprotocol = mws__strdup_or_null(cfg->subprotocol, &oom);
+	s->local_address = mws__strdup_or_null(cfg->local_address, &oom);
 	s->origin = mws__strdup_or_null(cfg->origin, &oom);
 	s->headers = mws__strdup_or_null(cfg->headers, &oom);
 	s->ca_file = mws__strdup_or_null(cfg->ca_file, &oom);
@@ -74,6 +86,7 @@ static void mws__client_settings_free(mws__client_settings *s)
 	free(s->origin);
 	free(s->headers);
 	free(s->ca_file);
+	free(s->local_address);
 }
 
 static void mws__client_release(struct mws_client *c)

@@ -81,7 +81,8 @@ static int mws__srv_settings_resolve(mws__srv_settings *s, const mws_server_conf
 	    c->rate_per_sec != c->rate_per_sec)
 		return MWS_EINVAL;
 	if ((c->protocol_mode != MWS_PROTOCOL_OFFER && c->protocol_mode != MWS_PROTOCOL_PLAIN) ||
-	    c->session_ttl_ms < 0 || c->max_sessions < 0 || c->session_max_messages < 0)
+	    c->session_ttl_ms < 0 || c->max_sessions < 0 || c->session_max_messages < 0 ||
+	    (c->rx_buffer_bytes && (c->rx_buffer_bytes < 128 || c->rx_buffer_bytes > 1u << 20)))
 		return MWS_EINVAL;
 	int oom = 0;
 	memset(s, 0, sizeof *s);
@@ -110,6 +111,7 @@ static int mws__srv_settings_resolve(mws__srv_settings *s, const mws_server_conf
 	s->send_queue_max_bytes = c->send_queue_max_bytes ? c->send_queue_max_bytes : 8u << 20;
 	s->random_seed = c->random_seed;
 	s->v1_enabled = c->protocol_mode != MWS_PROTOCOL_PLAIN;
+	s->rx_buffer_bytes = c->rx_buffer_bytes ? c->rx_buffer_bytes : 512;
 	s->store.ttl_ms = mws__or(c->session_ttl_ms, 120000);
 	s->store.max_sessions = (size_t)mws__or(c->max_sessions, 10000);
 	s->store.max_bytes_per_session = c->session_max_bytes ? c->session_max_bytes : 1u << 20;

@@ -252,6 +252,7 @@ static void mws__client_connect_to(struct mws_client *c, const char *ip)
 	char offer[300];
 	i.protocol = mws__client_v1_offer(c, offer, sizeof offer);
 	i.local_protocol_name = "mws-client";
+	i.iface = c->set.local_address;
 	if (c->url.tls) {
 		i.ssl_connection = LCCSCF_USE_SSL;
 		if (c->set.insecure)

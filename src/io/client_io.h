@@ -28,6 +28,7 @@ enum mws__phase {
 /* The resolved settings: every default applied, strings owned. */
 typedef struct mws__client_settings {
 	char *subprotocol, *origin, *headers, *ca_file;
+	char *local_address; /* bind the socket here (lws `iface`), or NULL */
 	uint64_t connect_timeout_ms, handshake_timeout_ms;
 	int heartbeat_mode;
 	uint64_t heartbeat_interval_ms, heartbeat_timeout_ms;

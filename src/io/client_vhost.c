@@ -181,6 +181,20 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 		}
 		return 0;
 
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* libwebsockets 4.1.6 frees a client wsi waiting for the upgrade
+		 * answer at its context timeout (5 s, client-http.c) without
+		 * CONNECTION_ERROR or CLIENT_CLOSED: a wsi we still hold here
+		 * would be used after free by our own handshake timer. */
+		c = mws__client_of(wsi);
+		if (c && c->wsi == wsi) {
+			mws__client_wsi_gone(ctx, c);
+			const char *why = c->phase == MWS__PHASE_HANDSHAKE
+				? "handshake timeout (libwebsockets gave up)" : "connection lost";
+			mws__client_dropped(c, MWS__CODE_ABNORMAL, why, strlen(why), 0);
+		}
+		return 0;
+
 	default:
 		return 0;
 	}

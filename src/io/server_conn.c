@@ -45,10 +45,33 @@ void mws__srv_conn_close(struct mws_server *srv, mws__srv_conn *c, int code,
 	if (c->close_state == MWS__CLOSE_NONE || now) {
 		c->close_state = now ? MWS__CLOSE_NOW : MWS__CLOSE_AFTER_QUEUE;
 		c->close_code = code;
-		snprintf(c->close_reason, sizeof c->close_reason, "%s", reason ? reason : "");
+		mws__srv_reason_set(&c->close_reason, reason, reason ? strlen(reason) : 0);
 	}
 	lws_callback_on_writable(c->wsi);
 	mws__srv_conn_end(srv, c, code, reason ? reason : "", why);
+}
+
+void mws__srv_reason_set(char **slot, const void *s, size_t n)
+{
+	free(*slot);
+	*slot = NULL;
+	if (!n)
+		return;
+	if (n > 123)
+		n = 123;
+	*slot = malloc(n + 1);
+	if (*slot) {
+		memcpy(*slot, s, n);
+		(*slot)[n] = '\0';
+	}
+}
+
+void mws__srv_conn_free(mws__srv_conn *c)
+{
+	free(c->close_reason);
+	free(c->peer_reason);
+	free(c->own_reason);
+	free(c);
 }
 
 mws__srv_conn *mws__srv_conn_open(struct mws_server *srv, struct lws *wsi)
@@ -113,10 +136,11 @@ void mws__srv_conn_closed(struct mws_server *srv, mws__srv_conn *c)
 	}
 	if (c->in_map) {
 		if (c->peer_code)
-			mws__srv_conn_end(srv, c, c->peer_code, c->peer_reason,
+			mws__srv_conn_end(srv, c, c->peer_code, mws__srv_reason(c->peer_reason),
 			                  MWS_DISCONNECT_PEER_CLOSED);
 		else if (c->own_code)
-			mws__srv_conn_end(srv, c, c->own_code, c->own_reason, MWS_DISCONNECT_ERROR);
+			mws__srv_conn_end(srv, c, c->own_code, mws__srv_reason(c->own_reason),
+			                  MWS_DISCONNECT_ERROR);
 		else
 			mws__srv_conn_end(srv, c, 1006, "connection lost", MWS_DISCONNECT_ERROR);
 	}
@@ -134,7 +158,7 @@ void mws__srv_conn_closed(struct mws_server *srv, mws__srv_conn *c)
 	mws__srv_rx_forget(srv, c);
 	c->prev->next = c->next;
 	c->next->prev = c->prev;
-	free(c);
+	mws__srv_conn_free(c);
 	srv->live--;
 	srv->ctx->live_wsi--;
 	mws__srv_check_done(srv);
@@ -194,18 +218,26 @@ int mws__srv_receive(struct mws_server *srv, mws__srv_conn *c, const void *in, s
 	                        type, in, len, limit, &msg, &n)) {
 	case MWS__REASM_TOO_BIG:
 		return mws__srv_too_big(srv, c);
-	case MWS__REASM_COMPLETE:
-		if (c->goaway_wait)
-			return mws__srv_v1_answer(srv, c, msg, n);
-		if (c->managed)
-			return mws__srv_v1_receive(srv, c, msg, n, c->rx.type);
-		/* A send from on_message waits for WRITEABLE: a ping read
-		 * before the message must get its pong first (libwebsockets
-		 * sends that one there and tells nobody it is due). */
-		c->in_rx = 1;
-		mws__srv_deliver(srv, c, msg, n, c->rx.type);
-		c->in_rx = 0;
-		return 0;
+	case MWS__REASM_COMPLETE: {
+		int rc = 0;
+		if (c->goaway_wait) {
+			rc = mws__srv_v1_answer(srv, c, msg, n);
+		} else if (c->managed) {
+			rc = mws__srv_v1_receive(srv, c, msg, n, c->rx.type);
+		} else {
+			/* A send from on_message waits for WRITEABLE: a ping read
+			 * before the message must get its pong first (libwebsockets
+			 * sends that one there and tells nobody it is due). */
+			c->in_rx = 1;
+			mws__srv_deliver(srv, c, msg, n, c->rx.type);
+			c->in_rx = 0;
+		}
+		/* A message rebuilt from pieces leaves no buffer behind: an idle
+		 * connection holds none. */
+		if (msg == c->rx.buf)
+			mws__reasm_free(&c->rx);
+		return rc;
+	}
 	default:
 		return 0;
 	}

@@ -60,41 +60,42 @@ typedef struct mws__srv_conn {
 	struct mws_server *srv;
 	struct lws *wsi;
 	mws_conn_id id;
-	int in_map;          /* still "connected": on_disconnect not yet fired */
 	size_t pending_bytes;
 	uint64_t opened_ms, last_seen_ms;
 	mws__srv_op *txh, *txt;
 	size_t tx_off;       /* bytes of txh already written (fragments) */
-	int rx_paused;       /* not read while libwebsockets holds our output */
-	int half_closed;     /* the peer sent FIN with our output pending */
-	int ping_due;
-	int in_rx;           /* inside on_message of this connection: no write now */
-	int close_state;     /* MWS__CLOSE_* */
-	int close_sent;      /* libwebsockets has our close frame: it waits for the answer */
-	int close_code;
-	char close_reason[124];
-	int peer_code;
-	char peer_reason[124];
-	int own_code;                /* a close libwebsockets sent by itself */
-	char own_reason[124];
+	/* Flags and codes in bytes and shorts: every idle connection holds
+	 * this struct (issue 11, memory per connection). */
+	unsigned char in_map;      /* still "connected": on_disconnect not yet fired */
+	unsigned char rx_paused;   /* not read while libwebsockets holds our output */
+	unsigned char half_closed; /* the peer sent FIN with our output pending */
+	unsigned char ping_due;
+	unsigned char in_rx;      /* inside on_message of this connection: no write now */
+	unsigned char close_sent; /* libwebsockets has our close frame: it waits for the answer */
+	unsigned char goaway_wait; /* goaway sent: the close waits for the final ack */
+	unsigned char close_state; /* MWS__CLOSE_* */
+	unsigned char managed;     /* this connection speaks mws.v1 */
+	unsigned char welcome_due, resumed, pong_due, goaway_due;
+	uint16_t close_code;
+	uint16_t peer_code;
+	uint16_t own_code;         /* a close libwebsockets sent by itself */
+	uint16_t goaway_code;
+	uint16_t error_code;       /* mws.v1: an error envelope goes before the close */
+	uint32_t goaway_retry_ms;
+	/* Reasons (<= 123 bytes) on the heap, NULL for "": only a closing
+	 * connection holds them (mws__srv_reason_set). */
+	char *close_reason, *peer_reason, *own_reason;
 	mws__reassembly rx;          /* a fragmented message being rebuilt */
 	/* mws.v1 (server_v1*.c). A session's conn is either the connection
 	 * carrying it or, while suspended, a "ghost" (wsi NULL, on
 	 * srv->ghosts) that keeps its id in the map so sends reach it. */
-	int managed;                 /* this connection speaks mws.v1 */
 	struct mws__store_rec *rec;  /* its session once welcomed, else NULL */
-	int welcome_due, resumed;
-	int pong_due;
 	uint64_t pong_ts;
-	int goaway_due, goaway_code;
-	int goaway_wait;             /* goaway sent: the close waits for the final ack */
 	uint64_t goaway_wait_ms;     /* ... this long at most */
 	lws_sorted_usec_list_t goaway_sul;
-	int error_code;              /* an error envelope goes before the close */
-	uint64_t goaway_retry_ms;
 	size_t pending_msgs;         /* under srv->lock: unacked in the session */
 	size_t queue_max_bytes, queue_max_msgs; /* under srv->lock; 0: plain bounds */
-	mws__env_out out;            /* encode buffer (LWS_PRE headroom) */
+	mws__env_out out;            /* encode buffer (LWS_PRE headroom), none while idle */
 	size_t v1_off;               /* bytes of `out` written as fragments */
 	lws_sorted_usec_list_t ack_sul;
 	mws__srv_info *info;         /* the handshake, kept until the hello */
@@ -129,6 +130,7 @@ typedef struct mws__srv_settings {
 	size_t send_queue_max_bytes;
 	uint64_t random_seed;
 	int v1_enabled;        /* serve mws.v1 beside plain */
+	size_t rx_buffer_bytes; /* each connection's receive buffer in libwebsockets */
 	mws__store_config store;
 } mws__srv_settings;
 
@@ -235,6 +237,12 @@ void mws__srv_heads_forget(struct mws_server *srv);
 /* src/io/server_conn.c: all on the I/O thread */
 mws__srv_conn *mws__srv_conn_open(struct mws_server *srv, struct lws *wsi);
 void mws__srv_conn_closed(struct mws_server *srv, mws__srv_conn *conn);
+/* Frees a conn (a socket's or a ghost) and its reasons. */
+void mws__srv_conn_free(mws__srv_conn *conn);
+/* Sets *slot to n bytes of s (cut to 123, the most a close frame holds);
+ * out of memory leaves it NULL: the reason is then "", the code stays. */
+void mws__srv_reason_set(char **slot, const void *s, size_t n);
+static inline const char *mws__srv_reason(const char *r) { return r ? r : ""; }
 /* The end as the application sees it (on_disconnect, once); the socket
  * may live on while it closes. */
 void mws__srv_conn_end(struct mws_server *srv, mws__srv_conn *c, int code,

@@ -99,7 +99,7 @@ void mws__srv_v1_adopt(struct mws_server *srv, mws__srv_conn *c, mws__store_rec 
 	pthread_mutex_unlock(&srv->lock);
 	if (g) {
 		mws__srv_ghost_unlink(g);
-		free(g);
+		mws__srv_conn_free(g);
 		atomic_fetch_sub(&srv->sessions_suspended, 1);
 	}
 	c->rec = rec;
@@ -117,7 +117,7 @@ static void mws__srv_ghost_end(struct mws_server *srv, mws__srv_conn *g, int cod
 	atomic_fetch_add(&srv->connections, 1); /* conn_end counts a socket down */
 	mws__srv_conn_end(srv, g, code, reason, why);
 	mws__srv_ghost_unlink(g);
-	free(g);
+	mws__srv_conn_free(g);
 	atomic_fetch_sub(&srv->sessions_suspended, 1);
 }
 
@@ -182,7 +182,8 @@ void mws__srv_v1_closed(struct mws_server *srv, mws__srv_conn *c)
 		return;
 	}
 	if (c->in_map)
-		mws__srv_conn_end(srv, c, c->peer_code, c->peer_reason, MWS_DISCONNECT_PEER_CLOSED);
+		mws__srv_conn_end(srv, c, c->peer_code, mws__srv_reason(c->peer_reason),
+		                  MWS_DISCONNECT_PEER_CLOSED);
 	c->rec = NULL;
 	rec->user = NULL;
 	mws__srv_v1_count_dropped(srv, rec);

@@ -207,11 +207,11 @@ int mws__srv_send_close(mws__srv_conn *c)
 		return 0;
 	c->close_sent = 1;
 	char reason[124 + 16]; /* cut to 123 below, as a close frame needs */
-	if (mws__srv_code_in_reason(c->close_code) && !strstr(c->close_reason, "code="))
-		snprintf(reason, sizeof reason, "code=%d%s%s", c->close_code,
-		         c->close_reason[0] ? " " : "", c->close_reason);
+	const char *why = mws__srv_reason(c->close_reason);
+	if (mws__srv_code_in_reason(c->close_code) && !strstr(why, "code="))
+		snprintf(reason, sizeof reason, "code=%d%s%s", c->close_code, why[0] ? " " : "", why);
 	else
-		snprintf(reason, sizeof reason, "%s", c->close_reason);
+		snprintf(reason, sizeof reason, "%s", why);
 	size_t n = strlen(reason);
 	if (n > 123)
 		for (n = 123; n > 0 && ((unsigned char)reason[n] & 0xc0) == 0x80;)

@@ -47,7 +47,7 @@ static int mws__srv_v1_close_now(struct mws_server *srv, mws__srv_conn *c)
 {
 	if (c->error_code) {
 		char why[64];
-		int n = snprintf(why, sizeof why, "%s", c->close_reason);
+		int n = snprintf(why, sizeof why, "%s", mws__srv_reason(c->close_reason));
 		mws__env_out_reset(&c->out);
 		c->v1_off = 0;
 		if (!mws__env_encode_error(&c->out, (uint32_t)c->error_code, why, (size_t)n))
@@ -162,6 +162,8 @@ int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c)
 			return mws__srv_send_close(c);
 	}
 out:
+	if (!c->v1_off) /* nothing half written: an idle session holds no buffer */
+		mws__env_out_release(&c->out);
 	if (lws_partial_buffered(wsi))
 		mws__srv_rx_pause(srv, c);
 	if (c->v1_off || (s && (c->welcome_due || c->ping_due || c->pong_due ||
@@ -231,8 +233,8 @@ void mws__srv_v1_goaway(mws__srv_conn *c, int code, uint64_t retry_ms, uint64_t 
 	if (!c->rec)
 		return;
 	c->goaway_due = 1;
-	c->goaway_code = code;
-	c->goaway_retry_ms = retry_ms;
+	c->goaway_code = (uint16_t)code;
+	c->goaway_retry_ms = retry_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)retry_ms;
 	c->goaway_wait_ms = answer_ms < MWS__SRV_GOAWAY_ANSWER_MS ? answer_ms
 	                                                          : MWS__SRV_GOAWAY_ANSWER_MS;
 }

@@ -236,11 +236,7 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 			const unsigned char *b = in;
 			if (len >= 2) {
 				c->peer_code = b[0] << 8 | b[1];
-				size_t n = len - 2;
-				if (n >= sizeof c->peer_reason)
-					n = sizeof c->peer_reason - 1;
-				memcpy(c->peer_reason, b + 2, n);
-				c->peer_reason[n] = '\0';
+				mws__srv_reason_set(&c->peer_reason, b + 2, len - 2);
 			} else {
 				c->peer_code = 1005; /* no status received */
 			}
@@ -252,9 +248,11 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 		if (pss && pss->conn) {
 			mws__srv_conn *c = pss->conn;
 			pss->conn = NULL;
-			if (!c->peer_code) /* libwebsockets refused a frame: 1002, 1007 */
-				c->own_code = mws__ws_own_close(wsi, c->own_reason,
-				                                sizeof c->own_reason);
+			if (!c->peer_code) { /* libwebsockets refused a frame: 1002, 1007 */
+				char own[124];
+				c->own_code = mws__ws_own_close(wsi, own, sizeof own);
+				mws__srv_reason_set(&c->own_reason, own, strlen(own));
+			}
 			if (srv)
 				mws__srv_conn_closed(srv, c);
 		}
@@ -397,16 +395,19 @@ static int mws__srv_listen_callback(struct lws *wsi, enum lws_callback_reasons r
 #define MWS__SRV_LISTEN_PROTOCOL "mws listener"
 
 /* mws-server first: HTTP and every WebSocket handshake (one that names no,
- * or an unknown, subprotocol) land on protocols[0]. */
+ * or an unknown, subprotocol) land on protocols[0]. The WebSocket entries'
+ * rx_buffer_size (0 here) is set from the config at listen: libwebsockets
+ * allocates that much for every connection (lib/roles/ws/ops-ws.c) and
+ * copies the table into the vhost. */
 static const struct lws_protocols mws__server_protocols[] = {
-	{"mws-server", mws__srv_callback, sizeof(mws__srv_pss), 4096, 0, NULL, 0},
-	{MWS__SUBPROTOCOL, mws__srv_callback, sizeof(mws__srv_pss), 4096, 0, NULL, 0},
+	{"mws-server", mws__srv_callback, sizeof(mws__srv_pss), 0, 0, NULL, 0},
+	{MWS__SUBPROTOCOL, mws__srv_callback, sizeof(mws__srv_pss), 0, 0, NULL, 0},
 	{MWS__SRV_LISTEN_PROTOCOL, mws__srv_listen_callback, 0, 0, 0, NULL, 0},
 	{MWS__SRV_HEAD_PROTOCOL, mws__srv_head_callback, 0, 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0}};
 /* protocol_mode plain: no mws.v1 entry, so no upgrade selects it. */
 static const struct lws_protocols mws__server_protocols_plain[] = {
-	{"mws-server", mws__srv_callback, sizeof(mws__srv_pss), 4096, 0, NULL, 0},
+	{"mws-server", mws__srv_callback, sizeof(mws__srv_pss), 0, 0, NULL, 0},
 	{MWS__SRV_LISTEN_PROTOCOL, mws__srv_listen_callback, 0, 0, 0, NULL, 0},
 	{MWS__SRV_HEAD_PROTOCOL, mws__srv_head_callback, 0, 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0}};
@@ -566,7 +567,17 @@ int mws__server_listen(struct mws_server *srv)
 		rc = MWS_ENOMEM;
 		goto fail;
 	}
-	info.protocols = srv->set.v1_enabled ? mws__server_protocols : mws__server_protocols_plain;
+	struct lws_protocols prots[sizeof mws__server_protocols / sizeof mws__server_protocols[0]];
+	const struct lws_protocols *from =
+		srv->set.v1_enabled ? mws__server_protocols : mws__server_protocols_plain;
+	for (size_t i = 0; i < sizeof prots / sizeof prots[0]; i++) {
+		prots[i] = from[i];
+		if (from[i].callback == mws__srv_callback)
+			prots[i].rx_buffer_size = srv->set.rx_buffer_bytes;
+		if (!from[i].name)
+			break;
+	}
+	info.protocols = prots;
 	/* libwebsockets keeps this pointer, and frees a vhost after the server
 	 * is gone: a string literal outlives both. With a space, no SNI name
 	 * or Host header selects it. */

@@ -97,6 +97,8 @@ static const cli_flag connect_flags[] = {
 	 "CA certificates for wss:// (none: the system's)"},
 	{"insecure", NULL, CLI_BOOL, &o.cfg.insecure, 0, 0, NULL,
 	 "accept any server certificate (testing only)"},
+	{"local-address", "IP", CLI_STRING, &o.cfg.local_address, 0, 0, NULL,
+	 "leave from this source address (an IP literal)"},
 	{"close-rule", "CODE=ACTION", CLI_LIST, &o.close_rules, 0, 0, NULL,
 	 "override the close-code policy; ACTION is reconnect|restart|fail|close"},
 	CLI_FLAG_SEED(&o.cfg.random_seed, "jitter random seed"),

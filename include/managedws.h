@@ -663,6 +663,7 @@ typedef struct mws_server_stats {
 	uint64_t duplicates_dropped;
 	uint64_t batches_out;        /* envelopes holding more than one message */
 	uint64_t goaways_sent;
+	uint32_t paused_connections; /* open connections mws_server_pause_rx() paused */
 } mws_server_stats;
 
 /* Copies the statistics into `out` (out->size must be set). Any thread. */
@@ -698,6 +699,19 @@ MWS_API int mws_client_release_queue(mws_client *client);
  * read). MWS_EINVAL, MWS_ECLOSED once CLOSED. Any thread; takes effect on
  * the I/O thread soon after. */
 MWS_API int mws_client_pause_rx(mws_client *client, int paused);
+
+/* ---- server: receive flow control ---- */
+
+/* paused != 0 stops reading connection `id` (the kernel's buffers fill and
+ * TCP slows the client), 0 reads it again; calls take effect in order.
+ * While paused the connection is not reaped for silence (its heartbeats
+ * cannot be read; the timeout counts again from the resume) and it sends
+ * an unsolicited pong every second, so a client that takes any frame for
+ * life (ours does) sees it alive; writing to it goes on. For an mws.v1
+ * session the pause stays with the session: a resume on a new connection
+ * starts paused. MWS_ECLOSED for a stale id, MWS_EINVAL, MWS_ENOMEM.
+ * Any thread; takes effect on the I/O thread soon after. */
+MWS_API int mws_server_pause_rx(mws_server *srv, mws_conn_id id, int paused);
 
 #ifdef __cplusplus
 }

@@ -367,6 +367,31 @@ MWS_API int mws_server_close(mws_server *srv, mws_conn_id id, int code, const ch
 	return 0;
 }
 
+MWS_API int mws_server_pause_rx(mws_server *srv, mws_conn_id id, int paused)
+{
+	if (!srv)
+		return MWS_EINVAL;
+	if (!mws__srv_usable(srv))
+		return MWS_ECLOSED;
+	mws__srv_op *op = calloc(1, sizeof *op);
+	if (!op)
+		return MWS_ENOMEM;
+	op->kind = MWS__SOP_PAUSE_RX;
+	op->id = id;
+	op->code = paused != 0;
+	pthread_mutex_lock(&srv->lock);
+	int rc = mws__idm_get(&srv->map, id) ? 0 : MWS_ECLOSED;
+	if (!rc)
+		mws__srv_post_locked(srv, op);
+	pthread_mutex_unlock(&srv->lock);
+	if (rc) {
+		free(op);
+		return rc;
+	}
+	mws__ctx_schedule(srv->ctx, &srv->ready);
+	return 0;
+}
+
 MWS_API int mws_server_broadcast(mws_server *srv, const void *data, size_t len, int type)
 {
 	if (!srv || (len && !data) || (type != MWS_MSG_TEXT && type != MWS_MSG_BINARY))
@@ -475,6 +500,7 @@ MWS_API int mws_server_stats_get(const mws_server *csrv, mws_server_stats *out)
 	s.duplicates_dropped = atomic_load(&srv->duplicates);
 	s.batches_out = atomic_load(&srv->batches_out);
 	s.goaways_sent = atomic_load(&srv->goaways_sent);
+	s.paused_connections = (uint32_t)atomic_load(&srv->app_paused);
 	pthread_mutex_lock(&srv->stats_lock);
 	s.rtt_p50_us = (uint32_t)mws__hist_quantile(&srv->rtt_us, 0.50);
 	s.rtt_p90_us = (uint32_t)mws__hist_quantile(&srv->rtt_us, 0.90);

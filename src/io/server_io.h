@@ -26,7 +26,7 @@ typedef struct mws__srv_payload {
 mws__srv_payload *mws__srv_payload_new(const void *data, size_t len, int type);
 void mws__srv_payload_unref(mws__srv_payload *p);
 
-enum { MWS__SOP_SEND = 0, MWS__SOP_BROADCAST, MWS__SOP_CLOSE };
+enum { MWS__SOP_SEND = 0, MWS__SOP_BROADCAST, MWS__SOP_CLOSE, MWS__SOP_PAUSE_RX };
 
 /* One request from an application thread, and, once on the I/O thread, a
  * node of a connection's send queue. */
@@ -65,6 +65,9 @@ typedef struct mws__srv_conn {
 	mws__srv_op *txh, *txt;
 	size_t tx_off;       /* bytes of txh already written (fragments) */
 	int rx_paused;       /* not read while libwebsockets holds our output */
+	int app_paused;      /* mws_server_pause_rx(): not read until resumed */
+	int rx_off;          /* reading is off on the wsi (either reason) */
+	int keepalive_due;   /* paused: an unsolicited pong says we are alive */
 	int half_closed;     /* the peer sent FIN with our output pending */
 	int ping_due;
 	int close_state;     /* MWS__CLOSE_* */
@@ -173,6 +176,8 @@ struct mws_server {
 	lws_sorted_usec_list_t check_sul, ping_sul, deadline_sul, free_sul;
 	lws_sorted_usec_list_t stall_sul; /* watches connections not read */
 	int rx_paused;               /* connections not read now */
+	atomic_int app_paused;       /* live connections paused by the application */
+	lws_sorted_usec_list_t keepalive_sul; /* pongs for paused connections */
 	unsigned char *tx_scratch;   /* LWS_PRE + one fragment */
 	struct mws__srv_head *heads; /* plain connections whose head is being read */
 	/* mws.v1 */
@@ -259,6 +264,17 @@ void mws__srv_release(struct mws_server *srv);
 void mws__srv_rx_pause(struct mws_server *srv, mws__srv_conn *c);
 void mws__srv_rx_resume(struct mws_server *srv, mws__srv_conn *c);
 int mws__srv_send_close(mws__srv_conn *c);
+
+/* src/io/server_rx_flow.c: all on the I/O thread */
+/* Turns reading on the wsi on or off to match rx_paused || app_paused. */
+void mws__srv_rx_apply(mws__srv_conn *c);
+/* PAUSE_RX for one id (a live connection or a suspended session). */
+void mws__srv_app_pause(struct mws_server *srv, mws__srv_conn *c, int paused);
+/* A connection (or session) ends, or moves to `to` (NULL: none). */
+void mws__srv_app_pause_move(struct mws_server *srv, mws__srv_conn *from, mws__srv_conn *to);
+/* At the top of WRITEABLE: the pong of a paused connection. 1 when written
+ * (TLS: nothing more in this WRITEABLE), 0 when none was due, -1 failed. */
+int mws__srv_keepalive_write(struct mws_server *srv, mws__srv_conn *c);
 
 /* src/io/server_v1.c, server_v1_tx.c, server_sessions.c: mws.v1 */
 /* At ESTABLISHED: 1 when the connection negotiated mws.v1. */

@@ -700,6 +700,16 @@ MWS_API int mws_client_release_queue(mws_client *client);
  * the I/O thread soon after. */
 MWS_API int mws_client_pause_rx(mws_client *client, int paused);
 
+/* ---- client: the URL per attempt ---- */
+
+/* Inside a credentials callback: this attempt, and the later ones until
+ * set again, go to `url` (ws:// or wss://, copied) instead of the one given
+ * to mws_client_new(); its query is used unless mws_credentials_set_query()
+ * replaces it. For a list of servers, or a URL from a discovery service.
+ * MWS_EINVAL on a URL mws_client_new() would refuse (the attempt keeps the
+ * previous URL), MWS_ENOMEM. */
+MWS_API int mws_credentials_set_url(mws_credentials *creds, const char *url);
+
 /* ---- server: receive flow control ---- */
 
 /* paused != 0 stops reading connection `id` (the kernel's buffers fill and

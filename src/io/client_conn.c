@@ -294,6 +294,8 @@ static int mws__client_ask_credentials(struct mws_client *c)
 	if (c->creds) {
 		free(c->creds->headers);
 		free(c->creds->query);
+		free(c->creds->url);
+		free(c->creds->url_text);
 		free(c->creds);
 		c->creds = NULL;
 	}
@@ -307,7 +309,17 @@ static int mws__client_ask_credentials(struct mws_client *c)
 	c->creds->last_http_status = c->last_http_status;
 	int rc;
 	rc = c->cbs.on_credentials(c, c->creds, c->user_data);
-	return rc || c->creds->failed ? -1 : 0;
+	if (rc || c->creds->failed)
+		return -1;
+	if (c->creds->url) { /* this attempt and the next go there */
+		c->url = *c->creds->url;
+		free(c->url_text);
+		c->url_text = c->creds->url_text;
+		c->creds->url_text = NULL;
+		free(c->creds->url);
+		c->creds->url = NULL;
+	}
+	return 0;
 }
 
 /* Entered in CONNECTING: one attempt, from credentials to the socket. */
@@ -428,6 +440,8 @@ void mws__client_do_free(struct mws_client *c)
 	if (c->creds) {
 		free(c->creds->headers);
 		free(c->creds->query);
+		free(c->creds->url);
+		free(c->creds->url_text);
 		free(c->creds);
 		c->creds = NULL;
 	}

@@ -47,6 +47,8 @@ struct mws_credentials {
 	uint32_t attempt;
 	int last_http_status;
 	int failed;          /* ENOMEM while building: the attempt fails */
+	char *url_text;      /* replaces the client's URL from this attempt on */
+	mws__url *url;
 };
 
 struct mws_client {

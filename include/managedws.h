@@ -530,6 +530,9 @@ typedef struct mws_conn_info {
 	const char *path;            /* "/chat?token=abc" */
 	const char *origin;
 	const char *subprotocol;     /* requested Sec-WebSocket-Protocol */
+	uint64_t auth_id;            /* in on_auth, when it may answer later (a plain
+	                                listener): the handle for mws_server_auth_answer();
+	                                0 otherwise */
 } mws_conn_info;
 
 /* Inside on_auth or on_connect: copies request header `name` ("Authorization",
@@ -543,7 +546,8 @@ MWS_API int mws_conn_info_header(const mws_conn_info *info, const char *name,
 
 /* On the I/O thread, at the handshake, after the origin, rate and
  * connection limits passed. Return 0 to accept, or an HTTP status
- * (400..599; others mean 403) to refuse. Must not block. */
+ * (400..599; others mean 403) to refuse, or MWS_AUTH_PENDING to answer
+ * later (see mws_server_auth_answer). Must not block. */
 typedef int (*mws_server_auth_cb)(mws_server *srv, const mws_conn_info *info,
                                   void *user_data);
 /* On the I/O thread, once the connection is open (after connection_ack).
@@ -709,6 +713,31 @@ MWS_API int mws_client_pause_rx(mws_client *client, int paused);
  * MWS_EINVAL on a URL mws_client_new() would refuse (the attempt keeps the
  * previous URL), MWS_ENOMEM. */
 MWS_API int mws_credentials_set_url(mws_credentials *creds, const char *url);
+
+/* ---- server: answering on_auth later ---- */
+
+/* on_auth returns MWS_AUTH_PENDING (102, HTTP's "Processing") to answer
+ * later with mws_server_auth_answer(srv, info->auth_id, status), from any
+ * thread: a token checked by another service, a binding whose hook runs on
+ * its own thread. The handshake waits without holding the I/O thread, up
+ * to handshake_timeout_ms from its first byte; then it is refused with 503
+ * (counted as MWS_REFUSE_AUTH). This works where the server reads the
+ * request itself, before libwebsockets: plain (not TLS) listeners, which
+ * give a nonzero info->auth_id. libwebsockets 4.1.6 answers the upgrade in
+ * the same call as FILTER_PROTOCOL_CONNECTION (lws_process_ws_upgrade2 in
+ * lib/roles/ws/server-ws.c writes the 101 right after it), so under TLS,
+ * where the bytes are encrypted, on_auth must answer at once: there
+ * (auth_id 0) MWS_AUTH_PENDING refuses with 503. */
+typedef enum mws_auth_result {
+	MWS_AUTH_ACCEPT = 0,
+	MWS_AUTH_PENDING = 102
+} mws_auth_result;
+
+/* The answer to a pending on_auth: 0 accepts, an HTTP status 400..599
+ * refuses (others mean 403). MWS_ECLOSED when that handshake no longer
+ * waits (answered, timed out, the client left), MWS_EINVAL, MWS_ENOMEM.
+ * Any thread, on_auth included; a second answer is ignored. */
+MWS_API int mws_server_auth_answer(mws_server *srv, uint64_t auth_id, int status);
 
 /* ---- server: receive flow control ---- */
 

@@ -329,6 +329,11 @@ void mws__srv_drain(mws_ctx *ctx, mws__ready *r)
 			mws__srv_op_free(op);
 			continue;
 		}
+		if (op->kind == MWS__SOP_AUTH_ANSWER) { /* a handshake, not a connection */
+			mws__srv_head_answer(srv, op->id, op->code);
+			mws__srv_op_free(op);
+			continue;
+		}
 		pthread_mutex_lock(&srv->lock);
 		mws__srv_conn *c = mws__idm_get(&srv->map, op->id);
 		if (c && op->kind == MWS__SOP_SEND && c->close_state) {

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/http_head.h"
 #include "io/server_io.h"
 
 /* libwebsockets' own idle ping would interfere with ours. */
@@ -117,6 +118,10 @@ MWS_API int mws_conn_info_header(const mws_conn_info *pub, const char *name, cha
 	const mws__srv_info *info = MWS__CONTAINER_OF(pub, mws__srv_info, pub);
 	struct lws *wsi = info->wsi;
 	buf[0] = '\0';
+	if (!wsi && info->head) { /* the head reader's on_auth (server_head.c) */
+		int n = mws__head_header(info->head, info->head_len, name, buf, cap);
+		return n < 0 ? MWS_ETOOBIG : n;
+	}
 	if (!wsi)
 		return mws__srv_info_kept(info, name, buf, cap);
 	char key[128];

@@ -733,6 +733,13 @@ typedef enum mws_auth_result {
 	MWS_AUTH_PENDING = 102
 } mws_auth_result;
 
+/* Inside on_auth on a plain listener (info->auth_id != 0): copies every
+ * request header line as received ("Name: value", each followed by
+ * "\r\n") with a NUL into buf, for bindings that hand the application all
+ * headers. Returns the length, MWS_ETOOBIG if buf is too small, MWS_ESTATE
+ * where the raw request is not at hand (TLS, on_connect), MWS_EINVAL. */
+MWS_API int mws_conn_info_headers(const mws_conn_info *info, char *buf, size_t cap);
+
 /* The answer to a pending on_auth: 0 accepts, an HTTP status 400..599
  * refuses (others mean 403). MWS_ECLOSED when that handshake no longer
  * waits (answered, timed out, the client left), MWS_EINVAL, MWS_ENOMEM.

@@ -71,3 +71,24 @@ int mws__head_has_token(const char *value, const char *token)
 	}
 	return 0;
 }
+
+int mws__head_lines(const char *head, size_t len, char *out, size_t cap)
+{
+	const char *end = head + len, *first = mws__line_end(head, end);
+	if (first + 2 > end)
+		return -1;
+	first += 2;
+	const char *p = first;
+	while (p + 2 <= end) {
+		const char *eol = mws__line_end(p, end);
+		if (eol == p)
+			break;
+		p = eol + 2 <= end ? eol + 2 : end;
+	}
+	size_t n = (size_t)(p - first);
+	if (n >= cap)
+		return -1;
+	memcpy(out, first, n);
+	out[n] = '\0';
+	return (int)n;
+}

@@ -14,6 +14,11 @@ int mws__head_target(const char *head, size_t len, char *out, size_t cap);
  * 0 if absent, -1 if it does not fit in cap. */
 int mws__head_header(const char *head, size_t len, const char *name, char *out, size_t cap);
 
+/* Copies the header lines (after the request line, up to the empty line,
+ * each with its CRLF) with a NUL into out. Their length, or -1 if they do
+ * not fit in cap. */
+int mws__head_lines(const char *head, size_t len, char *out, size_t cap);
+
 /* 1 when `value` (a comma-separated header list) holds `token`,
  * case-insensitively ("Upgrade: websocket", "Connection: keep-alive, Upgrade"). */
 int mws__head_has_token(const char *value, const char *token);

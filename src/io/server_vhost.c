@@ -152,6 +152,18 @@ MWS_API int mws_conn_info_header(const mws_conn_info *pub, const char *name, cha
 	return n < 0 ? 0 : n;
 }
 
+MWS_API int mws_conn_info_headers(const mws_conn_info *pub, char *buf, size_t cap)
+{
+	if (!pub || !buf || cap == 0 || cap > INT32_MAX)
+		return MWS_EINVAL;
+	const mws__srv_info *info = MWS__CONTAINER_OF(pub, mws__srv_info, pub);
+	buf[0] = '\0';
+	if (!info->head)
+		return MWS_ESTATE;
+	int n = mws__head_lines(info->head, info->head_len, buf, cap);
+	return n < 0 ? MWS_ETOOBIG : n;
+}
+
 static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                              void *in, size_t len)
 {

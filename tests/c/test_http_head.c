@@ -1,5 +1,6 @@
 /* The raw request-head reader used by the server's early admission. */
 #include <criterion/criterion.h>
+#include <string.h>
 
 #include "core/http_head.h"
 
@@ -43,4 +44,16 @@ Test(http_head, finds_tokens_in_lists)
 	cr_assert(mws__head_has_token("websocket", "websocket"));
 	cr_assert_not(mws__head_has_token("websockets", "websocket"));
 	cr_assert_not(mws__head_has_token("", "upgrade"));
+}
+
+Test(http_head, copies_the_header_lines_without_the_request_line_or_body)
+{
+	char v[512];
+	int n = mws__head_lines(head, sizeof head - 1, v, sizeof v);
+	cr_assert_gt(n, 0);
+	cr_assert_eq(strncmp(v, "Host: 127.0.0.1:9\r\n", 19), 0, "%s", v);
+	cr_assert_null(strstr(v, "Not-A-Header"));
+	cr_assert_null(strstr(v, "GET "));
+	cr_assert_eq(v[n - 1], '\n');
+	cr_assert_eq(mws__head_lines(head, sizeof head - 1, v, 10), -1);
 }

@@ -31,6 +31,12 @@ static int later_auth(mws_server *srv, const mws_conn_info *info, void *ud)
 		pthread_mutex_unlock(&l->lock);
 		atomic_store(&l->ids[i], info->auth_id);
 	}
+	char all[1024];
+	int an = mws_conn_info_headers(info, all, sizeof all);
+	if (info->auth_id)
+		cr_assert(an > 0 && strstr(all, "Upgrade: websocket\r\n"), "%d %s", an, all);
+	else
+		cr_assert_eq(an, MWS_ESTATE);
 	if (l->answer_inside)
 		cr_assert_eq(mws_server_auth_answer(srv, info->auth_id, l->answer_inside - 1), 0);
 	atomic_fetch_add(&l->calls, 1);

@@ -285,8 +285,10 @@ typedef void (*mws_message_cb)(mws_client *client, const void *data, size_t len,
 typedef struct mws_credentials mws_credentials;
 
 /* Called on the I/O thread before every connection attempt, so a token is
- * fresh when it is used. Return 0 to go on, non-zero to fail the client
- * (-> FAILED). Must not block for long: it delays other connections. */
+ * fresh when it is used. Return 0 to go on, MWS_CREDENTIALS_PENDING to
+ * answer later (see mws_client_credentials_ready), other non-zero to fail
+ * the client (-> FAILED). Must not block for long: it delays other
+ * connections. */
 typedef int (*mws_credentials_cb)(mws_client *client, mws_credentials *creds,
                                   void *user_data);
 
@@ -703,6 +705,24 @@ MWS_API int mws_client_release_queue(mws_client *client);
  * read). MWS_EINVAL, MWS_ECLOSED once CLOSED. Any thread; takes effect on
  * the I/O thread soon after. */
 MWS_API int mws_client_pause_rx(mws_client *client, int paused);
+
+/* ---- client: credentials answered later ---- */
+
+/* A credentials callback may return MWS_CREDENTIALS_PENDING (102) when its
+ * answer comes from another thread (a token service, a binding whose hook
+ * runs elsewhere): the attempt waits, holding no thread, until
+ * mws_client_credentials_ready(), which calls the hook again for the same
+ * attempt (then it answers 0 with what it has, or PENDING again). No
+ * answer within connect_timeout_ms is a failed attempt (backoff, retry). */
+typedef enum mws_credentials_result {
+	MWS_CREDENTIALS_GO = 0,
+	MWS_CREDENTIALS_PENDING = 102
+} mws_credentials_result;
+
+/* Lets an attempt waiting on MWS_CREDENTIALS_PENDING ask the hook again;
+ * does nothing when none waits. MWS_EINVAL, MWS_ECLOSED once CLOSED. Any
+ * thread; asynchronous. */
+MWS_API int mws_client_credentials_ready(mws_client *client);
 
 /* ---- client: the URL per attempt ---- */
 

@@ -20,7 +20,8 @@ enum {
 	MWS_NODE_EV_MESSAGE = 1,
 	MWS_NODE_EV_SERVER = 2,
 	MWS_NODE_EV_SESSION = 3, /* client: mws.v1 session started / resumed / lost */
-	MWS_NODE_EV_ACKED = 4    /* client: delivery receipts up to `id` */
+	MWS_NODE_EV_ACKED = 4,   /* client: delivery receipts up to `id` */
+	MWS_NODE_EV_CREDENTIALS = 5 /* client: JS providers, answer ask `id` */
 };
 
 typedef struct mws_node_ev {

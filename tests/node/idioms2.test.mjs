@@ -64,9 +64,11 @@ test('a sync URL provider is used at once; a bad answer is an error and the URL 
   const errors = [];
   c.on('error', (e) => errors.push(e));
   await c.opened;
+  assert.equal(c.url, a.url);
+  const reopened = nextEvent(c, 'open', () => true, 5000); // back on the URL it had
   for (const s of a.clients) s.close(1012, 'restart');
   await waitFor(() => errors.some((e) => /not a ws:\/\/ or wss:\/\/ URL/.test(e.message)), 5000, 'the provider error');
-  await nextEvent(c, 'open', () => true, 5000); // back on the URL it had
+  await reopened;
   assert.equal(c.url, a.url);
   await closeClient(c);
   await stopWs(a);

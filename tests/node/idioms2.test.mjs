@@ -74,6 +74,17 @@ test('a sync URL provider is used at once; a bad answer is an error and the URL 
   await stopWs(a);
 });
 
+test('a provider that never answers fails that attempt only; the next attempt asks again', async () => {
+  const a = await startWs();
+  let n = 0;
+  const c = new ManagedWebSocket(() => (++n === 1 ? new Promise(() => {}) : a.url), { ...fast, connectTimeoutMs: 300 });
+  await c.waitFor('CONNECTED', { timeout: 8000 });
+  assert.ok(n >= 2);
+  assert.ok(c.stats().attemptsTotal >= 2);
+  await closeClient(c);
+  await stopWs(a);
+});
+
 test('the server auth hook gets the headers, path and address, and answers later', async () => {
   const seen = [];
   const srv = await listening({

@@ -20,6 +20,7 @@ typedef struct mws_node_client {
 	int defer_creds;               /* the hook waits for JS */
 	int creds_waiting;             /* an ask was posted, its answer not used */
 	uint64_t ask_seq, ready_seq;   /* the last ask posted, the last answered */
+	uint64_t ask_attempt;          /* stats.attempts_total when it was posted */
 } mws_node_client;
 
 /* The client of a binding call's `this`, and its arguments after it.

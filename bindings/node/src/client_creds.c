@@ -17,10 +17,14 @@
 
 int mws_node_client_on_credentials(mws_client *c, mws_credentials *creds, void *ud)
 {
-	(void)c;
 	mws_node_client *nc = ud;
 	int rc = 0;
+	mws_client_stats st = {.size = sizeof st};
+	mws_client_stats_get(c, &st);
 	pthread_mutex_lock(&nc->creds_lock);
+	/* A new attempt (the last one timed out waiting): ask JS again. */
+	if (nc->creds_waiting && nc->ask_attempt != st.attempts_total)
+		nc->creds_waiting = 0;
 	if (nc->defer_creds && nc->creds_waiting && nc->ready_seq != nc->ask_seq) {
 		pthread_mutex_unlock(&nc->creds_lock);
 		return MWS_CREDENTIALS_PENDING; /* JS has not answered this ask */
@@ -35,6 +39,7 @@ int mws_node_client_on_credentials(mws_client *c, mws_credentials *creds, void *
 		}
 		if (ev && !mws_node_post(&nc->h, ev)) {
 			nc->creds_waiting = 1;
+			nc->ask_attempt = st.attempts_total;
 			pthread_mutex_unlock(&nc->creds_lock);
 			return MWS_CREDENTIALS_PENDING;
 		}

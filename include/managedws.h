@@ -290,8 +290,10 @@ typedef void (*mws_message_cb)(mws_client *client, const void *data, size_t len,
 typedef struct mws_credentials mws_credentials;
 
 /* Called on the I/O thread before every connection attempt, so a token is
- * fresh when it is used. Return 0 to go on, non-zero to fail the client
- * (-> FAILED). Must not block for long: it delays other connections. */
+ * fresh when it is used. Return 0 to go on, MWS_CREDENTIALS_PENDING to
+ * answer later (see mws_client_credentials_ready), other non-zero to fail
+ * the client (-> FAILED). Must not block for long: it delays other
+ * connections. */
 typedef int (*mws_credentials_cb)(mws_client *client, mws_credentials *creds,
                                   void *user_data);
 
@@ -587,6 +589,9 @@ typedef struct mws_conn_info {
 	const char *path;            /* "/chat?token=abc" */
 	const char *origin;
 	const char *subprotocol;     /* requested Sec-WebSocket-Protocol */
+	uint64_t auth_id;            /* in on_auth, when it may answer later (a plain
+	                                listener): the handle for mws_server_auth_answer();
+	                                0 otherwise */
 } mws_conn_info;
 
 /* Inside on_auth or on_connect: copies request header `name` ("Authorization",
@@ -600,7 +605,8 @@ MWS_API int mws_conn_info_header(const mws_conn_info *info, const char *name,
 
 /* On the I/O thread, at the handshake, after the origin, rate and
  * connection limits passed. Return 0 to accept, or an HTTP status
- * (400..599; others mean 403) to refuse. Must not block. */
+ * (400..599; others mean 403) to refuse, or MWS_AUTH_PENDING to answer
+ * later (see mws_server_auth_answer). Must not block. */
 typedef int (*mws_server_auth_cb)(mws_server *srv, const mws_conn_info *info,
                                   void *user_data);
 /* On the I/O thread, once the connection is open (after connection_ack).
@@ -722,6 +728,7 @@ typedef struct mws_server_stats {
 	uint64_t goaways_sent;
 	uint64_t session_msgs_dropped; /* mws.v1: messages a session still held
 	                                  (unacknowledged or unsent) when it ended */
+	uint32_t paused_connections; /* open connections mws_server_pause_rx() paused */
 } mws_server_stats;
 
 /* Copies the statistics into `out` (out->size must be set). Any thread. */
@@ -783,6 +790,78 @@ MWS_API int mws_client_send_many(mws_client *client, const mws_message *msgs, si
  * messages wait until 64 more sends. MWS_EINVAL. Any thread (meant for
  * one: the loop's). */
 MWS_API int mws_client_cork(mws_client *client, int corked);
+/* ---- client: credentials answered later ---- */
+
+/* A credentials callback may return MWS_CREDENTIALS_PENDING (102) when its
+ * answer comes from another thread (a token service, a binding whose hook
+ * runs elsewhere): the attempt waits, holding no thread, until
+ * mws_client_credentials_ready(), which calls the hook again for the same
+ * attempt (then it answers 0 with what it has, or PENDING again). No
+ * answer within connect_timeout_ms is a failed attempt (backoff, retry). */
+typedef enum mws_credentials_result {
+	MWS_CREDENTIALS_GO = 0,
+	MWS_CREDENTIALS_PENDING = 102
+} mws_credentials_result;
+
+/* Lets an attempt waiting on MWS_CREDENTIALS_PENDING ask the hook again;
+ * does nothing when none waits. MWS_EINVAL, MWS_ECLOSED once CLOSED. Any
+ * thread; asynchronous. */
+MWS_API int mws_client_credentials_ready(mws_client *client);
+
+/* ---- client: the URL per attempt ---- */
+
+/* Inside a credentials callback: this attempt, and the later ones until
+ * set again, go to `url` (ws:// or wss://, copied) instead of the one given
+ * to mws_client_new(); its query is used unless mws_credentials_set_query()
+ * replaces it. For a list of servers, or a URL from a discovery service.
+ * MWS_EINVAL on a URL mws_client_new() would refuse (the attempt keeps the
+ * previous URL), MWS_ENOMEM. */
+MWS_API int mws_credentials_set_url(mws_credentials *creds, const char *url);
+
+/* ---- server: answering on_auth later ---- */
+
+/* on_auth returns MWS_AUTH_PENDING (102, HTTP's "Processing") to answer
+ * later with mws_server_auth_answer(srv, info->auth_id, status), from any
+ * thread: a token checked by another service, a binding whose hook runs on
+ * its own thread. The handshake waits without holding the I/O thread, up
+ * to handshake_timeout_ms from its first byte; then it is refused with 503
+ * (counted as MWS_REFUSE_AUTH). This works where the server reads the
+ * request itself, before libwebsockets: plain (not TLS) listeners, which
+ * give a nonzero info->auth_id. libwebsockets 4.1.6 answers the upgrade in
+ * the same call as FILTER_PROTOCOL_CONNECTION (lws_process_ws_upgrade2 in
+ * lib/roles/ws/server-ws.c writes the 101 right after it), so under TLS,
+ * where the bytes are encrypted, on_auth must answer at once: there
+ * (auth_id 0) MWS_AUTH_PENDING refuses with 503. */
+typedef enum mws_auth_result {
+	MWS_AUTH_ACCEPT = 0,
+	MWS_AUTH_PENDING = 102
+} mws_auth_result;
+
+/* Inside on_auth on a plain listener (info->auth_id != 0): copies every
+ * request header line as received ("Name: value", each followed by
+ * "\r\n") with a NUL into buf, for bindings that hand the application all
+ * headers. Returns the length, MWS_ETOOBIG if buf is too small, MWS_ESTATE
+ * where the raw request is not at hand (TLS, on_connect), MWS_EINVAL. */
+MWS_API int mws_conn_info_headers(const mws_conn_info *info, char *buf, size_t cap);
+
+/* The answer to a pending on_auth: 0 accepts, an HTTP status 400..599
+ * refuses (others mean 403). MWS_ECLOSED when that handshake no longer
+ * waits (answered, timed out, the client left), MWS_EINVAL, MWS_ENOMEM.
+ * Any thread, on_auth included; a second answer is ignored. */
+MWS_API int mws_server_auth_answer(mws_server *srv, uint64_t auth_id, int status);
+
+/* ---- server: receive flow control ---- */
+
+/* paused != 0 stops reading connection `id` (the kernel's buffers fill and
+ * TCP slows the client), 0 reads it again; calls take effect in order.
+ * While paused the connection is not reaped for silence (its heartbeats
+ * cannot be read; the timeout counts again from the resume) and it sends
+ * an unsolicited pong every second, so a client that takes any frame for
+ * life (ours does) sees it alive; writing to it goes on. For an mws.v1
+ * session the pause stays with the session: a resume on a new connection
+ * starts paused. MWS_ECLOSED for a stale id, MWS_EINVAL, MWS_ENOMEM.
+ * Any thread; takes effect on the I/O thread soon after. */
+MWS_API int mws_server_pause_rx(mws_server *srv, mws_conn_id id, int paused);
 
 #ifdef __cplusplus
 }

@@ -238,6 +238,10 @@ interface EventMap {
   state: StateEvent;
 }
 
+/** Asked before the first connection and at every RECONNECTING (reconnecting-websocket's URL provider). */
+export type UrlProvider = (info: { attempt: number; lastHttpStatus: number; retryDelayMs?: number }) =>
+  string | URL | Promise<string | URL>;
+
 export declare class ManagedWebSocket extends EventEmitter {
   static readonly CONNECTING: 0;
   static readonly OPEN: 1;
@@ -249,8 +253,8 @@ export declare class ManagedWebSocket extends EventEmitter {
   readonly CLOSING: 2;
   readonly CLOSED: 3;
 
-  constructor(url: string | URL, protocols?: string | string[] | null, options?: ClientOptions);
-  constructor(url: string | URL, options?: ClientOptions);
+  constructor(url: string | URL | UrlProvider, protocols?: string | string[] | null, options?: ClientOptions);
+  constructor(url: string | URL | UrlProvider, options?: ClientOptions);
 
   readonly url: string;
   readonly protocol: string;
@@ -297,6 +301,10 @@ export declare class ManagedWebSocket extends EventEmitter {
   /** The server's id from its JSON connection_ack (numbers as their digits), or null. */
   readonly serverConnectionId: string | null;
   setCredentials(credentials: Credentials): void;
+  /** Receive flow control: stop reading from the socket until resume(); holds across reconnections. */
+  pause(): void;
+  resume(): void;
+  readonly isPaused: boolean;
   ref(): this;
   unref(): this;
 
@@ -339,7 +347,26 @@ export declare class ManagedWebSocket extends EventEmitter {
 // ---- server ----------------------------------------------------------------
 
 /** Every field of mws_server_config by its camelCase name; `host` is `iface`. */
+/** What the server's auth hook is given: the upgrade request. */
+export interface AuthRequest {
+  /** Every request header, lower-case names, repeated ones joined with ", ". */
+  headers: Record<string, string>;
+  path: string;
+  url: string;
+  peerIp: string;
+  remoteAddress: string;
+  origin: string;
+  subprotocol: string;
+}
+
 export interface ServerOptions {
+  /**
+   * Called for every WebSocket upgrade, sync or async: true accepts, false
+   * refuses with 401, an HTTP status 400..599 refuses with it, anything else
+   * with 403, a throw with 500. Waits at most handshakeTimeoutMs (then 503).
+   * Needs a plain listener (not with certFile).
+   */
+  auth?: (req: AuthRequest) => boolean | number | Promise<boolean | number>;
   /** Request headers to copy at the handshake into conn.headers / info.headers. */
   captureHeaders?: string[];
   host?: string;
@@ -427,6 +454,7 @@ export interface ServerStats {
   duplicatesDropped: number;
   batchesOut: number;
   goawaysSent: number;
+  pausedConnections: number;
 }
 
 export declare class ServerConnection extends EventEmitter {
@@ -442,6 +470,10 @@ export declare class ServerConnection extends EventEmitter {
   /** mws.v1: the connection ended and the session waits for a resume (sends are kept). */
   suspended: boolean;
   send(data: SendData, options?: { binary?: boolean }): void;
+  /** Receive flow control: not read until resume() (TCP slows the client). */
+  pause(): void;
+  resume(): void;
+  isPaused: boolean;
   close(code?: number, reason?: string): void;
   on(event: 'suspended' | 'resumed', listener: (conn: ServerConnection) => void): this;
   on(event: 'message', listener: (data: MessageData, isBinary: boolean) => void): this;

@@ -28,6 +28,10 @@ function eventObject(type, target, fields) {
   return { type, target, currentTarget: target, ...fields };
 }
 
+// A URL the C client is made with while an async URL provider has not
+// answered; never connected to (connect() waits for the answer).
+const PLACEHOLDER_URL = 'ws://127.0.0.1:9/';
+
 const kHandlers = Symbol('handlers');
 const kListeners = Symbol('listeners');
 
@@ -71,8 +75,15 @@ class ManagedWebSocket extends EventEmitter {
     }
     options = { ...(options || {}) };
     if (protocols === undefined) protocols = options.protocols ?? options.protocol;
+    // reconnecting-websocket's URL provider: a function (sync or async),
+    // asked before every attempt (see lib/client-idioms.js).
+    let urlProvider = null;
+    if (typeof url === 'function') {
+      urlProvider = url;
+      url = PLACEHOLDER_URL;
+    }
     if (url instanceof URL) url = url.href;
-    if (typeof url !== 'string') throw new TypeError('url must be a string or a URL');
+    if (typeof url !== 'string') throw new TypeError('url must be a string, a URL or a function returning one');
     const list = protocols == null ? [] : Array.isArray(protocols) ? protocols : [protocols];
     if (list.length && options.subprotocol === undefined) options.subprotocol = list.join(', ');
 
@@ -97,15 +108,14 @@ class ManagedWebSocket extends EventEmitter {
     // (the C defaults when not given).
     this._queueMax = { messages: copts.queueMaxMessages || 1024, bytes: copts.queueMaxBytes || 4 * 1024 * 1024 };
     binding.clientNew(this, url, copts);
-    if (typeof options.credentials === 'function') {
-      // Asked again before every reconnection (see lib/client-idioms.js);
-      // the first connection waits for the first answer.
-      this._credentialsProvider = options.credentials;
-      const first = this._askCredentials({ attempt: 1, lastHttpStatus: 0 });
-      if (!options.startClosed) first.then(() => { if (this._state === 'DISCONNECTED' && !this._closing) this.connect(); });
-      return;
+    if (urlProvider) {
+      this._urlProvider = urlProvider;
+      this._url = '';
     }
-    if (options.credentials) this.setCredentials(options.credentials);
+    if (typeof options.credentials === 'function') this._credentialsProvider = options.credentials;
+    // Providers answer before every attempt: the C client waits for them.
+    if (this._urlProvider || this._credentialsProvider) binding.clientDeferCredentials(this, true);
+    if (options.credentials && !this._credentialsProvider) this.setCredentials(options.credentials);
     if (!options.startClosed) this.connect();
   }
 
@@ -280,9 +290,19 @@ class ManagedWebSocket extends EventEmitter {
 
   /** Headers and query for the next connection attempts (an expiring token). */
   setCredentials({ headers, query } = {}) {
-    binding.clientSetCredentials(this, headerLines(headers, 'credentials.headers') ?? null,
-      query == null ? null : String(query));
+    this._credHeaders = headerLines(headers, 'credentials.headers') ?? null;
+    this._credQuery = query == null ? null : String(query);
+    binding.clientSetCredentials(this, this._credHeaders, this._credQuery);
   }
+
+  /**
+   * Receive flow control: stops reading from the socket (TCP then slows
+   * the server) until resume(); holds across reconnections. While paused
+   * the heartbeat deadline is not enforced (its answer cannot be read).
+   */
+  pause() { binding.clientPauseRx(this, true); this._paused = true; }
+  resume() { binding.clientPauseRx(this, false); this._paused = false; }
+  get isPaused() { return !!this._paused; }
 
   /** Let an active client keep the process alive (the default) or not. */
   ref() { binding.clientRef(this, true); return this; }
@@ -345,6 +365,10 @@ class ManagedWebSocket extends EventEmitter {
       if (info.event === 'lost') this.emit('sessionlost', info);
       return;
     }
+    if (kind === 7) { // an attempt waits for the providers: a = ask, b = attempt, c = HTTP status
+      this._answerCredentials(a, b, c);
+      return;
+    }
     if (kind === 4) {
       this._acked = Math.max(this._acked, a);
       this.emit('acked', a);
@@ -361,9 +385,7 @@ class ManagedWebSocket extends EventEmitter {
     if (to !== 'DISCONNECTED') this._connectPending = false;
     if (to === 'CONNECTED') this._closing = false;
     if (to === 'CONNECTED') this._runOnOpen();
-    if (to === 'RECONNECTING' && this._credentialsProvider) {
-      this._askCredentials({ attempt: (f || 0) + 1, lastHttpStatus: code >= 400 && code < 600 ? code : 0, retryDelayMs: e });
-    }
+    if (to === 'RECONNECTING') this._lastRetryDelay = e;
     this.emit('state', from, to, reason, code, { retryDelayMs: e, attempt: f, session: SESSION_EVENTS[g] || g });
     if (to === 'CONNECTED') this.emit('open');
     const failedAttempt = from === 'CONNECTING' && (to === 'RECONNECTING' || to === 'FAILED');

@@ -17,9 +17,30 @@ const SERVER_OPTIONS = {
   protocolMode: 'protocolMode', sessionTtlMs: 'int', maxSessions: 'int', sessionMaxBytes: 'int',
   sessionMaxMessages: 'int',
 };
-const SERVER_JS_OPTIONS = new Set(['startClosed', 'binaryType', 'captureHeaders']);
+const SERVER_JS_OPTIONS = new Set(['startClosed', 'binaryType', 'captureHeaders', 'auth']);
 const DISCONNECT_WHY = Object.freeze([undefined, 'peer_closed', 'reaped', 'too_big', 'shutdown', 'server_closed', 'error', 'invalid_message',
   'expired', 'protocol_error']);
+
+function authStatus(v) {
+  if (v === true || v === 0) return 0;
+  if (v === false) return 401;
+  if (Number.isInteger(v) && v >= 400 && v <= 599) return v;
+  return 403;
+}
+
+// "Name: value\r\n" lines as an object with lower-case names, repeated
+// headers joined with ", " (as Node's http does for most).
+function parseHeaders(raw) {
+  const out = {};
+  for (const line of (raw || '').split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i <= 0) continue;
+    const name = line.slice(0, i).trim().toLowerCase();
+    const value = line.slice(i + 1).trim();
+    out[name] = name in out ? `${out[name]}, ${value}` : value;
+  }
+  return out;
+}
 
 // A connection's id, from the id or the ServerConnection.
 function connId(idOrConn) {
@@ -41,12 +62,22 @@ class ServerConnection extends EventEmitter {
     this.readyState = OPEN;
     /** mws.v1: the connection ended, the session waits for a resume (sends are kept). */
     this.suspended = false;
+    /** pause() was called and not resume(). */
+    this.isPaused = false;
   }
 
   /** Queues a message for this connection. Throws MWS_ECLOSED once it is gone. */
   send(data, options) {
     binding.serverSend(this.server, this.id, data, binaryOption(options));
   }
+
+  /**
+   * Receive flow control: this connection is not read until resume(), so
+   * TCP slows the client; meanwhile it is not reaped for silence and tells
+   * the client it is alive. An mws.v1 session stays paused across resumes.
+   */
+  pause() { binding.serverPauseRx(this.server, this.id, true); this.isPaused = true; }
+  resume() { binding.serverPauseRx(this.server, this.id, false); this.isPaused = false; }
 
   close(code, reason) {
     if (this.readyState === CLOSED) return;
@@ -77,6 +108,14 @@ class ManagedWebSocketServer extends EventEmitter {
         throw new TypeError('managedws: server option captureHeaders must be an array of header names');
       }
       opts.captureHeaders = options.captureHeaders.map((h) => h.toLowerCase());
+    }
+    if (options.auth !== undefined) {
+      if (typeof options.auth !== 'function') throw new TypeError('managedws: server option auth must be a function (req) => true | false | status');
+      // The answer comes later, which libwebsockets 4.1.6 allows only where
+      // the server reads the request itself (see README, "Server auth").
+      if (options.certFile) throw new TypeError('managedws: server option auth needs a plain listener (no certFile): terminate TLS in front of it');
+      this._auth = options.auth;
+      opts.auth = true;
     }
     binding.serverNew(this, opts);
     if (typeof callback === 'function') this.once('listening', callback);
@@ -141,6 +180,26 @@ class ManagedWebSocketServer extends EventEmitter {
     return this._closePromise;
   }
 
+  // true (or 0) accepts; false refuses with 401; an HTTP status 400..599
+  // refuses with it; anything else refuses with 403; a throw or a rejected
+  // promise with 500.
+  _runAuth(authId, req) {
+    let r;
+    try {
+      r = this._auth.call(this, req);
+    } catch (e) {
+      r = Promise.reject(e);
+    }
+    Promise.resolve(r).then(authStatus, (e) => {
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+      return 500;
+    }).then((status) => {
+      try {
+        binding.serverAuthAnswer(this, authId, status);
+      } catch (_) { /* the server is gone */ }
+    });
+  }
+
   ref() { binding.serverRef(this, true); return this; }
   unref() { binding.serverRef(this, false); return this; }
 
@@ -171,6 +230,9 @@ class ManagedWebSocketServer extends EventEmitter {
         this.emit('disconnect', conn, a, b, why);
         break;
       }
+      case 5: // a handshake waits for the auth hook; id is its handle
+        this._runAuth(id, { peerIp: a, remoteAddress: a, path: b, url: b, origin: c, subprotocol: d, headers: parseHeaders(e) });
+        break;
       case 4: { // mws.v1 session: suspended or resumed, same id
         const conn = this.connections.get(id);
         const event = SESSION_EVENTS[a];

@@ -436,6 +436,17 @@ MWS_API int mws_client_pause_rx(mws_client *c, int paused)
 	return 0;
 }
 
+MWS_API int mws_client_credentials_ready(mws_client *c)
+{
+	if (!c)
+		return MWS_EINVAL;
+	if (atomic_load(&c->state_pub) == MWS_STATE_CLOSED || atomic_load(&c->freeing))
+		return MWS_ECLOSED;
+	atomic_store(&c->creds_ready, 1);
+	mws__ctx_schedule(c->ctx, &c->ready);
+	return 0;
+}
+
 MWS_API int mws_client_state(const mws_client *c)
 {
 	if (!c)

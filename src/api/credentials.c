@@ -53,6 +53,30 @@ MWS_API int mws_credentials_set_query(mws_credentials *creds, const char *query)
 	return 0;
 }
 
+MWS_API int mws_credentials_set_url(mws_credentials *creds, const char *url)
+{
+	if (!creds || !url)
+		return MWS_EINVAL;
+	mws__url *parsed = malloc(sizeof *parsed);
+	char *copy = strdup(url);
+	if (!parsed || !copy) {
+		free(parsed);
+		free(copy);
+		creds->failed = 1;
+		return MWS_ENOMEM;
+	}
+	if (mws__url_parse(parsed, url)) {
+		free(parsed);
+		free(copy);
+		return MWS_EINVAL;
+	}
+	free(creds->url);
+	free(creds->url_text);
+	creds->url = parsed;
+	creds->url_text = copy;
+	return 0;
+}
+
 MWS_API uint32_t mws_credentials_attempt(const mws_credentials *creds)
 {
 	return creds ? creds->attempt : 0;

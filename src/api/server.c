@@ -168,6 +168,7 @@ MWS_API int mws_server_new(mws_server **out, mws_ctx *ctx, const mws_server_conf
 	}
 	srv->ctx = ctx;
 	srv->lsn_fd = -1;
+	srv->admitting_fd = -1;
 	srv->cbs.size = sizeof srv->cbs;
 	srv->conns.next = srv->conns.prev = &srv->conns;
 	srv->ghosts.next = srv->ghosts.prev = &srv->ghosts;
@@ -379,6 +380,56 @@ MWS_API int mws_server_close(mws_server *srv, mws_conn_id id, int code, const ch
 	return 0;
 }
 
+MWS_API int mws_server_pause_rx(mws_server *srv, mws_conn_id id, int paused)
+{
+	if (!srv)
+		return MWS_EINVAL;
+	if (!mws__srv_usable(srv))
+		return MWS_ECLOSED;
+	mws__srv_op *op = calloc(1, sizeof *op);
+	if (!op)
+		return MWS_ENOMEM;
+	op->kind = MWS__SOP_PAUSE_RX;
+	op->id = id;
+	op->code = paused != 0;
+	pthread_mutex_lock(&srv->lock);
+	int rc = mws__idm_get(&srv->map, id) ? 0 : MWS_ECLOSED;
+	if (!rc)
+		mws__srv_post_locked(srv, op);
+	pthread_mutex_unlock(&srv->lock);
+	if (rc) {
+		free(op);
+		return rc;
+	}
+	mws__ctx_schedule(srv->ctx, &srv->ready);
+	return 0;
+}
+
+MWS_API int mws_server_auth_answer(mws_server *srv, uint64_t auth_id, int status)
+{
+	if (!srv || !auth_id || status == MWS_AUTH_PENDING)
+		return MWS_EINVAL;
+	if (!mws__srv_usable(srv))
+		return MWS_ECLOSED;
+	mws__srv_op *op = calloc(1, sizeof *op);
+	if (!op)
+		return MWS_ENOMEM;
+	op->kind = MWS__SOP_AUTH_ANSWER;
+	op->id = auth_id;
+	op->code = status;
+	pthread_mutex_lock(&srv->lock);
+	int rc = srv->auth_map.slots && mws__idm_get(&srv->auth_map, auth_id) ? 0 : MWS_ECLOSED;
+	if (!rc)
+		mws__srv_post_locked(srv, op);
+	pthread_mutex_unlock(&srv->lock);
+	if (rc) {
+		free(op);
+		return rc;
+	}
+	mws__ctx_schedule(srv->ctx, &srv->ready);
+	return 0;
+}
+
 MWS_API int mws_server_broadcast(mws_server *srv, const void *data, size_t len, int type)
 {
 	if (!srv || (len && !data) || (type != MWS_MSG_TEXT && type != MWS_MSG_BINARY))
@@ -488,6 +539,7 @@ MWS_API int mws_server_stats_get(const mws_server *csrv, mws_server_stats *out)
 	s.batches_out = atomic_load(&srv->batches_out);
 	s.goaways_sent = atomic_load(&srv->goaways_sent);
 	s.session_msgs_dropped = atomic_load(&srv->session_msgs_dropped);
+	s.paused_connections = (uint32_t)atomic_load(&srv->app_paused);
 	pthread_mutex_lock(&srv->stats_lock);
 	s.rtt_p50_us = (uint32_t)mws__hist_quantile(&srv->rtt_us, 0.50);
 	s.rtt_p90_us = (uint32_t)mws__hist_quantile(&srv->rtt_us, 0.90);
@@ -514,6 +566,8 @@ static void mws__srv_release(struct mws_server *srv)
 	free(srv->tx_scratch);
 	mws__store_free(&srv->store);
 	mws__idm_destroy(&srv->map);
+	if (srv->auth_map.slots)
+		mws__idm_destroy(&srv->auth_map);
 	mws__ac_destroy(&srv->hs_count);
 	if (srv->set.rate_per_sec > 0)
 		mws__ipl_destroy(&srv->limiter);

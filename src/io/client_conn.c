@@ -297,6 +297,8 @@ static int mws__client_ask_credentials(struct mws_client *c)
 	if (c->creds) {
 		free(c->creds->headers);
 		free(c->creds->query);
+		free(c->creds->url);
+		free(c->creds->url_text);
 		free(c->creds);
 		c->creds = NULL;
 	}
@@ -310,8 +312,48 @@ static int mws__client_ask_credentials(struct mws_client *c)
 	c->creds->last_http_status = c->last_http_status;
 	int rc;
 	rc = c->cbs.on_credentials(c, c->creds, c->user_data);
-	return rc || c->creds->failed ? -1 : 0;
+	if (rc == MWS_CREDENTIALS_PENDING && !c->creds->failed)
+		return 1;
+	if (rc || c->creds->failed)
+		return -1;
+	if (c->creds->url) { /* this attempt and the next go there */
+		c->url = *c->creds->url;
+		free(c->url_text);
+		c->url_text = c->creds->url_text;
+		c->creds->url_text = NULL;
+		free(c->creds->url);
+		c->creds->url = NULL;
+	}
+	return 0;
 }
+
+/* Asks the credentials hook: 0 when the attempt goes on, else it ended
+ * (failed) or waits for mws_client_credentials_ready(). */
+static int mws__client_credentials_step(struct mws_client *c)
+{
+	int rc = mws__client_ask_credentials(c);
+	if (rc > 0) {
+		/* Bounded like a connect: no answer in time is a failed attempt. */
+		if (c->phase != MWS__PHASE_CREDENTIALS)
+			mws__timer_in(c->ctx, &c->timeout_sul, c->set.connect_timeout_ms,
+			              mws__client_timed_out);
+		c->phase = MWS__PHASE_CREDENTIALS;
+		return 1;
+	}
+	if (rc < 0) {
+		mws__timer_cancel(&c->timeout_sul);
+		c->phase = MWS__PHASE_IDLE;
+		mws__client_transition(c, MWS__EV_DROP_FAIL, "credentials refused",
+		                       MWS__CODE_AUTH, 0);
+		return 1;
+	}
+	if (c->state != MWS_STATE_CONNECTING)
+		return 1; /* the hook closed or disconnected the client */
+	c->phase = MWS__PHASE_IDLE;
+	return 0;
+}
+
+static void mws__client_attempt_go(struct mws_client *c);
 
 /* Entered in CONNECTING: one attempt, from credentials to the socket. */
 static void mws__client_attempt(struct mws_client *c)
@@ -321,13 +363,22 @@ static void mws__client_attempt(struct mws_client *c)
 	c->peer_close_code = 0;
 	c->peer_close_reason_len = 0;
 	c->own_close_code = 0;
-	if (mws__client_ask_credentials(c)) {
-		mws__client_transition(c, MWS__EV_DROP_FAIL, "credentials refused",
-		                       MWS__CODE_AUTH, 0);
+	if (mws__client_credentials_step(c))
 		return;
-	}
-	if (c->state != MWS_STATE_CONNECTING)
-		return; /* the hook closed or disconnected the client */
+	mws__client_attempt_go(c);
+}
+
+void mws__client_credentials_resume(struct mws_client *c)
+{
+	if (c->state != MWS_STATE_CONNECTING || c->phase != MWS__PHASE_CREDENTIALS)
+		return; /* no attempt waits (a late answer) */
+	if (mws__client_credentials_step(c))
+		return;
+	mws__client_attempt_go(c);
+}
+
+static void mws__client_attempt_go(struct mws_client *c)
+{
 	mws__timer_in(c->ctx, &c->timeout_sul, c->set.connect_timeout_ms,
 	              mws__client_timed_out);
 	if (mws__url_host_is_literal(&c->url)) {
@@ -432,6 +483,8 @@ void mws__client_do_free(struct mws_client *c)
 	if (c->creds) {
 		free(c->creds->headers);
 		free(c->creds->query);
+		free(c->creds->url);
+		free(c->creds->url_text);
 		free(c->creds);
 		c->creds = NULL;
 	}

@@ -22,7 +22,8 @@ enum mws__phase {
 	MWS__PHASE_RESOLVING,
 	MWS__PHASE_CONNECTING,  /* TCP (and TLS) */
 	MWS__PHASE_HANDSHAKE,   /* HTTP upgrade sent */
-	MWS__PHASE_OPEN
+	MWS__PHASE_OPEN,
+	MWS__PHASE_CREDENTIALS  /* the credentials hook answers later */
 };
 
 /* The resolved settings: every default applied, strings owned. */
@@ -48,6 +49,8 @@ struct mws_credentials {
 	uint32_t attempt;
 	int last_http_status;
 	int failed;          /* ENOMEM while building: the attempt fails */
+	char *url_text;      /* replaces the client's URL from this attempt on */
+	mws__url *url;
 };
 
 /* What waits for the end of the I/O loop's pass (src/io/client_batch.c):
@@ -87,6 +90,7 @@ struct mws_client {
 	atomic_int rx_paused;           /* mws_client_pause_rx(): wanted */
 	atomic_int corked;              /* mws_client_cork(): wakes deferred ... */
 	atomic_int cork_held;           /* ... for this many sends */
+	atomic_int creds_ready;         /* mws_client_credentials_ready() asked */
 	atomic_int release_pending;     /* mws_client_release_queue() asked ... */
 	atomic_uint_least64_t release_upto; /* ... when this many sends were accepted */
 
@@ -183,6 +187,8 @@ void mws__client_queue_opened(struct mws_client *c, mws__msg_queue *waited);
 /* The connection ended: what was held goes back in front. */
 void mws__client_queue_unhold(struct mws_client *c);
 void mws__client_queue_release(struct mws_client *c, uint64_t upto);
+/* mws_client_credentials_ready() reached the I/O thread. */
+void mws__client_credentials_resume(struct mws_client *c);
 /* Makes the current connection's reading match mws_client_pause_rx(). */
 void mws__client_rx_flow_apply(struct mws_client *c);
 void mws__client_heartbeat_start(struct mws_client *c);

@@ -84,6 +84,8 @@ void mws__client_drain(mws_ctx *ctx, mws__ready *r)
 		return;
 	}
 	mws__client_rx_flow_apply(c);
+	if (atomic_exchange(&c->creds_ready, 0))
+		mws__client_credentials_resume(c);
 	if (mws__client_take_ring(c))
 		mws__client_kick(c);
 }

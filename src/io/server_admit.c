@@ -11,46 +11,70 @@
 
 #include "io/server_io.h"
 
-/* 0 to let the handshake go on, or the HTTP status refusing it. */
-int mws__srv_admit(struct mws_server *srv, struct lws *wsi)
+void mws__srv_refused(struct mws_server *srv, const char *ip, int reason, int status)
 {
-	mws__srv_info info;
-	mws__srv_info_fill(&info, wsi);
+	atomic_fetch_add(&srv->refused[reason], 1);
+	mws__log(srv->ctx, MWS_LOG_INFO, "server %d: refused %s (HTTP %d)",
+	         atomic_load(&srv->port), ip, status);
+}
+
+int mws__srv_admit_info(struct mws_server *srv, mws__srv_info *info)
+{
 	int reason = -1, status = 0;
 	if (srv->draining || srv->free_cmd) {
 		reason = MWS_REFUSE_SHUTDOWN;
 		status = 503;
 	} else if (srv->set.rate_per_sec > 0 &&
-	           !mws__ipl_allow(&srv->limiter, info.ip, mws__now_ms())) {
+	           !mws__ipl_allow(&srv->limiter, info->ip, mws__now_ms())) {
 		reason = MWS_REFUSE_RATE_LIMITED;
 		status = 429;
 	} else if ((size_t)srv->live >= srv->set.max_connections) {
 		reason = MWS_REFUSE_MAX_CONNECTIONS;
 		status = 503;
-	} else if (srv->set.origins && info.origin[0]) {
+	} else if (srv->set.origins && info->origin[0]) {
 		reason = MWS_REFUSE_ORIGIN;
 		status = 403;
 		for (size_t i = 0; i < srv->set.origin_count; i++)
-			if (!strcasecmp(srv->set.origins[i], info.origin))
+			if (!strcasecmp(srv->set.origins[i], info->origin))
 				reason = -1, status = 0;
 	}
 	if (reason < 0 && srv->cbs.on_auth) {
 		int rc;
-		rc = srv->cbs.on_auth(srv, &info.pub, srv->user_data);
-		if (rc) {
+		rc = srv->cbs.on_auth(srv, &info->pub, srv->user_data);
+		if (rc == MWS_AUTH_PENDING && info->pub.auth_id)
+			return MWS_AUTH_PENDING;
+		if (rc == MWS_AUTH_PENDING) {
+			/* libwebsockets answers this upgrade before we return */
+			mws__log(srv->ctx, MWS_LOG_WARN,
+			         "server %d: on_auth answered later, which needs a plain listener: 503",
+			         atomic_load(&srv->port));
+			reason = MWS_REFUSE_AUTH;
+			status = 503;
+		} else if (rc) {
 			reason = MWS_REFUSE_AUTH;
 			status = rc >= 400 && rc <= 599 ? rc : 403;
 		}
 	}
 	if (reason < 0)
 		return 0;
-	atomic_fetch_add(&srv->refused[reason], 1);
-	mws__log(srv->ctx, MWS_LOG_INFO, "server %d: refused %s (HTTP %d)",
-	         atomic_load(&srv->port), info.ip, status);
+	mws__srv_refused(srv, info->ip, reason, status);
 	return status;
 }
 
-static const char *mws__srv_status_text(int status)
+/* 1 once for a socket the head reader admitted already. */
+static int mws__srv_hs_take_admitted(struct lws *wsi);
+
+int mws__srv_admit(struct mws_server *srv, struct lws *wsi)
+{
+	if (mws__srv_hs_take_admitted(wsi) ||
+	    (srv->admitting_fd >= 0 && (int)lws_get_socket_fd(wsi) == srv->admitting_fd))
+		return 0;
+	mws__srv_info info;
+	mws__srv_info_fill(&info, wsi);
+	return mws__srv_admit_info(srv, &info);
+}
+
+const char *mws__srv_status_text(int status)
 {
 	switch (status) {
 	case 400: return "Bad Request";
@@ -100,9 +124,28 @@ int mws__srv_refuse(struct lws *wsi, int status)
 
 typedef struct mws__srv_hs {
 	char addr[48];
+	int counted;  /* holds one of addr's handshake slots */
+	int admitted; /* the head reader admitted it: FILTER lets it pass */
 } mws__srv_hs;
 
-static void mws__srv_addr_text(const struct sockaddr_storage *ss, char *out, size_t cap)
+void *mws__srv_hs_admitted(void)
+{
+	mws__srv_hs *hs = calloc(1, sizeof *hs);
+	if (hs)
+		hs->admitted = 1;
+	return hs;
+}
+
+static int mws__srv_hs_take_admitted(struct lws *wsi)
+{
+	mws__srv_hs *hs = lws_get_opaque_user_data(wsi);
+	if (!hs || !hs->admitted)
+		return 0;
+	hs->admitted = 0;
+	return 1;
+}
+
+void mws__srv_addr_text(const struct sockaddr_storage *ss, char *out, size_t cap)
 {
 	out[0] = '\0';
 	if (ss->ss_family == AF_INET) {
@@ -125,6 +168,7 @@ int mws__srv_hs_begin(struct mws_server *srv, const struct sockaddr_storage *ss,
 	if (!hs)
 		return 0;
 	mws__srv_addr_text(ss, hs->addr, sizeof hs->addr);
+	hs->counted = 1;
 	if (mws__ac_take(&srv->hs_count, hs->addr,
 	                 (unsigned)srv->set.max_handshakes_per_address) != 1) {
 		free(hs);
@@ -139,7 +183,8 @@ void mws__srv_hs_cancel(struct mws_server *srv, void *hs)
 {
 	if (!hs)
 		return;
-	mws__ac_give(&srv->hs_count, ((mws__srv_hs *)hs)->addr);
+	if (((mws__srv_hs *)hs)->counted)
+		mws__ac_give(&srv->hs_count, ((mws__srv_hs *)hs)->addr);
 	free(hs);
 }
 
@@ -149,7 +194,7 @@ void mws__srv_hs_end(struct mws_server *srv, struct lws *wsi)
 	if (!hs)
 		return;
 	lws_set_opaque_user_data(wsi, NULL);
-	if (srv)
+	if (srv && hs->counted)
 		mws__ac_give(&srv->hs_count, hs->addr);
 	free(hs);
 }

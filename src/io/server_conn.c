@@ -156,6 +156,7 @@ void mws__srv_conn_closed(struct mws_server *srv, mws__srv_conn *c)
 		atomic_fetch_add(&srv->send_dropped, dropped);
 	mws__reasm_free(&c->rx);
 	mws__srv_rx_forget(srv, c);
+	mws__srv_app_pause_move(srv, c, NULL);
 	c->prev->next = c->next;
 	c->next->prev = c->prev;
 	mws__srv_conn_free(c);
@@ -251,8 +252,8 @@ void mws__srv_pong(struct mws_server *srv, mws__srv_conn *c, const void *in, siz
 		return;
 	const unsigned char *b = in;
 	uint64_t sent = 0;
-	for (int i = 0; i < 8; i++)
-		sent = sent << 8 | b[i];
+	for (int i = 0; i < 8; i++) /* 7 bits a byte (server_tx.c) */
+		sent = sent << 7 | (b[i] & 0x7f);
 	uint64_t now = mws__now_us();
 	if (sent > now || now - sent > 3600ull * 1000000u)
 		return; /* not one of ours */
@@ -269,8 +270,9 @@ static void mws__srv_check_tick(lws_sorted_usec_list_t *sul)
 	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, check_sul);
 	uint64_t now = mws__now_ms();
 	for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
-		if (!c->in_map || c->close_state || now - c->last_seen_ms <= srv->set.heartbeat_timeout_ms)
-			continue;
+		if (!c->in_map || c->close_state || c->app_paused ||
+		    now - c->last_seen_ms <= srv->set.heartbeat_timeout_ms)
+			continue; /* paused: its heartbeats cannot be read */
 		atomic_fetch_add(&srv->reaped, 1);
 		/* A silent peer may never read the close frame: do not wait long. */
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, MWS__SRV_CLOSE_SEND_SECS);
@@ -315,6 +317,7 @@ static void mws__srv_finish_free(lws_sorted_usec_list_t *sul)
 	mws__timer_cancel(&srv->ping_sul);
 	mws__timer_cancel(&srv->deadline_sul);
 	mws__timer_cancel(&srv->stall_sul);
+	mws__timer_cancel(&srv->keepalive_sul);
 	mws__srv_heads_forget(srv);
 	mws__ctx_remove_member(srv->ctx, &srv->member);
 	/* Sockets the deadline could not close: forget them; libwebsockets

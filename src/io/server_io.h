@@ -26,7 +26,7 @@ typedef struct mws__srv_payload {
 mws__srv_payload *mws__srv_payload_new(const void *data, size_t len, int type);
 void mws__srv_payload_unref(mws__srv_payload *p);
 
-enum { MWS__SOP_SEND = 0, MWS__SOP_BROADCAST, MWS__SOP_CLOSE };
+enum { MWS__SOP_SEND = 0, MWS__SOP_BROADCAST, MWS__SOP_CLOSE, MWS__SOP_PAUSE_RX, MWS__SOP_AUTH_ANSWER };
 
 /* One request from an application thread, and, once on the I/O thread, a
  * node of a connection's send queue. */
@@ -51,6 +51,8 @@ typedef struct mws__srv_info {
 	char subprotocol[128];
 	char *kept;        /* once wsi is NULL: "name\0value\0" per kept header */
 	size_t kept_len;
+	const char *head;  /* no wsi yet: the raw request head (server_head.c) */
+	size_t head_len;
 } mws__srv_info;
 
 /* A WebSocket connection, from ESTABLISHED to CLOSED (I/O thread), except
@@ -68,6 +70,9 @@ typedef struct mws__srv_conn {
 	 * this struct (issue 11, memory per connection). */
 	unsigned char in_map;      /* still "connected": on_disconnect not yet fired */
 	unsigned char rx_paused;   /* not read while libwebsockets holds our output */
+	unsigned char app_paused;  /* mws_server_pause_rx(): not read until resumed */
+	unsigned char rx_off;      /* reading is off on the wsi (either reason) */
+	unsigned char keepalive_due; /* paused: an unsolicited pong says we are alive */
 	unsigned char half_closed; /* the peer sent FIN with our output pending */
 	unsigned char ping_due;
 	unsigned char in_rx;      /* inside on_message of this connection: no write now */
@@ -150,6 +155,8 @@ struct mws_server {
 	atomic_int shutting_down;
 	pthread_mutex_t lock;        /* map, outbox, pending_bytes of connections */
 	mws__id_map map;             /* id -> mws__srv_conn, connected ones */
+	mws__id_map auth_map;        /* auth_id -> head waiting for its answer;
+	                                made at the first pending on_auth */
 	mws__srv_op *out_head, *out_tail;
 	mws__ready ready;
 
@@ -184,8 +191,13 @@ struct mws_server {
 	lws_sorted_usec_list_t check_sul, ping_sul, deadline_sul, free_sul;
 	lws_sorted_usec_list_t stall_sul; /* watches connections not read */
 	int rx_paused;               /* connections not read now */
+	atomic_int app_paused;       /* live connections paused by the application */
+	lws_sorted_usec_list_t keepalive_sul; /* pongs for paused connections */
 	unsigned char *tx_scratch;   /* LWS_PRE + one fragment */
 	struct mws__srv_head *heads; /* plain connections whose head is being read */
+	uint64_t next_auth_id;
+	int admitting_fd;            /* handed over admitted: libwebsockets may run
+	                                its FILTER inside the adopt call */
 	/* mws.v1 */
 	mws__store store;            /* sessions (I/O thread) */
 	mws__srv_conn ghosts;        /* list head of suspended sessions */
@@ -209,8 +221,19 @@ void mws__srv_info_fill(mws__srv_info *info, struct lws *wsi);
 void mws__srv_info_keep(mws__srv_info *info, char *const *names, size_t n);
 
 /* src/io/server_admit.c: all on the I/O thread */
-/* 0 to let the handshake go on, or the HTTP status refusing it (counted). */
+/* 0 to let the handshake go on, or the HTTP status refusing it (counted).
+ * A connection the head reader admitted already passes. */
 int mws__srv_admit(struct mws_server *srv, struct lws *wsi);
+/* The checks on `info`: 0, an HTTP status (counted), or MWS_AUTH_PENDING
+ * when on_auth will answer later (only if info->pub.auth_id is set). */
+int mws__srv_admit_info(struct mws_server *srv, mws__srv_info *info);
+/* Counts and logs a refusal for `reason` with `status`. */
+void mws__srv_refused(struct mws_server *srv, const char *ip, int reason, int status);
+const char *mws__srv_status_text(int status);
+/* "127.0.0.1" (v4-mapped addresses as IPv4), "::1". */
+void mws__srv_addr_text(const struct sockaddr_storage *ss, char *out, size_t cap);
+/* The opaque user data of a socket the head reader admitted. */
+void *mws__srv_hs_admitted(void);
 /* Writes an HTTP/1.1 refusal with `status`; 0 or -1. */
 int mws__srv_refuse(struct lws *wsi, int status);
 /* At accept(): 1 to go on (*hs, possibly NULL, then goes to the socket as
@@ -233,6 +256,8 @@ int mws__srv_head_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
                            void *in, size_t len);
 /* The server is going: heads still being read forget it. */
 void mws__srv_heads_forget(struct mws_server *srv);
+/* mws_server_auth_answer() reached the I/O thread. */
+void mws__srv_head_answer(struct mws_server *srv, uint64_t auth_id, int status);
 
 /* src/io/server_conn.c: all on the I/O thread */
 mws__srv_conn *mws__srv_conn_open(struct mws_server *srv, struct lws *wsi);
@@ -282,6 +307,17 @@ void mws__srv_free_begin(struct mws_server *srv, mws__cmd *cmd);
 void mws__srv_rx_pause(struct mws_server *srv, mws__srv_conn *c);
 void mws__srv_rx_resume(struct mws_server *srv, mws__srv_conn *c);
 int mws__srv_send_close(mws__srv_conn *c);
+
+/* src/io/server_rx_flow.c: all on the I/O thread */
+/* Turns reading on the wsi on or off to match rx_paused || app_paused. */
+void mws__srv_rx_apply(mws__srv_conn *c);
+/* PAUSE_RX for one id (a live connection or a suspended session). */
+void mws__srv_app_pause(struct mws_server *srv, mws__srv_conn *c, int paused);
+/* A connection (or session) ends, or moves to `to` (NULL: none). */
+void mws__srv_app_pause_move(struct mws_server *srv, mws__srv_conn *from, mws__srv_conn *to);
+/* At the top of WRITEABLE: the pong of a paused connection. 1 when written
+ * (TLS: nothing more in this WRITEABLE), 0 when none was due, -1 failed. */
+int mws__srv_keepalive_write(struct mws_server *srv, mws__srv_conn *c);
 
 /* src/io/server_v1.c, server_v1_tx.c, server_sessions.c: mws.v1 */
 /* At ESTABLISHED: 1 when the connection negotiated mws.v1. */

@@ -62,6 +62,7 @@ void mws__srv_v1_suspend(struct mws_server *srv, mws__srv_conn *c)
 	c->in_map = 0;
 	pthread_mutex_unlock(&srv->lock);
 	c->rec = NULL;
+	mws__srv_app_pause_move(srv, c, g); /* the next connection starts paused */
 	rec->user = g;
 	mws__srv_ghost_link(srv, g);
 	mws__store_suspend(&srv->store, rec, mws__now_ms());
@@ -98,6 +99,7 @@ void mws__srv_v1_adopt(struct mws_server *srv, mws__srv_conn *c, mws__store_rec 
 	c->in_map = 1;
 	pthread_mutex_unlock(&srv->lock);
 	if (g) {
+		mws__srv_app_pause_move(srv, g, c);
 		mws__srv_ghost_unlink(g);
 		mws__srv_conn_free(g);
 		atomic_fetch_sub(&srv->sessions_suspended, 1);

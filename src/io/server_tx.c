@@ -128,7 +128,7 @@ void mws__srv_rx_pause(struct mws_server *srv, mws__srv_conn *c)
 		return;
 	c->rx_paused = 1;
 	srv->rx_paused++;
-	lws_rx_flow_control(c->wsi, 0);
+	mws__srv_rx_apply(c);
 	/* WRITEABLE, once libwebsockets has flushed, reads again. */
 	lws_callback_on_writable(c->wsi);
 	if (srv->rx_paused == 1)
@@ -142,7 +142,7 @@ void mws__srv_rx_resume(struct mws_server *srv, mws__srv_conn *c)
 		return;
 	c->rx_paused = 0;
 	srv->rx_paused--;
-	lws_rx_flow_control(c->wsi, 1);
+	mws__srv_rx_apply(c); /* unless the application paused it */
 }
 
 void mws__srv_rx_forget(struct mws_server *srv, mws__srv_conn *c)
@@ -345,11 +345,17 @@ int mws__srv_writeable(struct mws_server *srv, mws__srv_conn *c)
 	mws__srv_rx_resume(srv, c);
 	if (c->close_state == MWS__CLOSE_NOW)
 		return mws__srv_send_close(c);
+	int ka = mws__srv_keepalive_write(srv, c);
+	if (ka < 0 || (ka && srv->tls))
+		return ka < 0 ? -1 : 0;
 	if (c->ping_due) {
+		/* 7 bits a byte: the pong must be valid UTF-8. libwebsockets 4.1.6
+		 * (lib/roles/ws/ops-ws.c) leaves check_utf8 set from the last text
+		 * frame and validates a PONG's payload with it: 1007 "bad utf8". */
 		unsigned char buf[LWS_PRE + 8];
 		uint64_t now = mws__now_us();
 		for (int i = 0; i < 8; i++)
-			buf[LWS_PRE + i] = (unsigned char)(now >> (56 - 8 * i));
+			buf[LWS_PRE + i] = (unsigned char)((now >> (49 - 7 * i)) & 0x7f);
 		c->ping_due = 0;
 		if (lws_write(wsi, buf + LWS_PRE, 8, LWS_WRITE_PING) < 8)
 			return -1;
@@ -435,6 +441,11 @@ void mws__srv_drain(mws_ctx *ctx, mws__ready *r)
 			mws__srv_op_free(op);
 			continue;
 		}
+		if (op->kind == MWS__SOP_AUTH_ANSWER) { /* a handshake, not a connection */
+			mws__srv_head_answer(srv, op->id, op->code);
+			mws__srv_op_free(op);
+			continue;
+		}
 		pthread_mutex_lock(&srv->lock);
 		mws__srv_conn *c = mws__idm_get(&srv->map, op->id);
 		if (c && op->kind == MWS__SOP_SEND && c->close_state) {
@@ -445,6 +456,11 @@ void mws__srv_drain(mws_ctx *ctx, mws__ready *r)
 		if (!c) { /* ended after the call was accepted */
 			if (op->kind == MWS__SOP_SEND)
 				atomic_fetch_add(&srv->send_dropped, 1);
+			mws__srv_op_free(op);
+			continue;
+		}
+		if (op->kind == MWS__SOP_PAUSE_RX) {
+			mws__srv_app_pause(srv, c, op->code);
 			mws__srv_op_free(op);
 			continue;
 		}

@@ -95,6 +95,9 @@ int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c)
 	mws__srv_rx_resume(srv, c);
 	if (c->close_state == MWS__CLOSE_NOW)
 		return mws__srv_v1_close_now(srv, c);
+	int ka = mws__srv_keepalive_write(srv, c);
+	if (ka < 0 || (ka && srv->tls))
+		return ka < 0 ? -1 : 0;
 	if (c->v1_off) {
 		int done = mws__srv_v1_flush(c);
 		if (done < 0)

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/http_head.h"
 #include "io/server_io.h"
 
 /* libwebsockets' own idle ping would interfere with ours. */
@@ -117,6 +118,10 @@ MWS_API int mws_conn_info_header(const mws_conn_info *pub, const char *name, cha
 	const mws__srv_info *info = MWS__CONTAINER_OF(pub, mws__srv_info, pub);
 	struct lws *wsi = info->wsi;
 	buf[0] = '\0';
+	if (!wsi && info->head) { /* the head reader's on_auth (server_head.c) */
+		int n = mws__head_header(info->head, info->head_len, name, buf, cap);
+		return n < 0 ? MWS_ETOOBIG : n;
+	}
 	if (!wsi)
 		return mws__srv_info_kept(info, name, buf, cap);
 	char key[128];
@@ -145,6 +150,18 @@ MWS_API int mws_conn_info_header(const mws_conn_info *pub, const char *name, cha
 		return MWS_ETOOBIG;
 	int n = lws_hdr_custom_copy(wsi, buf, (int)cap, key, (int)kn + 1);
 	return n < 0 ? 0 : n;
+}
+
+MWS_API int mws_conn_info_headers(const mws_conn_info *pub, char *buf, size_t cap)
+{
+	if (!pub || !buf || cap == 0 || cap > INT32_MAX)
+		return MWS_EINVAL;
+	const mws__srv_info *info = MWS__CONTAINER_OF(pub, mws__srv_info, pub);
+	buf[0] = '\0';
+	if (!info->head)
+		return MWS_ESTATE;
+	int n = mws__head_lines(info->head, info->head_len, buf, cap);
+	return n < 0 ? MWS_ETOOBIG : n;
 }
 
 static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,

@@ -86,3 +86,59 @@ def test_shutdown_from_asyncio_does_not_block_the_loop():
         assert ended == [1012]
 
     run(main())
+
+
+def test_max_queue_pauses_reading_the_socket_and_resumes_in_order():
+    n, pad = 4000, "x" * (16 * 1024 - 8)  # 64 MiB: more than loopback buffers take
+
+    async def main():
+        release = asyncio.Event()
+        conns, got = [], []
+
+        async def handler(conn):
+            conns.append(conn)
+            await release.wait()
+            async for msg in conn:
+                got.append(int(msg[:8]))
+                if len(got) == n:
+                    break
+
+        async def until(pred):
+            for _ in range(int(WAIT * 100)):
+                if pred():
+                    return
+                await asyncio.sleep(0.01)
+            raise AssertionError("condition not reached")
+
+        async with managedws.serve(handler, "127.0.0.1", 0, max_queue=4) as server:
+            async with ws_connect(server.url, max_size=None) as ws:
+                async def sender():
+                    for i in range(n):
+                        await ws.send("%08d%s" % (i, pad))
+
+                task = asyncio.create_task(sender())
+                await until(lambda: server.stats().paused_connections == 1)
+                # The pause applies on the I/O thread, which may have read
+                # more meanwhile; from then on nothing more is read, and
+                # 64 MiB cannot all leave while the server does not read.
+                await asyncio.sleep(0.5)
+                held = len(conns[0]._messages)
+                done, _ = await asyncio.wait({task}, timeout=1.0)
+                assert not done, "the client sent everything to a paused server"
+                assert len(conns[0]._messages) == held, "read on while paused"
+                assert held < n // 2
+                release.set()
+                await asyncio.wait_for(task, WAIT * 3)
+                await until(lambda: len(got) == n)
+                assert server.stats().paused_connections == 0
+        assert got == list(range(n))
+
+    run(main())
+
+
+def test_server_pause_rx_validates_and_stale_ids_are_closed():
+    with managedws.Server(port=0, iface="127.0.0.1") as srv:
+        with pytest.raises(managedws.Closed):
+            srv.pause_rx(12345)
+    with pytest.raises(TypeError):
+        asyncio.run(managedws.serve(lambda c: None, "127.0.0.1", 0, max_queue=0)._start())

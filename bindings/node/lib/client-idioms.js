@@ -114,10 +114,10 @@ function install(Cls, { STATES, binding, makeError }) {
   // ---- called by ManagedWebSocket ----
 
   /**
-   * options.credentials as a function: called with { attempt, retryDelayMs }
-   * before the first connection and at every RECONNECTING, sync or async;
-   * its answer ({ headers, query }) is set for the next attempts. An
-   * attempt that starts before a slow answer uses the previous one.
+   * options.credentials as a function: called with { attempt,
+   * lastHttpStatus, retryDelayMs } before every connection attempt, sync or
+   * async; its answer ({ headers, query }) is set for that attempt and the
+   * next. The attempt waits for it (up to connectTimeoutMs).
    */
   proto._askCredentials = function askCredentials(info) {
     let r;
@@ -130,6 +130,53 @@ function install(Cls, { STATES, binding, makeError }) {
       if (creds && this._state !== 'CLOSED') this.setCredentials(creds);
     }, (e) => {
       if (this.listenerCount('error') > 0) this.emit('error', e);
+    });
+  };
+
+  /**
+   * A URL provider (the constructor's url as a function): called before
+   * every attempt with { attempt, lastHttpStatus, retryDelayMs }; returns a
+   * ws:// or wss:// URL (string or URL), or a Promise of one, which that
+   * attempt uses (it waits up to connectTimeoutMs). A bad answer keeps the
+   * previous URL and emits 'error'.
+   */
+  proto._callUrlProvider = function callUrlProvider(provider, info) {
+    try {
+      const r = provider.call(this, info);
+      return r instanceof URL ? r.href : r;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+
+  proto._settleUrl = function settleUrl(r) {
+    return Promise.resolve(r).then((u) => {
+      if (u instanceof URL) u = u.href;
+      let ok = typeof u === 'string';
+      try { ok = ok && ['ws:', 'wss:'].includes(new URL(u).protocol); } catch (_) { ok = false; }
+      if (!ok) throw new TypeError(`managedws: the URL provider gave ${typeof u === 'string' ? JSON.stringify(u) : typeof u}, not a ws:// or wss:// URL`);
+      if (this._state === 'CLOSED') return;
+      binding.clientSetCredentials(this, this._credHeaders ?? null, this._credQuery ?? null, u);
+      this._url = u;
+    }).catch((e) => {
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+    });
+  };
+
+  proto._askUrl = function askUrl(info) {
+    return this._settleUrl(this._callUrlProvider(this._urlProvider, info));
+  };
+
+  /** An attempt waits (the C hook answered PENDING): ask, set, let it go. */
+  proto._answerCredentials = function answerCredentials(seq, attempt, lastHttpStatus) {
+    const info = { attempt, lastHttpStatus, retryDelayMs: this._lastRetryDelay };
+    const asks = [];
+    if (this._credentialsProvider) asks.push(this._askCredentials(info));
+    if (this._urlProvider) asks.push(this._askUrl(info));
+    Promise.all(asks).then(() => {
+      try {
+        binding.clientCredentialsReady(this, seq);
+      } catch (_) { /* freed meanwhile */ }
     });
   };
 

@@ -13,17 +13,7 @@
 #include "errors.h"
 #include "events.h"
 #include "handle.h"
-
-typedef struct mws_node_client {
-	mws_node_handle h;             /* first: a client is its handle */
-	mws_client *c;                 /* NULL once freed */
-	int state;                     /* as last seen in JS */
-	int connects_pending;          /* connect() calls not yet seen as CONNECTING */
-	atomic_int want_sent;          /* JS waits for send progress (callbacks, 'drain') */
-	pthread_mutex_t creds_lock;    /* application thread vs I/O thread */
-	char *creds_headers;           /* "Name: value\n" lines */
-	char *creds_query;
-} mws_node_client;
+#include "client.h"
 
 /* ---- the handle's operations ---- */
 
@@ -56,6 +46,7 @@ static void mws__client_destroy(mws_node_handle *h)
 	pthread_mutex_destroy(&nc->creds_lock);
 	free(nc->creds_headers);
 	free(nc->creds_query);
+	free(nc->creds_url);
 	free(nc);
 }
 
@@ -106,6 +97,11 @@ static void mws__client_deliver(mws_node_handle *h, napi_env env, napi_value own
 			for (int i = 0; i < 4; i++)
 				napi_create_double(env, (double)ev->counts[i], &argv[1 + i]);
 			argc = 5;
+		} else if (ev->kind == MWS_NODE_EV_CREDENTIALS) {
+			napi_create_double(env, (double)ev->id, &argv[1]);
+			napi_create_uint32(env, ev->attempt, &argv[2]);
+			napi_create_int32(env, ev->code, &argv[3]);
+			argc = 4;
 		} else {
 			mws_node_ev_message(env, ev, &argv[1]);
 		}
@@ -197,42 +193,10 @@ static void mws__client_on_sent(mws_client *c, const mws_send_progress *p, void 
 	mws_node_post(ud, ev);
 }
 
-static int mws__client_on_credentials(mws_client *c, mws_credentials *creds, void *ud)
-{
-	(void)c;
-	mws_node_client *nc = ud;
-	int rc = 0;
-	pthread_mutex_lock(&nc->creds_lock);
-	if (nc->creds_query)
-		rc = mws_credentials_set_query(creds, nc->creds_query);
-	for (char *line = nc->creds_headers; rc == 0 && line && *line;) {
-		char *nl = strchr(line, '\n');
-		size_t n = nl ? (size_t)(nl - line) : strlen(line);
-		char *colon = memchr(line, ':', n);
-		if (colon) {
-			char name[256], value[4096];
-			size_t nn = (size_t)(colon - line), vn = n - nn - 1;
-			const char *v = colon + 1;
-			while (vn && *v == ' ')
-				v++, vn--;
-			if (nn < sizeof name && vn < sizeof value) {
-				memcpy(name, line, nn);
-				name[nn] = 0;
-				memcpy(value, v, vn);
-				value[vn] = 0;
-				rc = mws_credentials_set_header(creds, name, value);
-			}
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-	pthread_mutex_unlock(&nc->creds_lock);
-	return rc ? -1 : 0;
-}
-
 /* ---- the JS thread's side ---- */
 
 /* The client of a binding call's `this`, and its arguments after it. */
-static mws_node_client *mws__client_this(napi_env env, napi_callback_info info, size_t argc,
+mws_node_client *mws_node_client_this(napi_env env, napi_callback_info info, size_t argc,
                                          napi_value *argv, int need_live)
 {
 	return (mws_node_client *)mws_node_handle_unwrap(env, info, &mws__client_ops, argc, argv,
@@ -333,7 +297,7 @@ static int mws__client_create(napi_env env, napi_value owner, const char *url,
 		nc->h.inst->live_clients++;
 		mws_client_callbacks cbs = {.size = sizeof cbs,
 		                            .on_state = mws__client_on_state,
-		                            .on_credentials = mws__client_on_credentials,
+		                            .on_credentials = mws_node_client_on_credentials,
 		                            .on_acked = mws__client_on_acked,
 		                            .on_session = mws__client_on_session,
 		                            .on_messages = mws__client_on_messages,
@@ -374,7 +338,7 @@ static napi_value mws__client_new(napi_env env, napi_callback_info info)
 
 static napi_value mws__client_connect(napi_env env, napi_callback_info info)
 {
-	mws_node_client *nc = mws__client_this(env, info, 0, NULL, 1);
+	mws_node_client *nc = mws_node_client_this(env, info, 0, NULL, 1);
 	if (!nc)
 		return NULL;
 	int rc = mws_client_connect(nc->c);
@@ -390,7 +354,7 @@ static napi_value mws__client_connect(napi_env env, napi_callback_info info)
 static napi_value mws__client_send(napi_env env, napi_callback_info info)
 {
 	napi_value argv[2];
-	mws_node_client *nc = mws__client_this(env, info, 2, argv, 1);
+	mws_node_client *nc = mws_node_client_this(env, info, 2, argv, 1);
 	mws_node_msg m;
 	if (!nc || mws_node_msg_get(env, argv[0], argv[1], &m))
 		return NULL;
@@ -408,7 +372,7 @@ static napi_value mws__client_send(napi_env env, napi_callback_info info)
 static napi_value mws__client_close_common(napi_env env, napi_callback_info info, int for_good)
 {
 	napi_value argv[2];
-	mws_node_client *nc = mws__client_this(env, info, 2, argv, 0);
+	mws_node_client *nc = mws_node_client_this(env, info, 2, argv, 0);
 	if (!nc || !nc->c) /* already closed and freed: nothing to do */
 		return NULL;
 	int32_t code = 0;
@@ -436,26 +400,26 @@ static napi_value mws__client_disconnect(napi_env env, napi_callback_info info)
 
 static napi_value mws__client_reconnect_now(napi_env env, napi_callback_info info)
 {
-	mws_node_client *nc = mws__client_this(env, info, 0, NULL, 1);
+	mws_node_client *nc = mws_node_client_this(env, info, 0, NULL, 1);
 	return nc ? mws_node_check(env, mws_client_reconnect_now(nc->c), "reconnectNow") : NULL;
 }
 
 static napi_value mws__client_clear_queue(napi_env env, napi_callback_info info)
 {
-	mws_node_client *nc = mws__client_this(env, info, 0, NULL, 1);
+	mws_node_client *nc = mws_node_client_this(env, info, 0, NULL, 1);
 	return nc ? mws_node_check(env, mws_client_clear_queue(nc->c), "clearQueue") : NULL;
 }
 
 static napi_value mws__client_release_queue(napi_env env, napi_callback_info info)
 {
-	mws_node_client *nc = mws__client_this(env, info, 0, NULL, 1);
+	mws_node_client *nc = mws_node_client_this(env, info, 0, NULL, 1);
 	return nc ? mws_node_check(env, mws_client_release_queue(nc->c), "releaseQueue") : NULL;
 }
 
 /* The live state from the C client (may be ahead of the events). */
 static napi_value mws__client_state(napi_env env, napi_callback_info info)
 {
-	mws_node_client *nc = mws__client_this(env, info, 0, NULL, 0);
+	mws_node_client *nc = mws_node_client_this(env, info, 0, NULL, 0);
 	if (!nc)
 		return NULL;
 	napi_value v;
@@ -465,7 +429,7 @@ static napi_value mws__client_state(napi_env env, napi_callback_info info)
 
 static napi_value mws__client_stats(napi_env env, napi_callback_info info)
 {
-	mws_node_client *nc = mws__client_this(env, info, 0, NULL, 1);
+	mws_node_client *nc = mws_node_client_this(env, info, 0, NULL, 1);
 	if (!nc)
 		return NULL;
 	mws_client_stats s = {.size = sizeof s};
@@ -520,7 +484,7 @@ static napi_value mws__client_stats(napi_env env, napi_callback_info info)
 static napi_value mws__client_ref(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1];
-	mws_node_client *nc = mws__client_this(env, info, 1, argv, 0);
+	mws_node_client *nc = mws_node_client_this(env, info, 1, argv, 0);
 	if (nc)
 		mws_node_handle_ref(&nc->h, argv[0]);
 	return NULL;
@@ -530,7 +494,7 @@ static napi_value mws__client_ref(napi_env env, napi_callback_info info)
 static napi_value mws__client_cork(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1];
-	mws_node_client *nc = mws__client_this(env, info, 1, argv, 0);
+	mws_node_client *nc = mws_node_client_this(env, info, 1, argv, 0);
 	if (!nc || !nc->c)
 		return NULL;
 	bool on = false;
@@ -544,7 +508,7 @@ static napi_value mws__client_cork(napi_env env, napi_callback_info info)
 static napi_value mws__client_want_sent(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1];
-	mws_node_client *nc = mws__client_this(env, info, 1, argv, 0);
+	mws_node_client *nc = mws_node_client_this(env, info, 1, argv, 0);
 	if (!nc)
 		return NULL;
 	bool on = false;
@@ -553,40 +517,11 @@ static napi_value mws__client_want_sent(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
-/* clientSetCredentials(owner, headerLines|null, query|null): used by the
- * next connection attempt, and every one after, until changed. */
-static napi_value mws__client_set_credentials(napi_env env, napi_callback_info info)
-{
-	napi_value argv[2];
-	mws_node_client *nc = mws__client_this(env, info, 2, argv, 0);
-	if (!nc)
-		return NULL;
-	char *h, *q;
-	if (mws_node_string_or_null(env, argv[0], &h))
-		return NULL;
-	if (mws_node_string_or_null(env, argv[1], &q)) {
-		free(h);
-		return NULL;
-	}
-	if ((h && strchr(h, '\r')) || (q && strpbrk(q, "\r\n"))) {
-		free(h);
-		free(q);
-		return mws_node_throw_mws(env, MWS_EINVAL, "setCredentials");
-	}
-	pthread_mutex_lock(&nc->creds_lock);
-	free(nc->creds_headers);
-	free(nc->creds_query);
-	nc->creds_headers = h;
-	nc->creds_query = q;
-	pthread_mutex_unlock(&nc->creds_lock);
-	return NULL;
-}
-
 /* clientServerConnectionId(owner) -> the id from the server's JSON
  * connection_ack, or null. */
 static napi_value mws__client_server_connection_id(napi_env env, napi_callback_info info)
 {
-	mws_node_client *nc = mws__client_this(env, info, 0, NULL, 0);
+	mws_node_client *nc = mws_node_client_this(env, info, 0, NULL, 0);
 	if (!nc)
 		return NULL;
 	char buf[256];
@@ -618,8 +553,7 @@ napi_value mws_node_client_init(napi_env env, napi_value exports)
 		MWS_NODE_FN("clientRef", mws__client_ref),
 		MWS_NODE_FN("clientWantSent", mws__client_want_sent),
 		MWS_NODE_FN("clientCork", mws__client_cork),
-		MWS_NODE_FN("clientSetCredentials", mws__client_set_credentials),
 	};
 	NAPI_OK(env, napi_define_properties(env, exports, sizeof props / sizeof *props, props));
-	return exports;
+	return mws_node_client_creds_init(env, exports);
 }

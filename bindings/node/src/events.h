@@ -24,8 +24,9 @@ enum {
 	MWS_NODE_EV_ACKED = 4,   /* client: delivery receipts up to `id` */
 	MWS_NODE_EV_MESSAGES = 5,/* client: `id` messages in data, each a 4-byte
 	                            length (host order), a type byte, the bytes */
-	MWS_NODE_EV_SENT = 6     /* client: send progress in counts[0..3]: written,
+	MWS_NODE_EV_SENT = 6,    /* client: send progress in counts[0..3]: written,
 	                            discarded, queue messages, queue bytes */
+	MWS_NODE_EV_CREDENTIALS = 7 /* client: JS providers, answer ask `id` */
 };
 
 typedef struct mws_node_ev {

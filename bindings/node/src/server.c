@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "events.h"
 #include "handle.h"
+#include "server.h"
 
 #ifndef MWS_NODE_HAS_SERVER
 #include "mws_node_features.h"
@@ -20,19 +21,6 @@
 
 #if MWS_NODE_HAS_SERVER
 
-typedef struct mws_node_server {
-	mws_node_handle h; /* first: a server is its handle */
-	mws_server *s;     /* NULL once freed */
-	int listening, closing;
-	napi_async_work work; /* close or shutdown in flight (see handle.h) */
-	napi_deferred deferred;
-	int work_kind, work_rc, sd_code, sd_spread, sd_deadline;
-	char **capture;    /* request headers to copy at connect (set before start) */
-	uint32_t ncapture;
-} mws_node_server;
-
-/* The second argument the dispatcher gets for a server event. */
-enum { SEV_CONNECT = 0, SEV_MESSAGE = 1, SEV_DISCONNECT = 2, SEV_CLOSED = 3, SEV_SESSION = 4 };
 /* At most this many captureHeaders names. */
 #define MWS_NODE_MAX_CAPTURE 32
 
@@ -110,6 +98,8 @@ static void mws__server_deliver(mws_node_handle *h, napi_env env, napi_value own
 		} else if (ev->kind == SEV_SESSION) {
 			napi_create_int32(env, ev->why, &argv[3]);
 			argc = 4;
+		} else if (ev->kind == SEV_AUTH) {
+			argc = mws_node_server_auth_args(env, ev, argv);
 		}
 		mws_node_dispatch(env, owner, argc, argv);
 	}
@@ -208,8 +198,8 @@ static void mws__server_on_session(mws_server *s, mws_conn_id id, int event, voi
 
 /* The server of a binding call's `this`, and its arguments after it;
  * need_live: not closed nor closing. */
-static mws_node_server *mws__server_this(napi_env env, napi_callback_info info, size_t argc,
-                                         napi_value *argv, int need_live)
+mws_node_server *mws_node_server_this(napi_env env, napi_callback_info info, size_t argc,
+                                     napi_value *argv, int need_live)
 {
 	return (mws_node_server *)mws_node_handle_unwrap(env, info, &mws__server_ops, argc, argv,
 	                                                 need_live);
@@ -307,7 +297,7 @@ static int mws__server_create(napi_env env, napi_value owner, const mws_server_c
 		(mws_node_server *)mws_node_handle_new(env, &mws__server_ops, sizeof *ns);
 	if (!ns)
 		return -1;
-	if (mws__capture_read(env, opts, ns)) {
+	if (mws_node_server_auth_read(env, opts, ns) || mws__capture_read(env, opts, ns)) {
 		mws__server_destroy(&ns->h);
 		return -1;
 	}
@@ -319,7 +309,9 @@ static int mws__server_create(napi_env env, napi_value owner, const mws_server_c
 	int rc = mws_server_new(&ns->s, NULL, &kcfg);
 	if (rc == 0) {
 		ns->h.inst->live_servers++;
-		mws_server_callbacks cbs = {sizeof cbs, NULL, mws__server_on_connect,
+		mws_server_callbacks cbs = {sizeof cbs,
+		                            ns->auth ? mws_node_server_on_auth : NULL,
+		                            mws__server_on_connect,
 		                            mws__server_on_message, mws__server_on_disconnect,
 		                            mws__server_on_session};
 		rc = mws_server_set_callbacks(ns->s, &cbs, ns, NULL);
@@ -355,7 +347,7 @@ static napi_value mws__server_new(napi_env env, napi_callback_info info)
 /* serverStart(owner) -> port */
 static napi_value mws__server_start(napi_env env, napi_callback_info info)
 {
-	mws_node_server *ns = mws__server_this(env, info, 0, NULL, 1);
+	mws_node_server *ns = mws_node_server_this(env, info, 0, NULL, 1);
 	if (!ns)
 		return NULL;
 	int rc = mws_server_start(ns->s);
@@ -370,7 +362,7 @@ static napi_value mws__server_start(napi_env env, napi_callback_info info)
 
 static napi_value mws__server_port(napi_env env, napi_callback_info info)
 {
-	mws_node_server *ns = mws__server_this(env, info, 0, NULL, 0);
+	mws_node_server *ns = mws_node_server_this(env, info, 0, NULL, 0);
 	if (!ns)
 		return NULL;
 	napi_value v;
@@ -393,7 +385,7 @@ static int mws__conn_id(napi_env env, napi_value v, mws_conn_id *id)
 static napi_value mws__server_send(napi_env env, napi_callback_info info)
 {
 	napi_value argv[3];
-	mws_node_server *ns = mws__server_this(env, info, 3, argv, 1);
+	mws_node_server *ns = mws_node_server_this(env, info, 3, argv, 1);
 	if (!ns)
 		return NULL;
 	napi_valuetype t;
@@ -413,7 +405,7 @@ static napi_value mws__server_send(napi_env env, napi_callback_info info)
 static napi_value mws__server_close_conn(napi_env env, napi_callback_info info)
 {
 	napi_value argv[3];
-	mws_node_server *ns = mws__server_this(env, info, 3, argv, 1);
+	mws_node_server *ns = mws_node_server_this(env, info, 3, argv, 1);
 	mws_conn_id id;
 	if (!ns || mws__conn_id(env, argv[0], &id))
 		return NULL;
@@ -429,7 +421,7 @@ static napi_value mws__server_close_conn(napi_env env, napi_callback_info info)
 
 static napi_value mws__server_stats(napi_env env, napi_callback_info info)
 {
-	mws_node_server *ns = mws__server_this(env, info, 0, NULL, 0);
+	mws_node_server *ns = mws_node_server_this(env, info, 0, NULL, 0);
 	if (!ns)
 		return NULL;
 	mws_server_stats s = {.size = sizeof s};
@@ -474,6 +466,7 @@ static napi_value mws__server_stats(napi_env env, napi_callback_info info)
 	N("duplicatesDropped", duplicates_dropped);
 	N("batchesOut", batches_out);
 	N("goawaysSent", goaways_sent);
+	N("pausedConnections", paused_connections);
 #undef N
 	napi_value b;
 	napi_get_boolean(env, s.shutting_down != 0, &b);
@@ -575,7 +568,7 @@ static napi_value mws__server_queue_work(napi_env env, mws_node_server *ns, int 
 static napi_value mws__server_shutdown(napi_env env, napi_callback_info info)
 {
 	napi_value argv[3];
-	mws_node_server *ns = mws__server_this(env, info, 3, argv, 1);
+	mws_node_server *ns = mws_node_server_this(env, info, 3, argv, 1);
 	if (!ns)
 		return NULL;
 	if (ns->work)
@@ -592,7 +585,7 @@ static napi_value mws__server_shutdown(napi_env env, napi_callback_info info)
 /* serverClose(owner) -> Promise<void>: frees the C server. */
 static napi_value mws__server_close(napi_env env, napi_callback_info info)
 {
-	mws_node_server *ns = mws__server_this(env, info, 0, NULL, 1);
+	mws_node_server *ns = mws_node_server_this(env, info, 0, NULL, 1);
 	if (!ns)
 		return NULL;
 	if (ns->work)
@@ -604,7 +597,7 @@ static napi_value mws__server_close(napi_env env, napi_callback_info info)
 static napi_value mws__server_ref(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1];
-	mws_node_server *ns = mws__server_this(env, info, 1, argv, 0);
+	mws_node_server *ns = mws_node_server_this(env, info, 1, argv, 0);
 	if (ns)
 		mws_node_handle_ref(&ns->h, argv[0]);
 	return NULL;
@@ -624,7 +617,7 @@ napi_value mws_node_server_init(napi_env env, napi_value exports)
 		MWS_NODE_FN("serverRef", mws__server_ref),
 	};
 	NAPI_OK(env, napi_define_properties(env, exports, sizeof props / sizeof *props, props));
-	return exports;
+	return mws_node_server_auth_init(env, exports);
 }
 
 #else /* no server in the C library this was built against */

@@ -52,6 +52,7 @@ class ServerConnection:
         self.close_reason = ""
         self._messages: Deque[Message] = collections.deque()
         self._waiters: List["asyncio.Future[None]"] = []
+        self._rx_paused = False
 
     @property
     def open(self) -> bool:
@@ -66,11 +67,29 @@ class ServerConnection:
         """Queues a message (str: text, bytes-like: binary); Closed once gone."""
         self.server.server.send(self.id, message)
 
+    def _flow(self) -> None:
+        """Receive flow control from the buffer's size (loop thread): reading
+        pauses at max_queue messages and resumes at half of it."""
+        mq = self.server._max_queue
+        if mq is None or self.close_code is not None:
+            return
+        n = len(self._messages)
+        want = n >= mq if not self._rx_paused else n > mq // 2
+        if want != self._rx_paused and self.server.server._cptr() is not None:
+            self._rx_paused = want
+            try:
+                self.server.server.pause_rx(self.id, want)
+            except Closed:
+                pass
+
     async def recv(self) -> Message:
         """The next message; Closed once the connection ended and all were read."""
         while True:
             if self._messages:
-                return self._messages.popleft()
+                message = self._messages.popleft()
+                if self._rx_paused:
+                    self._flow()
+                return message
             if self.close_code is not None:
                 raise Closed("connection closed: %s (code %d)" % (self.close_reason, self.close_code))
             fut: "asyncio.Future[None]" = asyncio.get_running_loop().create_future()
@@ -107,9 +126,15 @@ class AsyncServer:
 
     def __init__(self, handler: Callable[[ServerConnection], Awaitable[Any]], host: Optional[str], port: int,
                  *, capture_headers: Tuple[str, ...] = (), on_auth: Optional[Callable[[ConnInfo], Any]] = None,
-                 **options: Any) -> None:
+                 max_queue: Optional[int] = 16, **options: Any) -> None:
         if not callable(handler):
             raise TypeError("handler must be a coroutine function, not %s" % type(handler).__name__)
+        if max_queue is not None and (isinstance(max_queue, bool) or not isinstance(max_queue, int)
+                                      or max_queue < 1):
+            raise TypeError("max_queue: a positive int or None expected, got %r" % (max_queue,))
+        # Messages a connection holds unread before reading from its socket
+        # pauses (mws_server_pause_rx), as websockets' max_queue; None: never.
+        self._max_queue = max_queue
         self._loop = asyncio.get_running_loop()
         self.handler = handler
         self._capture = tuple(h.lower() for h in capture_headers)
@@ -167,6 +192,7 @@ class AsyncServer:
                 sc = self._conns.get(value[0])
                 if sc is not None:
                     sc._messages.append(value[1])
+                    sc._flow()
                     sc._wake()
             else:
                 sc = self._conns.pop(value[0], None)
@@ -264,8 +290,10 @@ class serve:
     interface name also works), None on every interface; ``port`` 0 picks
     a free one (read ``server.port``). ``capture_headers``: request headers
     to keep in ``conn.request_headers``; ``on_auth(info)``: the handshake
-    hook of Server (runs on the I/O thread). Other keywords are Server
-    options.
+    hook of Server (runs on the I/O thread). ``max_queue`` (16): messages
+    a connection may hold unread before the server stops reading its socket
+    (resumed at half; TCP slows the client meanwhile); None: unbounded.
+    Other keywords are Server options.
     """
 
     def __init__(self, handler: Callable[[ServerConnection], Awaitable[Any]], host: Optional[str] = "127.0.0.1",

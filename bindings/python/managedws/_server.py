@@ -140,6 +140,8 @@ class ServerStats:
     batches_out: int
     """Envelopes holding more than one message."""
     goaways_sent: int
+    paused_connections: int
+    """Open connections paused by pause_rx (or an asyncio server's max_queue)."""
 
     @classmethod
     def _from_c(cls, c: Any) -> "ServerStats":
@@ -305,6 +307,13 @@ Options (keywords; None means the library's default; durations in seconds):
         """Queues a message for every open connection (one copy). Any thread."""
         buf, n, t = encode(message)
         check(lib.mws_server_broadcast(self._ptr(), buf, n, t), "broadcast")
+
+    def pause_rx(self, conn: int, paused: bool = True) -> None:
+        """Stops (True) or resumes (False) reading one connection: TCP then
+        slows its client. While paused it is not reaped for silence and
+        tells the client it is alive; an mws.v1 session stays paused across
+        resumes. Closed for a stale id. Any thread."""
+        check(lib.mws_server_pause_rx(self._ptr(), conn, 1 if paused else 0), "pause_rx")
 
     def close_connection(self, conn: int, code: int = 1000, reason: Optional[str] = None) -> None:
         """Closes one connection after what was sent to it before. Closed for a stale id."""

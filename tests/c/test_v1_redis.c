@@ -141,6 +141,7 @@ Test(v1_redis, session_moves_between_nodes_losing_nothing, .timeout = 120)
 typedef struct inbox {
 	pthread_mutex_t mu;
 	char last[64];
+	char log[512]; /* every text, each followed by '|' */
 	atomic_int got;
 } inbox;
 
@@ -150,6 +151,8 @@ static void inbox_message(mws_client *c, const void *d, size_t n, int t, void *u
 	inbox *in = u;
 	pthread_mutex_lock(&in->mu);
 	snprintf(in->last, sizeof in->last, "%.*s", (int)n, (const char *)d);
+	size_t l = strlen(in->log);
+	snprintf(in->log + l, sizeof in->log - l, "%.*s|", (int)n, (const char *)d);
 	pthread_mutex_unlock(&in->mu);
 	atomic_fetch_add(&in->got, 1);
 }
@@ -304,6 +307,8 @@ Test(v1_redis, redis_lost_then_back, .timeout = 60)
 	 * nodes, are refused with MWS_ESTORE. */
 	cr_expect_eq(mws_server_send(na, id, "while down", 10, MWS_MSG_TEXT), 0);
 	cr_expect_eq(mws_server_send(na, id + 7, "x", 1, MWS_MSG_TEXT), MWS_ESTORE);
+	cr_expect_eq(mws_server_broadcast(na, "all", 3, MWS_MSG_TEXT), MWS_ESTORE,
+	             "delivered here, not to other nodes");
 	usleep(300000);
 	cr_expect_eq(atomic_load(&ia.got), 1, "nothing is written while it cannot be saved");
 	/* A new session is refused for now (1013), and counted. */
@@ -328,13 +333,16 @@ Test(v1_redis, redis_lost_then_back, .timeout = 60)
 	 * written anew, what waited goes out, new sessions are made. */
 	redis_restart(&r);
 	cr_expect(wait_status(port, 200, 5000), "/healthz is ok again");
-	cr_expect(wait_text(&ia, 2, "while down"));
+	cr_expect(wait_text(&ia, 3, "all"), "held messages go out");
 	end = mws_test_now_ms() + 10000;
 	while (atomic_load(&g_cli_connected[1]) < 1 && mws_test_now_ms() < end)
 		usleep(5000);
 	cr_expect_geq(atomic_load(&g_cli_connected[1]), 1, "the refused client got a session");
 	cr_expect_eq(mws_server_send(na, id, "after", 5, MWS_MSG_TEXT), 0);
-	cr_expect(wait_text(&ia, 3, "after"));
+	cr_expect(wait_text(&ia, 4, "after"));
+	pthread_mutex_lock(&ia.mu);
+	cr_expect_str_eq(ia.log, "before|while down|all|after|", "once each, in order");
+	pthread_mutex_unlock(&ia.mu);
 
 	mws_client_free(ca);
 	mws_client_free(cb);

@@ -37,7 +37,8 @@ static char *mws__redis_entry(const void *data, size_t len, int type, const char
 	char *e = malloc(pl + 1 + len);
 	if (!e)
 		return NULL;
-	memcpy(e, prefix, pl);
+	if (pl)
+		memcpy(e, prefix, pl);
 	e[pl] = (char)type;
 	if (len)
 		memcpy(e + pl + 1, data, len);

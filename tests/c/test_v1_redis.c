@@ -287,7 +287,9 @@ Test(v1_redis, redis_lost_then_back, .timeout = 60)
 	mws_server *na = plain_node(ctx, r.url, 0);
 	int port = mws_server_port(na);
 	inbox ia = {PTHREAD_MUTEX_INITIALIZER};
-	mws_client *ca = inbox_client(ctx, port, &ia);
+	mws_fault_proxy *px = NULL; /* cuts ca's connection while Redis is away */
+	cr_assert_eq(mws_fault_proxy_start(&px, "127.0.0.1", 0, "127.0.0.1", port), 0);
+	mws_client *ca = inbox_client(ctx, mws_fault_proxy_port(px), &ia);
 	uint64_t end = mws_test_now_ms() + 5000;
 	while (atomic_load(&g_connects) < 1 && mws_test_now_ms() < end)
 		usleep(2000);
@@ -327,6 +329,16 @@ Test(v1_redis, redis_lost_then_back, .timeout = 60)
 		usleep(20000);
 	cr_expect_geq(metric(port, "mws_server_store_refused_total"), 1);
 	cr_expect_eq(atomic_load(&g_cli_connected[1]), 0);
+	/* A resume is refused the same way (never "session lost"). */
+	long long refused = metric(port, "mws_server_store_refused_total");
+	cr_assert_eq(mws_fault_proxy_set_mode(px, MWS_FAULT_RESET, 0), 0);
+	cr_assert_eq(mws_fault_proxy_set_mode(px, MWS_FAULT_PASS, 0), 0);
+	end = mws_test_now_ms() + 5000;
+	while (metric(port, "mws_server_store_refused_total") < refused + 2 &&
+	       mws_test_now_ms() < end)
+		usleep(20000);
+	cr_expect_geq(metric(port, "mws_server_store_refused_total"), refused + 2,
+	              "the resumes were refused while Redis was away");
 	cr_expect_geq(metric(port, "mws_server_store_errors_total"), 1);
 
 	/* Back, empty (nothing was persisted): the session held here is
@@ -343,10 +355,12 @@ Test(v1_redis, redis_lost_then_back, .timeout = 60)
 	pthread_mutex_lock(&ia.mu);
 	cr_expect_str_eq(ia.log, "before|while down|all|after|", "once each, in order");
 	pthread_mutex_unlock(&ia.mu);
+	cr_expect_eq(atomic_load(&g_connects), 2, "ca's session went on (one on_connect), cb's began");
 
 	mws_client_free(ca);
 	mws_client_free(cb);
 	mws_server_free(na);
+	mws_fault_proxy_stop(px);
 	mws_ctx_free(ctx);
 	redis_stop(&r);
 }

@@ -137,6 +137,9 @@ static const char *why_name(int why)
 	case MWS_DISCONNECT_SERVER_CLOSED: return "server-closed";
 	case MWS_DISCONNECT_ERROR: return "lost";
 	case MWS_DISCONNECT_INVALID_MESSAGE: return "invalid-message";
+	case MWS_DISCONNECT_EXPIRED: return "expired";
+	case MWS_DISCONNECT_PROTOCOL_ERROR: return "protocol-error";
+	case MWS_DISCONNECT_MOVED: return "moved";
 	default: return "?";
 	}
 }

@@ -330,6 +330,11 @@ int mws_cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	rc = mws_server_new(&srv, ctx, &o.cfg);
+	if (rc == MWS_EINVAL && o.cfg.session_store_url) {
+		status = cli_usage_error(&serve_cmd, "--session-store wants redis://HOST[:PORT][/DB], "
+		                         "and a build with Redis (hiredis); or a flag is out of range");
+		goto out;
+	}
 	if (rc == MWS_EINVAL) {
 		status = cli_usage_error(&serve_cmd, "a flag is out of range (%s)", mws_strerror(rc));
 		goto out;

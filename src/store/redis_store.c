@@ -309,11 +309,8 @@ static int mws__redis_remove(void *self, const mws__store_rec *rec)
 static int mws__redis_check(void *self)
 {
 	mws__redis *r = self;
-	if (!r->io.c) {
-		int up = mws__rlink_up(&r->io) == 0;
-		atomic_store(&r->io_up, up);
-		return up;
-	}
+	/* Up only when it answers: a Redis that accepts connections but hangs
+	 * is down. */
 	const char *argv[] = {"PING"};
 	redisReply *rep = mws__redis_call(r, &r->io, 1, argv, NULL);
 	if (rep)
@@ -376,6 +373,11 @@ int mws__redis_store_new(mws__shared *out, const char *url, char *err, size_t er
 	}
 	r->app = r->io;
 	r->bus = r->io;
+	/* The I/O thread waits least: a reply within 200 ms, and a Redis that
+	 * failed is tried again once a second (so a hung Redis costs the I/O
+	 * thread at most 200 ms a second until it answers). */
+	r->io.timeout_ms = 200;
+	r->io.retry_ms = 1000;
 	pthread_mutex_init(&r->app_lock, NULL);
 	const char *argv[] = {"INCR", "mws:nodes"};
 	redisReply *rep = mws__redis_call(r, &r->io, 2, argv, NULL);

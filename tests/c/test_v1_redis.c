@@ -367,3 +367,39 @@ Test(v1_redis, redis_lost_then_back, .timeout = 60)
 	mws_ctx_free(ctx);
 	redis_stop(&r);
 }
+
+/* A Redis that accepts connections but answers nothing (SIGSTOP): the node
+ * says it is down instead of hanging, its clients stay connected (pings go
+ * on), and it recovers when Redis answers again. */
+Test(v1_redis, hung_redis_is_down_not_stuck, .timeout = 60)
+{
+	REDIS_REQUIRED();
+	redis_proc r;
+	redis_start(&r);
+	mws_ctx *ctx;
+	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
+	atomic_store(&g_connects, 0);
+	mws_server *na = plain_node(ctx, r.url, 0);
+	int port = mws_server_port(na);
+	inbox ia = {PTHREAD_MUTEX_INITIALIZER};
+	mws_client *ca = inbox_client(ctx, port, &ia);
+	uint64_t end = mws_test_now_ms() + 5000;
+	while (atomic_load(&g_connects) < 1 && mws_test_now_ms() < end)
+		usleep(2000);
+	cr_assert_eq(atomic_load(&g_connects), 1);
+	mws_conn_id id = atomic_load(&g_ids[0]);
+
+	cr_assert_eq(kill(r.pid, SIGSTOP), 0);
+	cr_expect_eq(mws_server_send(na, id, "held", 4, MWS_MSG_TEXT), 0);
+	cr_expect(wait_status(port, 503, 10000), "/healthz says the store is down");
+	cr_expect_eq(mws_client_state(ca), MWS_STATE_CONNECTED);
+	cr_assert_eq(kill(r.pid, SIGCONT), 0);
+	cr_expect(wait_status(port, 200, 10000), "/healthz is ok again");
+	cr_expect(wait_text(&ia, 1, "held"));
+	cr_expect_eq(mws_client_state(ca), MWS_STATE_CONNECTED);
+
+	mws_client_free(ca);
+	mws_server_free(na);
+	mws_ctx_free(ctx);
+	redis_stop(&r);
+}

@@ -305,19 +305,30 @@ static void mws__srv_shared_notice(void *user, int kind, const unsigned char *da
 	mws__ctx_schedule(srv->ctx, &srv->ready);
 }
 
+/* Notices may have been missed (the store or the link to it was away):
+ * every session here looks at its inbox. */
+static void mws__srv_shared_resync(struct mws_server *srv)
+{
+	mws__srv_conn *c = srv->conns.next;
+	while (c != &srv->conns) {
+		mws__srv_conn *next = c->next; /* a move closes c, it stays listed */
+		if (c->rec)
+			mws__srv_inbox(srv, c->rec);
+		c = next;
+	}
+	mws__srv_conn *g = srv->ghosts.next;
+	while (g != &srv->ghosts) {
+		mws__srv_conn *next = g->next; /* a move frees g */
+		if (g->rec)
+			mws__srv_inbox(srv, g->rec);
+		g = next;
+	}
+}
+
 void mws__srv_shared_notice_run(struct mws_server *srv, mws__srv_op *op)
 {
-	if (op->code == 'r') { /* notices may have been missed: look at all */
-		for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next)
-			if (c->rec)
-				mws__srv_inbox(srv, c->rec);
-		mws__srv_conn *g = srv->ghosts.next;
-		while (g != &srv->ghosts) {
-			mws__srv_conn *next = g->next;
-			if (g->rec)
-				mws__srv_inbox(srv, g->rec);
-			g = next;
-		}
+	if (op->code == 'r') {
+		mws__srv_shared_resync(srv);
 		return;
 	}
 	mws__store_rec *rec = mws__store_find(&srv->store, (const unsigned char *)op->reason);
@@ -345,6 +356,7 @@ static void mws__srv_store_tick(lws_sorted_usec_list_t *sul)
 					lws_callback_on_writable(c->wsi); /* what waited goes out */
 			srv->shared_dirty = 1;
 			mws__srv_shared_flush(srv);
+			mws__srv_shared_resync(srv);
 		} else if (!up) {
 			mws__srv_store_down(srv, "ping");
 		}

@@ -74,6 +74,8 @@ static void mws__srv_v1_freed(struct mws_server *srv, mws__srv_conn *c, uint64_t
 	c->pending_msgs -= n < c->pending_msgs ? n : c->pending_msgs;
 	c->pending_bytes -= bytes < c->pending_bytes ? bytes : c->pending_bytes;
 	pthread_mutex_unlock(&srv->lock);
+	if (c->rec->inbox_more && c->wsi) /* messages from other nodes wait for room */
+		lws_callback_on_writable(c->wsi);
 }
 
 /* The shared store is down: no session can be made or resumed now. The

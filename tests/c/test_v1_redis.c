@@ -10,6 +10,7 @@
 #include "v1_harness.h"
 
 #define N_MSGS 3000
+#define WINDOW 100
 
 static mws_client_config fast_client(void)
 {
@@ -113,9 +114,37 @@ Test(v1_redis, session_moves_between_nodes_losing_nothing, .timeout = 120)
 	v1_client_start(&a, mws_fault_proxy_port(a.px), &cc);
 	cr_assert(v1_int_ge(&a.connects, 1, 5000));
 
-	/* The server half always sends through node A: while the session is
-	 * on B that goes through Redis. */
-	v1_pump(&a, N_MSGS, hop_node, 90000);
+	/* Both streams go on while the client hops A -> B -> A -> B at each
+	 * quarter of what it received. The server half always sends through
+	 * node A: while the session is on B that goes through Redis. At most
+	 * WINDOW messages of each stream are unconfirmed at a time, so the
+	 * quarters come while both streams still flow. */
+	uint64_t cs = 0, ss = 0, end = mws_test_now_ms() + 90000;
+	int quarter = 1;
+	unsigned char num[8];
+	while ((atomic_load(&a.s_got) < N_MSGS || atomic_load(&a.c_got) < N_MSGS) &&
+	       mws_test_now_ms() < end) {
+		while (cs < N_MSGS && cs - atomic_load(&a.s_got) < WINDOW) {
+			v1_num(num, cs + 1);
+			int rc = mws_client_send(a.cli, num, 8, MWS_MSG_BINARY);
+			if (rc == MWS_EQUEUEFULL)
+				break;
+			cr_assert_eq(rc, 0, "client send: %s", mws_err_name(rc));
+			cs++;
+		}
+		while (ss < N_MSGS && ss - atomic_load(&a.c_got) < WINDOW) {
+			v1_num(num, ss + 1);
+			int rc = mws_server_send(a.srv, atomic_load(&a.srv_id), num, 8, MWS_MSG_BINARY);
+			if (rc == MWS_EQUEUEFULL)
+				break;
+			cr_assert_eq(rc, 0, "server send: %s", mws_err_name(rc));
+			ss++;
+		}
+		if (quarter <= 3 && atomic_load(&a.c_got) >= (uint64_t)N_MSGS * quarter / 4)
+			hop_node(&a, quarter++);
+		usleep(1000);
+	}
+	cr_expect_eq(quarter, 4, "three hops");
 
 	cr_expect_eq(atomic_load(&a.s_got), N_MSGS, "server got %lu",
 	             (unsigned long)atomic_load(&a.s_got));

@@ -200,8 +200,13 @@ void mws__srv_v1_closed(struct mws_server *srv, mws__srv_conn *c)
 		mws__srv_conn_end(srv, c, c->peer_code, c->peer_reason, MWS_DISCONNECT_PEER_CLOSED);
 	c->rec = NULL;
 	rec->user = NULL;
-	mws__srv_shared_forget(srv, rec);
-	mws__store_remove(&srv->store, rec);
+	int gone = 0; /* moved meanwhile: already let go of here */
+	if (!srv->draining && !srv->free_cmd)
+		mws__srv_shared_forget(srv, rec);
+	else if (srv->shared.ops) /* a node going away leaves them to the others */
+		gone = mws__srv_shared_save(srv, rec, 0) == MWS__SHARED_MOVED;
+	if (!gone)
+		mws__store_remove(&srv->store, rec);
 	atomic_fetch_sub(&srv->sessions_active, 1);
 }
 

@@ -432,3 +432,55 @@ Test(v1_redis, hung_redis_is_down_not_stuck, .timeout = 60)
 	mws_ctx_free(ctx);
 	redis_stop(&r);
 }
+
+/* A node shut down gracefully (goaway, then close): its session stays in
+ * Redis and the client resumes it on the other node, losing nothing. */
+Test(v1_redis, graceful_shutdown_hands_sessions_to_another_node, .timeout = 60)
+{
+	REDIS_REQUIRED();
+	redis_proc r;
+	redis_start(&r);
+	v1_app a;
+	v1_init(&a);
+	mws_server_config sc = node_config(r.url);
+	v1_server_start(&a, &sc);
+	mws_server *b = second_node(&a, r.url);
+	cr_assert_eq(mws_fault_proxy_start(&a.px, "127.0.0.1", 0, "127.0.0.1",
+	                                   mws_server_port(a.srv)), 0);
+	mws_client_config cc = fast_client();
+	v1_client_start(&a, mws_fault_proxy_port(a.px), &cc);
+	cr_assert(v1_int_ge(&a.connects, 1, 5000));
+	unsigned char num[8];
+	for (uint64_t i = 1; i <= 100; i++) {
+		v1_num(num, i);
+		cr_assert_eq(mws_client_send(a.cli, num, 8, MWS_MSG_BINARY), 0);
+		cr_assert_eq(mws_server_send(a.srv, atomic_load(&a.srv_id), num, 8, MWS_MSG_BINARY), 0);
+	}
+	cr_assert(v1_ge(&a.s_got, 100, 5000));
+	cr_assert(v1_ge(&a.c_got, 100, 5000));
+	/* Node A goes; new connections reach B. */
+	cr_assert_eq(mws_fault_proxy_set_upstream(a.px, "127.0.0.1", mws_server_port(b)), 0);
+	mws_server_shutdown(a.srv, 1012, 0, 3000);
+	for (uint64_t i = 101; i <= 200; i++) {
+		v1_num(num, i);
+		cr_assert_eq(mws_client_send(a.cli, num, 8, MWS_MSG_BINARY), 0);
+	}
+	cr_expect(v1_ge(&a.s_got, 200, 10000), "node B got the rest: %lu",
+	          (unsigned long)atomic_load(&a.s_got));
+	mws_conn_id id = atomic_load(&a.srv_id);
+	for (uint64_t i = 101; i <= 200; i++) {
+		v1_num(num, i);
+		cr_assert_eq(mws_server_send(b, id, num, 8, MWS_MSG_BINARY), 0);
+	}
+	cr_expect(v1_ge(&a.c_got, 200, 10000), "the client got the rest: %lu",
+	          (unsigned long)atomic_load(&a.c_got));
+	cr_expect_eq(atomic_load(&a.s_bad), 0);
+	cr_expect_eq(atomic_load(&a.c_bad), 0);
+	cr_expect_eq(atomic_load(&a.lost), 0, "the session survived its node");
+	cr_expect_geq(atomic_load(&a.c_resumed), 1);
+	cr_expect_geq(metric(mws_server_port(b), "mws_server_sessions_taken_over_total"), 1);
+
+	mws_server_free(b);
+	v1_fini(&a);
+	redis_stop(&r);
+}

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -118,6 +119,8 @@ static inline bool redis_spawn(redis_proc *r, int port)
 	if (pid < 0)
 		return false;
 	if (pid == 0) {
+		/* A test that fails half-way still stops it: it dies with us. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		int dn = open("/dev/null", O_RDWR);
 		if (dn >= 0) {
 			dup2(dn, 1);

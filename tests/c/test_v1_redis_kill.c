@@ -28,6 +28,7 @@ static void serve_child(child *ch, const char *url)
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test still stops it */
 		dup2(fds[1], 1);
 		close(fds[0]);
 		int dn = open("/dev/null", O_WRONLY);

@@ -59,7 +59,8 @@ MWS_API const char *mws_version_string(void);
 	XX(ETIMEDOUT, -8, "timed out")                                      \
 	XX(EFAILED, -9, "connection failed permanently")                    \
 	XX(ELISTEN, -10, "cannot listen on the requested address")          \
-	XX(EDEADLK, -11, "would wait on the I/O thread from the I/O thread")
+	XX(EDEADLK, -11, "would wait on the I/O thread from the I/O thread") \
+	XX(ESTORE, -12, "session store unavailable")
 
 typedef enum mws_err {
 	MWS_OK = 0,
@@ -510,7 +511,9 @@ typedef enum mws_disconnect_why {
 	MWS_DISCONNECT_ERROR = 6,         /* lost without a close frame (1006) */
 	MWS_DISCONNECT_INVALID_MESSAGE = 7, /* json_protocol: text that is not JSON: 1003 */
 	MWS_DISCONNECT_EXPIRED = 8,       /* mws.v1: suspended longer than session_ttl_ms */
-	MWS_DISCONNECT_PROTOCOL_ERROR = 9 /* mws.v1: malformed or unexpected input, 4002..4013 */
+	MWS_DISCONNECT_PROTOCOL_ERROR = 9, /* mws.v1: malformed or unexpected input, 4002..4013 */
+	MWS_DISCONNECT_MOVED = 10         /* mws.v1 with a shared store: the session was
+	                                     resumed on another node, where it goes on */
 } mws_disconnect_why;
 
 /* Why a handshake was refused; indexes mws_server_stats.refused[]. */
@@ -576,6 +579,13 @@ typedef struct mws_server_config {
 	                                pieces, rebuilt). 4096 reads big messages
 	                                with fewer calls at 3.5 KiB more per
 	                                connection. 128..1048576, else MWS_EINVAL */
+	const char *session_store_url; /* NULL: sessions in this process's memory;
+	                                  "redis://127.0.0.1:6379/0": in Redis, shared
+	                                  by every server using it, so a session
+	                                  resumes on any of them and sends and
+	                                  broadcasts reach other nodes
+	                                  (docs/SESSIONS-REDIS.md). Unreachable at
+	                                  mws_server_new(): MWS_ESTORE. Copied. */
 } mws_server_config;
 
 /* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */
@@ -666,7 +676,9 @@ MWS_API int mws_server_port(const mws_server *srv);
 /* Queues a message (copied) for one connection; order per connection is
  * the order of the calls. Never blocks. MWS_ECLOSED for an id that is not
  * (or no longer) connected, MWS_EQUEUEFULL over send_queue_max_bytes,
- * MWS_EINVAL, MWS_ENOMEM. Any thread. */
+ * MWS_EINVAL, MWS_ENOMEM. Any thread. With session_store_url, an id held by
+ * another node is reached through the store (blocking for one round trip):
+ * MWS_ESTORE when it is down (docs/SESSIONS-REDIS.md). */
 MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data,
                             size_t len, int type);
 
@@ -681,7 +693,9 @@ MWS_API int mws_server_close(mws_server *srv, mws_conn_id id, int code,
 
 /* Queues a message (one copy) for every connection open when the I/O
  * thread takes it; connections whose queue is full skip it (counted in
- * stats). MWS_EINVAL, MWS_ENOMEM. Any thread. */
+ * stats). MWS_EINVAL, MWS_ENOMEM. Any thread. With session_store_url it
+ * is also published to every other node: MWS_ESTORE when the store is down
+ * (delivered on this node only). */
 MWS_API int mws_server_broadcast(mws_server *srv, const void *data, size_t len,
                                  int type);
 

@@ -37,7 +37,8 @@ export type MwsErrorCode =
   | 'MWS_ETIMEDOUT'
   | 'MWS_EFAILED'
   | 'MWS_ELISTEN'
-  | 'MWS_EDEADLK';
+  | 'MWS_EDEADLK'
+  | 'MWS_ESTORE';
 
 export interface MwsError extends Error {
   code: MwsErrorCode;
@@ -401,13 +402,15 @@ export interface ServerOptions {
   sessionMaxBytes?: number;
   /** mws.v1: unacknowledged messages kept per session (1024). */
   sessionMaxMessages?: number;
+  /** mws.v1 sessions in Redis ("redis://127.0.0.1:6379/0"), shared by every server using it. */
+  sessionStore?: string;
   // JavaScript-only
   startClosed?: boolean;
   binaryType?: BinaryType;
 }
 
 export type DisconnectWhy = 'peer_closed' | 'reaped' | 'too_big' | 'shutdown' | 'server_closed' | 'error' | 'invalid_message'
-  | 'expired' | 'protocol_error';
+  | 'expired' | 'protocol_error' | 'moved';
 
 export interface ConnectionInfo {
   peerIp: string;

@@ -15,11 +15,11 @@ const SERVER_OPTIONS = {
   sendQueueMaxBytes: 'int', randomSeed: 'seed',
   jsonAllowInvalid: 'boolean', maxHandshakesPerAddress: 'int',
   protocolMode: 'protocolMode', sessionTtlMs: 'int', maxSessions: 'int', sessionMaxBytes: 'int',
-  sessionMaxMessages: 'int',
+  sessionMaxMessages: 'int', sessionStore: 'string',
 };
 const SERVER_JS_OPTIONS = new Set(['startClosed', 'binaryType', 'captureHeaders', 'auth']);
 const DISCONNECT_WHY = Object.freeze([undefined, 'peer_closed', 'reaped', 'too_big', 'shutdown', 'server_closed', 'error', 'invalid_message',
-  'expired', 'protocol_error']);
+  'expired', 'protocol_error', 'moved']);
 
 function authStatus(v) {
   if (v === true || v === 0) return 0;

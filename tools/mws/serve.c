@@ -71,6 +71,10 @@ static const cli_flag serve_flags[] = {
 	{"rx-buffer-bytes", "SIZE", CLI_SIZE, &o.cfg.rx_buffer_bytes, 0, 0, NULL,
 	 "receive buffer each connection holds (128..1M; 0 = 512); 4096 reads big messages faster"},
 	CLI_FLAG_SEED(&o.cfg.random_seed, "random seed for the retry-after spread"),
+	{"session-store", "URL", CLI_STRING, &o.cfg.session_store_url, 0, 0, NULL,
+	 "keep mws.v1 sessions in Redis (redis://127.0.0.1:6379/0): they resume on any node using it"},
+	{"session-ttl", "MS", CLI_INT, &o.cfg.session_ttl_ms, CLI_MS, NULL,
+	 "how long a suspended mws.v1 session is kept"},
 	{"shutdown-code", "CODE", CLI_INT, &o.shutdown_code, 1000, 4999, NULL,
 	 "close code sent on SIGTERM/SIGINT (1012 restart, 1001 going away)"},
 	{"shutdown-spread", "MS", CLI_INT, &o.shutdown_spread_ms, CLI_MS0, NULL,
@@ -119,6 +123,7 @@ static void set_defaults(void)
 	o.cfg.handshake_timeout_ms = 10000;
 	o.cfg.send_queue_max_bytes = 8u << 20;
 	o.cfg.max_handshakes_per_address = 64;
+	o.cfg.session_ttl_ms = 120000;
 	o.mode = MODE_ECHO;
 	o.summary_ms = 5000;
 	o.shutdown_code = 1012;
@@ -136,6 +141,9 @@ static const char *why_name(int why)
 	case MWS_DISCONNECT_SERVER_CLOSED: return "server-closed";
 	case MWS_DISCONNECT_ERROR: return "lost";
 	case MWS_DISCONNECT_INVALID_MESSAGE: return "invalid-message";
+	case MWS_DISCONNECT_EXPIRED: return "expired";
+	case MWS_DISCONNECT_PROTOCOL_ERROR: return "protocol-error";
+	case MWS_DISCONNECT_MOVED: return "moved";
 	default: return "?";
 	}
 }
@@ -326,8 +334,17 @@ int mws_cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	rc = mws_server_new(&srv, ctx, &o.cfg);
+	if (rc == MWS_EINVAL && o.cfg.session_store_url) {
+		status = cli_usage_error(&serve_cmd, "--session-store wants redis://HOST[:PORT][/DB], "
+		                         "and a build with Redis (hiredis); or a flag is out of range");
+		goto out;
+	}
 	if (rc == MWS_EINVAL) {
 		status = cli_usage_error(&serve_cmd, "a flag is out of range (%s)", mws_strerror(rc));
+		goto out;
+	}
+	if (rc == MWS_ESTORE) {
+		cli_error(&serve_cmd, "cannot reach the session store %s", o.cfg.session_store_url);
 		goto out;
 	}
 	mws_server_callbacks cbs = {sizeof cbs, NULL, on_connect, on_message, on_disconnect};

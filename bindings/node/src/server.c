@@ -230,6 +230,7 @@ static const mws_node_opt mws__server_opts[] = {
 	OPT("maxSessions", INT, max_sessions),
 	OPT("sessionMaxBytes", SIZE, session_max_bytes),
 	OPT("sessionMaxMessages", INT, session_max_messages),
+	OPT("sessionStore", STRING, session_store_url),
 };
 #undef OPT
 #define N_OPTS (sizeof mws__server_opts / sizeof *mws__server_opts)

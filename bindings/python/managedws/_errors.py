@@ -18,6 +18,7 @@ __all__ = [
     "Failed",
     "ListenError",
     "Deadlock",
+    "StoreUnavailable",
 ]
 
 
@@ -95,6 +96,10 @@ class Deadlock(ManagedWSError, RuntimeError):
     """MWS_EDEADLK: a call that waits for the I/O thread was made on it (from a callback)."""
 
 
+class StoreUnavailable(ManagedWSError, ConnectionError):
+    """MWS_ESTORE: the session store (Redis) cannot be reached."""
+
+
 _BY_NAME: Dict[str, Type[ManagedWSError]] = {
     "MWS_EINVAL": InvalidArgument,
     "MWS_ENOMEM": OutOfMemory,
@@ -107,6 +112,7 @@ _BY_NAME: Dict[str, Type[ManagedWSError]] = {
     "MWS_EFAILED": Failed,
     "MWS_ELISTEN": ListenError,
     "MWS_EDEADLK": Deadlock,
+    "MWS_ESTORE": StoreUnavailable,
 }
 
 # Shown as managedws.QueueFull, where users import them from.

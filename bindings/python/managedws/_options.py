@@ -264,4 +264,5 @@ SERVER_OPTIONS: Tuple[Option, ...] = (
     Option("session_max_bytes", "session_max_bytes", "size", "1 MiB", "mws.v1: unacknowledged bytes kept per session"),
     Option("session_max_messages", "session_max_messages", "int", "1024", "mws.v1: unacknowledged messages kept per session"),
     Option("keep_headers", "keep_headers", "strings", "None", "request headers kept for an mws.v1 session's on_connect, which comes after the request is gone (on_auth sees all)"),
+    Option("session_store", "session_store_url", "str", "None = in memory", 'mws.v1 sessions in Redis, shared by every server using it: "redis://127.0.0.1:6379/0" (docs/SESSIONS-REDIS.md)'),
 )

@@ -32,6 +32,8 @@ class DisconnectReason(enum.IntEnum):
     """mws.v1: the session stayed suspended longer than session_ttl."""
     PROTOCOL_ERROR = lib.MWS_DISCONNECT_PROTOCOL_ERROR
     """mws.v1: malformed or unexpected input (4002..4013)."""
+    MOVED = lib.MWS_DISCONNECT_MOVED
+    """mws.v1 with session_store: the session resumed on another node."""
 
 
 class RefuseReason(enum.IntEnum):

@@ -1,0 +1,108 @@
+/* The report of mws cluster-client. */
+#include "cluster_report.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void add(cluster_counts *sum, const cluster_counts *c)
+{
+	sum->sent += c->sent;
+	sum->delivered += c->delivered;
+	sum->lost += c->lost;
+	sum->duplicated += c->duplicated;
+	sum->reordered += c->reordered;
+	sum->foreign += c->foreign;
+	sum->resumes += c->resumes;
+	sum->sessions_lost += c->sessions_lost;
+	sum->send_errors += c->send_errors;
+	sum->replayed += c->replayed;
+	sum->dups_dropped += c->dups_dropped;
+	sum->connected += c->connected;
+}
+
+/* p50 and max of the times (sorted in place); 0, 0 when there are none. */
+static void times(uint32_t *v, uint32_t n, uint32_t *p50, uint32_t *max)
+{
+	*p50 = *max = 0;
+	if (!n)
+		return;
+	qsort(v, n, sizeof *v, cmp_u32);
+	*p50 = v[(n - 1) / 2];
+	*max = v[n - 1];
+}
+
+/* One line; index < 0 is the total. */
+static void line(FILE *out, int json, int index, const cluster_counts *c, uint32_t nres,
+                 uint32_t p50, uint32_t max)
+{
+	char who[64];
+
+	if (json) {
+		if (index < 0)
+			snprintf(who, sizeof who, "\"event\":\"total\"");
+		else
+			snprintf(who, sizeof who, "\"event\":\"client\",\"client\":%d", index);
+		fprintf(out,
+		        "{%s,\"sent\":%" PRIu64 ",\"delivered\":%" PRIu64
+		        ",\"lost\":%" PRIu64 ",\"duplicated\":%" PRIu64 ",\"reordered\":%" PRIu64
+		        ",\"foreign\":%" PRIu64 ",\"resumes\":%" PRIu64 ",\"sessions_lost\":%" PRIu64
+		        ",\"reconnections\":%u,\"reconnect_p50_ms\":%u,\"reconnect_max_ms\":%u"
+		        ",\"send_errors\":%" PRIu64 ",\"replayed\":%" PRIu64
+		        ",\"duplicates_dropped\":%" PRIu64 ",\"connected\":%d}\n",
+		        who, c->sent, c->delivered, c->lost, c->duplicated, c->reordered, c->foreign,
+		        c->resumes, c->sessions_lost, nres, p50, max, c->send_errors, c->replayed,
+		        c->dups_dropped, c->connected);
+		return;
+	}
+	if (index < 0)
+		snprintf(who, sizeof who, "TOTAL");
+	else
+		snprintf(who, sizeof who, "client %d", index);
+	fprintf(out,
+	        "%-9s sent=%-6" PRIu64 " delivered=%-6" PRIu64 " lost=%-4" PRIu64 " dup=%-4" PRIu64
+	        " reordered=%-4" PRIu64 " resumes=%-3" PRIu64 " sessions_lost=%-3" PRIu64
+	        " resume_ms p50=%-5u max=%-5u replayed=%" PRIu64 "%s%s\n",
+	        who, c->sent, c->delivered, c->lost, c->duplicated, c->reordered, c->resumes,
+	        c->sessions_lost, p50, max, c->replayed, c->foreign ? " FOREIGN" : "",
+	        c->send_errors ? " SEND-ERRORS" : "");
+}
+
+int cluster_report(FILE *out, cluster_tally *tallies, unsigned n, int json)
+{
+	cluster_counts sum = {0}, c;
+	uint32_t *all = NULL, nall = 0, p50, max;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t *mine = NULL, nmine = 0;
+		tally_counts(&tallies[i], &c);
+		add(&sum, &c);
+		tally_resume_times(&tallies[i], &mine, &nmine);
+		tally_resume_times(&tallies[i], &all, &nall);
+		times(mine, nmine, &p50, &max);
+		free(mine);
+		line(out, json, (int)i, &c, nmine, p50, max);
+	}
+	times(all, nall, &p50, &max);
+	line(out, json, -1, &sum, nall, p50, max);
+	free(all);
+	int pass = sum.connected == (int)n && sum.delivered > 0 && sum.lost == 0 &&
+	           sum.duplicated == 0 && sum.reordered == 0 && sum.foreign == 0 &&
+	           sum.send_errors == 0;
+	if (!json)
+		fprintf(out,
+		        "%s: %u clients, %" PRIu64 " sent, %" PRIu64 " lost, %" PRIu64
+		        " duplicated, %" PRIu64 " reordered, %" PRIu64 " resumes, %" PRIu64
+		        " sessions lost, %u reconnections (p50 %u ms, max %u ms)\n",
+		        pass ? "PASS" : "FAIL", n, sum.sent, sum.lost, sum.duplicated, sum.reordered,
+		        sum.resumes, sum.sessions_lost, nall, p50, max);
+	fflush(out);
+	return pass;
+}

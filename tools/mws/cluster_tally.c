@@ -1,0 +1,141 @@
+/* The per-client tally of mws cluster-client. */
+#include "cluster_tally.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tally_init(cluster_tally *t, unsigned index, uint64_t cap)
+{
+	memset(t, 0, sizeof *t);
+	t->index = index;
+	t->cap = cap;
+	t->seen = calloc(cap, 1);
+	pthread_mutex_init(&t->lock, NULL);
+	return t->seen ? 0 : -1;
+}
+
+void tally_free(cluster_tally *t)
+{
+	free(t->seen);
+	free(t->resume_ms);
+	pthread_mutex_destroy(&t->lock);
+	memset(t, 0, sizeof *t);
+}
+
+size_t tally_format(const cluster_tally *t, uint64_t n, size_t size, char *buf, size_t cap)
+{
+	int len = snprintf(buf, cap, "c=%u n=%" PRIu64, t->index, n);
+	size_t l = len < 0 ? 0 : (size_t)len >= cap ? cap - 1 : (size_t)len;
+
+	/* Padding makes the messages the size asked for, without changing
+	 * what the parser reads (it stops at the number). */
+	if (size > l && size < cap) {
+		memset(buf + l, '.', size - l);
+		l = size;
+		buf[l] = '\0';
+	}
+	return l;
+}
+
+void tally_received(cluster_tally *t, const void *data, size_t len)
+{
+	char text[48];
+	unsigned index;
+	unsigned long long n;
+	size_t take = len < sizeof text - 1 ? len : sizeof text - 1;
+
+	memcpy(text, data, take);
+	text[take] = '\0';
+	int ok = sscanf(text, "c=%u n=%llu", &index, &n) == 2 && index == t->index && n >= 1 &&
+	         n < t->cap;
+	pthread_mutex_lock(&t->lock);
+	if (!ok)
+		t->foreign++;
+	else if (t->seen[n]) {
+		t->duplicated++;
+		if (t->seen[n] < 255)
+			t->seen[n]++;
+	} else {
+		t->seen[n] = 1;
+		t->delivered++;
+		if (n < t->max_seen)
+			t->reordered++;
+		else
+			t->max_seen = n;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void tally_state(cluster_tally *t, const mws_state_change *c, uint64_t now_ms)
+{
+	pthread_mutex_lock(&t->lock);
+	if (c->from == MWS_STATE_CONNECTED && c->to != MWS_STATE_CONNECTED)
+		t->down_at_ms = now_ms ? now_ms : 1;
+	if (c->to == MWS_STATE_CONNECTED) {
+		t->connected = 1;
+		if (c->session == MWS_SESSION_RESUMED)
+			t->resumes++;
+		else if (c->session == MWS_SESSION_LOST)
+			t->sessions_lost++;
+		if (t->down_at_ms) {
+			if (t->nresume == t->resume_cap) {
+				uint32_t ncap = t->resume_cap ? t->resume_cap * 2 : 16;
+				uint32_t *p = realloc(t->resume_ms, ncap * sizeof *p);
+				if (p) {
+					t->resume_ms = p;
+					t->resume_cap = ncap;
+				}
+			}
+			if (t->nresume < t->resume_cap)
+				t->resume_ms[t->nresume++] = (uint32_t)(now_ms - t->down_at_ms);
+			t->down_at_ms = 0;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+int tally_settled(cluster_tally *t)
+{
+	pthread_mutex_lock(&t->lock);
+	int settled = t->delivered >= t->next_number;
+	pthread_mutex_unlock(&t->lock);
+	return settled;
+}
+
+void tally_counts(cluster_tally *t, cluster_counts *out)
+{
+	mws_client_stats st = {.size = sizeof st};
+
+	memset(out, 0, sizeof *out);
+	if (t->client && mws_client_stats_get(t->client, &st) == 0) {
+		out->replayed = st.replayed;
+		out->dups_dropped = st.duplicates_dropped;
+	}
+	pthread_mutex_lock(&t->lock);
+	out->sent = t->next_number;
+	out->delivered = t->delivered;
+	out->lost = t->next_number > t->delivered ? t->next_number - t->delivered : 0;
+	out->duplicated = t->duplicated;
+	out->reordered = t->reordered;
+	out->foreign = t->foreign;
+	out->resumes = t->resumes;
+	out->sessions_lost = t->sessions_lost;
+	out->connected = t->connected;
+	pthread_mutex_unlock(&t->lock);
+	out->send_errors = t->send_errors;
+}
+
+int tally_resume_times(cluster_tally *t, uint32_t **all, uint32_t *n)
+{
+	pthread_mutex_lock(&t->lock);
+	uint32_t *p = t->nresume ? realloc(*all, (*n + t->nresume) * sizeof *p) : *all;
+	if (p) {
+		memcpy(p + *n, t->resume_ms, t->nresume * sizeof *p);
+		*all = p;
+		*n += t->nresume;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return p || !t->nresume ? 0 : -1;
+}

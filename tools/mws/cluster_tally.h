@@ -1,0 +1,73 @@
+/* mws cluster-client's bookkeeping, one tally per client: which numbered
+ * messages it sent and which came back (echoed by whichever node holds its
+ * session), and how long each reconnection took. The main thread numbers
+ * and sends; the I/O thread records what arrives and the state changes;
+ * a mutex per tally joins the two. */
+#ifndef MWS_CLI_CLUSTER_TALLY_H
+#define MWS_CLI_CLUSTER_TALLY_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "managedws.h"
+
+/* What one client (or all of them) saw; the report prints these. */
+typedef struct cluster_counts {
+	uint64_t sent;          /* numbers accepted by mws_client_send() */
+	uint64_t delivered;     /* numbers echoed back, once each */
+	uint64_t lost;          /* sent, never echoed (after the drain) */
+	uint64_t duplicated;    /* echoes received more than once */
+	uint64_t reordered;     /* echoes received after a higher number */
+	uint64_t foreign;       /* echoes of another client's numbers, or garbage */
+	uint64_t resumes;       /* reconnections that resumed the session */
+	uint64_t sessions_lost; /* reconnections where the node had no session */
+	uint64_t send_errors;   /* sends refused for good (FAILED, CLOSED) */
+	uint64_t replayed;      /* library: messages written again after a resume */
+	uint64_t dups_dropped;  /* library: duplicates it dropped for us */
+	int connected;          /* 1: connected at least once */
+} cluster_counts;
+
+typedef struct cluster_tally {
+	unsigned index;
+	mws_client *client;
+	/* Main thread only. */
+	uint64_t next_number;   /* the last number sent; numbers start at 1 */
+	uint64_t send_errors;
+	/* I/O thread, under lock. */
+	pthread_mutex_t lock;
+	uint8_t *seen;          /* times number n was echoed, n < cap */
+	uint64_t cap;
+	uint64_t delivered, duplicated, reordered, foreign, max_seen;
+	uint64_t resumes, sessions_lost;
+	int connected;
+	uint64_t down_at_ms;    /* when the last connection ended; 0 while up */
+	uint32_t *resume_ms;    /* each reconnection's time, resumed or lost */
+	uint32_t nresume, resume_cap;
+} cluster_tally;
+
+/* Room for `cap` numbers. 0 or -1 (no memory). */
+int tally_init(cluster_tally *t, unsigned index, uint64_t cap);
+void tally_free(cluster_tally *t);
+
+/* The message text of number n: "c=INDEX n=N", padded with '.' to `size`
+ * bytes when size is larger. Returns its length. */
+size_t tally_format(const cluster_tally *t, uint64_t n, size_t size, char *buf, size_t cap);
+
+/* I/O thread: one message arrived. */
+void tally_received(cluster_tally *t, const void *data, size_t len);
+
+/* I/O thread: a state change (the time a reconnection took, resumed or lost). */
+void tally_state(cluster_tally *t, const mws_state_change *c, uint64_t now_ms);
+
+/* Whether every number sent so far has come back. Main thread. */
+int tally_settled(cluster_tally *t);
+
+/* Copies the counts (lost = sent - delivered now) and the library's own
+ * figures. Main thread (it reads what the main thread sent). */
+void tally_counts(cluster_tally *t, cluster_counts *out);
+
+/* Appends this tally's reconnection times to *all (grown with realloc).
+ * Returns 0, or -1 without memory. */
+int tally_resume_times(cluster_tally *t, uint32_t **all, uint32_t *n);
+
+#endif

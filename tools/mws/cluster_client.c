@@ -59,8 +59,9 @@ static const cli_command cluster_cmd = {
 	"whether the session resumed; a line per client and a total go to stdout.",
 	cluster_flags, CLI_NFLAGS(cluster_flags),
 	"exit status:\n"
-	"  0  every client connected, and nothing was lost, duplicated or reordered\n"
-	"  1  something was (or a client never connected, or a send was refused)\n"
+	"  0  every client connected, nothing was lost, duplicated or reordered,\n"
+	"     and every reconnection resumed its session\n"
+	"  1  otherwise (also: a client never connected, a send was refused)\n"
 	"  2  bad flag\n\n"
 	"example:\n"
 	"  mws cluster-client --clients 20 --seconds 30 ws://127.0.0.1:8080/\n",

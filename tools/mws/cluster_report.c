@@ -95,7 +95,7 @@ int cluster_report(FILE *out, cluster_tally *tallies, unsigned n, int json)
 	free(all);
 	int pass = sum.connected == (int)n && sum.delivered > 0 && sum.lost == 0 &&
 	           sum.duplicated == 0 && sum.reordered == 0 && sum.foreign == 0 &&
-	           sum.send_errors == 0;
+	           sum.send_errors == 0 && sum.sessions_lost == 0;
 	if (!json)
 		fprintf(out,
 		        "%s: %u clients, %" PRIu64 " sent, %" PRIu64 " lost, %" PRIu64

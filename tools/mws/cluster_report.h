@@ -9,8 +9,11 @@
 
 /* Prints every client's line and the total to `out` (JSON lines when
  * json != 0). Returns 1 when the run passed: every client connected,
- * something was delivered, and nothing was lost, duplicated, reordered
- * or foreign, and no send was refused for good. */
+ * something was delivered, nothing was lost, duplicated, reordered or
+ * foreign, no send was refused for good, and no session was lost. A lost
+ * session fails the run even when the library's re-sending hid it: the
+ * cluster is there to resume sessions on any node, and an echo test alone
+ * cannot see what a node had queued for the client when it died. */
 int cluster_report(FILE *out, cluster_tally *tallies, unsigned n, int json);
 
 #endif

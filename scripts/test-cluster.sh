@@ -5,8 +5,9 @@
 #     (nothing lost, duplicated or reordered, no session lost, some resumed);
 #  2. the same with in-memory nodes (--memory, 12 s) must FAIL with sessions
 #     lost: the check that the counters of step 1 can fail at all.
-# Exit 0 pass, 1 fail, 77 skipped: redis-server or haproxy missing, said
-# loudly (scripts/setup.sh installs both, so CI runs it).
+# Exit 0 pass, 1 fail, 77 skipped, said loudly: redis-server or haproxy
+# missing (scripts/setup.sh installs both, so CI runs it), or an mws built
+# without the Redis store.
 #   scripts/test-cluster.sh [builddir]     default: build
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,8 +25,8 @@ echo "test-cluster: 1/2: Redis store, three nodes, HAProxy (must pass)"
 status=0
 timeout 180 scripts/cluster.sh --mws "$mws" --clients 9 --seconds 24 --rate 25 || status=$?
 if [ "$status" -eq 77 ]; then
-	echo "test-cluster: SKIPPED: redis-server or haproxy is missing (see above);" \
-	     "the cluster test did not run" >&2
+	echo "test-cluster: SKIPPED: redis-server, haproxy or the Redis store is missing" \
+	     "(see above); the cluster test did not run" >&2
 	exit 77
 fi
 [ "$status" -eq 0 ] || { echo "test-cluster: FAILED: the cluster run (exit $status)" >&2; exit 1; }

@@ -5,13 +5,14 @@
 # `mws serve --mode echo --session-store redis://...` nodes and HAProxy with
 # deploy/haproxy.cfg (round-robin, no stickiness). Then `mws cluster-client`
 # runs N mws.v1 clients through HAProxy, each sending numbered messages and
-# checking the echoes. At 1/3 of the run node1 is killed with kill -9; at
-# 2/3 node2 is stopped with SIGTERM (graceful shutdown: goaway, 1012). The
-# client prints, per client and in total: sent, delivered, lost, duplicated,
-# reordered, resumes, sessions lost, reconnection time (p50, max).
-# Exit 0 only with 0 lost, 0 duplicated, 0 reordered, no session lost, and
-# at least one session resumed on another node (else the kills tested
-# nothing).
+# checking the echoes, and the numbered stream node3 broadcasts (--tick).
+# At 1/3 of the run node1 is killed with kill -9; at 2/3 node2 is stopped
+# with SIGTERM (graceful shutdown: goaway, 1012). The client prints, per
+# client and in total: sent, delivered, lost, duplicated, reordered,
+# resumes, sessions lost, reconnection time (p50, max), and the same for the
+# ticks. Exit 0 only with 0 lost, 0 duplicated, 0 reordered (echoes and
+# ticks), no session lost, and at least one session resumed on another
+# node (else the kills tested nothing).
 #
 #   scripts/cluster.sh [--clients N] [--seconds S] [--rate PER_SEC]
 #                      [--memory] [--mws PATH] [--keep-logs]
@@ -31,7 +32,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 clients=20 seconds=30 rate=20 memory=0 mws=build/tools/mws keep=0
-usage() { sed -n '16,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '17,29p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--clients) clients=${2:-}; shift 2 ;;
@@ -146,11 +147,15 @@ fi
 # Behind a load balancer every client comes from HAProxy's address, so the
 # per-address handshake limits of mws serve are off (HAProxy would be the
 # place to limit per client address).
+# node3, which stays up, also broadcasts a numbered stream ("tick=N" every
+# 100 ms) that must reach every client of every node without a gap.
 declare -A port=()
 for n in 1 2 3; do
+	tick=0
+	[ "$n" -ne 3 ] || tick=100
 	"$mws" serve --host 127.0.0.1 --port 0 --print-port --mode echo --quiet \
 		--summary-interval 5000 --rate 0 --max-handshakes-per-address -1 \
-		--shutdown-spread 1000 --shutdown-deadline 5000 "${store_args[@]}" \
+		--shutdown-spread 1000 --shutdown-deadline 5000 --tick "$tick" "${store_args[@]}" \
 		>"$tmp/node$n.out" 2>"$tmp/node$n.log" &
 	pid[node$n]=$!
 	wait_for "node$n did not listen ($tmp/node$n.log)" 100 grep -q '^PORT ' "$tmp/node$n.out"
@@ -182,7 +187,7 @@ say "haproxy on 127.0.0.1:$lport (round-robin, no stickiness): $(lb_status)"
 
 # The client: bounded by its own flags; `timeout` is the backstop.
 "$mws" cluster-client --clients "$clients" --seconds "$seconds" --rate "$rate" \
-	--connect-timeout 20000 --drain 20000 "ws://127.0.0.1:$lport/" \
+	--connect-timeout 20000 --drain 20000 --ticks "ws://127.0.0.1:$lport/" \
 	>"$tmp/client.out" 2>"$tmp/client.log" &
 pid[client]=$!
 tail -n +1 -f "$tmp/client.log" >&2 &

@@ -19,7 +19,7 @@
 
 static struct {
 	int clients, seconds, rate, drain_ms, connect_ms, base_delay, max_delay;
-	int restart_spread, hb_interval, hb_timeout, json, verbose;
+	int restart_spread, hb_interval, hb_timeout, json, verbose, ticks;
 	size_t size;
 	uint64_t seed;
 } o;
@@ -43,6 +43,9 @@ static const cli_flag cluster_flags[] = {
 	 "reconnect spread after a graceful restart (1001/1012)"},
 	{"heartbeat-interval", "MS", CLI_INT, &o.hb_interval, CLI_MS, NULL, "client heartbeat interval"},
 	{"heartbeat-timeout", "MS", CLI_INT, &o.hb_timeout, CLI_MS, NULL, "client heartbeat timeout"},
+	{"ticks", NULL, CLI_BOOL, &o.ticks, 0, 0, NULL,
+	 "a node broadcasts 'tick=N' (mws serve --tick): every client must get\n"
+	 "every tick from 0.5 s after all are connected until the drain ends"},
 	CLI_FLAG_SEED(&o.seed, "client jitter seed (client i gets seed + i)"),
 	{"json", NULL, CLI_BOOL, &o.json, 0, 0, NULL,
 	 "stdout: one JSON object per client, then {\"event\":\"total\",...}"},
@@ -55,8 +58,10 @@ static const cli_command cluster_cmd = {
 	"(mws serve --mode echo), usually through a load balancer. Each sends\n"
 	"'c=I n=N' at --rate for --seconds, then waits up to --drain for the last\n"
 	"echoes. Every client's echoes are checked: delivered once each, in order,\n"
-	"none missing. Reconnections are logged on stderr with their time and\n"
-	"whether the session resumed; a line per client and a total go to stdout.",
+	"none missing; so are the 'tick=N' messages a node broadcasts (mws serve\n"
+	"--tick), from the first one each client sees. Reconnections are logged\n"
+	"on stderr with their time and whether the session resumed; a line per\n"
+	"client and a total go to stdout.",
 	cluster_flags, CLI_NFLAGS(cluster_flags),
 	"exit status:\n"
 	"  0  every client connected, nothing was lost, duplicated or reordered,\n"
@@ -111,7 +116,7 @@ static void on_message(mws_client *c, const void *data, size_t len, int type, vo
 {
 	(void)c;
 	(void)type;
-	tally_received(ud, data, len);
+	tally_received(ud, data, len, cli_now_ms());
 }
 
 static void on_log(int level, const char *msg, void *ud)
@@ -210,6 +215,9 @@ static void run(cluster_tally *t, int sig_r)
 	uint64_t start = cli_now_ms(), end = start + (uint64_t)o.seconds * 1000;
 	uint64_t next_progress = start + 5000;
 
+	for (int i = 0; i < o.clients; i++)
+		tally_watch_ticks(&t[i], start + 500, 0);
+
 	for (uint64_t now; (now = cli_now_ms()) < end;) {
 		struct pollfd p = {.fd = sig_r, .events = POLLIN};
 		if (poll(&p, 1, 5) < 0 && errno != EINTR)
@@ -235,6 +243,9 @@ static void run(cluster_tally *t, int sig_r)
 			break;
 		cli_sleep_ms(20);
 	}
+	uint64_t stop = cli_now_ms();
+	for (int i = 0; i < o.clients; i++)
+		tally_watch_ticks(&t[i], 0, stop);
 	progress(t, "drained");
 }
 
@@ -268,13 +279,13 @@ int mws_cmd_cluster_client(int argc, char **argv)
 	}
 	if (!wait_connected(t, sig_r)) {
 		cli_error(&cluster_cmd, "not every client connected within %d ms", o.connect_ms);
-		cluster_report(stdout, t, (unsigned)o.clients, o.json);
+		cluster_report(stdout, t, (unsigned)o.clients, o.json, o.ticks);
 		goto out;
 	}
 	cli_log_line("cluster-client: %d clients connected; sending %d/s each for %d s", o.clients,
 	             o.rate, o.seconds);
 	run(t, sig_r);
-	status = cluster_report(stdout, t, (unsigned)o.clients, o.json) ? 0 : 1;
+	status = cluster_report(stdout, t, (unsigned)o.clients, o.json, o.ticks) ? 0 : 1;
 out:
 	closing = 1;
 	for (int i = 0; t && i < o.clients; i++) {

@@ -20,6 +20,7 @@ void tally_free(cluster_tally *t)
 {
 	free(t->seen);
 	free(t->resume_ms);
+	free(t->tick_seen);
 	pthread_mutex_destroy(&t->lock);
 	memset(t, 0, sizeof *t);
 }
@@ -39,7 +40,68 @@ size_t tally_format(const cluster_tally *t, uint64_t n, size_t size, char *buf, 
 	return l;
 }
 
-void tally_received(cluster_tally *t, const void *data, size_t len)
+/* Ticks number a stream the server started before the clients came; the
+ * report decides which window of it every client must have. Numbers are
+ * bounded so that a bad one cannot grow the map far. */
+#define TICK_MAX (1u << 24)
+
+static int tick_room(cluster_tally *t, uint64_t n)
+{
+	if (n < t->tick_cap)
+		return 1;
+	uint64_t cap = t->tick_cap ? t->tick_cap : 1024;
+	while (cap <= n)
+		cap *= 2;
+	uint8_t *p = realloc(t->tick_seen, cap);
+	if (!p)
+		return 0;
+	memset(p + t->tick_cap, 0, cap - t->tick_cap);
+	t->tick_seen = p;
+	t->tick_cap = cap;
+	return 1;
+}
+
+static void tick_received(cluster_tally *t, uint64_t n, uint64_t now_ms)
+{
+	if (t->stop_ms && now_ms >= t->stop_ms)
+		return;
+	if (n < 1 || n >= TICK_MAX || !tick_room(t, n)) {
+		t->foreign++;
+		return;
+	}
+	if (t->tick_seen[n]) {
+		t->tick_dup++;
+		return;
+	}
+	t->tick_seen[n] = 1;
+	t->ticks++;
+	if (t->watch_from_ms && now_ms >= t->watch_from_ms && !t->tick_watched)
+		t->tick_watched = n;
+	if (n < t->tick_max)
+		t->tick_reordered++;
+	else
+		t->tick_max = n;
+}
+
+void tally_watch_ticks(cluster_tally *t, uint64_t from_ms, uint64_t stop_ms)
+{
+	pthread_mutex_lock(&t->lock);
+	if (from_ms)
+		t->watch_from_ms = from_ms;
+	if (stop_ms)
+		t->stop_ms = stop_ms;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void tally_tick_ends(cluster_tally *t, uint64_t *watched, uint64_t *max)
+{
+	pthread_mutex_lock(&t->lock);
+	*watched = t->tick_watched;
+	*max = t->tick_max;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void tally_received(cluster_tally *t, const void *data, size_t len, uint64_t now_ms)
 {
 	char text[48];
 	unsigned index;
@@ -48,6 +110,12 @@ void tally_received(cluster_tally *t, const void *data, size_t len)
 
 	memcpy(text, data, take);
 	text[take] = '\0';
+	if (sscanf(text, "tick=%llu", &n) == 1) {
+		pthread_mutex_lock(&t->lock);
+		tick_received(t, n, now_ms);
+		pthread_mutex_unlock(&t->lock);
+		return;
+	}
 	int ok = sscanf(text, "c=%u n=%llu", &index, &n) == 2 && index == t->index && n >= 1 &&
 	         n < t->cap;
 	pthread_mutex_lock(&t->lock);
@@ -104,7 +172,7 @@ int tally_settled(cluster_tally *t)
 	return settled;
 }
 
-void tally_counts(cluster_tally *t, cluster_counts *out)
+void tally_counts(cluster_tally *t, uint64_t tick_from, uint64_t tick_to, cluster_counts *out)
 {
 	mws_client_stats st = {.size = sizeof st};
 
@@ -123,6 +191,11 @@ void tally_counts(cluster_tally *t, cluster_counts *out)
 	out->resumes = t->resumes;
 	out->sessions_lost = t->sessions_lost;
 	out->connected = t->connected;
+	out->ticks = t->ticks;
+	for (uint64_t k = tick_from; tick_from && k <= tick_to; k++)
+		out->ticks_lost += k >= t->tick_cap || !t->tick_seen[k];
+	out->ticks_duplicated = t->tick_dup;
+	out->ticks_reordered = t->tick_reordered;
 	pthread_mutex_unlock(&t->lock);
 	out->send_errors = t->send_errors;
 }

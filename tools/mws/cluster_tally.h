@@ -25,6 +25,10 @@ typedef struct cluster_counts {
 	uint64_t replayed;      /* library: messages written again after a resume */
 	uint64_t dups_dropped;  /* library: duplicates it dropped for us */
 	int connected;          /* 1: connected at least once */
+	/* The server's numbered stream (mws serve --tick): "tick=N". */
+	uint64_t ticks;         /* distinct ticks received */
+	uint64_t ticks_lost;    /* missing in the window every client must have */
+	uint64_t ticks_duplicated, ticks_reordered;
 } cluster_counts;
 
 typedef struct cluster_tally {
@@ -43,6 +47,10 @@ typedef struct cluster_tally {
 	uint64_t down_at_ms;    /* when the last connection ended; 0 while up */
 	uint32_t *resume_ms;    /* each reconnection's time, resumed or lost */
 	uint32_t nresume, resume_cap;
+	uint8_t *tick_seen;     /* ticks received, by number (grown on demand) */
+	uint64_t tick_cap, tick_max, ticks, tick_dup, tick_reordered;
+	uint64_t watch_from_ms, stop_ms; /* see tally_watch_ticks() */
+	uint64_t tick_watched;  /* the first tick received at or after watch_from_ms */
 } cluster_tally;
 
 /* Room for `cap` numbers. 0 or -1 (no memory). */
@@ -53,8 +61,19 @@ void tally_free(cluster_tally *t);
  * bytes when size is larger. Returns its length. */
 size_t tally_format(const cluster_tally *t, uint64_t n, size_t size, char *buf, size_t cap);
 
-/* I/O thread: one message arrived. */
-void tally_received(cluster_tally *t, const void *data, size_t len);
+/* I/O thread: one message arrived at now_ms: an echo "c=I n=N" or a tick
+ * "tick=N". */
+void tally_received(cluster_tally *t, const void *data, size_t len, uint64_t now_ms);
+
+/* Ticks: the first one received at or after from_ms opens the window every
+ * client must have whole (all are connected by then); ticks arriving at or
+ * after stop_ms are ignored, so that every client's count stops at the
+ * same moment. 0: not set. Any thread. */
+void tally_watch_ticks(cluster_tally *t, uint64_t from_ms, uint64_t stop_ms);
+
+/* The window's ends as this client saw them: its first watched tick and its
+ * highest tick (0 when none). Any thread. */
+void tally_tick_ends(cluster_tally *t, uint64_t *watched, uint64_t *max);
 
 /* I/O thread: a state change (the time a reconnection took, resumed or lost). */
 void tally_state(cluster_tally *t, const mws_state_change *c, uint64_t now_ms);
@@ -62,9 +81,10 @@ void tally_state(cluster_tally *t, const mws_state_change *c, uint64_t now_ms);
 /* Whether every number sent so far has come back. Main thread. */
 int tally_settled(cluster_tally *t);
 
-/* Copies the counts (lost = sent - delivered now) and the library's own
- * figures. Main thread (it reads what the main thread sent). */
-void tally_counts(cluster_tally *t, cluster_counts *out);
+/* Copies the counts (lost = sent - delivered now; ticks_lost = ticks
+ * missing in [tick_from, tick_to], none counted when tick_from is 0) and
+ * the library's own figures. Main thread (it reads what it sent). */
+void tally_counts(cluster_tally *t, uint64_t tick_from, uint64_t tick_to, cluster_counts *out);
 
 /* Appends this tally's reconnection times to *all (grown with realloc).
  * Returns 0, or -1 without memory. */

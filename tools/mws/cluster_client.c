@@ -44,8 +44,7 @@ static const cli_flag cluster_flags[] = {
 	{"heartbeat-interval", "MS", CLI_INT, &o.hb_interval, CLI_MS, NULL, "client heartbeat interval"},
 	{"heartbeat-timeout", "MS", CLI_INT, &o.hb_timeout, CLI_MS, NULL, "client heartbeat timeout"},
 	{"ticks", NULL, CLI_BOOL, &o.ticks, 0, 0, NULL,
-	 "a node broadcasts 'tick=N' (mws serve --tick): every client must get\n"
-	 "every tick from 0.5 s after all are connected until the drain ends"},
+	 "check the 'tick=N' broadcast of a node (mws serve --tick): each client gets all"},
 	CLI_FLAG_SEED(&o.seed, "client jitter seed (client i gets seed + i)"),
 	{"json", NULL, CLI_BOOL, &o.json, 0, 0, NULL,
 	 "stdout: one JSON object per client, then {\"event\":\"total\",...}"},
@@ -58,10 +57,11 @@ static const cli_command cluster_cmd = {
 	"(mws serve --mode echo), usually through a load balancer. Each sends\n"
 	"'c=I n=N' at --rate for --seconds, then waits up to --drain for the last\n"
 	"echoes. Every client's echoes are checked: delivered once each, in order,\n"
-	"none missing; so are the 'tick=N' messages a node broadcasts (mws serve\n"
-	"--tick), from the first one each client sees. Reconnections are logged\n"
-	"on stderr with their time and whether the session resumed; a line per\n"
-	"client and a total go to stdout.",
+	"none missing. With --ticks, so are the 'tick=N' messages a node broadcasts\n"
+	"(mws serve --tick): every client must get every tick from 0.5 s after all\n"
+	"are connected until the drain ends (less the last 10). Reconnections are\n"
+	"logged on stderr with their time and whether the session resumed; a line\n"
+	"per client and a total go to stdout.",
 	cluster_flags, CLI_NFLAGS(cluster_flags),
 	"exit status:\n"
 	"  0  every client connected, nothing was lost, duplicated or reordered,\n"

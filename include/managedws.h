@@ -59,7 +59,8 @@ MWS_API const char *mws_version_string(void);
 	XX(ETIMEDOUT, -8, "timed out")                                      \
 	XX(EFAILED, -9, "connection failed permanently")                    \
 	XX(ELISTEN, -10, "cannot listen on the requested address")          \
-	XX(EDEADLK, -11, "would wait on the I/O thread from the I/O thread")
+	XX(EDEADLK, -11, "would wait on the I/O thread from the I/O thread") \
+	XX(ESTORE, -12, "session store unavailable")
 
 typedef enum mws_err {
 	MWS_OK = 0,
@@ -458,7 +459,9 @@ typedef enum mws_disconnect_why {
 	MWS_DISCONNECT_ERROR = 6,         /* lost without a close frame (1006) */
 	MWS_DISCONNECT_INVALID_MESSAGE = 7, /* json_protocol: text that is not JSON: 1003 */
 	MWS_DISCONNECT_EXPIRED = 8,       /* mws.v1: suspended longer than session_ttl_ms */
-	MWS_DISCONNECT_PROTOCOL_ERROR = 9 /* mws.v1: malformed or unexpected input, 4002..4013 */
+	MWS_DISCONNECT_PROTOCOL_ERROR = 9, /* mws.v1: malformed or unexpected input, 4002..4013 */
+	MWS_DISCONNECT_MOVED = 10         /* mws.v1 with a shared store: the session was
+	                                     resumed on another node, where it goes on */
 } mws_disconnect_why;
 
 /* Why a handshake was refused; indexes mws_server_stats.refused[]. */
@@ -517,6 +520,13 @@ typedef struct mws_server_config {
 	                                    session's on_connect comes with its
 	                                    hello, when the request is gone */
 	size_t keep_header_count;
+	const char *session_store_url; /* NULL: sessions in this process's memory;
+	                                  "redis://127.0.0.1:6379/0": in Redis, shared
+	                                  by every server using it, so a session
+	                                  resumes on any of them and sends and
+	                                  broadcasts reach other nodes
+	                                  (docs/SESSIONS-REDIS.md). Unreachable at
+	                                  mws_server_new(): MWS_ESTORE. Copied. */
 } mws_server_config;
 
 /* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */

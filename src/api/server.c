@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include "io/server_io.h"
+#include "store/redis_store.h"
 
 static const double mws__rtt_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                           0.05,   0.1,   0.25,   0.5,   1,    2.5, 5};
@@ -36,6 +37,7 @@ static void mws__srv_settings_free(mws__srv_settings *s)
 	for (size_t i = 0; i < s->keep_header_count; i++)
 		free(s->keep_headers[i]);
 	free(s->keep_headers);
+	free(s->store_url);
 }
 
 static char *mws__dup(const char *s, int *oom)
@@ -112,6 +114,8 @@ static int mws__srv_settings_resolve(mws__srv_settings *s, const mws_server_conf
 	s->store.max_sessions = (size_t)mws__or(c->max_sessions, 10000);
 	s->store.max_bytes_per_session = c->session_max_bytes ? c->session_max_bytes : 1u << 20;
 	s->store.max_messages_per_session = (size_t)mws__or(c->session_max_messages, 1024);
+	if (c->session_store_url && !(s->store_url = strdup(c->session_store_url)))
+		oom = 1;
 	if (oom) {
 		mws__srv_settings_free(s);
 		return MWS_ENOMEM;
@@ -176,6 +180,23 @@ MWS_API int mws_server_new(mws_server **out, mws_ctx *ctx, const mws_server_conf
 		free(srv);
 		return MWS_ENOMEM;
 	}
+	if (srv->set.store_url) {
+		char err[160];
+		rc = mws__redis_store_new(&srv->shared, srv->set.store_url, err, sizeof err);
+		if (rc) {
+			mws__log(ctx, MWS_LOG_ERROR, "server: session store: %s", err);
+			mws__store_free(&srv->store);
+			if (srv->set.rate_per_sec > 0)
+				mws__ipl_destroy(&srv->limiter);
+			mws__ac_destroy(&srv->hs_count);
+			mws__idm_destroy(&srv->map);
+			mws__srv_settings_free(&srv->set);
+			free(srv);
+			return rc;
+		}
+		srv->shared_configured = 1;
+		srv->next_id = srv->shared.id_base; /* ids unique across the nodes */
+	}
 	srv->ready.drain = mws__srv_drain;
 	uint64_t seed = srv->set.random_seed;
 	if (!seed && getrandom(&seed, sizeof seed, 0) != sizeof seed)
@@ -237,6 +258,8 @@ static void mws__srv_start_run(mws_ctx *ctx, mws__cmd *cmd)
 		sc->rc = MWS_ESTATE;
 	} else {
 		sc->rc = mws__server_listen(srv);
+		if (sc->rc == 0 && (sc->rc = mws__srv_shared_start(srv)))
+			mws__server_unlisten(srv);
 		if (sc->rc == 0) {
 			srv->member.shutdown = mws__srv_shutdown_hook;
 			mws__ctx_add_member(ctx, &srv->member);
@@ -313,6 +336,14 @@ MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data, s
 	pthread_mutex_lock(&srv->lock);
 	mws__srv_conn *c = mws__idm_get(&srv->map, id);
 	int rc = 0;
+	if (!c && srv->shared_configured) {
+		/* Held by another node, or by none now (its inbox waits). */
+		pthread_mutex_unlock(&srv->lock);
+		free(op->p);
+		free(op);
+		return srv->shared.ops->send(srv->shared.self, id, data, len, type,
+		                             srv->set.store.max_messages_per_session);
+	}
 	if (!c)
 		rc = MWS_ECLOSED;
 	else if (c->pending_bytes + len > (c->queue_max_bytes ? c->queue_max_bytes
@@ -380,6 +411,8 @@ MWS_API int mws_server_broadcast(mws_server *srv, const void *data, size_t len, 
 	mws__srv_post_locked(srv, op);
 	pthread_mutex_unlock(&srv->lock);
 	mws__ctx_schedule(srv->ctx, &srv->ready);
+	if (srv->shared_configured) /* the other nodes' clients; ours have it */
+		return srv->shared.ops->broadcast(srv->shared.self, data, len, type);
 	return 0;
 }
 

@@ -58,6 +58,15 @@ int mws__sess_push(mws__sess *s, mws__msg *m, uint64_t *seq)
 	return 0;
 }
 
+void mws__sess_push_always(mws__sess *s, mws__msg *m)
+{
+	mws__msgq_push(&s->box, m);
+	if (!s->cursor)
+		s->cursor = m;
+	s->next_seq++;
+	s->stats.pushed++;
+}
+
 static size_t item_size(const mws__msg *m)
 {
 	return mws__env_payload_size(m->len, m->type == MWS_MSG_TEXT);
@@ -229,4 +238,24 @@ void mws__sess_restart(mws__sess *s, int resend, mws__sess_lost *out)
 	s->ack_due_at = UINT64_MAX;
 	if (out)
 		*out = lost;
+}
+
+int mws__sess_restore(mws__sess *s, uint64_t first_seq, uint64_t next_seq, uint64_t last_recv,
+                      mws__msg_queue *box)
+{
+	if (first_seq < 1 || next_seq < first_seq || next_seq - first_seq != box->count)
+		return MWS__SESS_EACK;
+	mws__msgq_clear(&s->box);
+	mws__msgq_append(&s->box, box);
+	s->first_seq = first_seq;
+	s->next_seq = next_seq;
+	s->cursor = s->box.head;
+	s->cursor_seq = first_seq;
+	s->highest_written = next_seq - 1;
+	s->highest_acked = first_seq - 1;
+	s->last_recv = last_recv;
+	s->last_ack_sent = last_recv;
+	s->unacked_recv = 0;
+	s->ack_due_at = UINT64_MAX;
+	return 0;
 }

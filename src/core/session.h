@@ -78,6 +78,9 @@ int mws__sess_can_push(const mws__sess *s, size_t len);
  * (may be NULL). 0 (m is owned by the session), or MWS_EQUEUEFULL /
  * MWS_ETOOBIG (m stays the caller's; nothing else changes). */
 int mws__sess_push(mws__sess *s, mws__msg *m, uint64_t *seq);
+/* Numbers `m` whatever the bounds (messages another copy of the session
+ * already numbered: the caller bounded them). */
+void mws__sess_push_always(mws__sess *s, mws__msg *m);
 static inline size_t mws__sess_outbox_count(const mws__sess *s) { return s->box.count; }
 static inline uint64_t mws__sess_outbox_bytes(const mws__sess *s) { return s->box.bytes; }
 /* Messages waiting to be written on this connection. */
@@ -132,6 +135,14 @@ uint64_t mws__sess_take_ack(mws__sess *s);
  * 0, MWS__SESS_EACK (beyond what we wrote), MWS__SESS_ELOST (we freed
  * messages it says it lacks: treat the session as lost). */
 int mws__sess_resume(mws__sess *s, uint64_t peer_last_recv);
+
+/* Rebuilds an engine from a shared store's copy (another node held the
+ * session): `box` holds messages first_seq .. next_seq - 1 and is moved
+ * in. Everything in it counts as written once (the node that held it saved
+ * before it wrote), so a resume rewinds and writes it again. 0, or
+ * MWS__SESS_EACK when the numbers do not fit the box. */
+int mws__sess_restore(mws__sess *s, uint64_t first_seq, uint64_t next_seq, uint64_t last_recv,
+                      mws__msg_queue *box);
 
 /* What happened to the outbox when the session was lost. */
 typedef struct mws__sess_lost {

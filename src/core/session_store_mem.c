@@ -72,6 +72,7 @@ static int mem_create(void *self, const unsigned char *id, const unsigned char *
 	memcpy(r->secret, secret, MWS__ENV_ID_LEN);
 	r->app_id = app_id;
 	r->expires_at_ms = UINT64_MAX;
+	r->saved_first = r->saved_next = 1;
 	mws__sess_limits lim = mws__store_sess_limits(&m->cfg);
 	mws__sess_init(&r->sess, &lim);
 	int rc = mws__idm_put(&m->by_id, key_of(id), r);
@@ -101,6 +102,13 @@ static mws__store_rec *mem_lookup(void *self, const unsigned char *id,
 	if (r->suspended && now_ms >= r->expires_at_ms)
 		return NULL; /* expired; expire() reports it */
 	return r;
+}
+
+static mws__store_rec *mem_find(void *self, const unsigned char *id)
+{
+	mem_store *m = self;
+	mws__store_rec *r = id ? mws__idm_get(&m->by_id, key_of(id)) : NULL;
+	return r && mws__store_secret_equal(r->id, id) ? r : NULL;
 }
 
 static void mem_touch(void *self, mws__store_rec *r, uint64_t now_ms)
@@ -177,6 +185,7 @@ static void mem_destroy(void *self)
 static const mws__store_ops mem_ops = {
 	.create = mem_create,
 	.lookup = mem_lookup,
+	.find = mem_find,
 	.touch = mem_touch,
 	.suspend = mem_suspend,
 	.activate = mem_activate,

@@ -101,6 +101,19 @@ void mws__ctx_schedule(mws_ctx *ctx, mws__ready *r)
 	pthread_mutex_unlock(&ctx->door);
 }
 
+void mws__ctx_unschedule(mws_ctx *ctx, mws__ready *r)
+{
+	pthread_mutex_lock(&ctx->door);
+	for (mws__ready **pp = &ctx->ready_head; *pp; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	}
+	atomic_store(&r->scheduled, 0);
+	pthread_mutex_unlock(&ctx->door);
+}
+
 /* Runs every command and drain request waiting at the door. */
 static void mws__ctx_drain_door(mws_ctx *ctx)
 {

@@ -92,6 +92,8 @@ void mws__ctx_call(mws_ctx *ctx, mws__cmd *cmd);
 void mws__ctx_complete(mws_ctx *ctx, mws__cmd *cmd);
 /* Asks the I/O thread to call r->drain; no-op while already scheduled. */
 void mws__ctx_schedule(mws_ctx *ctx, mws__ready *r);
+/* Takes r off the list of those waiting to drain (I/O thread). */
+void mws__ctx_unschedule(mws_ctx *ctx, mws__ready *r);
 /* 1 when called on this context's I/O thread. */
 int mws__ctx_on_io_thread(const mws_ctx *ctx);
 

@@ -287,6 +287,7 @@ static void mws__srv_finish_free(lws_sorted_usec_list_t *sul)
 		mws__srv_conn_closed(srv, c);
 	}
 	mws__srv_v1_end_all(srv, MWS_DISCONNECT_SHUTDOWN);
+	mws__srv_shared_stop(srv);
 	mws__server_unlisten(srv);
 	if (srv->shutdown_waiter) {
 		mws__ctx_complete(srv->ctx, srv->shutdown_waiter);

@@ -111,8 +111,10 @@ int mws__srv_http(struct mws_server *srv, struct lws *wsi, mws__srv_pss *pss,
 	const char *type = "text/plain; charset=utf-8";
 	if (srv && !strcmp(path, "/healthz")) {
 		int down = srv->draining || srv->free_cmd;
-		status = down ? 503 : 200;
-		body = mws__srv_body(down ? "draining\n" : "ok\n", &len);
+		int store = srv->shared_configured && srv->store_down;
+		status = down || store ? 503 : 200;
+		body = mws__srv_body(down ? "draining\n" : store ? "session store down\n" : "ok\n",
+		                     &len);
 	} else if (srv && !strcmp(path, "/metrics")) {
 		body = mws__srv_metrics(srv, &len);
 		type = "text/plain; version=0.0.4; charset=utf-8";

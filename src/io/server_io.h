@@ -26,7 +26,8 @@ typedef struct mws__srv_payload {
 mws__srv_payload *mws__srv_payload_new(const void *data, size_t len, int type);
 void mws__srv_payload_unref(mws__srv_payload *p);
 
-enum { MWS__SOP_SEND = 0, MWS__SOP_BROADCAST, MWS__SOP_CLOSE };
+enum { MWS__SOP_SEND = 0, MWS__SOP_BROADCAST, MWS__SOP_CLOSE,
+       MWS__SOP_NOTICE /* from the shared store: `code` the kind, `reason` the id */ };
 
 /* One request from an application thread, and, once on the I/O thread, a
  * node of a connection's send queue. */
@@ -123,6 +124,7 @@ typedef struct mws__srv_settings {
 	size_t send_queue_max_bytes;
 	uint64_t random_seed;
 	int v1_enabled;        /* serve mws.v1 beside plain */
+	char *store_url;       /* shared session store; NULL: memory only */
 	mws__store_config store;
 } mws__srv_settings;
 
@@ -182,6 +184,15 @@ struct mws_server {
 	atomic_uint sessions_active, sessions_suspended;
 	atomic_uint_least64_t sessions_created, sessions_resumed, sessions_expired,
 		protocol_errors, replayed, duplicates, batches_out, goaways_sent;
+	/* mws.v1 sessions shared with other nodes (server_shared.c) */
+	mws__shared shared;          /* ops NULL: memory only (or stopped) */
+	int shared_configured;
+	int store_down;              /* I/O thread: saves fail fast until a ping works */
+	int shared_dirty;            /* I/O thread: a session got messages: flush */
+	uint64_t store_pinged_ms;
+	lws_sorted_usec_list_t store_sul;
+	atomic_uint_least64_t store_refused, store_stalls, store_forwarded, store_remote_in,
+		sessions_taken_over, sessions_moved;
 };
 
 /* src/io/server_vhost.c */
@@ -293,6 +304,43 @@ void mws__srv_v1_arm_ack(struct mws_server *srv, mws__srv_conn *c, uint64_t now)
 void mws__srv_v1_metrics(struct mws_server *srv, mws__mt *mt);
 /* Frees what a conn holds for mws.v1. */
 void mws__srv_v1_conn_free(mws__srv_conn *c);
+
+/* src/io/server_shared.c: mws.v1 sessions in a shared store (Redis) */
+/* Starts the notices from other nodes (I/O thread, after listening). */
+int mws__srv_shared_start(struct mws_server *srv);
+/* Stops them, saves what changed and lets go of the store (freeing). */
+void mws__srv_shared_stop(struct mws_server *srv);
+/* A new session into the store: 0, MWS_EINVAL (id taken), MWS_ESTORE. */
+int mws__srv_shared_create(struct mws_server *srv, mws__store_rec *rec);
+/* A hello asks to resume: the session (loaded, maybe taken over from
+ * another node: *arrived), or NULL with *err 0 (unknown: start a new one)
+ * or an error (MWS_ESTORE: refuse for now). */
+mws__store_rec *mws__srv_shared_resume(struct mws_server *srv, const unsigned char *id,
+                                       const unsigned char *secret, int *err, int *arrived);
+/* Before data or an ack is written: 1 go on, 0 hold them (the store is
+ * down), -1 the session moved away (the connection is closing). */
+int mws__srv_shared_before_write(struct mws_server *srv, mws__srv_conn *c);
+/* Saves what changed (everything and the expiry when `force`). 0,
+ * MWS__SHARED_MOVED (let go already), MWS_ESTORE. */
+int mws__srv_shared_save(struct mws_server *srv, mws__store_rec *rec, int force);
+/* Received data was delivered: saved at once (with the replies queued
+ * from the callbacks), so a node taking the session over does not
+ * deliver it again. */
+void mws__srv_shared_after_receive(struct mws_server *srv, mws__srv_conn *c);
+/* A send accepted for a session that has since moved away: to its new
+ * node. 0, or -1 (counted as dropped by the caller). */
+int mws__srv_shared_forward(struct mws_server *srv, mws_conn_id id, const mws__srv_payload *p);
+/* The session moves away: messages numbered but not saved follow it. */
+void mws__srv_shared_forward_unsaved(struct mws_server *srv, mws__store_rec *rec);
+/* Saves suspended sessions that changed. */
+void mws__srv_shared_flush(struct mws_server *srv);
+/* The session ended: out of the store too. */
+void mws__srv_shared_forget(struct mws_server *srv, const mws__store_rec *rec);
+void mws__srv_shared_notice_run(struct mws_server *srv, mws__srv_op *op);
+void mws__srv_shared_metrics(struct mws_server *srv, mws__mt *mt);
+/* src/io/server_sessions.c: the session went to another node; it ends
+ * here (on_disconnect MWS_DISCONNECT_MOVED), not in the store. */
+void mws__srv_v1_moved(struct mws_server *srv, mws__store_rec *rec);
 
 /* src/io/server_http.c */
 /* The /metrics text (malloc'd, LWS_PRE headroom in front), or NULL. */

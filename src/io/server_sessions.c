@@ -62,6 +62,7 @@ void mws__srv_v1_suspend(struct mws_server *srv, mws__srv_conn *c)
 	atomic_fetch_sub(&srv->sessions_active, 1);
 	atomic_fetch_add(&srv->sessions_suspended, 1);
 	mws__srv_v1_event(srv, g->id, MWS_SESSION_SUSPENDED);
+	rec->saved_ms = 0; /* the shared store's expiry restarts now (store tick) */
 }
 
 /* Moves a suspended session onto connection `c` (its hello resumed it). */
@@ -117,6 +118,26 @@ void mws__srv_v1_close_ghost(struct mws_server *srv, mws__srv_conn *g)
 {
 	mws__store_rec *rec = g->rec;
 	mws__srv_ghost_end(srv, g, 1000, "closed while suspended", MWS_DISCONNECT_SERVER_CLOSED);
+	mws__srv_shared_forget(srv, rec);
+	mws__store_remove(&srv->store, rec);
+}
+
+void mws__srv_v1_moved(struct mws_server *srv, mws__store_rec *rec)
+{
+	mws__srv_shared_forward_unsaved(srv, rec);
+	mws__srv_conn *c = rec->user;
+	rec->user = NULL;
+	atomic_fetch_add(&srv->sessions_moved, 1);
+	if (c && c->wsi) {
+		c->rec = NULL;
+		mws__timer_cancel(&c->ack_sul);
+		atomic_fetch_sub(&srv->sessions_active, 1);
+		mws__srv_conn_close(srv, c, MWS__CLOSE_UNEXPECTED,
+		                    "mws.v1: session moved to another node", MWS_DISCONNECT_MOVED, 1);
+	} else if (c) {
+		mws__srv_ghost_end(srv, c, 1001, "session moved to another node",
+		                   MWS_DISCONNECT_MOVED);
+	}
 	mws__store_remove(&srv->store, rec);
 }
 
@@ -127,8 +148,10 @@ static void mws__srv_expired(mws__store_rec *rec, void *user)
 	if (!g || g->wsi)
 		return; /* cannot happen: only suspended sessions expire */
 	rec->user = NULL;
-	if (srv->ending_why == MWS_DISCONNECT_EXPIRED)
+	if (srv->ending_why == MWS_DISCONNECT_EXPIRED) {
 		atomic_fetch_add(&srv->sessions_expired, 1);
+		mws__srv_shared_forget(srv, rec); /* a server going away keeps them there */
+	}
 	mws__srv_ghost_end(srv, g, 1001,
 	                   srv->ending_why == MWS_DISCONNECT_EXPIRED ? "session expired"
 	                                                             : "server closed",
@@ -140,6 +163,8 @@ void mws__srv_v1_end_all(struct mws_server *srv, int why)
 	if (!srv->store.ops)
 		return;
 	srv->ending_why = why;
+	srv->shared_dirty = 1;
+	mws__srv_shared_flush(srv); /* another node resumes them from there */
 	/* Only suspended sessions expire: far in the future ends them all. */
 	mws__store_expire(&srv->store, UINT64_MAX - 1, mws__srv_expired, srv);
 	srv->ending_why = MWS_DISCONNECT_EXPIRED;
@@ -175,6 +200,7 @@ void mws__srv_v1_closed(struct mws_server *srv, mws__srv_conn *c)
 		mws__srv_conn_end(srv, c, c->peer_code, c->peer_reason, MWS_DISCONNECT_PEER_CLOSED);
 	c->rec = NULL;
 	rec->user = NULL;
+	mws__srv_shared_forget(srv, rec);
 	mws__store_remove(&srv->store, rec);
 	atomic_fetch_sub(&srv->sessions_active, 1);
 }
@@ -215,6 +241,7 @@ void mws__srv_v1_metrics(struct mws_server *srv, mws__mt *mt)
 		{"mws_server_session_max_messages", "gauge", "Unacknowledged messages kept per session.",
 		 srv->store.cfg.max_messages_per_session},
 	};
+	mws__srv_shared_metrics(srv, mt);
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		mws__mt_family(mt, rows[i].name, rows[i].type, rows[i].help);
 		mws__mt_u64(mt, rows[i].name, NULL, rows[i].v);

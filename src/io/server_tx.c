@@ -323,6 +323,11 @@ void mws__srv_drain(mws_ctx *ctx, mws__ready *r)
 			mws__srv_op_free(op);
 			continue;
 		}
+		if (op->kind == MWS__SOP_NOTICE) {
+			mws__srv_shared_notice_run(srv, op);
+			mws__srv_op_free(op);
+			continue;
+		}
 		pthread_mutex_lock(&srv->lock);
 		mws__srv_conn *c = mws__idm_get(&srv->map, op->id);
 		if (c && op->kind == MWS__SOP_SEND && c->close_state) {
@@ -331,7 +336,8 @@ void mws__srv_drain(mws_ctx *ctx, mws__ready *r)
 		}
 		pthread_mutex_unlock(&srv->lock);
 		if (!c) { /* ended after the call was accepted */
-			if (op->kind == MWS__SOP_SEND)
+			/* (moved to another node meanwhile: it follows the session) */
+			if (op->kind == MWS__SOP_SEND && mws__srv_shared_forward(srv, op->id, op->p))
 				atomic_fetch_add(&srv->send_dropped, 1);
 			mws__srv_op_free(op);
 			continue;
@@ -354,5 +360,6 @@ void mws__srv_drain(mws_ctx *ctx, mws__ready *r)
 		mws__srv_enqueue(c, op);
 		lws_callback_on_writable(c->wsi);
 	}
+	mws__srv_shared_flush(srv); /* suspended sessions that got messages */
 }
 

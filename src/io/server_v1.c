@@ -76,33 +76,19 @@ static void mws__srv_v1_freed(struct mws_server *srv, mws__srv_conn *c, uint64_t
 	pthread_mutex_unlock(&srv->lock);
 }
 
-static void mws__srv_v1_new_session(struct mws_server *srv, mws__srv_conn *c,
-                                    const mws__env *e)
+/* The shared store is down: no session can be made or resumed now. The
+ * client keeps its session and tries again (1013: later, with backoff). */
+static void mws__srv_v1_refuse(struct mws_server *srv, mws__srv_conn *c)
 {
-	mws__store_rec *rec = NULL;
-	int rc = MWS_EINVAL;
-	unsigned char id[MWS__ENV_ID_LEN];
-	for (int i = 0; i < 4 && rc == MWS_EINVAL; i++) {
-		if (getrandom(id, sizeof id, GRND_NONBLOCK) != sizeof id)
-			for (size_t k = 0; k < sizeof id; k++)
-				id[k] = (unsigned char)mws__rng_next(&srv->rng);
-		rc = mws__store_create(&srv->store, id, e->u.hello.secret, c->id, mws__now_ms(),
-		                       &rec);
-	}
-	if (rc == MWS_EQUEUEFULL) {
-		mws__srv_v1_error(srv, c, MWS__CLOSE_FULL, "too many sessions");
-		return;
-	}
-	if (rc) {
-		mws__srv_v1_error(srv, c, 1011, "cannot create a session");
-		return;
-	}
-	mws__srv_v1_adopt(srv, c, rec);
-	atomic_fetch_add(&srv->accepted, 1);
-	atomic_fetch_add(&srv->sessions_created, 1);
-	c->welcome_due = 1;
-	c->resumed = 0;
-	lws_callback_on_writable(c->wsi);
+	atomic_fetch_add(&srv->store_refused, 1);
+	c->goaway_due = 0;
+	mws__srv_conn_close(srv, c, 1013, "mws.v1: session store unavailable retry-after=1000",
+	                    MWS_DISCONNECT_ERROR, 1);
+}
+
+/* on_connect for a session new to this node, with its handshake. */
+static void mws__srv_v1_announce(struct mws_server *srv, mws__srv_conn *c)
+{
 	if (srv->cbs.on_connect) {
 		mws__srv_info empty;
 		mws__srv_info *info = c->info;
@@ -118,23 +104,79 @@ static void mws__srv_v1_new_session(struct mws_server *srv, mws__srv_conn *c,
 	mws__srv_v1_info_drop(c);
 }
 
+static void mws__srv_v1_new_session(struct mws_server *srv, mws__srv_conn *c,
+                                    const mws__env *e)
+{
+	mws__store_rec *rec = NULL;
+	int rc = MWS_EINVAL;
+	unsigned char id[MWS__ENV_ID_LEN];
+	for (int i = 0; i < 4 && rc == MWS_EINVAL; i++) {
+		if (getrandom(id, sizeof id, GRND_NONBLOCK) != sizeof id)
+			for (size_t k = 0; k < sizeof id; k++)
+				id[k] = (unsigned char)mws__rng_next(&srv->rng);
+		rc = mws__store_create(&srv->store, id, e->u.hello.secret, c->id, mws__now_ms(),
+		                       &rec);
+		if (!rc && srv->shared.ops && (rc = mws__srv_shared_create(srv, rec))) {
+			mws__store_remove(&srv->store, rec);
+			rec = NULL;
+		}
+	}
+	if (rc == MWS_ESTORE) {
+		mws__srv_v1_refuse(srv, c);
+		return;
+	}
+	if (rc == MWS_EQUEUEFULL) {
+		mws__srv_v1_error(srv, c, MWS__CLOSE_FULL, "too many sessions");
+		return;
+	}
+	if (rc) {
+		mws__srv_v1_error(srv, c, 1011, "cannot create a session");
+		return;
+	}
+	mws__srv_v1_adopt(srv, c, rec);
+	atomic_fetch_add(&srv->accepted, 1);
+	atomic_fetch_add(&srv->sessions_created, 1);
+	c->welcome_due = 1;
+	c->resumed = 0;
+	lws_callback_on_writable(c->wsi);
+	mws__srv_v1_announce(srv, c);
+}
+
 static void mws__srv_v1_hello(struct mws_server *srv, mws__srv_conn *c, const mws__env *e)
 {
 	mws__store_rec *rec = NULL;
-	if (e->u.hello.has_session)
+	int arrived = 0;
+	if (e->u.hello.has_session && srv->shared.ops) {
+		int err;
+		rec = mws__srv_shared_resume(srv, e->u.hello.session_id, e->u.hello.secret, &err,
+		                             &arrived);
+		if (err) {
+			mws__srv_v1_refuse(srv, c);
+			return;
+		}
+	} else if (e->u.hello.has_session) {
 		rec = mws__store_lookup(&srv->store, e->u.hello.session_id, e->u.hello.secret,
 		                        mws__now_ms());
+	}
 	if (!rec) { /* none asked for, unknown, expired or a wrong secret: alike */
 		mws__srv_v1_new_session(srv, c, e);
 		return;
 	}
 	mws__srv_v1_adopt(srv, c, rec);
+	if (arrived) { /* its outbox came from the store: it counts toward the bound */
+		pthread_mutex_lock(&srv->lock);
+		c->pending_msgs = mws__sess_outbox_count(&rec->sess);
+		c->pending_bytes = (size_t)mws__sess_outbox_bytes(&rec->sess);
+		pthread_mutex_unlock(&srv->lock);
+	}
 	uint64_t acked0 = rec->sess.stats.acked, bytes0 = mws__sess_outbox_bytes(&rec->sess);
 	if (mws__sess_resume(&rec->sess, e->u.hello.last_recv_seq)) {
 		mws__srv_v1_error(srv, c, MWS__CLOSE_SEQUENCE, "impossible resume");
 		return;
 	}
 	mws__srv_v1_freed(srv, c, acked0, bytes0);
+	if (arrived) /* new to this node's application: it learns the id */
+		mws__srv_v1_announce(srv, c);
 	mws__srv_v1_info_drop(c);
 	atomic_fetch_add(&srv->sessions_resumed, 1);
 	c->welcome_due = 1;
@@ -173,7 +215,8 @@ static void mws__srv_v1_ack_due(lws_sorted_usec_list_t *sul)
 
 void mws__srv_v1_arm_ack(struct mws_server *srv, mws__srv_conn *c, uint64_t now)
 {
-	uint64_t due = c->rec ? mws__sess_ack_deadline(&c->rec->sess) : UINT64_MAX;
+	uint64_t due = c->rec && !srv->store_down ? mws__sess_ack_deadline(&c->rec->sess)
+	                                          : UINT64_MAX; /* the store tick wakes it */
 	if (due != UINT64_MAX)
 		mws__timer_in(srv->ctx, &c->ack_sul, due > now ? due - now : 1, mws__srv_v1_ack_due);
 }
@@ -191,6 +234,9 @@ static void mws__srv_v1_dispatch(struct mws_server *srv, mws__srv_conn *c, const
 	case MWS__ENV_DATA:
 		if (mws__srv_v1_data(srv, c, e->u.data.seq, &e->u.data.payload))
 			return;
+		mws__srv_shared_after_receive(srv, c);
+		if (!c->rec)
+			return; /* moved meanwhile */
 		break;
 	case MWS__ENV_BATCH: {
 		mws__env_batch_iter it;
@@ -200,6 +246,9 @@ static void mws__srv_v1_dispatch(struct mws_server *srv, mws__srv_conn *c, const
 		while (mws__env_batch_next(&it, &seq, &p))
 			if (mws__srv_v1_data(srv, c, seq, &p))
 				return;
+		mws__srv_shared_after_receive(srv, c);
+		if (!c->rec)
+			return; /* moved meanwhile */
 		break;
 	}
 	case MWS__ENV_ACK:

@@ -62,6 +62,7 @@ int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c)
 	int budget = srv->tls ? 1 : 32;
 	uint64_t now = mws__now_ms();
 	mws__sess *s = c->rec ? &c->rec->sess : NULL;
+	int may_data = 1;
 	if (c->half_closed)
 		return -1;
 	mws__srv_rx_resume(srv, c);
@@ -74,6 +75,15 @@ int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c)
 		budget--;
 		if (!done)
 			goto out;
+	}
+	/* With a shared store, data and acks go only once saved there. */
+	if (s && srv->shared.ops) {
+		int w = mws__srv_shared_before_write(srv, c);
+		if (w < 0) { /* moved: closing */
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
+		may_data = w;
 	}
 	if (s && c->welcome_due) {
 		if (mws__srv_v1_put(c, mws__env_encode_welcome(&c->out, c->rec->id, c->resumed,
@@ -96,7 +106,7 @@ int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c)
 		budget--;
 	}
 	int wrote_data = 0;
-	while (s && budget-- > 0 && !c->v1_off && !lws_send_pipe_choked(wsi)) {
+	while (s && may_data && budget-- > 0 && !c->v1_off && !lws_send_pipe_choked(wsi)) {
 		uint64_t n0 = s->stats.sent + s->stats.replayed, b0 = s->stats.batches;
 		uint64_t r0 = s->stats.replayed;
 		int rc = mws__sess_write_next(s, &c->out, MWS__SESS_BATCH_MAX_COUNT,
@@ -114,7 +124,7 @@ int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c)
 		if (mws__srv_v1_flush(c) < 0)
 			return -1;
 	}
-	if (s && !wrote_data && !c->v1_off && budget > 0 && mws__sess_ack_due(s, now)) {
+	if (s && may_data && !wrote_data && !c->v1_off && budget > 0 && mws__sess_ack_due(s, now)) {
 		uint64_t ack = mws__sess_take_ack(s);
 		if (ack && mws__srv_v1_put(c, mws__env_encode_ack(&c->out, ack)))
 			return -1;
@@ -135,7 +145,7 @@ out:
 	if (lws_partial_buffered(wsi))
 		mws__srv_rx_pause(srv, c);
 	if (c->v1_off || (s && (c->welcome_due || c->ping_due || c->pong_due ||
-	                        mws__sess_unsent(s) || mws__sess_ack_due(s, now))) ||
+	                        (may_data && (mws__sess_unsent(s) || mws__sess_ack_due(s, now))))) ||
 	    c->close_state == MWS__CLOSE_AFTER_QUEUE)
 		lws_callback_on_writable(wsi);
 	mws__srv_v1_arm_ack(srv, c, now);
@@ -147,7 +157,6 @@ out:
 static int mws__srv_v1_push_locked(struct mws_server *srv, mws__srv_conn *c,
                                    const mws__srv_payload *p, int counted)
 {
-	(void)srv;
 	if (!counted && ((c->queue_max_msgs && c->pending_msgs + 1 > c->queue_max_msgs) ||
 	                 c->pending_bytes + p->len > c->queue_max_bytes))
 		return -1;
@@ -167,6 +176,7 @@ static int mws__srv_v1_push_locked(struct mws_server *srv, mws__srv_conn *c,
 	}
 	if (c->wsi)
 		lws_callback_on_writable(c->wsi);
+	srv->shared_dirty = 1; /* saved at the end of the drain (shared store) */
 	return 0;
 }
 

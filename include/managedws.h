@@ -613,7 +613,9 @@ MWS_API int mws_server_port(const mws_server *srv);
 /* Queues a message (copied) for one connection; order per connection is
  * the order of the calls. Never blocks. MWS_ECLOSED for an id that is not
  * (or no longer) connected, MWS_EQUEUEFULL over send_queue_max_bytes,
- * MWS_EINVAL, MWS_ENOMEM. Any thread. */
+ * MWS_EINVAL, MWS_ENOMEM. Any thread. With session_store_url, an id held by
+ * another node is reached through the store (blocking for one round trip):
+ * MWS_ESTORE when it is down (docs/SESSIONS-REDIS.md). */
 MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data,
                             size_t len, int type);
 
@@ -628,7 +630,9 @@ MWS_API int mws_server_close(mws_server *srv, mws_conn_id id, int code,
 
 /* Queues a message (one copy) for every connection open when the I/O
  * thread takes it; connections whose queue is full skip it (counted in
- * stats). MWS_EINVAL, MWS_ENOMEM. Any thread. */
+ * stats). MWS_EINVAL, MWS_ENOMEM. Any thread. With session_store_url it
+ * is also published to every other node: MWS_ESTORE when the store is down
+ * (delivered on this node only). */
 MWS_API int mws_server_broadcast(mws_server *srv, const void *data, size_t len,
                                  int type);
 

@@ -45,7 +45,7 @@ Test(errors, ok_is_success)
 
 Test(errors, unknown_codes_are_named_unknown)
 {
-	int unknown[] = {1, 42, -1000, -12, 2147483647, -2147483647 - 1};
+	int unknown[] = {1, 42, -1000, -99, 2147483647, -2147483647 - 1};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		cr_expect_str_eq(mws_err_name(unknown[i]), "MWS_UNKNOWN", "%d", unknown[i]);
 		cr_expect_str_eq(mws_strerror(unknown[i]), "unknown error", "%d", unknown[i]);

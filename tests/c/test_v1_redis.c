@@ -141,6 +141,7 @@ Test(v1_redis, session_moves_between_nodes_losing_nothing, .timeout = 120)
 typedef struct inbox {
 	pthread_mutex_t mu;
 	char last[64];
+	char log[512]; /* every text, each followed by '|' */
 	atomic_int got;
 } inbox;
 
@@ -150,6 +151,8 @@ static void inbox_message(mws_client *c, const void *d, size_t n, int t, void *u
 	inbox *in = u;
 	pthread_mutex_lock(&in->mu);
 	snprintf(in->last, sizeof in->last, "%.*s", (int)n, (const char *)d);
+	size_t l = strlen(in->log);
+	snprintf(in->log + l, sizeof in->log - l, "%.*s|", (int)n, (const char *)d);
 	pthread_mutex_unlock(&in->mu);
 	atomic_fetch_add(&in->got, 1);
 }
@@ -246,6 +249,104 @@ Test(v1_redis, send_and_broadcast_reach_other_nodes, .timeout = 60)
 	mws_client_free(cb);
 	mws_server_free(na);
 	mws_server_free(nb);
+	mws_ctx_free(ctx);
+	redis_stop(&r);
+}
+
+/* ---- Redis lost while running, then back ---- */
+
+static bool wait_status(int port, int want, int timeout_ms)
+{
+	static char body[4096];
+	uint64_t end = mws_test_now_ms() + (uint64_t)timeout_ms;
+	do {
+		if (http_get(port, "/healthz", body, sizeof body) == want)
+			return true;
+		usleep(20000);
+	} while (mws_test_now_ms() < end);
+	return false;
+}
+
+static atomic_int g_cli_connected[2];
+
+static void count_connected(mws_client *c, const mws_state_change *ch, void *u)
+{
+	(void)c;
+	if (ch->to == MWS_STATE_CONNECTED)
+		atomic_fetch_add(&g_cli_connected[(intptr_t)u], 1);
+}
+
+Test(v1_redis, redis_lost_then_back, .timeout = 60)
+{
+	REDIS_REQUIRED();
+	redis_proc r;
+	redis_start(&r);
+	mws_ctx *ctx;
+	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
+	atomic_store(&g_connects, 0);
+	mws_server *na = plain_node(ctx, r.url, 0);
+	int port = mws_server_port(na);
+	inbox ia = {PTHREAD_MUTEX_INITIALIZER};
+	mws_client *ca = inbox_client(ctx, port, &ia);
+	uint64_t end = mws_test_now_ms() + 5000;
+	while (atomic_load(&g_connects) < 1 && mws_test_now_ms() < end)
+		usleep(2000);
+	cr_assert_eq(atomic_load(&g_connects), 1);
+	mws_conn_id id = atomic_load(&g_ids[0]);
+	cr_assert_eq(mws_server_send(na, id, "before", 6, MWS_MSG_TEXT), 0);
+	cr_assert(wait_text(&ia, 1, "before"));
+	cr_expect(wait_status(port, 200, 1000));
+	cr_expect_eq(metric(port, "mws_server_store_up"), 1);
+
+	redis_stop(&r);
+	/* Noticed within a store ping (1 s). */
+	cr_expect(wait_status(port, 503, 5000), "/healthz says the store is down");
+	cr_expect_eq(metric(port, "mws_server_store_up"), 0);
+	/* A send to a session held here is kept (not written: it could not be
+	 * saved); one to a session elsewhere, and a broadcast to the other
+	 * nodes, are refused with MWS_ESTORE. */
+	cr_expect_eq(mws_server_send(na, id, "while down", 10, MWS_MSG_TEXT), 0);
+	cr_expect_eq(mws_server_send(na, id + 7, "x", 1, MWS_MSG_TEXT), MWS_ESTORE);
+	cr_expect_eq(mws_server_broadcast(na, "all", 3, MWS_MSG_TEXT), MWS_ESTORE,
+	             "delivered here, not to other nodes");
+	usleep(300000);
+	cr_expect_eq(atomic_load(&ia.got), 1, "nothing is written while it cannot be saved");
+	/* A new session is refused for now (1013), and counted. */
+	mws_client *cb = NULL;
+	char url[64];
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/", port);
+	mws_client_config cc = fast_client();
+	cr_assert_eq(mws_client_new(&cb, ctx, url, &cc), 0);
+	mws_client_callbacks cbs = {sizeof cbs};
+	cbs.on_state = count_connected;
+	atomic_store(&g_cli_connected[1], 0);
+	cr_assert_eq(mws_client_set_callbacks(cb, &cbs, (void *)(intptr_t)1, NULL), 0);
+	cr_assert_eq(mws_client_connect(cb), 0);
+	end = mws_test_now_ms() + 5000;
+	while (metric(port, "mws_server_store_refused_total") < 1 && mws_test_now_ms() < end)
+		usleep(20000);
+	cr_expect_geq(metric(port, "mws_server_store_refused_total"), 1);
+	cr_expect_eq(atomic_load(&g_cli_connected[1]), 0);
+	cr_expect_geq(metric(port, "mws_server_store_errors_total"), 1);
+
+	/* Back, empty (nothing was persisted): the session held here is
+	 * written anew, what waited goes out, new sessions are made. */
+	redis_restart(&r);
+	cr_expect(wait_status(port, 200, 5000), "/healthz is ok again");
+	cr_expect(wait_text(&ia, 3, "all"), "held messages go out");
+	end = mws_test_now_ms() + 10000;
+	while (atomic_load(&g_cli_connected[1]) < 1 && mws_test_now_ms() < end)
+		usleep(5000);
+	cr_expect_geq(atomic_load(&g_cli_connected[1]), 1, "the refused client got a session");
+	cr_expect_eq(mws_server_send(na, id, "after", 5, MWS_MSG_TEXT), 0);
+	cr_expect(wait_text(&ia, 4, "after"));
+	pthread_mutex_lock(&ia.mu);
+	cr_expect_str_eq(ia.log, "before|while down|all|after|", "once each, in order");
+	pthread_mutex_unlock(&ia.mu);
+
+	mws_client_free(ca);
+	mws_client_free(cb);
+	mws_server_free(na);
 	mws_ctx_free(ctx);
 	redis_stop(&r);
 }

@@ -67,6 +67,10 @@ static const cli_flag serve_flags[] = {
 	{"send-queue-max-bytes", "SIZE", CLI_SIZE, &o.cfg.send_queue_max_bytes, 0, 0, NULL,
 	 "bytes waiting per connection"},
 	CLI_FLAG_SEED(&o.cfg.random_seed, "random seed for the retry-after spread"),
+	{"session-store", "URL", CLI_STRING, &o.cfg.session_store_url, 0, 0, NULL,
+	 "keep mws.v1 sessions in Redis (redis://127.0.0.1:6379/0): they resume on any node using it"},
+	{"session-ttl", "MS", CLI_INT, &o.cfg.session_ttl_ms, CLI_MS, NULL,
+	 "how long a suspended mws.v1 session is kept"},
 	{"shutdown-code", "CODE", CLI_INT, &o.shutdown_code, 1000, 4999, NULL,
 	 "close code sent on SIGTERM/SIGINT (1012 restart, 1001 going away)"},
 	{"shutdown-spread", "MS", CLI_INT, &o.shutdown_spread_ms, CLI_MS0, NULL,
@@ -117,6 +121,7 @@ static void set_defaults(void)
 	o.cfg.handshake_timeout_ms = 10000;
 	o.cfg.send_queue_max_bytes = 8u << 20;
 	o.cfg.max_handshakes_per_address = 64;
+	o.cfg.session_ttl_ms = 120000;
 	o.mode = MODE_ECHO;
 	o.summary_ms = 5000;
 	o.shutdown_code = 1012;
@@ -338,6 +343,10 @@ int mws_cmd_serve(int argc, char **argv)
 	rc = mws_server_new(&srv, ctx, &o.cfg);
 	if (rc == MWS_EINVAL) {
 		status = cli_usage_error(&serve_cmd, "a flag is out of range (%s)", mws_strerror(rc));
+		goto out;
+	}
+	if (rc == MWS_ESTORE) {
+		cli_error(&serve_cmd, "cannot reach the session store %s", o.cfg.session_store_url);
 		goto out;
 	}
 	mws_server_callbacks cbs = {sizeof cbs, NULL, on_connect, on_message, on_disconnect};

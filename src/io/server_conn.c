@@ -337,8 +337,10 @@ void mws__srv_shutdown_begin(struct mws_server *srv, int code, uint64_t window_m
 			char reason[64];
 			uint64_t retry = mws__rng_between(&srv->rng, 0, window_ms);
 			snprintf(reason, sizeof reason, "code=%d retry-after=%" PRIu64, code, retry);
-			if (c->managed)
+			if (c->managed) {
 				mws__srv_v1_goaway(c, code, retry);
+				c->keep_shared = 1;
+			}
 			mws__srv_conn_close(srv, c, code, reason, MWS_DISCONNECT_SHUTDOWN, 0);
 		}
 		mws__timer_in(srv->ctx, &srv->deadline_sul, deadline_ms, mws__srv_deadline);

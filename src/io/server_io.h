@@ -85,6 +85,8 @@ typedef struct mws__srv_conn {
 	int pong_due;
 	uint64_t pong_ts;
 	int goaway_due, goaway_code;
+	int keep_shared;             /* closed by a graceful shutdown: its session
+	                                stays in the shared store for another node */
 	int error_code;              /* an error envelope goes before the close */
 	uint64_t goaway_retry_ms;
 	size_t pending_msgs;         /* under srv->lock: unacked in the session */

@@ -200,7 +200,10 @@ void mws__srv_v1_closed(struct mws_server *srv, mws__srv_conn *c)
 		mws__srv_conn_end(srv, c, c->peer_code, c->peer_reason, MWS_DISCONNECT_PEER_CLOSED);
 	c->rec = NULL;
 	rec->user = NULL;
-	mws__srv_shared_forget(srv, rec);
+	/* A graceful shutdown ends the session here, not in a shared store:
+	 * the client was told to go away and resumes it on another node. */
+	if (!c->keep_shared)
+		mws__srv_shared_forget(srv, rec);
 	mws__store_remove(&srv->store, rec);
 	atomic_fetch_sub(&srv->sessions_active, 1);
 }

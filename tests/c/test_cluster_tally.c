@@ -255,3 +255,53 @@ Test(cluster_tally, a_client_that_gets_no_ticks_or_a_window_too_short_fails)
 	for (unsigned i = 0; i < 2; i++)
 		tally_free(&t[i]);
 }
+
+Test(cluster_tally, ticks_missed_between_connections_are_counted_apart_and_do_not_fail)
+{
+	cluster_tally t[2];
+	cluster_counts c;
+	two_watching(t);
+	for (uint64_t k = 1; k <= 60; k++)
+		tick_at(&t[0], k, 1000 + k * 100);
+	/* Client 1 is between nodes from 3050 to 3480 ms: ticks 21..24 (2100..
+	 * 2400 ms after 1000) never reach it. */
+	for (uint64_t k = 1; k <= 60; k++)
+		if (k < 21 || k > 24)
+			tick_at(&t[1], k, 1000 + k * 100 + 5);
+	change(&t[1], MWS_STATE_CONNECTED, MWS_STATE_RECONNECTING, 0, 3050);
+	change(&t[1], MWS_STATE_CONNECTING, MWS_STATE_CONNECTED, MWS_SESSION_RESUMED, 3480);
+	tally_counts(&t[1], 1, 50, &c);
+	cr_expect_eq(c.ticks_lost, 4);
+	cr_expect_eq(c.ticks_between, 4);
+	cr_expect(verdict_ticks(t, 2), "missed between connections: counted, not a failure");
+	/* Tick 40 (5000 ms) goes missing while client 1 is connected. */
+	t[1].tick_at[40] = 0;
+	t[1].ticks--;
+	tally_counts(&t[1], 1, 50, &c);
+	cr_expect_eq(c.ticks_lost, 5);
+	cr_expect_eq(c.ticks_between, 4);
+	cr_expect_not(verdict_ticks(t, 2), "lost while connected");
+	for (unsigned i = 0; i < 2; i++)
+		tally_free(&t[i]);
+}
+
+Test(cluster_tally, a_long_gap_with_a_short_reconnection_in_it_is_lost_while_connected)
+{
+	cluster_tally t[2];
+	cluster_counts c;
+	two_watching(t);
+	for (uint64_t k = 1; k <= 80; k++)
+		tick_at(&t[0], k, 1000 + k * 100);
+	/* Client 1's node never passed the ticks on; it moved at 5000 ms (300
+	 * ms away) to the node that does, and got them from tick 44 on. */
+	change(&t[1], MWS_STATE_CONNECTED, MWS_STATE_RECONNECTING, 0, 5000);
+	change(&t[1], MWS_STATE_CONNECTING, MWS_STATE_CONNECTED, MWS_SESSION_RESUMED, 5300);
+	for (uint64_t k = 44; k <= 80; k++)
+		tick_at(&t[1], k, 1000 + k * 100 + 5);
+	tally_counts(&t[1], 1, 70, &c);
+	cr_expect_eq(c.ticks_lost, 43);
+	cr_expect_eq(c.ticks_between, 5, "300 ms away: 3 periods + 2");
+	cr_expect_not(verdict_ticks(t, 2));
+	for (unsigned i = 0; i < 2; i++)
+		tally_free(&t[i]);
+}

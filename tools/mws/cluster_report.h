@@ -13,11 +13,16 @@
  * json != 0). Returns 1 when the run passed: every client connected,
  * something was delivered, nothing was lost, duplicated, reordered or
  * foreign, no send was refused for good, no session was lost, and no tick
- * of the server's stream was lost, duplicated or reordered. The ticks every
- * client must have run from the first one any client received after
- * tally_watch_ticks' from_ms to the highest any received before stop_ms,
- * less the last TICK_SLACK (still on their way to some clients at the
- * stop). expect_ticks: every client must have received ticks. A lost
+ * of the server's stream was lost while its client was connected,
+ * duplicated or reordered. The ticks every client must have run from the
+ * first one any client received after tally_watch_ticks' from_ms to the
+ * highest any received before stop_ms, less the last TICK_SLACK (still on
+ * their way to some clients at the stop). Ticks missed while a client was
+ * between connections are counted apart and do not fail the run: a
+ * broadcast reaches the sessions of the nodes alive at the time
+ * (docs/SESSIONS-REDIS.md), not a session on its way from a node that
+ * went away to the next. expect_ticks: every client must have received
+ * ticks. A lost
  * session fails the run even when the library's re-sending hid it: the
  * cluster is there to resume sessions on any node, and an echo test alone
  * cannot see what a node had queued for the client when it died. */

@@ -19,8 +19,8 @@ int tally_init(cluster_tally *t, unsigned index, uint64_t cap)
 void tally_free(cluster_tally *t)
 {
 	free(t->seen);
-	free(t->resume_ms);
-	free(t->tick_seen);
+	free(t->away);
+	free(t->tick_at);
 	pthread_mutex_destroy(&t->lock);
 	memset(t, 0, sizeof *t);
 }
@@ -43,7 +43,7 @@ size_t tally_format(const cluster_tally *t, uint64_t n, size_t size, char *buf, 
 /* Ticks number a stream the server started before the clients came; the
  * report decides which window of it every client must have. Numbers are
  * bounded so that a bad one cannot grow the map far. */
-#define TICK_MAX (1u << 24)
+#define TICK_MAX (1u << 20)
 
 static int tick_room(cluster_tally *t, uint64_t n)
 {
@@ -52,11 +52,11 @@ static int tick_room(cluster_tally *t, uint64_t n)
 	uint64_t cap = t->tick_cap ? t->tick_cap : 1024;
 	while (cap <= n)
 		cap *= 2;
-	uint8_t *p = realloc(t->tick_seen, cap);
+	uint64_t *p = realloc(t->tick_at, cap * sizeof *p);
 	if (!p)
 		return 0;
-	memset(p + t->tick_cap, 0, cap - t->tick_cap);
-	t->tick_seen = p;
+	memset(p + t->tick_cap, 0, (cap - t->tick_cap) * sizeof *p);
+	t->tick_at = p;
 	t->tick_cap = cap;
 	return 1;
 }
@@ -69,11 +69,11 @@ static void tick_received(cluster_tally *t, uint64_t n, uint64_t now_ms)
 		t->foreign++;
 		return;
 	}
-	if (t->tick_seen[n]) {
+	if (t->tick_at[n]) {
 		t->tick_dup++;
 		return;
 	}
-	t->tick_seen[n] = 1;
+	t->tick_at[n] = now_ms ? now_ms : 1;
 	t->ticks++;
 	if (t->watch_from_ms && now_ms >= t->watch_from_ms && !t->tick_watched)
 		t->tick_watched = n;
@@ -148,16 +148,19 @@ void tally_state(cluster_tally *t, const mws_state_change *c, uint64_t now_ms)
 		else if (c->session == MWS_SESSION_LOST)
 			t->sessions_lost++;
 		if (t->down_at_ms) {
-			if (t->nresume == t->resume_cap) {
-				uint32_t ncap = t->resume_cap ? t->resume_cap * 2 : 16;
-				uint32_t *p = realloc(t->resume_ms, ncap * sizeof *p);
+			if (t->naway == t->away_cap) {
+				uint32_t ncap = t->away_cap ? t->away_cap * 2 : 16;
+				uint64_t *p = realloc(t->away, ncap * 2 * sizeof *p);
 				if (p) {
-					t->resume_ms = p;
-					t->resume_cap = ncap;
+					t->away = p;
+					t->away_cap = ncap;
 				}
 			}
-			if (t->nresume < t->resume_cap)
-				t->resume_ms[t->nresume++] = (uint32_t)(now_ms - t->down_at_ms);
+			if (t->naway < t->away_cap) {
+				t->away[2 * t->naway] = t->down_at_ms;
+				t->away[2 * t->naway + 1] = now_ms;
+				t->naway++;
+			}
 			t->down_at_ms = 0;
 		}
 	}
@@ -170,6 +173,63 @@ int tally_settled(cluster_tally *t)
 	int settled = t->delivered >= t->next_number;
 	pthread_mutex_unlock(&t->lock);
 	return settled;
+}
+
+static uint64_t tick_time(const cluster_tally *t, uint64_t k)
+{
+	return k < t->tick_cap ? t->tick_at[k] : 0;
+}
+
+/* The client's own tick period: from the first and last tick it received,
+ * 0 when it cannot tell. */
+static uint64_t tick_period(const cluster_tally *t)
+{
+	uint64_t first = 0, last = 0;
+	for (uint64_t k = 1; k < t->tick_cap && k <= t->tick_max; k++)
+		if (t->tick_at[k]) {
+			if (!first)
+				first = k;
+			last = k;
+		}
+	if (last <= first || t->tick_at[last] <= t->tick_at[first])
+		return 0;
+	return (t->tick_at[last] - t->tick_at[first]) / (last - first);
+}
+
+/* How many of the ticks a..b went missing while the client was between
+ * connections: the time its reconnections overlap, from the tick received
+ * before them (or from_ms) to the one received after (or now), in tick
+ * periods, plus 2 (one in flight when the connection ended, one sent while
+ * the next handshake was under way). The rest went missing while it was
+ * connected. */
+static uint64_t missed_while_away(const cluster_tally *t, uint64_t a, uint64_t b,
+                                  uint64_t period)
+{
+	uint64_t before = t->watch_from_ms, after = UINT64_MAX, away = 0;
+	for (uint64_t k = a; k-- > 1;)
+		if (tick_time(t, k)) {
+			before = tick_time(t, k);
+			break;
+		}
+	for (uint64_t k = b + 1; k < t->tick_cap; k++)
+		if (t->tick_at[k]) {
+			after = t->tick_at[k];
+			break;
+		}
+	for (uint32_t i = 0; i <= t->naway; i++) {
+		uint64_t from = i < t->naway ? t->away[2 * i] : t->down_at_ms;
+		uint64_t to = i < t->naway ? t->away[2 * i + 1] : UINT64_MAX;
+		if (i == t->naway && !t->down_at_ms)
+			break;
+		from = from > before ? from : before;
+		to = to < after ? to : after;
+		if (to > from && to != UINT64_MAX)
+			away += to - from;
+	}
+	if (!period || (!away && !(t->down_at_ms && t->down_at_ms < after)))
+		return 0;
+	uint64_t n = (away + period - 1) / period + 2;
+	return n < b - a + 1 ? n : b - a + 1;
 }
 
 void tally_counts(cluster_tally *t, uint64_t tick_from, uint64_t tick_to, cluster_counts *out)
@@ -192,8 +252,18 @@ void tally_counts(cluster_tally *t, uint64_t tick_from, uint64_t tick_to, cluste
 	out->sessions_lost = t->sessions_lost;
 	out->connected = t->connected;
 	out->ticks = t->ticks;
-	for (uint64_t k = tick_from; tick_from && k <= tick_to; k++)
-		out->ticks_lost += k >= t->tick_cap || !t->tick_seen[k];
+	uint64_t period = tick_period(t);
+	for (uint64_t k = tick_from; tick_from && k <= tick_to;) {
+		if (k < t->tick_cap && t->tick_at[k]) {
+			k++;
+			continue;
+		}
+		uint64_t a = k;
+		while (k <= tick_to && (k >= t->tick_cap || !t->tick_at[k]))
+			k++;
+		out->ticks_lost += k - a;
+		out->ticks_between += missed_while_away(t, a, k - 1, period);
+	}
 	out->ticks_duplicated = t->tick_dup;
 	out->ticks_reordered = t->tick_reordered;
 	pthread_mutex_unlock(&t->lock);
@@ -203,12 +273,13 @@ void tally_counts(cluster_tally *t, uint64_t tick_from, uint64_t tick_to, cluste
 int tally_resume_times(cluster_tally *t, uint32_t **all, uint32_t *n)
 {
 	pthread_mutex_lock(&t->lock);
-	uint32_t *p = t->nresume ? realloc(*all, (*n + t->nresume) * sizeof *p) : *all;
+	uint32_t *p = t->naway ? realloc(*all, (*n + t->naway) * sizeof *p) : *all;
 	if (p) {
-		memcpy(p + *n, t->resume_ms, t->nresume * sizeof *p);
+		for (uint32_t i = 0; i < t->naway; i++)
+			p[*n + i] = (uint32_t)(t->away[2 * i + 1] - t->away[2 * i]);
 		*all = p;
-		*n += t->nresume;
+		*n += t->naway;
 	}
 	pthread_mutex_unlock(&t->lock);
-	return p || !t->nresume ? 0 : -1;
+	return p || !t->naway ? 0 : -1;
 }

@@ -28,6 +28,8 @@ typedef struct cluster_counts {
 	/* The server's numbered stream (mws serve --tick): "tick=N". */
 	uint64_t ticks;         /* distinct ticks received */
 	uint64_t ticks_lost;    /* missing in the window every client must have */
+	uint64_t ticks_between; /* of those, missed while the client was between
+	                           connections (see cluster_report.h) */
 	uint64_t ticks_duplicated, ticks_reordered;
 } cluster_counts;
 
@@ -45,9 +47,9 @@ typedef struct cluster_tally {
 	uint64_t resumes, sessions_lost;
 	int connected;
 	uint64_t down_at_ms;    /* when the last connection ended; 0 while up */
-	uint32_t *resume_ms;    /* each reconnection's time, resumed or lost */
-	uint32_t nresume, resume_cap;
-	uint8_t *tick_seen;     /* ticks received, by number (grown on demand) */
+	uint64_t *away;         /* (ended, connected again) ms of each reconnection */
+	uint32_t naway, away_cap;
+	uint64_t *tick_at;      /* when each tick arrived (ms), by number; 0: not */
 	uint64_t tick_cap, tick_max, ticks, tick_dup, tick_reordered;
 	uint64_t watch_from_ms, stop_ms; /* see tally_watch_ticks() */
 	uint64_t tick_watched;  /* the first tick received at or after watch_from_ms */
@@ -82,11 +84,13 @@ void tally_state(cluster_tally *t, const mws_state_change *c, uint64_t now_ms);
 int tally_settled(cluster_tally *t);
 
 /* Copies the counts (lost = sent - delivered now; ticks_lost = ticks
- * missing in [tick_from, tick_to], none counted when tick_from is 0) and
- * the library's own figures. Main thread (it reads what it sent). */
+ * missing in [tick_from, tick_to], none counted when tick_from is 0, and
+ * ticks_between those of them whose gap overlaps one of this client's
+ * reconnections) and the library's own figures. Main thread (it reads
+ * what it sent). */
 void tally_counts(cluster_tally *t, uint64_t tick_from, uint64_t tick_to, cluster_counts *out);
 
-/* Appends this tally's reconnection times to *all (grown with realloc).
+/* Appends this tally's reconnection times (ms) to *all (grown with realloc).
  * Returns 0, or -1 without memory. */
 int tally_resume_times(cluster_tally *t, uint32_t **all, uint32_t *n);
 

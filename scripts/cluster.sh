@@ -33,7 +33,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 clients=20 seconds=30 rate=20 memory=0 mws=build/tools/mws keep=0
-usage() { sed -n '18,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '18,31p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--clients) clients=${2:-}; shift 2 ;;

@@ -232,6 +232,25 @@ static uint64_t missed_while_away(const cluster_tally *t, uint64_t a, uint64_t b
 	return n < b - a + 1 ? n : b - a + 1;
 }
 
+/* A gap that counts as lost, on stderr with what it was judged by, so that
+ * a failed run says which ticks and when. */
+static void report_gap(const cluster_tally *t, uint64_t a, uint64_t b, uint64_t between,
+                       uint64_t period)
+{
+	uint64_t before = 0, after = 0;
+	for (uint64_t k = a; k-- > 1 && !before;)
+		before = tick_time(t, k);
+	for (uint64_t k = b + 1; k < t->tick_cap && !after; k++)
+		after = t->tick_at[k];
+	fprintf(stderr, "client %u: ticks %" PRIu64 "..%" PRIu64 " missing (%" PRIu64
+	        " put down to reconnections): the one before arrived at %" PRIu64
+	        " ms, the one after at %" PRIu64 " ms, period %" PRIu64 " ms; reconnections:",
+	        t->index, a, b, between, before, after, period);
+	for (uint32_t i = 0; i < t->naway; i++)
+		fprintf(stderr, " %" PRIu64 "..%" PRIu64, t->away[2 * i], t->away[2 * i + 1]);
+	fprintf(stderr, "%s\n", t->naway ? "" : " none");
+}
+
 void tally_counts(cluster_tally *t, uint64_t tick_from, uint64_t tick_to, cluster_counts *out)
 {
 	mws_client_stats st = {.size = sizeof st};
@@ -261,8 +280,11 @@ void tally_counts(cluster_tally *t, uint64_t tick_from, uint64_t tick_to, cluste
 		uint64_t a = k;
 		while (k <= tick_to && (k >= t->tick_cap || !t->tick_at[k]))
 			k++;
+		uint64_t between = missed_while_away(t, a, k - 1, period);
 		out->ticks_lost += k - a;
-		out->ticks_between += missed_while_away(t, a, k - 1, period);
+		out->ticks_between += between;
+		if (between < k - a)
+			report_gap(t, a, k - 1, between, period);
 	}
 	out->ticks_duplicated = t->tick_dup;
 	out->ticks_reordered = t->tick_reordered;

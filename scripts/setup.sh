@@ -10,6 +10,7 @@ DEBS=(build-essential cmake ninja-build pkg-config
       clang libclang-rt-14-dev) # libFuzzer: scripts/fuzz.sh
 # The Redis session store (src/store/) and its tests (a redis-server each).
 DEBS+=(libhiredis-dev redis-server)
+DEBS+=(haproxy) # scripts/cluster.sh (redis-cli comes with redis-server)
 # Node and npm only when missing: a machine may already have its own Node
 # (e.g. NodeSource's nodejs, which ships npm and conflicts with Debian's).
 command -v node >/dev/null 2>&1 || DEBS+=(nodejs)

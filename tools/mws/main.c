@@ -14,6 +14,8 @@ static const struct {
 	{"serve", mws_cmd_serve, "a server: echo, broadcast or sink, graceful on SIGTERM"},
 	{"proxy", mws_cmd_proxy, "a fault-injecting TCP proxy (pass, delay, blackhole, reset, refuse)"},
 	{"demo", mws_cmd_demo, "a live, scripted tour of reconnection on 127.0.0.1"},
+	{"cluster-client", mws_cmd_cluster_client,
+	 "N mws.v1 clients checking numbered echoes (scripts/cluster.sh)"},
 };
 
 static void usage(FILE *out)
@@ -22,7 +24,7 @@ static void usage(FILE *out)
 	             "WebSocket connections that stay up (managedws %s).\n\ncommands:\n",
 	        mws_version_string());
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].what);
+		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].what);
 	fprintf(out, "\n'mws COMMAND --help' lists a command's flags; 'mws --version' prints the "
 	             "version.\n");
 }

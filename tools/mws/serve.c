@@ -25,7 +25,7 @@ static struct {
 	mws_server_config cfg;
 	const char *host;
 	cli_list origins;
-	int mode, print_port, summary_ms, quiet, verbose, json;
+	int mode, print_port, summary_ms, quiet, verbose, json, tick_ms;
 	int shutdown_code, shutdown_spread_ms, shutdown_deadline_ms;
 } o;
 
@@ -81,6 +81,8 @@ static const cli_flag serve_flags[] = {
 	 "retry-after hints spread uniformly over this window"},
 	{"shutdown-deadline", "MS", CLI_INT, &o.shutdown_deadline_ms, CLI_MS, NULL,
 	 "wait this long for close handshakes, then drop the rest"},
+	{"tick", "MS", CLI_INT, &o.tick_ms, CLI_MS0, NULL,
+	 "broadcast 'tick=N' (N = 1, 2, ...) every MS to every client; 0 = none"},
 	{"summary-interval", "MS", CLI_INT, &o.summary_ms, CLI_MS0, NULL,
 	 "a one-line summary every MS; 0 = none"},
 	{"quiet", NULL, CLI_BOOL, &o.quiet, 0, 0, NULL, "no connect/disconnect lines"},
@@ -264,13 +266,25 @@ static int run(mws_server *srv, int sig_r)
 	mws_server_stats seen = {.size = sizeof seen}, at_summary, st = {.size = sizeof st};
 	uint64_t summary_at = cli_now_ms();
 
+	uint64_t tick_at = summary_at + (uint64_t)o.tick_ms, ticks = 0;
+
 	mws_server_stats_get(srv, &seen);
 	at_summary = seen;
 	for (;;) {
 		struct pollfd p = {.fd = sig_r, .events = POLLIN};
-		if (poll(&p, 1, 250) < 0 && errno != EINTR)
+		if (poll(&p, 1, o.tick_ms > 0 && o.tick_ms < 250 ? o.tick_ms : 250) < 0 &&
+		    errno != EINTR)
 			return 1;
 		int signo = cli_signal_take(sig_r);
+		/* A numbered stream from the server side (mws cluster-client checks
+		 * it for gaps); a tick that could not be queued keeps its number. */
+		while (o.tick_ms > 0 && !signo && cli_now_ms() >= tick_at) {
+			char text[32];
+			int len = snprintf(text, sizeof text, "tick=%" PRIu64, ticks + 1);
+			tick_at += (uint64_t)o.tick_ms;
+			if (mws_server_broadcast(srv, text, (size_t)len, MWS_MSG_TEXT) == 0)
+				ticks++;
+		}
 		mws_server_stats_get(srv, &st);
 		print_refusals(&st, &seen);
 		seen = st;

@@ -7,5 +7,6 @@ int mws_cmd_connect(int argc, char **argv);
 int mws_cmd_serve(int argc, char **argv);
 int mws_cmd_proxy(int argc, char **argv);
 int mws_cmd_demo(int argc, char **argv);
+int mws_cmd_cluster_client(int argc, char **argv);
 
 #endif

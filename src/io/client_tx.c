@@ -233,8 +233,11 @@ void mws__client_kick(struct mws_client *c)
 		return;
 	if (!c->url.tls && !c->v1.managed && c->phase == MWS__PHASE_OPEN && c->txq.head && !c->in_rx &&
 	    !c->tx_off && !c->ping_due && !c->json_hb_due && !c->peer_close_code &&
-	    !c->own_close_code && !lws_partial_buffered(wsi) && mws__client_small(wsi, c->txq.head))
+	    !c->own_close_code && !lws_partial_buffered(wsi) && mws__client_small(wsi, c->txq.head)) {
+		uint64_t settled0 = c->v1.settled;
 		mws__client_write_batch(c, wsi); /* a failed socket fails again at WRITEABLE */
+		mws__client_v1_receipts(c, settled0); /* plain receipts: written */
+	}
 	if (c->txq.head)
 		lws_callback_on_writable(wsi);
 }

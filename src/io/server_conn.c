@@ -83,7 +83,7 @@ mws__srv_conn *mws__srv_conn_open(struct mws_server *srv, struct lws *wsi)
 	c->wsi = wsi;
 	c->id = ++srv->next_id;
 	c->opened_ms = c->last_seen_ms = mws__now_ms();
-	if (mws__srv_is_v1(wsi)) {
+	if (mws__srv_is_v1(srv, wsi)) {
 		/* Into the map, counted and announced at its hello. */
 		mws__srv_v1_open(srv, c);
 		c->next = srv->conns.next;

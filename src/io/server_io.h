@@ -332,7 +332,7 @@ int mws__srv_keepalive_write(struct mws_server *srv, mws__srv_conn *c);
 
 /* src/io/server_v1.c, server_v1_tx.c, server_sessions.c: mws.v1 */
 /* At ESTABLISHED: 1 when the connection negotiated mws.v1. */
-int mws__srv_is_v1(struct lws *wsi);
+int mws__srv_is_v1(const struct mws_server *srv, struct lws *wsi);
 /* A managed connection opened: no on_connect until its hello. */
 void mws__srv_v1_open(struct mws_server *srv, mws__srv_conn *c);
 /* One whole message on a managed connection. */

@@ -11,10 +11,13 @@
 
 void mws__srv_v1_adopt(struct mws_server *srv, mws__srv_conn *c, mws__store_rec *rec);
 
-int mws__srv_is_v1(struct lws *wsi)
+int mws__srv_is_v1(const struct mws_server *srv, struct lws *wsi)
 {
+	/* A server serving plain only still lists mws.v1 (libwebsockets 4.1.6
+	 * refuses an upgrade naming no subprotocol it knows), and speaks
+	 * plain on it: no marker, so our client stays plain. */
 	const struct lws_protocols *p = lws_get_protocol(wsi);
-	return p && p->name && strcmp(p->name, MWS__SUBPROTOCOL) == 0;
+	return srv && srv->set.v1_enabled && p && p->name && strcmp(p->name, MWS__SUBPROTOCOL) == 0;
 }
 
 void mws__srv_v1_open(struct mws_server *srv, mws__srv_conn *c)

@@ -160,7 +160,7 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 
 	case LWS_CALLBACK_ADD_HEADERS:
 		/* the 101 of an mws.v1 upgrade carries the marker (envelope.h) */
-		if (mws__srv_is_v1(wsi)) {
+		if (mws__srv_is_v1(mws__srv_of(wsi), wsi)) {
 			struct lws_process_html_args *a = in;
 			unsigned char *p = (unsigned char *)a->p;
 			if (lws_add_http_header_by_name(wsi, (const unsigned char *)MWS__MARKER_HEADER,
@@ -287,8 +287,11 @@ static int mws__srv_listen_callback(struct lws *wsi, enum lws_callback_reasons r
  * name it, so an upgrade never binds to it. */
 #define MWS__SRV_LISTEN_PROTOCOL "mws listener"
 
-/* mws-server first: HTTP and every WebSocket handshake (one that names no,
- * or an unknown, subprotocol) land on protocols[0]. The WebSocket entries'
+/* mws-server first: HTTP and every WebSocket handshake that names no
+ * subprotocol land on protocols[0]; libwebsockets 4.1.6 refuses one that
+ * names only subprotocols it does not list (server-ws.c, "No supported
+ * protocol"), so mws.v1 stays listed when the server serves plain only
+ * (mws__srv_is_v1 then says no). The WebSocket entries'
  * rx_buffer_size (0 here) is set from the config at listen: libwebsockets
  * allocates that much for every connection (lib/roles/ws/ops-ws.c) and
  * copies the table into the vhost. */
@@ -299,12 +302,6 @@ static const struct lws_protocols mws__server_protocols[] = {
 	{MWS__SRV_HEAD_PROTOCOL, mws__srv_head_callback, 0, 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0}};
 /* protocol_mode plain: no mws.v1 entry, so no upgrade selects it. */
-static const struct lws_protocols mws__server_protocols_plain[] = {
-	{"mws-server", mws__srv_callback, sizeof(mws__srv_pss), 0, 0, NULL, 0},
-	{MWS__SRV_LISTEN_PROTOCOL, mws__srv_listen_callback, 0, 0, 0, NULL, 0},
-	{MWS__SRV_HEAD_PROTOCOL, mws__srv_head_callback, 0, 0, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0}};
-
 /* Where to bind. NULL: every interface, IPv6 and IPv4 ([::] with
  * IPV6_V6ONLY off). An IPv4 or IPv6 literal: that address only. Anything
  * else names an interface: its first IPv4 address, else its first IPv6
@@ -461,8 +458,7 @@ int mws__server_listen(struct mws_server *srv)
 		goto fail;
 	}
 	struct lws_protocols prots[sizeof mws__server_protocols / sizeof mws__server_protocols[0]];
-	const struct lws_protocols *from =
-		srv->set.v1_enabled ? mws__server_protocols : mws__server_protocols_plain;
+	const struct lws_protocols *from = mws__server_protocols;
 	for (size_t i = 0; i < sizeof prots / sizeof prots[0]; i++) {
 		prots[i] = from[i];
 		if (from[i].callback == mws__srv_callback)

@@ -45,3 +45,10 @@ Test(v1_plain_receipts, on_acked_fires_when_the_client_speaks_plain)
 {
 	plain_receipts(MWS_PROTOCOL_PLAIN, 0);
 }
+
+/* A client offering mws.v1 (the default) against our server serving plain
+ * only: the offer is not selected and both speak plain. */
+Test(v1_plain_receipts, an_offering_client_speaks_plain_to_a_plain_only_server)
+{
+	plain_receipts(0, MWS_PROTOCOL_PLAIN);
+}

@@ -128,6 +128,8 @@ struct mws_client {
 	char own_close_reason[124];
 	int ping_due, json_hb_due;
 	int in_rx;                      /* inside on_message: no write now (client_rx.c) */
+	int rx_seen;                    /* data read since the last WRITEABLE: a pong
+	                                   may be owed, so no write at once */
 	uint64_t last_rx_ms;             /* last message from the peer */
 	/* From a JSON connection_ack; written on the I/O thread under
 	 * stats_lock, read by mws_client_server_connection_id(). */

@@ -115,6 +115,7 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 		c = mws__client_of(wsi);
 		if (!c)
 			return 0; /* detached: its close is under way */
+		c->rx_seen = 1; /* a pong may be owed: see mws__client_kick */
 		return mws__client_receive(c, wsi, in, len);
 
 	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
@@ -128,6 +129,7 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 		if (!c)
 			return -1; /* detached: send the stored close frame */
 		{
+			c->rx_seen = 0; /* libwebsockets wrote any pong it owed before this */
 			uint64_t settled0 = c->v1.settled;
 			int rc = mws__client_writeable(c, wsi);
 			mws__client_v1_receipts(c, settled0);

@@ -109,6 +109,7 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 		srv = mws__srv_of(wsi);
 		if (!srv || !pss || !pss->conn)
 			return 0;
+		pss->conn->rx_seen = 1; /* a pong may be owed: see mws__srv_kick */
 		return mws__srv_receive(srv, pss->conn, in, len);
 
 	case LWS_CALLBACK_RECEIVE_PONG:
@@ -121,6 +122,7 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 		srv = mws__srv_of(wsi);
 		if (!srv || !pss || !pss->conn)
 			return -1;
+		pss->conn->rx_seen = 0; /* libwebsockets wrote any pong it owed before this */
 		return mws__srv_writeable(srv, pss->conn);
 
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:

@@ -379,6 +379,23 @@ MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data, s
 	return 0;
 }
 
+/* Posts a request for connection op->id, or MWS_ECLOSED (and frees it)
+ * when no connection has that id. */
+static int mws__srv_post_to_conn(struct mws_server *srv, mws__srv_op *op)
+{
+	pthread_mutex_lock(&srv->lock);
+	int rc = mws__idm_get(&srv->map, op->id) ? 0 : MWS_ECLOSED;
+	if (!rc)
+		mws__srv_post_locked(srv, op);
+	pthread_mutex_unlock(&srv->lock);
+	if (rc) {
+		free(op);
+		return rc;
+	}
+	mws__ctx_schedule(srv->ctx, &srv->ready);
+	return 0;
+}
+
 MWS_API int mws_server_close(mws_server *srv, mws_conn_id id, int code, const char *reason)
 {
 	if (!srv || (code && (code < 1000 || code > 4999 || code == 1004 || code == 1005 ||
@@ -396,17 +413,7 @@ MWS_API int mws_server_close(mws_server *srv, mws_conn_id id, int code, const ch
 	op->code = code ? code : 1000;
 	if (reason)
 		snprintf(op->reason, sizeof op->reason, "%s", reason);
-	pthread_mutex_lock(&srv->lock);
-	int rc = mws__idm_get(&srv->map, id) ? 0 : MWS_ECLOSED;
-	if (!rc)
-		mws__srv_post_locked(srv, op);
-	pthread_mutex_unlock(&srv->lock);
-	if (rc) {
-		free(op);
-		return rc;
-	}
-	mws__ctx_schedule(srv->ctx, &srv->ready);
-	return 0;
+	return mws__srv_post_to_conn(srv, op);
 }
 
 MWS_API int mws_server_pause_rx(mws_server *srv, mws_conn_id id, int paused)
@@ -421,17 +428,7 @@ MWS_API int mws_server_pause_rx(mws_server *srv, mws_conn_id id, int paused)
 	op->kind = MWS__SOP_PAUSE_RX;
 	op->id = id;
 	op->code = paused != 0;
-	pthread_mutex_lock(&srv->lock);
-	int rc = mws__idm_get(&srv->map, id) ? 0 : MWS_ECLOSED;
-	if (!rc)
-		mws__srv_post_locked(srv, op);
-	pthread_mutex_unlock(&srv->lock);
-	if (rc) {
-		free(op);
-		return rc;
-	}
-	mws__ctx_schedule(srv->ctx, &srv->ready);
-	return 0;
+	return mws__srv_post_to_conn(srv, op);
 }
 
 MWS_API int mws_server_auth_answer(mws_server *srv, uint64_t auth_id, int status)

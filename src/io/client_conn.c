@@ -207,8 +207,10 @@ void mws__client_opened(struct mws_client *c)
 	static const char *const why[] = {"connected", "session started", "session resumed",
 	                                  "session lost"};
 	int ev = c->v1.session_event;
+	c->in_opened = 1;
 	int refused = mws__client_transition(c, MWS__EV_OPENED,
 	                                     why[ev >= 0 && ev <= 3 ? ev : 0], 0, 0);
+	c->in_opened = 0;
 	mws__client_queue_opened(c, &waited);
 	if (refused)
 		return;

@@ -128,6 +128,7 @@ struct mws_client {
 	char own_close_reason[124];
 	int ping_due, json_hb_due;
 	int in_rx;                      /* inside on_message: no write now (client_rx.c) */
+	int in_opened;                  /* inside the CONNECTED callback (client_conn.c) */
 	int rx_seen;                    /* data read since the last WRITEABLE: a pong
 	                                   may be owed, so no write at once */
 	uint64_t last_rx_ms;             /* last message from the peer */

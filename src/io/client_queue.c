@@ -7,7 +7,9 @@
 
 void mws__client_queue_opened(struct mws_client *c, mws__msg_queue *waited)
 {
-	mws__client_take_ring(c);
+	/* The ring is not taken here: what it holds now was sent by other
+	 * threads while the callback ran, after everything in `waited`; it
+	 * follows at the next take. */
 	if (c->set.hold_queue_on_connect && c->state == MWS_STATE_CONNECTED) {
 		mws__msgq_append(&c->held, waited);
 		return;

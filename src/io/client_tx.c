@@ -92,8 +92,11 @@ void mws__client_drain(mws_ctx *ctx, mws__ready *r)
 
 void mws__client_send_local(struct mws_client *c, mws__msg *m)
 {
-	/* Everything numbered before it is in the ring: it goes first. */
-	mws__client_take_ring(c);
+	/* Everything numbered before it is in the ring: it goes first; but
+	 * not from the CONNECTED callback, whose sends go before the messages
+	 * that waited (set aside), which other threads' sends must follow. */
+	if (!c->in_opened)
+		mws__client_take_ring(c);
 	mws__msgq_push(&c->txq, m);
 	c->taken++;
 	if (c->state == MWS_STATE_CLOSED ||

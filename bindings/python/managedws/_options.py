@@ -236,6 +236,7 @@ CLIENT_OPTIONS: Tuple[Option, ...] = (
     Option("session_lost_mode", "session_lost_mode", "session_lost", "SessionLostMode.RESEND", "mws.v1: what to do with unacknowledged messages when the session was lost"),
     Option("ack_every", "ack_every", "int", "32", "mws.v1: acknowledge after this many messages received ..."),
     Option("ack_delay", "ack_delay_ms", "seconds", "0.05", "... or this long after the first unacknowledged one, s"),
+    Option("local_address", "local_address", "str", "None = any", 'source IP address to connect from ("127.0.0.2")'),
 )
 
 
@@ -265,4 +266,5 @@ SERVER_OPTIONS: Tuple[Option, ...] = (
     Option("session_max_messages", "session_max_messages", "int", "1024", "mws.v1: unacknowledged messages kept per session"),
     Option("keep_headers", "keep_headers", "strings", "None", "request headers kept for an mws.v1 session's on_connect, which comes after the request is gone (on_auth sees all)"),
     Option("session_store", "session_store_url", "str", "None = in memory", 'mws.v1 sessions in Redis, shared by every server using it: "redis://127.0.0.1:6379/0" (docs/SESSIONS-REDIS.md)'),
+    Option("rx_buffer_bytes", "rx_buffer_bytes", "int", "512", "each connection's receive buffer in libwebsockets (128..1048576); 4096 reads big messages with fewer calls"),
 )

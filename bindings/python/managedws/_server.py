@@ -142,6 +142,8 @@ class ServerStats:
     batches_out: int
     """Envelopes holding more than one message."""
     goaways_sent: int
+    session_msgs_dropped: int
+    """mws.v1: messages a session still held (unacknowledged or unsent) when it ended."""
     paused_connections: int
     """Open connections paused by pause_rx (or an asyncio server's max_queue)."""
 

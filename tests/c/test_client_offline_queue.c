@@ -51,6 +51,97 @@ Test(client_offline_queue, send_from_connected_callback_goes_first, .timeout = 3
 	rec_destroy(&r);
 }
 
+/* Another thread that sends while the CONNECTED callback runs: the
+ * callback waits (bounded) until that send has returned, so the send lands
+ * in the ring while the I/O thread is inside the callback. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int go, done;
+	int sub_after; /* the callback sends "sub" after the other thread's send */
+	mws_client *c;
+} side = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL};
+
+static void *side_sender(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&side.lock);
+	while (!side.go)
+		pthread_cond_wait(&side.cond, &side.lock);
+	pthread_mutex_unlock(&side.lock);
+	mws_client_send(side.c, "late", 4, MWS_MSG_TEXT);
+	pthread_mutex_lock(&side.lock);
+	side.done = 1;
+	pthread_cond_broadcast(&side.cond);
+	pthread_mutex_unlock(&side.lock);
+	return NULL;
+}
+
+static void other_thread_sends_on_open(mws_client *c, const mws_state_change *ch, void *ud)
+{
+	if (ch->to == MWS_STATE_CONNECTED && !side.go) {
+		if (!side.sub_after)
+			mws_client_send(c, "sub", 3, MWS_MSG_TEXT);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 5;
+		pthread_mutex_lock(&side.lock);
+		side.go = 1;
+		pthread_cond_broadcast(&side.cond);
+		while (!side.done && pthread_cond_timedwait(&side.cond, &side.lock, &until) == 0)
+			;
+		pthread_mutex_unlock(&side.lock);
+		if (side.sub_after)
+			mws_client_send(c, "sub", 3, MWS_MSG_TEXT);
+	}
+	rec_on_state(c, ch, ud);
+}
+
+/* The cause of mws demo's 7 reordered (issue 10): a send from another
+ * thread made while the CONNECTED callback ran went ahead of the messages
+ * that waited for the connection. */
+static void check_other_thread_send_follows_waited(int sub_after)
+{
+	side.sub_after = sub_after;
+	mws_test_peer peer = start_echo();
+	char url[64];
+	url_for_port(url, sizeof url, peer.port);
+	rec r;
+	rec_init(&r);
+	mws_client *c;
+	cr_assert_eq(mws_client_new(&c, NULL, url, NULL), 0);
+	mws_client_callbacks cbs = {sizeof cbs, other_thread_sends_on_open, rec_on_message, NULL};
+	cr_assert_eq(mws_client_set_callbacks(c, &cbs, &r, NULL), 0);
+	side.c = c;
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, side_sender, NULL), 0);
+	send_text(c, "q1");
+	send_text(c, "q2");
+	cr_assert_eq(mws_client_connect(c), 0);
+	cr_assert(rec_wait_msgs(&r, 4, 10000), "echoes did not come");
+	pthread_join(t, NULL);
+	cr_assert(side.done, "the other thread's send did not return while the callback waited");
+	cr_assert_str_eq(r.msgs[0], "sub");
+	cr_assert_str_eq(r.msgs[1], "q1");
+	cr_assert_str_eq(r.msgs[2], "q2");
+	cr_assert_str_eq(r.msgs[3], "late");
+	mws_client_free(c);
+	mws_test_peer_stop(&peer);
+	rec_destroy(&r);
+}
+
+Test(client_offline_queue, other_thread_send_during_connected_callback_follows_waited, .timeout = 30)
+{
+	check_other_thread_send_follows_waited(0);
+}
+
+/* The callback's own send, made after the other thread's, must not pull
+ * that send ahead of it. */
+Test(client_offline_queue, callback_send_after_other_thread_send_still_goes_first, .timeout = 30)
+{
+	check_other_thread_send_follows_waited(1);
+}
+
 Test(client_offline_queue, clear_drops_what_was_sent_before_it, .timeout = 30)
 {
 	mws_test_peer peer = start_echo();

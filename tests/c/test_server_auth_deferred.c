@@ -246,6 +246,11 @@ Test(server_auth_deferred, our_client_connects_through_a_deferred_accept_plain_a
 }
 
 /* Under TLS the upgrade is answered in the same call: pending means 503. */
+static bool auth_refused(void *srv)
+{
+	return server_stats(srv).refused[MWS_REFUSE_AUTH] > 0;
+}
+
 Test(server_auth_deferred, under_tls_pending_is_refused_with_503, .timeout = 60)
 {
 	char dir[] = "/tmp/mws-auth-XXXXXX";
@@ -283,12 +288,8 @@ Test(server_auth_deferred, under_tls_pending_is_refused_with_503, .timeout = 60)
 	cr_assert_eq(mws_client_connect(c), 0);
 	cr_assert(wait_at_least(&l.calls, 1, 5000));
 	cr_assert_eq(atomic_load(&l.ids[0]), 0, "no auth_id where the answer cannot wait");
-	mws_server_stats st = {.size = sizeof st};
-	for (int i = 0; i < 500 && !st.refused[MWS_REFUSE_AUTH]; i++) {
-		mws_server_stats_get(srv, &st);
-		nanosleep(&(struct timespec){0, 10000000L}, NULL);
-	}
-	cr_assert_eq(st.refused[MWS_REFUSE_AUTH], 1);
+	cr_assert(mws_test_wait_until(auth_refused, srv, 5000), "the handshake was not refused");
+	cr_assert_eq(server_stats(srv).refused[MWS_REFUSE_AUTH], 1);
 	cr_assert_eq(atomic_load(&l.connects), 0);
 	mws_client_free(c);
 	mws_server_free(srv);

@@ -4,6 +4,8 @@
  * with it leave nothing delivered unacknowledged on either side, so a
  * restart re-sends nothing that was delivered.
  */
+#include <stddef.h>
+
 #include "v1_harness.h"
 
 static mws_client_config fast_client(void)
@@ -18,13 +20,28 @@ static mws_client_config fast_client(void)
 	return cc;
 }
 
-static void wait_goaway(v1_app *a, mws_client_stats *st, uint64_t want, int timeout_ms)
+/* A client's stats, read until one field reaches a value. */
+typedef struct client_watch {
+	mws_client *cli;
+	mws_client_stats *st;
+	size_t field; /* offsetof a uint64_t field of mws_client_stats */
+	uint64_t want;
+} client_watch;
+
+static bool client_stat_reached(void *arg)
 {
-	uint64_t end = mws_test_now_ms() + (uint64_t)timeout_ms;
-	do {
-		usleep(2000);
-		mws_client_stats_get(a->cli, st);
-	} while (st->goaways < want && mws_test_now_ms() < end);
+	client_watch *w = arg;
+	mws_client_stats_get(w->cli, w->st);
+	uint64_t v;
+	memcpy(&v, (const char *)w->st + w->field, sizeof v);
+	return v >= w->want;
+}
+
+static void wait_client_stat(mws_client *cli, mws_client_stats *st, size_t field, uint64_t want,
+                             int timeout_ms)
+{
+	client_watch w = {cli, st, field, want};
+	mws_test_wait_until(client_stat_reached, &w, timeout_ms);
 }
 
 /* Through the delaying proxy, with the client's messages still in flight
@@ -49,11 +66,7 @@ Test(v1_goaway, reaches_the_client_through_the_delaying_proxy_every_time, .timeo
 			cr_assert_eq(mws_client_send(a.cli, b, 8, MWS_MSG_BINARY), 0);
 		}
 		mws_client_stats st = {.size = sizeof st};
-		uint64_t end = mws_test_now_ms() + 5000;
-		do {
-			usleep(1000);
-			mws_client_stats_get(a.cli, &st);
-		} while (st.unacked < 10 && mws_test_now_ms() < end);
+		wait_client_stat(a.cli, &st, offsetof(mws_client_stats, unacked), 10, 5000);
 		mws_server *old = a.srv;
 		mws_server_config sc;
 		mws_server_config_init(&sc);
@@ -66,7 +79,7 @@ Test(v1_goaway, reaches_the_client_through_the_delaying_proxy_every_time, .timeo
 		mws_server_stats_get(old, &ss);
 		cr_expect_eq(ss.goaways_sent, 1, "round %d", r);
 		mws_server_free(old);
-		wait_goaway(&a, &st, (uint64_t)r, 5000);
+		wait_client_stat(a.cli, &st, offsetof(mws_client_stats, goaways), (uint64_t)r, 5000);
 		cr_expect_eq(st.goaways, (uint64_t)r, "round %d: the goaway arrived before the close",
 		             r);
 		cr_assert_eq(mws_fault_proxy_set_mode(a.px, MWS_FAULT_PASS, 0), 0);
@@ -147,6 +160,12 @@ static mws_server *r_server(int port)
 	return s;
 }
 
+static bool r_session_up(void *arg)
+{
+	(void)arg;
+	return atomic_load(&R.connected) >= 1 && atomic_load(&R.id);
+}
+
 /* ack_delay_ms: the client's own acks (0: default). */
 static void r_start(int ack_delay_ms)
 {
@@ -166,20 +185,27 @@ static void r_start(int ack_delay_ms)
 	cb.on_session = r_c_session;
 	cr_assert_eq(mws_client_set_callbacks(R.cli, &cb, NULL, NULL), 0);
 	cr_assert_eq(mws_client_connect(R.cli), 0);
-	uint64_t end = mws_test_now_ms() + 5000;
-	while ((atomic_load(&R.connected) < 1 || !atomic_load(&R.id)) && mws_test_now_ms() < end)
-		usleep(2000);
+	cr_assert(mws_test_wait_until(r_session_up, NULL, 5000), "no session");
 	cr_assert_eq(atomic_load(&R.connected), 1);
+}
+
+typedef struct server_watch {
+	mws_server *srv;
+	mws_server_stats *ss;
+} server_watch;
+
+static bool r_session_ended(void *arg)
+{
+	server_watch *w = arg;
+	mws_server_stats_get(w->srv, w->ss);
+	return w->ss->disconnects >= 1 && w->ss->sessions_active == 0;
 }
 
 /* Waits until the shut-down server's session has ended (its close is done). */
 static void r_wait_ended(mws_server *s, mws_server_stats *ss)
 {
-	uint64_t end = mws_test_now_ms() + 10000;
-	do {
-		usleep(2000);
-		mws_server_stats_get(s, ss);
-	} while ((ss->disconnects < 1 || ss->sessions_active > 0) && mws_test_now_ms() < end);
+	server_watch w = {s, ss};
+	mws_test_wait_until(r_session_ended, &w, 10000);
 	cr_assert_eq(ss->sessions_active, 0);
 }
 
@@ -218,9 +244,7 @@ Test(v1_goaway, server_final_ack_means_the_restart_resends_nothing_delivered, .t
 	atomic_store(&R.s_got, 0);
 	atomic_store(&R.shutdown_at_s, 0);
 	r_server(port);
-	uint64_t end = mws_test_now_ms() + 10000;
-	while (!atomic_load(&R.lost) && mws_test_now_ms() < end)
-		usleep(2000);
+	v1_int_ge(&R.lost, 1, 10000);
 	cr_assert_eq(atomic_load(&R.lost), 1, "the in-memory session is lost with the server");
 	pthread_mutex_lock(&R.mu);
 	mws_session_info li = R.lost_info;
@@ -230,9 +254,7 @@ Test(v1_goaway, server_final_ack_means_the_restart_resends_nothing_delivered, .t
 	/* one new message: the new server gets it alone, nothing before it */
 	v1_num(b, 11);
 	cr_assert_eq(mws_client_send(R.cli, b, 8, MWS_MSG_BINARY), 0);
-	end = mws_test_now_ms() + 5000;
-	while (atomic_load(&R.s_got) < 1 && mws_test_now_ms() < end)
-		usleep(2000);
+	v1_int_ge(&R.s_got, 1, 5000);
 	cr_expect_eq(atomic_load(&R.s_got), 1);
 	mws_client_stats_get(R.cli, &st);
 	cr_expect_eq(st.lost_resent, 0);

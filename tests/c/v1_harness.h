@@ -170,20 +170,29 @@ static inline void v1_fini(v1_app *a)
 	pthread_mutex_destroy(&a->mu);
 }
 
+typedef struct v1_watch {
+	atomic_uint_least64_t *u64;
+	atomic_int *i;
+	uint64_t want;
+} v1_watch;
+
+static inline bool v1_watch_reached(void *arg)
+{
+	v1_watch *w = arg;
+	uint64_t v = w->u64 ? atomic_load(w->u64) : (uint64_t)atomic_load(w->i);
+	return v >= w->want;
+}
+
 static inline bool v1_ge(atomic_uint_least64_t *v, uint64_t n, int timeout_ms)
 {
-	uint64_t end = mws_test_now_ms() + (uint64_t)timeout_ms;
-	while (atomic_load(v) < n && mws_test_now_ms() < end)
-		usleep(2000);
-	return atomic_load(v) >= n;
+	v1_watch w = {v, NULL, n};
+	return mws_test_wait_until(v1_watch_reached, &w, timeout_ms);
 }
 
 static inline bool v1_int_ge(atomic_int *v, int n, int timeout_ms)
 {
-	uint64_t end = mws_test_now_ms() + (uint64_t)timeout_ms;
-	while (atomic_load(v) < n && mws_test_now_ms() < end)
-		usleep(2000);
-	return atomic_load(v) >= n;
+	v1_watch w = {NULL, v, n > 0 ? (uint64_t)n : 0};
+	return mws_test_wait_until(v1_watch_reached, &w, timeout_ms);
 }
 
 /* Called as the client's stream passes sent = n * quarter, n = 1..3. */

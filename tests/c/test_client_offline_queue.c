@@ -20,6 +20,25 @@ static void send_text(mws_client *c, const char *s)
 	cr_assert_eq(mws_client_send(c, s, strlen(s), MWS_MSG_TEXT), 0, "send %s", s);
 }
 
+/* The echoes arrived in exactly this order. */
+static void assert_msgs(rec *r, const char *const *want, int n)
+{
+	for (int i = 0; i < n; i++)
+		cr_assert_str_eq(r->msgs[i], want[i], "message %d", i);
+}
+
+/* A recorded client, not yet connected, with "q1" and "q2" waiting. */
+static mws_client *client_with_waited(rec *r, const char *url, mws_state_cb on_state)
+{
+	mws_client *c;
+	cr_assert_eq(mws_client_new(&c, NULL, url, NULL), 0);
+	mws_client_callbacks cbs = {sizeof cbs, on_state, rec_on_message, NULL};
+	cr_assert_eq(mws_client_set_callbacks(c, &cbs, r, NULL), 0);
+	send_text(c, "q1");
+	send_text(c, "q2");
+	return c;
+}
+
 /* Records, and on CONNECTED sends "sub" as an application resubscribing. */
 static void resubscribe_on_open(mws_client *c, const mws_state_change *ch, void *ud)
 {
@@ -35,17 +54,10 @@ Test(client_offline_queue, send_from_connected_callback_goes_first, .timeout = 3
 	url_for_port(url, sizeof url, peer.port);
 	rec r;
 	rec_init(&r);
-	mws_client *c;
-	cr_assert_eq(mws_client_new(&c, NULL, url, NULL), 0);
-	mws_client_callbacks cbs = {sizeof cbs, resubscribe_on_open, rec_on_message, NULL};
-	cr_assert_eq(mws_client_set_callbacks(c, &cbs, &r, NULL), 0);
-	send_text(c, "q1");
-	send_text(c, "q2");
+	mws_client *c = client_with_waited(&r, url, resubscribe_on_open);
 	cr_assert_eq(mws_client_connect(c), 0);
 	cr_assert(rec_wait_msgs(&r, 3, 10000), "echoes did not come");
-	cr_assert_str_eq(r.msgs[0], "sub");
-	cr_assert_str_eq(r.msgs[1], "q1");
-	cr_assert_str_eq(r.msgs[2], "q2");
+	assert_msgs(&r, (const char *[]){"sub", "q1", "q2"}, 3);
 	mws_client_free(c);
 	mws_test_peer_stop(&peer);
 	rec_destroy(&r);
@@ -108,23 +120,15 @@ static void check_other_thread_send_follows_waited(int sub_after)
 	url_for_port(url, sizeof url, peer.port);
 	rec r;
 	rec_init(&r);
-	mws_client *c;
-	cr_assert_eq(mws_client_new(&c, NULL, url, NULL), 0);
-	mws_client_callbacks cbs = {sizeof cbs, other_thread_sends_on_open, rec_on_message, NULL};
-	cr_assert_eq(mws_client_set_callbacks(c, &cbs, &r, NULL), 0);
+	mws_client *c = client_with_waited(&r, url, other_thread_sends_on_open);
 	side.c = c;
 	pthread_t t;
 	cr_assert_eq(pthread_create(&t, NULL, side_sender, NULL), 0);
-	send_text(c, "q1");
-	send_text(c, "q2");
 	cr_assert_eq(mws_client_connect(c), 0);
 	cr_assert(rec_wait_msgs(&r, 4, 10000), "echoes did not come");
 	pthread_join(t, NULL);
 	cr_assert(side.done, "the other thread's send did not return while the callback waited");
-	cr_assert_str_eq(r.msgs[0], "sub");
-	cr_assert_str_eq(r.msgs[1], "q1");
-	cr_assert_str_eq(r.msgs[2], "q2");
-	cr_assert_str_eq(r.msgs[3], "late");
+	assert_msgs(&r, (const char *[]){"sub", "q1", "q2", "late"}, 4);
 	mws_client_free(c);
 	mws_test_peer_stop(&peer);
 	rec_destroy(&r);
@@ -215,9 +219,7 @@ Test(client_offline_queue, hold_keeps_waited_messages_until_released, .timeout =
 	cr_assert_eq(mws_client_release_queue(c), 0);
 	send_text(c, "after");
 	cr_assert(rec_wait_msgs(&r, 4, 10000), "held messages did not follow");
-	cr_assert_str_eq(r.msgs[1], "waited1");
-	cr_assert_str_eq(r.msgs[2], "waited2");
-	cr_assert_str_eq(r.msgs[3], "after");
+	assert_msgs(&r, (const char *[]){"resubscribe", "waited1", "waited2", "after"}, 4);
 	mws_client_free(c);
 	mws_test_peer_stop(&peer);
 	rec_destroy(&r);

@@ -9,6 +9,7 @@
       "target_name": "managedws",
       "sources": ["src/addon.c", "src/args.c", "src/client.c", "src/client_creds.c", "src/errors.c",
                   "src/events.c", "src/handle.c", "src/server.c", "src/server_auth.c",
+                  "src/server_stats.c",
                   "<!@(node scripts/core-sources.js)"],
       "include_dirs": ["deps/managedws/include", "deps/managedws/src"],
       "defines": ["_GNU_SOURCE", "MWS_API=", "MWS_NODE_HAS_SERVER=1",

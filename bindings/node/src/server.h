@@ -1,4 +1,4 @@
-/* The server half of the addon, shared by server.c and server_auth.c. */
+/* The server half of the addon, shared by server.c, server_auth.c and server_stats.c. */
 #ifndef MWS_NODE_SERVER_H
 #define MWS_NODE_SERVER_H
 
@@ -25,6 +25,9 @@ enum { SEV_CONNECT = 0, SEV_MESSAGE = 1, SEV_DISCONNECT = 2, SEV_CLOSED = 3, SEV
  * need_live: not closed nor closing. NULL after throwing. */
 mws_node_server *mws_node_server_this(napi_env env, napi_callback_info info, size_t argc,
                                      napi_value *argv, int need_live);
+
+/* server_stats.c: serverStats(owner). */
+napi_value mws_node_server_stats(napi_env env, napi_callback_info info);
 
 /* server_auth.c: options.auth (a boolean from JS: a hook is there). 0, or
  * -1 after throwing. */

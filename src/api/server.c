@@ -342,8 +342,7 @@ MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data, s
 	if (!c && srv->shared_configured) {
 		/* Held by another node, or by none now (its inbox waits). */
 		pthread_mutex_unlock(&srv->lock);
-		return srv->shared.ops->send(srv->shared.self, id, data, len, type,
-		                             srv->set.store.max_messages_per_session);
+		return mws__srv_shared_send(srv, id, data, len, type);
 	}
 	if (!c)
 		rc = MWS_ECLOSED;

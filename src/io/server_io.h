@@ -394,6 +394,9 @@ void mws__srv_shared_after_receive(struct mws_server *srv, mws__srv_conn *c);
 /* A send accepted for a session that has since moved away: to its new
  * node. 0, or -1 (counted as dropped by the caller). */
 int mws__srv_shared_forward(struct mws_server *srv, mws_conn_id id, const mws__srv_payload *p);
+int mws__srv_shared_send(struct mws_server *srv, mws_conn_id id, const void *data, size_t len,
+                         int type);
+int mws__srv_shared_take_waiting(struct mws_server *srv, mws__srv_conn *c);
 /* The session moves away: messages numbered but not saved follow it. */
 void mws__srv_shared_forward_unsaved(struct mws_server *srv, mws__store_rec *rec);
 /* Saves suspended sessions that changed. */

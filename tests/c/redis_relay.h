@@ -32,6 +32,7 @@ typedef struct relay_pair {
 
 struct redis_relay {
 	int lfd, port, upstream_port, hold_ms;
+	int hold_every; /* every chunk with hold_word waits, not only the first */
 	char hold_word[32];
 	atomic_int stop, held;
 	pthread_t accept_th;
@@ -69,7 +70,7 @@ static void *relay_pair_main(void *arg)
 			if (n <= 0)
 				goto out;
 			buf[n] = 0;
-			if (i == 0 && !held && memmem(buf, (size_t)n, r->hold_word, strlen(r->hold_word))) {
+			if (i == 0 && (!held || r->hold_every) && memmem(buf, (size_t)n, r->hold_word, strlen(r->hold_word))) {
 				held = true;
 				atomic_fetch_add(&r->held, 1);
 				usleep((useconds_t)r->hold_ms * 1000);

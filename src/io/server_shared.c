@@ -274,6 +274,7 @@ mws__store_rec *mws__srv_shared_resume(struct mws_server *srv, const unsigned ch
 static void mws__srv_shared_post(struct mws_server *srv, mws__srv_op *op)
 {
 	pthread_mutex_lock(&srv->lock);
+	op->seq = ++srv->post_seq;
 	if (srv->out_tail)
 		srv->out_tail->next = op;
 	else
@@ -318,6 +319,43 @@ int mws__srv_shared_take_waiting(struct mws_server *srv, mws__srv_conn *c)
 		return 0;
 	mws__srv_inbox(srv, c->rec);
 	return c->rec ? 0 : -1;
+}
+
+/* A session leaves this node (moved, or its node let it go) while sends
+ * to it the application made here may still wait in the request list:
+ * those are forwarded to the store by the I/O thread, in order, so a
+ * later send must not reach the store ahead of them. It queues behind
+ * them until the I/O thread finished the last request for that id. */
+void mws__srv_shared_left_locked(struct mws_server *srv, mws_conn_id id)
+{
+	if (!srv->shared_configured || atomic_load(&srv->done_seq) >= srv->post_seq)
+		return; /* nothing waits */
+	uint64_t done = atomic_load(&srv->done_seq);
+	mws__srv_left *slot = NULL;
+	for (int i = 0; i < MWS__SRV_LEFT_MAX; i++) {
+		mws__srv_left *l = &srv->left[i];
+		if (l->seq && l->id == id) {
+			slot = l;
+			break;
+		}
+		if (!slot && l->seq <= done)
+			slot = l; /* free, or its requests were all done */
+	}
+	if (slot)
+		*slot = (mws__srv_left){id, srv->post_seq};
+	else
+		srv->left_all_seq = srv->post_seq; /* full: every id waits, rarely */
+}
+
+int mws__srv_shared_behind_locked(struct mws_server *srv, mws_conn_id id)
+{
+	uint64_t done = atomic_load(&srv->done_seq);
+	if (srv->left_all_seq > done)
+		return 1;
+	for (int i = 0; i < MWS__SRV_LEFT_MAX; i++)
+		if (srv->left[i].id == id && srv->left[i].seq > done)
+			return 1;
+	return 0;
 }
 
 /* On the store's thread: into the server's request list, drained on the

@@ -226,7 +226,7 @@ void mws__srv_v1_send(struct mws_server *srv, mws__srv_conn *c, mws__srv_op *op)
 		return;
 	}
 	pthread_mutex_lock(&srv->lock);
-	int rc = c->rec ? mws__srv_v1_push_locked(srv, c, op->p, 1) : -1;
+	int rc = c->rec ? mws__srv_v1_push_locked(srv, c, op->p, op->counted) : -1;
 	pthread_mutex_unlock(&srv->lock);
 	if (rc)
 		atomic_fetch_add(&srv->send_dropped, 1);

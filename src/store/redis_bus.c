@@ -148,7 +148,8 @@ static int mws__redis_subscribe(mws__redis *r)
 	char mine[40];
 	snprintf(mine, sizeof mine, "mws:n:%s", r->node_s);
 	const char *argv[] = {"SUBSCRIBE", "mws:b", mine};
-	redisReply *rep = mws__rlink_up(&r->bus) ? NULL : mws__rlink_cmd(&r->bus, 3, argv, NULL);
+	redisReply *rep = mws__rlink_up(&r->bus) ? NULL
+	                                         : mws__rlink_cmd(&r->bus, 3, argv, NULL);
 	if (!rep)
 		return MWS_ESTORE;
 	int ok = rep->type == REDIS_REPLY_ARRAY;

@@ -1,10 +1,11 @@
 /* A TCP relay in front of a test's redis-server that holds one kind of
  * command back: every connection is forwarded as it is, except that the
  * first bytes a connection sends that contain `hold_word` (say
- * "SUBSCRIBE") wait hold_ms before they go on. Only that connection
- * waits (one thread per connection), so a node's other links to Redis
- * keep their usual speed. Used to make a race deterministic: what a node
- * does before its subscription is in place. */
+ * "SUBSCRIBE"), or every such chunk, wait hold_ms before they go on.
+ * Only that connection waits (one thread per connection), so a node's
+ * other links to Redis keep their usual speed. Used to make races
+ * deterministic (what a node does before its subscription is in place;
+ * a send that reaches Redis late). */
 #ifndef MWS_TEST_REDIS_RELAY_H
 #define MWS_TEST_REDIS_RELAY_H
 
@@ -32,7 +33,7 @@ typedef struct relay_pair {
 
 struct redis_relay {
 	int lfd, port, upstream_port, hold_ms;
-	int hold_every; /* every chunk with hold_word waits, not only the first */
+	int hold_every;
 	char hold_word[32];
 	atomic_int stop, held;
 	pthread_t accept_th;
@@ -70,7 +71,8 @@ static void *relay_pair_main(void *arg)
 			if (n <= 0)
 				goto out;
 			buf[n] = 0;
-			if (i == 0 && (!held || r->hold_every) && memmem(buf, (size_t)n, r->hold_word, strlen(r->hold_word))) {
+			if (i == 0 && (!held || r->hold_every) &&
+			    memmem(buf, (size_t)n, r->hold_word, strlen(r->hold_word))) {
 				held = true;
 				atomic_fetch_add(&r->held, 1);
 				usleep((useconds_t)r->hold_ms * 1000);
@@ -119,14 +121,16 @@ static void *relay_accept_main(void *arg)
 	return NULL;
 }
 
-/* 0, or -1 when it could not listen. */
+/* 0, or -1 when it could not listen. `every`: each chunk with hold_word
+ * waits, not only a connection's first. */
 static inline int redis_relay_start(redis_relay *r, int upstream_port, const char *hold_word,
-                                    int hold_ms)
+                                    int hold_ms, int every)
 {
 	memset(r, 0, sizeof *r);
 	pthread_mutex_init(&r->mu, NULL);
 	r->upstream_port = upstream_port;
 	r->hold_ms = hold_ms;
+	r->hold_every = every;
 	snprintf(r->hold_word, sizeof r->hold_word, "%s", hold_word);
 	r->lfd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

@@ -115,7 +115,7 @@ Test(v1_redis_bus, nodes_listen_before_they_take_connections, .timeout = 60)
 	redis_proc r;
 	redis_start(&r);
 	redis_relay rl;
-	cr_assert_eq(redis_relay_start(&rl, r.port, "SUBSCRIBE", HOLD_MS), 0);
+	cr_assert_eq(redis_relay_start(&rl, r.port, "SUBSCRIBE", HOLD_MS, 0), 0);
 	char url[64];
 	snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", rl.port);
 	mws_ctx *ctx;

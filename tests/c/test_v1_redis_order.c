@@ -51,8 +51,7 @@ Test(v1_redis_order, sends_from_one_node_keep_their_order_across_hops, .timeout 
 	redis_proc r;
 	redis_start(&r);
 	redis_relay rl;
-	cr_assert_eq(redis_relay_start(&rl, r.port, SEND_MARK, HOLD_MS), 0);
-	rl.hold_every = 1;
+	cr_assert_eq(redis_relay_start(&rl, r.port, SEND_MARK, HOLD_MS, 1), 0);
 	char url[64];
 	snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", rl.port);
 	v1_app a;

@@ -667,7 +667,8 @@ MWS_API int mws_server_set_callbacks(mws_server *srv, const mws_server_callbacks
  * address cannot be bound (the port is in use, also by another server of
  * this process; iface is not an address or interface of this host; the
  * certificate does not load), MWS_ESTATE if already started, MWS_EDEADLK
- * from a callback. */
+ * from a callback. With session_store_url, it first subscribes to the other
+ * nodes' notices and broadcasts: MWS_ESTORE if Redis does not confirm. */
 MWS_API int mws_server_start(mws_server *srv);
 
 /* The port listened on (the chosen one for port 0), 0 before start. */

@@ -298,6 +298,7 @@ MWS_API int mws_server_port(const mws_server *srv)
 static void mws__srv_post_locked(struct mws_server *srv, mws__srv_op *op)
 {
 	op->next = NULL;
+	op->seq = ++srv->post_seq;
 	if (srv->out_tail)
 		srv->out_tail->next = op;
 	else
@@ -339,13 +340,20 @@ MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data, s
 	pthread_mutex_lock(&srv->lock);
 	mws__srv_conn *c = mws__idm_get(&srv->map, id);
 	int rc = 0;
-	if (!c && srv->shared_configured) {
+	if (!c && srv->shared_configured && !mws__srv_shared_behind_locked(srv, id)) {
 		/* Held by another node, or by none now (its inbox waits). */
 		pthread_mutex_unlock(&srv->lock);
-		return srv->shared.ops->send(srv->shared.self, id, data, len, type,
-		                             srv->set.store.max_messages_per_session);
+		return mws__srv_shared_send(srv, id, data, len, type);
 	}
-	if (!c)
+	if (!c && srv->shared_configured) { /* it left: after what waits for it here */
+		if (!(op = mws__srv_op_new_send(data, len, type))) {
+			rc = MWS_ENOMEM;
+		} else {
+			op->id = id;
+			mws__srv_post_locked(srv, op);
+			mws__srv_shared_left_locked(srv, id);
+		}
+	} else if (!c)
 		rc = MWS_ECLOSED;
 	else if (c->pending_bytes + len > (c->queue_max_bytes ? c->queue_max_bytes
 	                                                      : srv->set.send_queue_max_bytes) ||

@@ -195,7 +195,9 @@ typedef struct mws__shared_ops {
 	            size_t max_msgs);
 	/* Any thread: to every other node. 0, MWS_ESTORE. */
 	int (*broadcast)(void *self, const void *data, size_t len, int type);
-	/* Starts the thread that delivers notices. 0, MWS_ENOMEM. */
+	/* Subscribes (waiting for Redis to confirm, within the bus link's
+	 * bound), then starts the thread that delivers notices. 0,
+	 * MWS_ESTORE, MWS_ENOMEM. */
 	int (*listen)(void *self, mws__shared_notice_cb cb, void *user);
 	void (*stats)(void *self, mws__shared_stats *out);
 	/* Stops the thread, closes the links. */

@@ -24,6 +24,8 @@ void mws__srv_conn_end(struct mws_server *srv, mws__srv_conn *c, int code,
 	pthread_mutex_lock(&srv->lock);
 	mws__idm_remove(&srv->map, c->id);
 	c->in_map = 0;
+	if (c->managed)
+		mws__srv_shared_left_locked(srv, c->id); /* sends to it still queued */
 	pthread_mutex_unlock(&srv->lock);
 	atomic_fetch_sub(&srv->connections, 1);
 	atomic_fetch_add(&srv->disconnects, 1);

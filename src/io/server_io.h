@@ -40,7 +40,17 @@ typedef struct mws__srv_op {
 	mws__srv_payload *p;
 	int code;
 	char reason[124];
+	uint64_t seq;       /* its place among the server's requests (post_seq) */
 } mws__srv_op;
+
+/* An id that stopped being held here while requests for it could still
+ * wait (server_shared.c): sends to it queue behind them until the I/O
+ * thread finished request `seq`. */
+typedef struct mws__srv_left {
+	mws_conn_id id;
+	uint64_t seq;
+} mws__srv_left;
+#define MWS__SRV_LEFT_MAX 16
 
 /* mws_conn_info with what the header lookup needs. */
 typedef struct mws__srv_info {
@@ -216,6 +226,10 @@ struct mws_server {
 	int shared_dirty;            /* I/O thread: a session got messages: flush */
 	uint64_t store_pinged_ms;
 	lws_sorted_usec_list_t store_sul;
+	uint64_t post_seq;           /* under lock: requests posted so far */
+	atomic_uint_least64_t done_seq; /* requests the I/O thread finished */
+	mws__srv_left left[MWS__SRV_LEFT_MAX]; /* under lock */
+	uint64_t left_all_seq;       /* under lock: `left` was full: every id waits */
 	atomic_uint_least64_t store_refused, store_stalls, store_forwarded, store_remote_in,
 		sessions_taken_over, sessions_moved;
 };
@@ -394,6 +408,15 @@ void mws__srv_shared_after_receive(struct mws_server *srv, mws__srv_conn *c);
 /* A send accepted for a session that has since moved away: to its new
  * node. 0, or -1 (counted as dropped by the caller). */
 int mws__srv_shared_forward(struct mws_server *srv, mws_conn_id id, const mws__srv_payload *p);
+int mws__srv_shared_send(struct mws_server *srv, mws_conn_id id, const void *data, size_t len,
+                         int type);
+int mws__srv_shared_take_waiting(struct mws_server *srv, mws__srv_conn *c);
+/* Under srv->lock. `id` is no longer held here: requests for it posted so
+ * far go to the store first (the I/O thread forwards them in order). */
+void mws__srv_shared_left_locked(struct mws_server *srv, mws_conn_id id);
+/* Under srv->lock: 1 when a send to `id`, not held here, must queue behind
+ * requests still to be forwarded (then post it and call left_locked). */
+int mws__srv_shared_behind_locked(struct mws_server *srv, mws_conn_id id);
 /* The session moves away: messages numbered but not saved follow it. */
 void mws__srv_shared_forward_unsaved(struct mws_server *srv, mws__store_rec *rec);
 /* Saves suspended sessions that changed. */

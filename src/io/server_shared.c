@@ -269,6 +269,95 @@ mws__store_rec *mws__srv_shared_resume(struct mws_server *srv, const unsigned ch
 	return rec;
 }
 
+/* Appends to the server's request list, drained on the I/O thread in
+ * order with the application's sends. */
+static void mws__srv_shared_post(struct mws_server *srv, mws__srv_op *op)
+{
+	pthread_mutex_lock(&srv->lock);
+	op->seq = ++srv->post_seq;
+	if (srv->out_tail)
+		srv->out_tail->next = op;
+	else
+		srv->out_head = op;
+	srv->out_tail = op;
+	pthread_mutex_unlock(&srv->lock);
+	mws__ctx_schedule(srv->ctx, &srv->ready);
+}
+
+/* Any thread: a send to a session this node does not hold, through the
+ * store. Should the session have arrived here while the store took it
+ * (its inbox got it after this node took the session over), the I/O
+ * thread takes the inbox before any send the caller makes after this
+ * one: the notice from the store could come later than those. */
+int mws__srv_shared_send(struct mws_server *srv, mws_conn_id id, const void *data, size_t len,
+                         int type)
+{
+	int rc = srv->shared.ops->send(srv->shared.self, id, data, len, type,
+	                               srv->store.cfg.max_messages_per_session);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&srv->lock);
+	int here = mws__idm_get(&srv->map, id) != NULL;
+	pthread_mutex_unlock(&srv->lock);
+	mws__srv_op *op = here ? calloc(1, sizeof *op) : NULL;
+	if (op) { /* (out of memory: the store's notice still brings it) */
+		op->kind = MWS__SOP_NOTICE;
+		op->code = 'I'; /* by the application's id, not the session's */
+		op->id = id;
+		mws__srv_shared_post(srv, op);
+	}
+	return 0;
+}
+
+/* I/O thread, before a send to c's session is numbered: messages other
+ * nodes (or this node's application, while the session was elsewhere)
+ * sent it that may still wait in its inbox go first. 0, or -1 when the
+ * session moved meanwhile. */
+int mws__srv_shared_take_waiting(struct mws_server *srv, mws__srv_conn *c)
+{
+	if (!srv->shared.ops || !c->rec || !c->rec->inbox_more || !mws__srv_room(srv, c->rec))
+		return 0;
+	mws__srv_inbox(srv, c->rec);
+	return c->rec ? 0 : -1;
+}
+
+/* A session leaves this node (moved, or its node let it go) while sends
+ * to it the application made here may still wait in the request list:
+ * those are forwarded to the store by the I/O thread, in order, so a
+ * later send must not reach the store ahead of them. It queues behind
+ * them until the I/O thread finished the last request for that id. */
+void mws__srv_shared_left_locked(struct mws_server *srv, mws_conn_id id)
+{
+	if (!srv->shared_configured || atomic_load(&srv->done_seq) >= srv->post_seq)
+		return; /* nothing waits */
+	uint64_t done = atomic_load(&srv->done_seq);
+	mws__srv_left *slot = NULL;
+	for (int i = 0; i < MWS__SRV_LEFT_MAX; i++) {
+		mws__srv_left *l = &srv->left[i];
+		if (l->seq && l->id == id) {
+			slot = l;
+			break;
+		}
+		if (!slot && l->seq <= done)
+			slot = l; /* free, or its requests were all done */
+	}
+	if (slot)
+		*slot = (mws__srv_left){id, srv->post_seq};
+	else
+		srv->left_all_seq = srv->post_seq; /* full: every id waits, rarely */
+}
+
+int mws__srv_shared_behind_locked(struct mws_server *srv, mws_conn_id id)
+{
+	uint64_t done = atomic_load(&srv->done_seq);
+	if (srv->left_all_seq > done)
+		return 1;
+	for (int i = 0; i < MWS__SRV_LEFT_MAX; i++)
+		if (srv->left[i].id == id && srv->left[i].seq > done)
+			return 1;
+	return 0;
+}
+
 /* On the store's thread: into the server's request list, drained on the
  * I/O thread. */
 static void mws__srv_shared_notice(void *user, int kind, const unsigned char *data, size_t len)
@@ -295,14 +384,7 @@ static void mws__srv_shared_notice(void *user, int kind, const unsigned char *da
 		if (len)
 			memcpy(op->reason, data, len);
 	}
-	pthread_mutex_lock(&srv->lock);
-	if (srv->out_tail)
-		srv->out_tail->next = op;
-	else
-		srv->out_head = op;
-	srv->out_tail = op;
-	pthread_mutex_unlock(&srv->lock);
-	mws__ctx_schedule(srv->ctx, &srv->ready);
+	mws__srv_shared_post(srv, op);
 }
 
 /* Notices may have been missed (the store or the link to it was away):
@@ -329,6 +411,14 @@ void mws__srv_shared_notice_run(struct mws_server *srv, mws__srv_op *op)
 {
 	if (op->code == 'r') {
 		mws__srv_shared_resync(srv);
+		return;
+	}
+	if (op->code == 'I') {
+		pthread_mutex_lock(&srv->lock);
+		mws__srv_conn *c = mws__idm_get(&srv->map, op->id);
+		pthread_mutex_unlock(&srv->lock);
+		if (c && c->rec)
+			mws__srv_inbox(srv, c->rec);
 		return;
 	}
 	mws__store_rec *rec = mws__store_find(&srv->store, (const unsigned char *)op->reason);

@@ -397,7 +397,92 @@ int mws__srv_writeable(struct mws_server *srv, mws__srv_conn *c)
 	return 0;
 }
 
-/* Application requests: SEND and CLOSE for one id, BROADCAST for all. */
+/* One application request: SEND and CLOSE for one id, BROADCAST for all. */
+static void mws__srv_drain_one(struct mws_server *srv, mws__srv_op *op)
+{
+	if (op->kind == MWS__SOP_BROADCAST) {
+		uint64_t skipped = 0;
+		pthread_mutex_lock(&srv->lock);
+		for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
+			if (!c->in_map || c->close_state)
+				continue;
+			if (c->managed) {
+				skipped += mws__srv_v1_broadcast_one(srv, c, op->p) ? 1 : 0;
+				continue;
+			}
+			mws__srv_op *node = calloc(1, sizeof *node);
+			if (!node ||
+			    c->pending_bytes + op->p->len > srv->set.send_queue_max_bytes) {
+				free(node);
+				skipped++;
+				continue;
+			}
+			node->kind = MWS__SOP_SEND;
+			node->counted = 1;
+			node->id = c->id;
+			node->p = op->p;
+			op->p->refs++;
+			c->pending_bytes += op->p->len;
+			mws__srv_enqueue(c, node);
+			lws_callback_on_writable(c->wsi);
+		}
+		mws__srv_v1_broadcast_ghosts(srv, op, &skipped);
+		pthread_mutex_unlock(&srv->lock);
+		if (skipped)
+			atomic_fetch_add(&srv->send_dropped, skipped);
+		mws__srv_op_free(op);
+		return;
+	}
+	if (op->kind == MWS__SOP_AUTH_ANSWER) { /* a handshake, not a connection */
+		mws__srv_head_answer(srv, op->id, op->code);
+		mws__srv_op_free(op);
+		return;
+	}
+	if (op->kind == MWS__SOP_NOTICE) {
+		mws__srv_shared_notice_run(srv, op);
+		mws__srv_op_free(op);
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	mws__srv_conn *c = mws__idm_get(&srv->map, op->id);
+	if (c && op->kind == MWS__SOP_SEND && c->close_state) {
+		if (op->counted)
+			c->pending_bytes -= op->p->len;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	if (!c) { /* ended after the call was accepted */
+		/* (moved to another node meanwhile: it follows the session) */
+		if (op->kind == MWS__SOP_SEND && mws__srv_shared_forward(srv, op->id, op->p))
+			atomic_fetch_add(&srv->send_dropped, 1);
+		mws__srv_op_free(op);
+		return;
+	}
+	if (op->kind == MWS__SOP_PAUSE_RX) {
+		mws__srv_app_pause(srv, c, op->code);
+		mws__srv_op_free(op);
+		return;
+	}
+	if (op->kind == MWS__SOP_CLOSE && c->managed && !c->wsi) {
+		mws__srv_v1_close_ghost(srv, c);
+		mws__srv_op_free(op);
+		return;
+	}
+	if (op->kind == MWS__SOP_SEND && c->managed) {
+		mws__srv_v1_send(srv, c, op);
+		return;
+	}
+	if (op->kind == MWS__SOP_CLOSE) {
+		mws__srv_conn_close(srv, c, op->code, op->reason,
+		                    MWS_DISCONNECT_SERVER_CLOSED, 0);
+		mws__srv_op_free(op);
+		return;
+	}
+	mws__srv_enqueue(c, op);
+	mws__srv_kick(srv, c);
+}
+
+/* Application requests, in the order they were posted. */
 void mws__srv_drain(mws_ctx *ctx, mws__ready *r)
 {
 	(void)ctx;
@@ -411,85 +496,9 @@ void mws__srv_drain(mws_ctx *ctx, mws__ready *r)
 		mws__srv_op *op = ops;
 		ops = op->next;
 		op->next = NULL;
-		if (op->kind == MWS__SOP_BROADCAST) {
-			uint64_t skipped = 0;
-			pthread_mutex_lock(&srv->lock);
-			for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
-				if (!c->in_map || c->close_state)
-					continue;
-				if (c->managed) {
-					skipped += mws__srv_v1_broadcast_one(srv, c, op->p) ? 1 : 0;
-					continue;
-				}
-				mws__srv_op *node = calloc(1, sizeof *node);
-				if (!node ||
-				    c->pending_bytes + op->p->len > srv->set.send_queue_max_bytes) {
-					free(node);
-					skipped++;
-					continue;
-				}
-				node->kind = MWS__SOP_SEND;
-				node->counted = 1;
-				node->id = c->id;
-				node->p = op->p;
-				op->p->refs++;
-				c->pending_bytes += op->p->len;
-				mws__srv_enqueue(c, node);
-				lws_callback_on_writable(c->wsi);
-			}
-			mws__srv_v1_broadcast_ghosts(srv, op, &skipped);
-			pthread_mutex_unlock(&srv->lock);
-			if (skipped)
-				atomic_fetch_add(&srv->send_dropped, skipped);
-			mws__srv_op_free(op);
-			continue;
-		}
-		if (op->kind == MWS__SOP_AUTH_ANSWER) { /* a handshake, not a connection */
-			mws__srv_head_answer(srv, op->id, op->code);
-			mws__srv_op_free(op);
-			continue;
-		}
-		if (op->kind == MWS__SOP_NOTICE) {
-			mws__srv_shared_notice_run(srv, op);
-			mws__srv_op_free(op);
-			continue;
-		}
-		pthread_mutex_lock(&srv->lock);
-		mws__srv_conn *c = mws__idm_get(&srv->map, op->id);
-		if (c && op->kind == MWS__SOP_SEND && c->close_state) {
-			c->pending_bytes -= op->p->len;
-			c = NULL;
-		}
-		pthread_mutex_unlock(&srv->lock);
-		if (!c) { /* ended after the call was accepted */
-			/* (moved to another node meanwhile: it follows the session) */
-			if (op->kind == MWS__SOP_SEND && mws__srv_shared_forward(srv, op->id, op->p))
-				atomic_fetch_add(&srv->send_dropped, 1);
-			mws__srv_op_free(op);
-			continue;
-		}
-		if (op->kind == MWS__SOP_PAUSE_RX) {
-			mws__srv_app_pause(srv, c, op->code);
-			mws__srv_op_free(op);
-			continue;
-		}
-		if (op->kind == MWS__SOP_CLOSE && c->managed && !c->wsi) {
-			mws__srv_v1_close_ghost(srv, c);
-			mws__srv_op_free(op);
-			continue;
-		}
-		if (op->kind == MWS__SOP_SEND && c->managed) {
-			mws__srv_v1_send(srv, c, op);
-			continue;
-		}
-		if (op->kind == MWS__SOP_CLOSE) {
-			mws__srv_conn_close(srv, c, op->code, op->reason,
-			                    MWS_DISCONNECT_SERVER_CLOSED, 0);
-			mws__srv_op_free(op);
-			continue;
-		}
-		mws__srv_enqueue(c, op);
-		mws__srv_kick(srv, c);
+		uint64_t seq = op->seq;
+		mws__srv_drain_one(srv, op);
+		atomic_store(&srv->done_seq, seq); /* sends queued behind it may go */
 	}
 	mws__srv_shared_flush(srv); /* suspended sessions that got messages */
 }

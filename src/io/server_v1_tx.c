@@ -218,8 +218,15 @@ static int mws__srv_v1_push_locked(struct mws_server *srv, mws__srv_conn *c,
 
 void mws__srv_v1_send(struct mws_server *srv, mws__srv_conn *c, mws__srv_op *op)
 {
+	if (mws__srv_shared_take_waiting(srv, c)) {
+		/* moved while its inbox was taken: the send follows the session */
+		if (mws__srv_shared_forward(srv, op->id, op->p))
+			atomic_fetch_add(&srv->send_dropped, 1);
+		mws__srv_op_free(op);
+		return;
+	}
 	pthread_mutex_lock(&srv->lock);
-	int rc = c->rec ? mws__srv_v1_push_locked(srv, c, op->p, 1) : -1;
+	int rc = c->rec ? mws__srv_v1_push_locked(srv, c, op->p, op->counted) : -1;
 	pthread_mutex_unlock(&srv->lock);
 	if (rc)
 		atomic_fetch_add(&srv->send_dropped, 1);

@@ -140,26 +140,38 @@ static void mws__redis_nap(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Subscribed to the broadcasts and this node's channel: 0, or MWS_ESTORE.
+ * Redis answers SUBSCRIBE once both channels are in place, so whatever is
+ * published after the first confirmation reaches us. */
+static int mws__redis_subscribe(mws__redis *r)
+{
+	char mine[40];
+	snprintf(mine, sizeof mine, "mws:n:%s", r->node_s);
+	const char *argv[] = {"SUBSCRIBE", "mws:b", mine};
+	redisReply *rep = mws__rlink_up(&r->bus) ? NULL
+	                                         : mws__rlink_cmd(&r->bus, 3, argv, NULL);
+	if (!rep)
+		return MWS_ESTORE;
+	int ok = rep->type == REDIS_REPLY_ARRAY;
+	freeReplyObject(rep);
+	if (!ok) {
+		mws__rlink_close(&r->bus);
+		return MWS_ESTORE;
+	}
+	atomic_store(&r->bus_up, 1);
+	return 0;
+}
+
 static void *mws__redis_bus_main(void *arg)
 {
 	mws__redis *r = arg;
-	char mine[40];
-	snprintf(mine, sizeof mine, "mws:n:%s", r->node_s);
-	int was_up = 0;
 	while (!atomic_load(&r->stop)) {
 		if (!r->bus.c) {
-			const char *argv[] = {"SUBSCRIBE", "mws:b", mine};
-			redisReply *rep = mws__rlink_up(&r->bus) ? NULL
-			                                         : mws__rlink_cmd(&r->bus, 3, argv, NULL);
-			if (!rep) {
+			if (mws__redis_subscribe(r)) {
 				mws__redis_nap(100);
 				continue;
 			}
-			freeReplyObject(rep);
-			atomic_store(&r->bus_up, 1);
-			if (was_up)
-				r->cb(r->cb_user, 'r', NULL, 0); /* notices may have been missed */
-			was_up = 1;
+			r->cb(r->cb_user, 'r', NULL, 0); /* notices may have been missed */
 		}
 		void *reply = NULL;
 		if (redisGetReplyFromReader(r->bus.c, &reply) != REDIS_OK) {
@@ -189,8 +201,16 @@ int mws__redis_listen(void *self, mws__shared_notice_cb cb, void *user)
 		return MWS_ESTATE;
 	r->cb = cb;
 	r->cb_user = user;
-	if (pthread_create(&r->thread, NULL, mws__redis_bus_main, r))
+	/* Subscribed before the server takes connections: a notice or a
+	 * broadcast published once a client of this node is connected must
+	 * not go to a node that is not listening yet. */
+	if (mws__redis_subscribe(r))
+		return MWS_ESTORE;
+	if (pthread_create(&r->thread, NULL, mws__redis_bus_main, r)) {
+		mws__rlink_close(&r->bus);
+		atomic_store(&r->bus_up, 0);
 		return MWS_ENOMEM;
+	}
 	r->thread_started = 1;
 	return 0;
 }

@@ -61,6 +61,42 @@ static long long metric(int port, const char *name)
 	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
 }
 
+typedef struct metric_wait {
+	int port;
+	const char *name;
+	long long min;
+} metric_wait;
+
+static bool metric_reached(void *arg)
+{
+	metric_wait *w = arg;
+	return metric(w->port, w->name) >= w->min;
+}
+
+/* A metric at least `min` within timeout_ms. */
+static bool wait_metric(int port, const char *name, long long min, int timeout_ms)
+{
+	metric_wait w = {port, name, min};
+	return mws_test_wait_until(metric_reached, &w, timeout_ms);
+}
+
+typedef struct int_wait {
+	atomic_int *v;
+	int min;
+} int_wait;
+
+static bool int_reached(void *arg)
+{
+	int_wait *w = arg;
+	return atomic_load(w->v) >= w->min;
+}
+
+static bool wait_int(atomic_int *v, int min, int timeout_ms)
+{
+	int_wait w = {v, min};
+	return mws_test_wait_until(int_reached, &w, timeout_ms);
+}
+
 Test(v1_redis, unreachable_or_bad_url_fails_at_new)
 {
 	if (!redis_store_built())
@@ -91,6 +127,9 @@ static hop g_hop;
  * other node: A -> B -> A -> B. */
 static void hop_node(v1_app *a, int quarter)
 {
+	if (getenv("V1_DEBUG"))
+		fprintf(stderr, "hop %d: client got %lu, server got %lu\n", quarter,
+		        (unsigned long)atomic_load(&a->c_got), (unsigned long)atomic_load(&a->s_got));
 	mws_server *to = quarter % 2 ? g_hop.b : a->srv;
 	cr_assert_eq(mws_fault_proxy_set_upstream(a->px, "127.0.0.1", mws_server_port(to)), 0);
 	cr_assert_eq(mws_fault_proxy_set_mode(a->px, MWS_FAULT_RESET, 0), 0);
@@ -117,14 +156,18 @@ Test(v1_redis, session_moves_between_nodes_losing_nothing, .timeout = 120)
 	/* Both streams go on while the client hops A -> B -> A -> B at each
 	 * quarter of what it received. The server half always sends through
 	 * node A: while the session is on B that goes through Redis. At most
-	 * WINDOW messages of each stream are unconfirmed at a time, so the
-	 * quarters come while both streams still flow. */
+	 * WINDOW messages of each stream are unconfirmed at a time, and
+	 * neither stream goes more than WINDOW past the next quarter before
+	 * its hop, so the quarters come while both streams still flow. A hop
+	 * waits until the client resumed after the one before: cutting a
+	 * client that is still reconnecting would move nothing. */
 	uint64_t cs = 0, ss = 0, end = mws_test_now_ms() + 90000;
 	int quarter = 1;
 	unsigned char num[8];
 	while ((atomic_load(&a.s_got) < N_MSGS || atomic_load(&a.c_got) < N_MSGS) &&
 	       mws_test_now_ms() < end) {
-		while (cs < N_MSGS && cs - atomic_load(&a.s_got) < WINDOW) {
+		uint64_t upto = quarter <= 3 ? (uint64_t)N_MSGS * quarter / 4 + WINDOW : N_MSGS;
+		while (cs < upto && cs - atomic_load(&a.s_got) < WINDOW) {
 			v1_num(num, cs + 1);
 			int rc = mws_client_send(a.cli, num, 8, MWS_MSG_BINARY);
 			if (rc == MWS_EQUEUEFULL)
@@ -132,7 +175,7 @@ Test(v1_redis, session_moves_between_nodes_losing_nothing, .timeout = 120)
 			cr_assert_eq(rc, 0, "client send: %s", mws_err_name(rc));
 			cs++;
 		}
-		while (ss < N_MSGS && ss - atomic_load(&a.c_got) < WINDOW) {
+		while (ss < upto && ss - atomic_load(&a.c_got) < WINDOW) {
 			v1_num(num, ss + 1);
 			int rc = mws_server_send(a.srv, atomic_load(&a.srv_id), num, 8, MWS_MSG_BINARY);
 			if (rc == MWS_EQUEUEFULL)
@@ -140,11 +183,13 @@ Test(v1_redis, session_moves_between_nodes_losing_nothing, .timeout = 120)
 			cr_assert_eq(rc, 0, "server send: %s", mws_err_name(rc));
 			ss++;
 		}
-		if (quarter <= 3 && atomic_load(&a.c_got) >= (uint64_t)N_MSGS * quarter / 4)
+		if (quarter <= 3 && atomic_load(&a.c_got) >= (uint64_t)N_MSGS * quarter / 4 &&
+		    atomic_load(&a.c_resumed) >= quarter - 1)
 			hop_node(&a, quarter++);
 		usleep(1000);
 	}
 	cr_expect_eq(quarter, 4, "three hops");
+	cr_expect(v1_int_ge(&a.c_resumed, 3, 10000), "resumed after each hop");
 
 	cr_expect_eq(atomic_load(&a.s_got), N_MSGS, "server got %lu",
 	             (unsigned long)atomic_load(&a.s_got));
@@ -225,18 +270,26 @@ static mws_client *inbox_client(mws_ctx *ctx, int port, inbox *in)
 	return c;
 }
 
+typedef struct text_wait {
+	inbox *in;
+	int n;
+	const char *text;
+} text_wait;
+
+static bool text_arrived(void *arg)
+{
+	text_wait *w = arg;
+	pthread_mutex_lock(&w->in->mu);
+	bool ok = atomic_load(&w->in->got) >= w->n && !strcmp(w->in->last, w->text);
+	pthread_mutex_unlock(&w->in->mu);
+	return ok;
+}
+
+/* The n-th message (or a later one) arrived and the last is `text`. */
 static bool wait_text(inbox *in, int n, const char *text)
 {
-	uint64_t end = mws_test_now_ms() + 5000;
-	while (mws_test_now_ms() < end) {
-		pthread_mutex_lock(&in->mu);
-		bool ok = atomic_load(&in->got) >= n && !strcmp(in->last, text);
-		pthread_mutex_unlock(&in->mu);
-		if (ok)
-			return true;
-		usleep(2000);
-	}
-	return false;
+	text_wait w = {in, n, text};
+	return mws_test_wait_until(text_arrived, &w, 5000);
 }
 
 Test(v1_redis, send_and_broadcast_reach_other_nodes, .timeout = 60)
@@ -251,9 +304,7 @@ Test(v1_redis, send_and_broadcast_reach_other_nodes, .timeout = 60)
 	inbox ia = {PTHREAD_MUTEX_INITIALIZER}, ib = {PTHREAD_MUTEX_INITIALIZER};
 	mws_client *ca = inbox_client(ctx, mws_server_port(na), &ia);
 	mws_client *cb = inbox_client(ctx, mws_server_port(nb), &ib);
-	uint64_t end = mws_test_now_ms() + 5000;
-	while (atomic_load(&g_connects) < 2 && mws_test_now_ms() < end)
-		usleep(2000);
+	cr_assert(wait_int(&g_connects, 2, 5000));
 	cr_assert_eq(atomic_load(&g_connects), 2);
 	mws_conn_id id_a = atomic_load(&g_ids[0]), id_b = atomic_load(&g_ids[1]);
 	cr_expect_neq(id_a, id_b, "ids are unique across nodes");
@@ -287,16 +338,22 @@ Test(v1_redis, send_and_broadcast_reach_other_nodes, .timeout = 60)
 
 /* ---- Redis lost while running, then back ---- */
 
-static bool wait_status(int port, int want, int timeout_ms)
+typedef struct status_wait {
+	int port, want;
+} status_wait;
+
+static bool status_is(void *arg)
 {
 	static char body[4096];
-	uint64_t end = mws_test_now_ms() + (uint64_t)timeout_ms;
-	do {
-		if (http_get(port, "/healthz", body, sizeof body) == want)
-			return true;
-		usleep(20000);
-	} while (mws_test_now_ms() < end);
-	return false;
+	status_wait *w = arg;
+	return http_get(w->port, "/healthz", body, sizeof body) == w->want;
+}
+
+/* /healthz answers `want` within timeout_ms. */
+static bool wait_status(int port, int want, int timeout_ms)
+{
+	status_wait w = {port, want};
+	return mws_test_wait_until(status_is, &w, timeout_ms);
 }
 
 static atomic_int g_cli_connected[2];
@@ -322,9 +379,7 @@ Test(v1_redis, redis_lost_then_back, .timeout = 60)
 	mws_fault_proxy *px = NULL; /* cuts ca's connection while Redis is away */
 	cr_assert_eq(mws_fault_proxy_start(&px, "127.0.0.1", 0, "127.0.0.1", port), 0);
 	mws_client *ca = inbox_client(ctx, mws_fault_proxy_port(px), &ia);
-	uint64_t end = mws_test_now_ms() + 5000;
-	while (atomic_load(&g_connects) < 1 && mws_test_now_ms() < end)
-		usleep(2000);
+	cr_assert(wait_int(&g_connects, 1, 5000));
 	cr_assert_eq(atomic_load(&g_connects), 1);
 	mws_conn_id id = atomic_load(&g_ids[0]);
 	cr_assert_eq(mws_server_send(na, id, "before", 6, MWS_MSG_TEXT), 0);
@@ -356,21 +411,14 @@ Test(v1_redis, redis_lost_then_back, .timeout = 60)
 	atomic_store(&g_cli_connected[1], 0);
 	cr_assert_eq(mws_client_set_callbacks(cb, &cbs, (void *)(intptr_t)1, NULL), 0);
 	cr_assert_eq(mws_client_connect(cb), 0);
-	end = mws_test_now_ms() + 5000;
-	while (metric(port, "mws_server_store_refused_total") < 1 && mws_test_now_ms() < end)
-		usleep(20000);
-	cr_expect_geq(metric(port, "mws_server_store_refused_total"), 1);
+	cr_expect(wait_metric(port, "mws_server_store_refused_total", 1, 5000));
 	cr_expect_eq(atomic_load(&g_cli_connected[1]), 0);
 	/* A resume is refused the same way (never "session lost"). */
 	long long refused = metric(port, "mws_server_store_refused_total");
 	cr_assert_eq(mws_fault_proxy_set_mode(px, MWS_FAULT_RESET, 0), 0);
 	cr_assert_eq(mws_fault_proxy_set_mode(px, MWS_FAULT_PASS, 0), 0);
-	end = mws_test_now_ms() + 5000;
-	while (metric(port, "mws_server_store_refused_total") < refused + 2 &&
-	       mws_test_now_ms() < end)
-		usleep(20000);
-	cr_expect_geq(metric(port, "mws_server_store_refused_total"), refused + 2,
-	              "the resumes were refused while Redis was away");
+	cr_expect(wait_metric(port, "mws_server_store_refused_total", refused + 2, 5000),
+	          "the resumes were refused while Redis was away");
 	cr_expect_geq(metric(port, "mws_server_store_errors_total"), 1);
 
 	/* Back, empty (nothing was persisted): the session held here is
@@ -378,10 +426,7 @@ Test(v1_redis, redis_lost_then_back, .timeout = 60)
 	redis_restart(&r);
 	cr_expect(wait_status(port, 200, 5000), "/healthz is ok again");
 	cr_expect(wait_text(&ia, 3, "all"), "held messages go out");
-	end = mws_test_now_ms() + 10000;
-	while (atomic_load(&g_cli_connected[1]) < 1 && mws_test_now_ms() < end)
-		usleep(5000);
-	cr_expect_geq(atomic_load(&g_cli_connected[1]), 1, "the refused client got a session");
+	cr_expect(wait_int(&g_cli_connected[1], 1, 10000), "the refused client got a session");
 	cr_expect_eq(mws_server_send(na, id, "after", 5, MWS_MSG_TEXT), 0);
 	cr_expect(wait_text(&ia, 4, "after"));
 	pthread_mutex_lock(&ia.mu);
@@ -412,9 +457,7 @@ Test(v1_redis, hung_redis_is_down_not_stuck, .timeout = 60)
 	int port = mws_server_port(na);
 	inbox ia = {PTHREAD_MUTEX_INITIALIZER};
 	mws_client *ca = inbox_client(ctx, port, &ia);
-	uint64_t end = mws_test_now_ms() + 5000;
-	while (atomic_load(&g_connects) < 1 && mws_test_now_ms() < end)
-		usleep(2000);
+	cr_assert(wait_int(&g_connects, 1, 5000));
 	cr_assert_eq(atomic_load(&g_connects), 1);
 	mws_conn_id id = atomic_load(&g_ids[0]);
 

@@ -1,6 +1,6 @@
 /* Our server for bench/run.sh where `mws serve` does not fit: sink mode
- * (answers a text message with the count of binary messages received, so
- * a client knows all arrived), more sockets than the CLI's context allows
+ * (answers a text message with the count of binary messages received since
+ * the last answer, so a client knows all arrived), more sockets than the CLI's context allows
  * (its default fd_limit is 4096), and an accept log per 100 ms for the
  * reconnect storm. Over the public header only.
  *
@@ -58,8 +58,11 @@ static void on_message(mws_server *srv, mws_conn_id id, const void *data, size_t
 		atomic_fetch_add(&received, 1);
 		return;
 	}
+	/* The count since the last answer: with one client at a time, as
+	 * bench/run.sh runs them, what this client sent, as the peers' sinks
+	 * count per connection (the harness checks it against what was sent). */
 	char buf[32];
-	int n = snprintf(buf, sizeof buf, "%ld", atomic_load(&received));
+	int n = snprintf(buf, sizeof buf, "%ld", atomic_exchange(&received, 0));
 	mws_server_send(srv, id, buf, (size_t)n, MWS_MSG_TEXT);
 }
 

@@ -50,6 +50,10 @@ def _summary_row(label: str, unit: str, rows: Dict[str, dict], key: Optional[str
         label, _fmt(med[m], unit), unit, m, _fmt(med[best], unit), unit, best, med[m] / med[best])
 
 
+# (binding, the peer it is held against, the goal of issue 11 item 5)
+BINDING_GOALS = [("managedws-python", "picows", "2"), ("managedws-node", "ws", "1.5")]
+
+
 def summary_table(res: dict) -> List[str]:
     """One line per figure, as in issue 11: ours, the best peer, the ratio."""
     out = ["## Summary", "", "| figure | managedws | best peer | ratio |", "| --- | --- | --- | ---: |"]
@@ -66,6 +70,13 @@ def summary_table(res: dict) -> List[str]:
     for label, r in res.get("binding_tput", {}).items():
         for b in peers.BINDINGS:
             rows.append(_summary_row("%s throughput %s" % (b, label), "msg/s", r, None, True, b))
+        # issue 11 item 5: each binding beside the peer of its language
+        for b, peer, goal in BINDING_GOALS:
+            if label.startswith("64 B") and b in r and peer in r and r[peer]["median"]:
+                mine, theirs = r[b]["median"], r[peer]["median"]
+                rows.append("| %s throughput %s vs %s (target ≥ %s×) | %s msg/s | %s msg/s (%s) "
+                            "| **%.2f×** |" % (b, label, peer, goal, _fmt(mine, "msg/s"),
+                                               _fmt(theirs, "msg/s"), peer, mine / theirs))
     for label, r in res.get("server_sink", {}).items():
         rows.append(_summary_row("server sink " + label, "msg/s", r, None, True))
     for label, r in res.get("client_rtt", {}).items():

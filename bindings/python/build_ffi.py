@@ -15,6 +15,8 @@ are appended, because the preprocessor erases or cannot know them:
 - ``_mws_py_send_packed``, a small C helper of the module itself (below):
   messages handed over as one bytes object and an array of lengths, which
   Python builds far faster than an array of ``mws_message`` structs;
+- ``_mws_py_send``, another: ``send()``'s one call, returning the send
+  number or the error (no out-parameter for Python to allocate and read);
 - nothing else: every function, struct and enum comes from the header.
 
 With ``--lib`` (the static library the module links) and ``--nm``, a
@@ -94,6 +96,22 @@ static int _mws_py_send_packed(mws_client *c, const char *buf, const size_t *len
 	}
 	*accepted = done;
 	return rc;
+}
+"""
+
+# send()'s hot path: one crossing, bytes passed as ``const char *`` (CFFI
+# hands over the bytes object's own buffer, no copy), and the send number
+# returned, or a negative MWS_E... code, instead of written through an
+# out-parameter that Python would have to allocate and read back.
+SEND_ONE_CDEF = r"""
+int64_t _mws_py_send(mws_client *c, const char *data, size_t len, int type);
+"""
+SEND_ONE_SOURCE = r"""
+static int64_t _mws_py_send(mws_client *c, const char *data, size_t len, int type)
+{
+	uint64_t number = 0;
+	int rc = mws_client_send_seq(c, data, len, type, &number);
+	return rc < 0 ? (int64_t)rc : (int64_t)number;
 }
 """
 
@@ -195,6 +213,8 @@ def make_cdef(cc: str, header: str, defined: "set | None" = None) -> str:
         externs += EXTERN_PYTHON_SERVER
     if re.search(r"\bmws_client_send_many\b", body):
         externs += SEND_PACKED_CDEF
+    if re.search(r"\bmws_client_send_seq\b", body):
+        externs += SEND_ONE_CDEF
     return body + "\n" + defines + "\n" + externs
 
 
@@ -217,6 +237,8 @@ def main() -> None:
     source = '#include "managedws.h"\n'
     if "_mws_py_send_packed" in cdef:
         source += SEND_PACKED_SOURCE
+    if "_mws_py_send(" in cdef:
+        source += SEND_ONE_SOURCE
     ffi.set_source("managedws._mws", source)
     ffi.emit_c_code(args.out)
 

@@ -30,10 +30,12 @@ const finish = (fields) => {
 ws.on('open', () => {
   if (mode === 'throughput') {
     const t0 = process.hrtime.bigint();
-    ws.on('message', (_data, isBinary) => {
+    ws.on('message', (data, isBinary) => {
       if (isBinary) return;
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-      finish({ seconds: secs, msg_per_s: count / secs });
+      // The sink's answer: how many of our messages it counted.
+      const answer = String(data);
+      finish({ seconds: secs, msg_per_s: count / secs, counted: /^\d+$/.test(answer) ? Number(answer) : null });
     });
     for (let i = 0; i < count; i++) ws.send(payload, { binary: true });
     ws.send('__sync');

@@ -29,6 +29,13 @@ def report(lib: str, mode: str, count: int, size: int, **fields: float) -> None:
     print(json.dumps({"client": lib, "mode": mode, "msgs": count, "size": size, **fields}), flush=True)
 
 
+def sink_count(answer) -> "int | None":
+    """The sink server's answer to __sync: how many messages it counted
+    (an echo server echoes "__sync": None)."""
+    text = answer.decode() if isinstance(answer, bytes) else str(answer)
+    return int(text) if text.isdigit() else None
+
+
 def rtt_fields(rtt: list) -> dict:
     rtt.sort()
     n = len(rtt)
@@ -72,18 +79,20 @@ async def websockets_client(url: str, mode: str, count: int, size: int) -> None:
     payload = b"x" * size
     async with connect(url, compression=None, ping_interval=None, max_size=None) as ws:
         if mode == "throughput":
-            async def drain() -> None:
+            async def drain() -> str:
                 async for msg in ws:
                     if isinstance(msg, str):
-                        return
+                        return msg
+                return ""
             reader = asyncio.create_task(drain())
             t0 = time.perf_counter()
             for _ in range(count):
                 await ws.send(payload)
             await ws.send("__sync")
-            await asyncio.wait_for(reader, 120)
+            counted = await asyncio.wait_for(reader, 120)
             secs = time.perf_counter() - t0
-            report("websockets", mode, count, size, seconds=secs, msg_per_s=count / secs)
+            report("websockets", mode, count, size, seconds=secs, msg_per_s=count / secs,
+                   counted=sink_count(counted))
             return
         rtt = []
         for _ in range(count):
@@ -146,7 +155,7 @@ async def picows_client(url: str, mode: str, count: int, size: int) -> None:
             t = frame.msg_type
             if mode == "throughput":
                 if t == WSMsgType.TEXT and not done.done():
-                    done.set_result(None)
+                    done.set_result(frame.get_payload_as_bytes())
                 return
             # rtt: the next message leaves from inside the callback.
             rtt.append((time.perf_counter() - self.t0) * 1e6)
@@ -164,9 +173,10 @@ async def picows_client(url: str, mode: str, count: int, size: int) -> None:
             if not client.writable.is_set():
                 await client.writable.wait()
         transport.send(WSMsgType.TEXT, b"__sync")
-        await asyncio.wait_for(done, 120)
+        counted = await asyncio.wait_for(done, 120)
         secs = time.perf_counter() - t0
-        report("picows", mode, count, size, seconds=secs, msg_per_s=count / secs)
+        report("picows", mode, count, size, seconds=secs, msg_per_s=count / secs,
+               counted=sink_count(counted))
     else:
         client.t0 = time.perf_counter()
         transport.send(WSMsgType.BINARY, payload)
@@ -185,12 +195,13 @@ def managedws_client(url: str, mode: str, count: int, size: int, batch: bool = F
     synced = threading.Event()
     got = threading.Semaphore(0)
     rtt: list = []
-    state = {"t0": 0.0}
+    state: dict = {"t0": 0.0, "counted": None}
     client_box: list = []
 
     def on_message(msg) -> None:
         if mode == "throughput":
             if isinstance(msg, str):
+                state["counted"] = sink_count(msg)
                 synced.set()
         elif mode == "rtt":
             got.release()
@@ -241,7 +252,8 @@ def managedws_client(url: str, mode: str, count: int, size: int, batch: bool = F
                 raise SystemExit("managedws: no answer to __sync")
             secs = time.perf_counter() - t0
             name = "managedws-python-batch" if batch else "managedws-python"
-            report(name, mode, count, size, seconds=secs, msg_per_s=count / secs)
+            report(name, mode, count, size, seconds=secs, msg_per_s=count / secs,
+                   counted=state["counted"])
         elif mode == "rtt":
             for _ in range(count):
                 t0 = time.perf_counter()

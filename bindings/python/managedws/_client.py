@@ -22,8 +22,9 @@ __all__ = ["Client", "Credentials"]
 
 logger = logging.getLogger("managedws")
 
-_send_tls = threading.local()  # send()'s number out-parameter, one per thread
+_send_one = lib._mws_py_send  # build_ffi.py: the number, or a negative MWS_E... code
 _BINARY = lib.MWS_MSG_BINARY
+_TEXT = lib.MWS_MSG_TEXT
 
 
 @dataclasses.dataclass
@@ -292,23 +293,30 @@ in the FAILED state.
         per client; see wait_acked()). QueueFull when the queue is at its
         bounds, Closed once closed, Failed in FAILED.
         """
-        # The hot path: bytes go to C as they are (no from_buffer), and the
-        # number's out-parameter is allocated once per thread.
-        number = getattr(_send_tls, "number", None)
-        if number is None:
-            number = _send_tls.number = ffi.new("uint64_t *")
-        if type(message) is bytes:
-            rc = lib.mws_client_send_seq(self._ptr(), message, len(message), _BINARY, number)
+        # The hot path, one crossing: bytes and encoded str go to C as they
+        # are (CFFI passes the object's own buffer); the number comes back
+        # as the result. No method calls on the way: each costs as much as
+        # the C send itself (measured: bench/README.md, "Python binding").
+        core = self._core
+        ptr = core.ptr if core is not None else None
+        if ptr is None:
+            raise Closed(self._released_text)
+        tp = type(message)
+        if tp is bytes:
+            n = _send_one(ptr, message, len(message), _BINARY)
+        elif tp is str:
+            data = message.encode("utf-8")
+            n = _send_one(ptr, data, len(data), _TEXT)
         else:
-            buf, n, t = encode(message)
-            rc = lib.mws_client_send_seq(self._ptr(), buf, n, t, number)
-        if rc < 0:
-            exc = error_for(rc, "send")
-            if isinstance(exc, Failed) and self._last_change is not None:
-                exc.close_code = self._last_change.close_code
-                exc.reason = self._last_change.reason
-            raise exc
-        return int(number[0])
+            buf, size, t = encode(message)
+            n = _send_one(ptr, buf, size, t)
+        if n > 0:
+            return n
+        exc = error_for(n, "send")
+        if isinstance(exc, Failed) and self._last_change is not None:
+            exc.close_code = self._last_change.close_code
+            exc.reason = self._last_change.reason
+        raise exc
 
     def send_many(self, messages: Iterable[Union[str, bytes, bytearray, memoryview]]) -> int:
         """Sends each message in order, as send() would, with one call into

@@ -1,0 +1,155 @@
+/* The I/O thread's wait: libwebsockets' poll(2) loop, or libev on epoll(7).
+ *
+ * poll(2) scans every socket at every wake: 19,000 idle connections with
+ * 15 s heartbeats wake it about 1,300 times a second, each a full scan.
+ * epoll costs what is ready. libwebsockets 4.1.6 reaches libev through its
+ * evlib plugin; we give it a loop of our own ("foreign" in lws's words) so
+ * that lws installs no SIGINT watcher and our I/O thread keeps its own
+ * round (ev_run once, then check for stop), as with poll. */
+#include "io/loop.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/ctx.h"
+
+#if defined(MWS_HAVE_LIBEV)
+#include <ev.h>
+
+/* The plugin lws 4.1.6 dlopens for LWS_SERVER_OPTION_LIBEV
+ * (lib/core/context.c: LWS_INSTALL_LIBDIR, "evlib_ev"). */
+#define MWS__EVLIB_PLUGIN LWS_INSTALL_LIBDIR "/libwebsockets-evlib_ev.so"
+
+/* A safety wake at least this often: see mws__loop_timer_due(). */
+#define MWS__EV_TICK_S 1.0
+
+struct mws__ev {
+	struct ev_loop *loop;
+	void *foreign[1];   /* info.foreign_loops: one service thread */
+	ev_timer tick;
+};
+
+static void mws__ev_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	mws_ctx *ctx = t->data;
+	/* Any event on an lws socket makes lws serve its ripe timers after it
+	 * (lws_ev_idle_cb); a wake of our own is the cheapest event. */
+	if (ctx->lws)
+		lws_cancel_service(ctx->lws);
+}
+#endif
+
+int mws__loop_choose(int asked)
+{
+	if (asked == MWS_EVENT_LOOP_DEFAULT) {
+		const char *env = getenv("MWS_EVENT_LOOP");
+		if (env && !strcmp(env, "epoll"))
+			return MWS_EVENT_LOOP_EPOLL;
+		return MWS_EVENT_LOOP_POLL;
+	}
+	if (asked == MWS_EVENT_LOOP_POLL || asked == MWS_EVENT_LOOP_EPOLL)
+		return asked;
+	return MWS_EINVAL;
+}
+
+int mws__loop_prepare(mws_ctx *ctx, struct lws_context_creation_info *info)
+{
+	if (ctx->loop_kind != MWS_EVENT_LOOP_EPOLL)
+		return 0;
+#if defined(MWS_HAVE_LIBEV)
+	if (access(MWS__EVLIB_PLUGIN, R_OK)) {
+		mws__log(ctx, MWS_LOG_ERROR,
+		         "epoll event loop: libwebsockets' libev plugin %s is missing "
+		         "(Debian package libwebsockets-evlib-ev)", MWS__EVLIB_PLUGIN);
+		return MWS_EUNSUPPORTED;
+	}
+	struct mws__ev *ev = calloc(1, sizeof *ev);
+	if (!ev)
+		return MWS_ENOMEM;
+	ev->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+	if (!ev->loop) {
+		free(ev);
+		mws__log(ctx, MWS_LOG_ERROR, "epoll event loop: libev has no epoll here");
+		return MWS_EUNSUPPORTED;
+	}
+	ev->foreign[0] = ev->loop;
+	ctx->ev = ev;
+	info->options |= LWS_SERVER_OPTION_LIBEV;
+	info->foreign_loops = ev->foreign;
+	return 0;
+#else
+	(void)info;
+	mws__log(ctx, MWS_LOG_ERROR, "epoll event loop: this build has no libev");
+	return MWS_EUNSUPPORTED;
+#endif
+}
+
+int mws__loop_started(mws_ctx *ctx)
+{
+#if defined(MWS_HAVE_LIBEV)
+	struct mws__ev *ev = ctx->ev;
+	if (!ev)
+		return 0;
+	ev_timer_init(&ev->tick, mws__ev_tick_cb, MWS__EV_TICK_S, MWS__EV_TICK_S);
+	ev->tick.data = ctx;
+	ev_timer_start(ev->loop, &ev->tick);
+#else
+	(void)ctx;
+#endif
+	return 0;
+}
+
+int mws__loop_run_once(mws_ctx *ctx)
+{
+#if defined(MWS_HAVE_LIBEV)
+	if (ctx->ev) {
+		ev_run(ctx->ev->loop, EVRUN_ONCE);
+		return 0;
+	}
+#endif
+	return lws_service(ctx->lws, 0);
+}
+
+/* libwebsockets 4.1.6's libev glue (lib/event-libs/libev/libev.c) re-arms
+ * its one timer with ev_timer_set() + ev_timer_start(), and
+ * ev_timer_start() does nothing to a timer already running: a timer
+ * scheduled sooner than the one armed would wait for the later one or for
+ * the next socket event. So we keep a timer of our own at the soonest of
+ * ours (and at least every second, for lws's internal ones) and wake the
+ * loop through lws when it fires. */
+void mws__loop_timer_due(mws_ctx *ctx, uint64_t delay_ms)
+{
+#if defined(MWS_HAVE_LIBEV)
+	struct mws__ev *ev = ctx->ev;
+	if (!ev)
+		return;
+	/* a millisecond late, so that the timer is ripe when lws looks */
+	double after = (double)(delay_ms + 1) / 1000.0;
+	if (ev_is_active(&ev->tick) && ev_timer_remaining(ev->loop, &ev->tick) <= after)
+		return;
+	ev_timer_stop(ev->loop, &ev->tick);
+	ev_timer_set(&ev->tick, after, MWS__EV_TICK_S);
+	ev_timer_start(ev->loop, &ev->tick);
+#else
+	(void)ctx;
+	(void)delay_ms;
+#endif
+}
+
+void mws__loop_free(mws_ctx *ctx)
+{
+#if defined(MWS_HAVE_LIBEV)
+	struct mws__ev *ev = ctx->ev;
+	if (!ev)
+		return;
+	ev_timer_stop(ev->loop, &ev->tick);
+	ev_loop_destroy(ev->loop);
+	free(ev);
+	ctx->ev = NULL;
+#else
+	(void)ctx;
+#endif
+}

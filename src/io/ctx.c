@@ -169,7 +169,7 @@ void mws__timer_in(mws_ctx *ctx, lws_sorted_usec_list_t *sul, uint64_t delay_ms,
                    sul_cb_t cb)
 {
 	lws_sul_schedule(ctx->lws, 0, sul, cb, (lws_usec_t)delay_ms * LWS_US_PER_MS);
-	mws__loop_timer_due(ctx, delay_ms);
+	mws__loop_timer_due(ctx, sul);
 }
 
 void mws__timer_cancel(lws_sorted_usec_list_t *sul) { lws_sul_cancel(sul); }

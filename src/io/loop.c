@@ -21,13 +21,18 @@
  * (lib/core/context.c: LWS_INSTALL_LIBDIR, "evlib_ev"). */
 #define MWS__EVLIB_PLUGIN LWS_INSTALL_LIBDIR "/libwebsockets-evlib_ev.so"
 
-/* A safety wake at least this often: see mws__loop_timer_due(). */
+/* A wake at least this often, for timers of lws's we cannot see. */
 #define MWS__EV_TICK_S 1.0
 
 struct mws__ev {
 	struct ev_loop *loop;
 	void *foreign[1];   /* info.foreign_loops: one service thread */
+	ev_prepare before_wait;
 	ev_timer tick;
+	/* libwebsockets' sorted timer list (its head is the soonest), learnt
+	 * from the first timer we schedule; and the time the tick is set for */
+	const lws_dll2_owner_t *timers;
+	lws_usec_t armed_us;
 };
 
 static void mws__ev_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -35,10 +40,31 @@ static void mws__ev_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)revents;
 	mws_ctx *ctx = t->data;
+	ctx->ev->armed_us = 0;
 	/* Any event on an lws socket makes lws serve its ripe timers after it
 	 * (lws_ev_idle_cb); a wake of our own is the cheapest event. */
 	if (ctx->lws)
 		lws_cancel_service(ctx->lws);
+}
+
+/* Before every wait: the tick set for libwebsockets' soonest timer. */
+static void mws__ev_before_wait(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)revents;
+	struct mws__ev *ev = w->data;
+	const lws_sorted_usec_list_t *soonest =
+		ev->timers && ev->timers->head ? (const lws_sorted_usec_list_t *)ev->timers->head
+		                               : NULL;
+	lws_usec_t now = lws_now_usecs();
+	lws_usec_t due = soonest ? soonest->us : now + (lws_usec_t)(MWS__EV_TICK_S * 1e6);
+	if (ev->armed_us && ev->armed_us <= due && ev_is_active(&ev->tick))
+		return;
+	/* a millisecond late, so that the timer is ripe when lws looks */
+	double after = due > now ? (double)(due - now) / 1e6 + 0.001 : 0.001;
+	ev_timer_stop(loop, &ev->tick);
+	ev_timer_set(&ev->tick, after, 0.);
+	ev_timer_start(loop, &ev->tick);
+	ev->armed_us = due;
 }
 #endif
 
@@ -93,9 +119,11 @@ int mws__loop_started(mws_ctx *ctx)
 	struct mws__ev *ev = ctx->ev;
 	if (!ev)
 		return 0;
-	ev_timer_init(&ev->tick, mws__ev_tick_cb, MWS__EV_TICK_S, MWS__EV_TICK_S);
+	ev_timer_init(&ev->tick, mws__ev_tick_cb, MWS__EV_TICK_S, 0.);
 	ev->tick.data = ctx;
-	ev_timer_start(ev->loop, &ev->tick);
+	ev_prepare_init(&ev->before_wait, mws__ev_before_wait);
+	ev->before_wait.data = ev;
+	ev_prepare_start(ev->loop, &ev->before_wait);
 #else
 	(void)ctx;
 #endif
@@ -117,25 +145,18 @@ int mws__loop_run_once(mws_ctx *ctx)
  * its one timer with ev_timer_set() + ev_timer_start(), and
  * ev_timer_start() does nothing to a timer already running: a timer
  * scheduled sooner than the one armed would wait for the later one or for
- * the next socket event. So we keep a timer of our own at the soonest of
- * ours (and at least every second, for lws's internal ones) and wake the
- * loop through lws when it fires. */
-void mws__loop_timer_due(mws_ctx *ctx, uint64_t delay_ms)
+ * the next socket event. So before each wait we set a timer of our own for
+ * the head of lws's sorted list and wake the loop through lws when it
+ * fires. The list is found from a timer of ours once it is scheduled. */
+void mws__loop_timer_due(mws_ctx *ctx, lws_sorted_usec_list_t *sul)
 {
 #if defined(MWS_HAVE_LIBEV)
 	struct mws__ev *ev = ctx->ev;
-	if (!ev)
-		return;
-	/* a millisecond late, so that the timer is ripe when lws looks */
-	double after = (double)(delay_ms + 1) / 1000.0;
-	if (ev_is_active(&ev->tick) && ev_timer_remaining(ev->loop, &ev->tick) <= after)
-		return;
-	ev_timer_stop(ev->loop, &ev->tick);
-	ev_timer_set(&ev->tick, after, MWS__EV_TICK_S);
-	ev_timer_start(ev->loop, &ev->tick);
+	if (ev && !ev->timers)
+		ev->timers = sul->list.owner;
 #else
 	(void)ctx;
-	(void)delay_ms;
+	(void)sul;
 #endif
 }
 
@@ -146,6 +167,7 @@ void mws__loop_free(mws_ctx *ctx)
 	if (!ev)
 		return;
 	ev_timer_stop(ev->loop, &ev->tick);
+	ev_prepare_stop(ev->loop, &ev->before_wait);
 	ev_loop_destroy(ev->loop);
 	free(ev);
 	ctx->ev = NULL;

@@ -29,9 +29,9 @@ int mws__loop_started(struct mws_ctx *ctx);
  * serve no more. I/O thread. */
 int mws__loop_run_once(struct mws_ctx *ctx);
 
-/* A libwebsockets timer was scheduled `delay_ms` from now: makes sure the
- * loop wakes for it (see loop.c for why libev needs this). I/O thread. */
-void mws__loop_timer_due(struct mws_ctx *ctx, uint64_t delay_ms);
+/* `sul` was just scheduled with lws_sul_schedule(): the loop makes sure to
+ * wake for lws's timers (see loop.c for why libev needs this). I/O thread. */
+void mws__loop_timer_due(struct mws_ctx *ctx, lws_sorted_usec_list_t *sul);
 
 /* After lws_context_destroy() (or a failed create): frees the loop. */
 void mws__loop_free(struct mws_ctx *ctx);

@@ -145,9 +145,8 @@ Test(event_loop, a_server_and_its_clients_on_epoll_echo_and_heartbeat, .timeout 
 
 typedef struct timer_probe {
 	mws__cmd cmd;
-	lws_sorted_usec_list_t later, sooner;
-	atomic_uint_least64_t sooner_at_ms;
-	uint64_t sooner_delay_ms;
+	lws_sorted_usec_list_t later, sooner, second;
+	atomic_uint_least64_t sooner_at_ms, second_at_ms;
 } timer_probe;
 
 static timer_probe probe;
@@ -160,6 +159,12 @@ static void sooner_cb(lws_sorted_usec_list_t *sul)
 	atomic_store(&probe.sooner_at_ms, mws__now_ms());
 }
 
+static void second_cb(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	atomic_store(&probe.second_at_ms, mws__now_ms());
+}
+
 static void arm_later(mws_ctx *ctx, mws__cmd *cmd)
 {
 	mws__timer_in(ctx, &probe.later, 10000, never_cb);
@@ -168,7 +173,8 @@ static void arm_later(mws_ctx *ctx, mws__cmd *cmd)
 
 static void arm_sooner(mws_ctx *ctx, mws__cmd *cmd)
 {
-	mws__timer_in(ctx, &probe.sooner, probe.sooner_delay_ms, sooner_cb);
+	mws__timer_in(ctx, &probe.sooner, 50, sooner_cb);
+	mws__timer_in(ctx, &probe.second, 300, second_cb);
 	mws__ctx_complete(ctx, cmd);
 }
 
@@ -176,20 +182,21 @@ static void cancel_both(mws_ctx *ctx, mws__cmd *cmd)
 {
 	mws__timer_cancel(&probe.later);
 	mws__timer_cancel(&probe.sooner);
+	mws__timer_cancel(&probe.second);
 	mws__ctx_complete(ctx, cmd);
 }
 
-static bool sooner_fired(void *arg)
+static bool both_fired(void *arg)
 {
 	(void)arg;
-	return atomic_load(&probe.sooner_at_ms) != 0;
+	return atomic_load(&probe.sooner_at_ms) && atomic_load(&probe.second_at_ms);
 }
 
 /* libwebsockets 4.1.6's libev glue re-arms its one timer with
- * ev_timer_start(), which leaves a running timer alone: a timer scheduled
- * sooner than the one armed (here 50 ms behind 10 s) waited for the later
- * one or for the next socket event. */
-Test(event_loop, a_sooner_timer_fires_on_time_behind_a_later_one)
+ * ev_timer_start(), which leaves a running timer alone: timers scheduled
+ * sooner than the one armed (here 50 and 300 ms behind 10 s) waited for
+ * the later one or for the next socket event. */
+Test(event_loop, sooner_timers_fire_on_time_behind_a_later_one)
 {
 	mws_ctx *ctx = ctx_on(MWS_EVENT_LOOP_EPOLL);
 	probe.cmd.run = arm_later;
@@ -198,15 +205,18 @@ Test(event_loop, a_sooner_timer_fires_on_time_behind_a_later_one)
 	 * command taken before that, the test would pass without showing
 	 * anything, never fail wrongly. */
 	usleep(100 * 1000);
-	probe.sooner_delay_ms = 50;
 	uint64_t t0 = mws__now_ms();
 	probe.cmd.run = arm_sooner;
 	mws__ctx_call(ctx, &probe.cmd);
-	cr_assert(mws_test_wait_until(sooner_fired, NULL, 15000), "the 50 ms timer never fired");
-	uint64_t late = atomic_load(&probe.sooner_at_ms) - t0;
-	cr_expect_geq(late, 50);
-	cr_expect_lt(late, 50 + MWS_TEST_SLACK_MS(400), "the 50 ms timer fired after %llu ms",
-	             (unsigned long long)late);
+	cr_assert(mws_test_wait_until(both_fired, NULL, 15000), "a timer never fired");
+	uint64_t first = atomic_load(&probe.sooner_at_ms) - t0;
+	uint64_t second = atomic_load(&probe.second_at_ms) - t0;
+	cr_expect_geq(first, 50);
+	cr_expect_lt(first, 50 + MWS_TEST_SLACK_MS(400), "the 50 ms timer fired after %llu ms",
+	             (unsigned long long)first);
+	cr_expect_geq(second, 300);
+	cr_expect_lt(second, 300 + MWS_TEST_SLACK_MS(400), "the 300 ms timer fired after %llu ms",
+	             (unsigned long long)second);
 	probe.cmd.run = cancel_both;
 	mws__ctx_call(ctx, &probe.cmd);
 	mws_ctx_free(ctx);

@@ -8,6 +8,7 @@
  * round (ev_run once, then check for stop), as with poll. */
 #include "io/loop.h"
 
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -81,11 +82,32 @@ int mws__loop_choose(int asked)
 	return MWS_EINVAL;
 }
 
+#if defined(MWS_HAVE_LIBEV)
+/* The plugin links the system's libwebsockets.so.17 by name. A copy of
+ * libwebsockets renamed into a package (the Python wheel vendors its own)
+ * would leave the plugin calling into a second, uninitialised lws. */
+static int mws__lws_is_the_systems(void)
+{
+	Dl_info di;
+	if (!dladdr((void *)lws_create_context, &di) || !di.dli_fname)
+		return 0;
+	const char *base = strrchr(di.dli_fname, '/');
+	base = base ? base + 1 : di.dli_fname;
+	return strncmp(base, "libwebsockets.so", 16) == 0;
+}
+#endif
+
 int mws__loop_prepare(mws_ctx *ctx, struct lws_context_creation_info *info)
 {
 	if (ctx->loop_kind != MWS_EVENT_LOOP_EPOLL)
 		return 0;
 #if defined(MWS_HAVE_LIBEV)
+	if (!mws__lws_is_the_systems()) {
+		mws__log(ctx, MWS_LOG_ERROR,
+		         "epoll event loop: libwebsockets' libev plugin needs the system's "
+		         "libwebsockets, and this one is a private copy");
+		return MWS_EUNSUPPORTED;
+	}
 	if (access(MWS__EVLIB_PLUGIN, R_OK)) {
 		mws__log(ctx, MWS_LOG_ERROR,
 		         "epoll event loop: libwebsockets' libev plugin %s is missing "

@@ -101,8 +101,8 @@ typedef struct mws_ctx mws_ctx;
  * package libwebsockets-evlib-ev (and libev4), else mws_ctx_new() fails
  * with MWS_EUNSUPPORTED and logs why. */
 typedef enum mws_event_loop {
-	MWS_EVENT_LOOP_DEFAULT = 0, /* the environment's MWS_EVENT_LOOP ("poll"
-	                               or "epoll"), else POLL */
+	MWS_EVENT_LOOP_DEFAULT = 0, /* EPOLL if the environment has
+	                               MWS_EVENT_LOOP=epoll, else POLL */
 	MWS_EVENT_LOOP_POLL = 1,
 	MWS_EVENT_LOOP_EPOLL = 2
 } mws_event_loop;

@@ -302,7 +302,7 @@ int mws__client_writeable(struct mws_client *c, struct lws *wsi)
 
 /* ---- heartbeats ---- */
 
-/* Heartbeats wake the loop on a grid that every client of the process
+/* Heartbeats wake the loop on a grid that every client of a context
  * shares (multiples of a tick on the monotonic clock): a heartbeat due
  * within the current tick goes now, early by less than a tick and never
  * late, so a zombie is still found within interval + timeout. Thousands of
@@ -320,12 +320,17 @@ static uint64_t mws__hb_tick_ms(const struct mws_client *c)
 static void mws__client_hb_tick(lws_sorted_usec_list_t *sul);
 
 /* Schedules the next look at `next` (from mws__hb_poll): a send on the
- * grid at or before it, a timeout check exactly. */
+ * grid at or before it, a timeout check exactly. Each context's grid has a
+ * random phase, so that processes full of clients do not beat together. */
 static void mws__client_hb_arm(struct mws_client *c, uint64_t now, uint64_t next)
 {
 	uint64_t tick = mws__hb_tick_ms(c), at = next;
-	if (tick && next == c->hb.next_send_ms && next - next % tick > now)
-		at = next - next % tick;
+	if (tick && next == c->hb.next_send_ms) {
+		uint64_t phase = c->ctx->hb_phase % tick;
+		uint64_t on_grid = next >= phase ? next - (next - phase) % tick : next;
+		if (on_grid > now)
+			at = on_grid;
+	}
 	mws__timer_in(c->ctx, &c->hb_sul, at > now ? at - now : 1, mws__client_hb_tick);
 }
 

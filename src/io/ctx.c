@@ -10,6 +10,7 @@
 #include <time.h>
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 
 #include "io/client_io.h"
@@ -390,6 +391,8 @@ MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg_in)
 	ctx->log_level = cfg.log_level ? cfg.log_level : MWS_LOG_WARN;
 	ctx->fd_limit = cfg.fd_limit ? cfg.fd_limit : mws__fd_limit_from_rlimit();
 	ctx->loop_kind = loop_kind;
+	if (getrandom(&ctx->hb_phase, sizeof ctx->hb_phase, GRND_NONBLOCK) != sizeof ctx->hb_phase)
+		ctx->hb_phase = (uint32_t)mws__now_us();
 	ctx->members.next = ctx->members.prev = &ctx->members;
 	ctx->resolve = mws__resolve_getaddrinfo;
 	pthread_mutex_init(&ctx->door, NULL);

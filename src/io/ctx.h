@@ -82,6 +82,8 @@ struct mws_ctx {
 	int log_level;
 	int fd_limit;
 	int loop_kind;              /* MWS_EVENT_LOOP_POLL or _EPOLL (io/loop.c) */
+	uint32_t hb_phase;          /* where this context's heartbeat grid starts
+	                               (random: processes do not beat together) */
 	struct mws__ev *ev;         /* the libev loop, for _EPOLL */
 };
 

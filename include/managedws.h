@@ -60,7 +60,8 @@ MWS_API const char *mws_version_string(void);
 	XX(EFAILED, -9, "connection failed permanently")                    \
 	XX(ELISTEN, -10, "cannot listen on the requested address")          \
 	XX(EDEADLK, -11, "would wait on the I/O thread from the I/O thread") \
-	XX(ESTORE, -12, "session store unavailable")
+	XX(ESTORE, -12, "session store unavailable")                       \
+	XX(EUNSUPPORTED, -13, "not available in this build or on this system")
 
 typedef enum mws_err {
 	MWS_OK = 0,
@@ -93,6 +94,19 @@ typedef void (*mws_log_cb)(int level, const char *msg, void *user_data);
  * and servers share one context. */
 typedef struct mws_ctx mws_ctx;
 
+/* What the I/O thread waits in. poll(2) (libwebsockets' own loop) scans
+ * every socket at every wake, so its idle cost grows with connections
+ * times heartbeats; epoll(7) costs what is ready. EPOLL is libev on epoll
+ * through libwebsockets' evlib plugin: at run time it needs the Debian
+ * package libwebsockets-evlib-ev (and libev4), else mws_ctx_new() fails
+ * with MWS_EUNSUPPORTED and logs why. */
+typedef enum mws_event_loop {
+	MWS_EVENT_LOOP_DEFAULT = 0, /* EPOLL if the environment has
+	                               MWS_EVENT_LOOP=epoll, else POLL */
+	MWS_EVENT_LOOP_POLL = 1,
+	MWS_EVENT_LOOP_EPOLL = 2
+} mws_event_loop;
+
 typedef struct mws_ctx_config {
 	size_t size;            /* set by mws_ctx_config_init() */
 	mws_log_cb log_cb;      /* NULL: no logging */
@@ -104,6 +118,7 @@ typedef struct mws_ctx_config {
 	                           bounds the sockets of this context (and its
 	                           memory, about 16 bytes a socket), with
 	                           slower lookups in libwebsockets. */
+	int event_loop;         /* mws_event_loop; 0: MWS_EVENT_LOOP_DEFAULT */
 } mws_ctx_config;
 
 /* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */
@@ -118,6 +133,11 @@ MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg);
  * Clients and servers still alive become unusable: free them first.
  * Not from a callback (MWS_EDEADLK). */
 MWS_API int mws_ctx_free(mws_ctx *ctx);
+
+/* The loop the context's I/O thread waits in: MWS_EVENT_LOOP_POLL or
+ * MWS_EVENT_LOOP_EPOLL (never DEFAULT). MWS_EINVAL if ctx is NULL. Any
+ * thread. */
+MWS_API int mws_ctx_event_loop(const mws_ctx *ctx);
 
 /* The process-wide context, created on first use and freed at exit.
  * NULL only if it cannot be created. Any thread. */

@@ -11,6 +11,10 @@ DEBS=(build-essential cmake ninja-build pkg-config
 # The Redis session store (src/store/) and its tests (a redis-server each).
 DEBS+=(libhiredis-dev redis-server)
 DEBS+=(haproxy) # scripts/cluster.sh (redis-cli comes with redis-server)
+# The epoll event loop (MWS_EVENT_LOOP_EPOLL): libev, and libwebsockets'
+# libev plugin, which the library loads at run time (libwebsockets-dev
+# pulls both in today; named here because running needs them).
+DEBS+=(libev-dev libwebsockets-evlib-ev)
 # Node and npm only when missing: a machine may already have its own Node
 # (e.g. NodeSource's nodejs, which ships npm and conflicts with Debian's).
 command -v node >/dev/null 2>&1 || DEBS+=(nodejs)

@@ -39,14 +39,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
 
 
-def mws_serve(n: int, hb_ms: int) -> List[str]:
+def mws_serve(n: int, hb_ms: int, loop: str = "poll") -> List[str]:
     # Sessions and connections bounded by n; no per-address handshake or rate
     # bound (a few source addresses carry everything); the server reaps a
     # client silent for 3 heartbeats; clients ping, the server does not.
     return [peers.MWS, "serve", "--print-port", "--quiet", "--summary-interval", "0",
             "--rate", "0", "--max-handshakes-per-address", "-1",
             "--max-connections", str(n + 100), "--max-sessions", str(n + 100),
-            "--ping-interval", "0", "--heartbeat-timeout", str(3 * hb_ms)]
+            "--ping-interval", "0", "--heartbeat-timeout", str(3 * hb_ms),
+            "--event-loop", loop]
 
 
 def ws_serve() -> List[str]:
@@ -198,6 +199,9 @@ def main() -> int:
     ap.add_argument("--idle", type=int, default=30, help="idle window, s")
     ap.add_argument("--connect-timeout", type=int, default=300)
     ap.add_argument("--only", default="single,ws,cluster")
+    ap.add_argument("--loops", default="poll,epoll",
+                    help="mws serve --event-loop for the single-node run, each in turn; "
+                         "the cluster runs on the last")
     ap.add_argument("--note", default="")
     ap.add_argument("--out", default=os.path.join(peers.ROOT, "bench", "results"))
     args = ap.parse_args()
@@ -215,11 +219,15 @@ def main() -> int:
 
     t_start = time.monotonic()
     try:
-        if "single" in only:
-            print("== one mws serve, %d idle mws.v1 sessions" % args.single, flush=True)
-            s = start_servers({"mws serve": (mws_serve(args.single, args.hb), True)})
+        loops = args.loops.split(",")
+        for i, loop in enumerate(loops if "single" in only else []):
+            print("== one mws serve (%s), %d idle mws.v1 sessions" % (loop, args.single),
+                  flush=True)
+            name = "mws serve, %s" % loop
+            s = start_servers({name: (mws_serve(args.single, args.hb, loop), True)})
             try:
-                res["runs"]["single"] = hold(s, {"mws serve": args.single}, args, 10, log)
+                res["runs"]["single " + loop] = hold(s, {name: args.single}, args,
+                                                     10 + 60 * i, log)
             finally:
                 for p, _, _ in s.values():
                     procs.stop(p, 60)
@@ -227,7 +235,7 @@ def main() -> int:
             print("== Node ws, %d idle connections" % args.single, flush=True)
             s = start_servers({"ws": (ws_serve(), False)})
             try:
-                res["runs"]["single ws"] = hold(s, {"ws": args.single}, args, 30, log)
+                res["runs"]["single ws"] = hold(s, {"ws": args.single}, args, 30 + 60 * len(loops), log)
             finally:
                 for p, _, _ in s.values():
                     procs.stop(p, 60)
@@ -237,9 +245,11 @@ def main() -> int:
             print("== %d mws serve nodes, %d idle mws.v1 sessions (%s)" % (
                 args.nodes, args.total, per), flush=True)
             names = ["node %d" % (i + 1) for i in range(args.nodes)]
-            s = start_servers({n: (mws_serve(k, args.hb), True) for n, k in zip(names, per)})
+            s = start_servers({n: (mws_serve(k, args.hb, loops[-1]), True)
+                               for n, k in zip(names, per)})
             try:
-                res["runs"]["cluster"] = hold(s, dict(zip(names, per)), args, 50, log)
+                res["runs"]["cluster"] = hold(s, dict(zip(names, per)), args,
+                                              50 + 60 * len(loops), log)
             finally:
                 for p, _, _ in s.values():
                     procs.stop(p, 60)

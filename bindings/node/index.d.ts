@@ -38,7 +38,8 @@ export type MwsErrorCode =
   | 'MWS_EFAILED'
   | 'MWS_ELISTEN'
   | 'MWS_EDEADLK'
-  | 'MWS_ESTORE';
+  | 'MWS_ESTORE'
+  | 'MWS_EUNSUPPORTED';
 
 export interface MwsError extends Error {
   code: MwsErrorCode;

@@ -302,13 +302,48 @@ int mws__client_writeable(struct mws_client *c, struct lws *wsi)
 
 /* ---- heartbeats ---- */
 
+/* Heartbeats wake the loop on a grid that every client of a context
+ * shares (multiples of a tick on the monotonic clock): a heartbeat due
+ * within the current tick goes now, early by less than a tick and never
+ * late, so a zombie is still found within interval + timeout. Thousands of
+ * clients on one context then wake their loop a few times a second instead
+ * of once per client, and their pings reach the server in bursts that one
+ * poll(2) scan serves. A sixteenth of the interval, at most 250 ms. */
+#define MWS__HB_TICK_MAX_MS 250
+
+static uint64_t mws__hb_tick_ms(const struct mws_client *c)
+{
+	uint64_t t = (uint64_t)c->set.heartbeat_interval_ms / 16;
+	return t > MWS__HB_TICK_MAX_MS ? MWS__HB_TICK_MAX_MS : t;
+}
+
+static void mws__client_hb_tick(lws_sorted_usec_list_t *sul);
+
+/* Schedules the next look at `next` (from mws__hb_poll): a send on the
+ * grid at or before it, a timeout check exactly. Each context's grid has a
+ * random phase, so that processes full of clients do not beat together. */
+static void mws__client_hb_arm(struct mws_client *c, uint64_t now, uint64_t next)
+{
+	uint64_t tick = mws__hb_tick_ms(c), at = next;
+	if (tick && next == c->hb.next_send_ms) {
+		uint64_t phase = c->ctx->hb_phase % tick;
+		uint64_t on_grid = next >= phase ? next - (next - phase) % tick : next;
+		if (on_grid > now)
+			at = on_grid;
+	}
+	mws__timer_in(c->ctx, &c->hb_sul, at > now ? at - now : 1, mws__client_hb_tick);
+}
+
 static void mws__client_hb_tick(lws_sorted_usec_list_t *sul)
 {
 	struct mws_client *c = MWS__CONTAINER_OF(sul, struct mws_client, hb_sul);
 	if (c->state != MWS_STATE_CONNECTED || !c->wsi)
 		return;
-	uint64_t now = mws__now_ms(), next = now;
-	switch (mws__hb_poll(&c->hb, now, &next)) {
+	uint64_t now = mws__now_ms(), next = now, tick = mws__hb_tick_ms(c);
+	int action = mws__hb_poll(&c->hb, now, &next);
+	if (action == MWS__HB_WAIT && c->hb.next_send_ms < now + tick)
+		action = MWS__HB_SEND; /* due within this tick: early, not late */
+	switch (action) {
 	case MWS__HB_SEND:
 		mws__hb_sent(&c->hb, now, mws__now_us());
 		atomic_fetch_add(&c->heartbeats_sent, 1);
@@ -333,7 +368,7 @@ static void mws__client_hb_tick(lws_sorted_usec_list_t *sul)
 	default:
 		break;
 	}
-	mws__timer_in(c->ctx, &c->hb_sul, next > now ? next - now : 1, mws__client_hb_tick);
+	mws__client_hb_arm(c, now, next);
 }
 
 void mws__client_heartbeat_start(struct mws_client *c)
@@ -342,7 +377,7 @@ void mws__client_heartbeat_start(struct mws_client *c)
 		return;
 	uint64_t now = mws__now_ms();
 	mws__hb_start(&c->hb, c->set.heartbeat_interval_ms, c->set.heartbeat_timeout_ms, now);
-	mws__timer_in(c->ctx, &c->hb_sul, c->set.heartbeat_interval_ms, mws__client_hb_tick);
+	mws__client_hb_arm(c, now, c->hb.next_send_ms);
 }
 
 /* Any message from the peer proves the connection alive (checked when the
@@ -358,5 +393,11 @@ void mws__client_heartbeat_alive(struct mws_client *c, int is_ack)
 		pthread_mutex_lock(&c->stats_lock);
 		mws__hist_add(&c->rtt_us, (uint64_t)rtt);
 		pthread_mutex_unlock(&c->stats_lock);
+		/* Nothing outstanding: the timer set for the timeout check moves
+		 * to the next send, on the grid (one wake an interval, not two). */
+		uint64_t now = mws__now_ms(), next = now;
+		if (c->state == MWS_STATE_CONNECTED && c->wsi &&
+		    mws__hb_poll(&c->hb, now, &next) == MWS__HB_WAIT)
+			mws__client_hb_arm(c, now, next);
 	}
 }

@@ -10,9 +10,11 @@
 #include <time.h>
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 
 #include "io/client_io.h"
+#include "io/loop.h"
 
 /* A graceful stop waits this long for close frames to go out. */
 #define MWS__STOP_GRACE_US (2 * 1000 * 1000)
@@ -168,6 +170,7 @@ void mws__timer_in(mws_ctx *ctx, lws_sorted_usec_list_t *sul, uint64_t delay_ms,
                    sul_cb_t cb)
 {
 	lws_sul_schedule(ctx->lws, 0, sul, cb, (lws_usec_t)delay_ms * LWS_US_PER_MS);
+	mws__loop_timer_due(ctx, sul);
 }
 
 void mws__timer_cancel(lws_sorted_usec_list_t *sul) { lws_sul_cancel(sul); }
@@ -182,8 +185,8 @@ static void mws__ctx_stop_run(mws_ctx *ctx, mws__cmd *cmd)
 	ctx->stopping = 1;
 	ctx->stop_deadline_us = mws__now_us() + MWS__STOP_GRACE_US;
 	/* lws_service() sleeps until something happens: make sure something does */
-	lws_sul_schedule(ctx->lws, 0, &ctx->stop_sul, mws__ctx_stop_deadline,
-	                 MWS__STOP_GRACE_US + 1000);
+	mws__timer_in(ctx, &ctx->stop_sul, MWS__STOP_GRACE_US / 1000 + 1,
+	              mws__ctx_stop_deadline);
 	while (ctx->members.next != &ctx->members) {
 		mws__member *m = ctx->members.next;
 		mws__ctx_remove_member(ctx, m);
@@ -295,7 +298,7 @@ static void *mws__io_main(void *arg)
 	mws_ctx *ctx = arg;
 	mws__current_io_ctx = ctx;
 	while (!atomic_load(&ctx->quit)) {
-		if (lws_service(ctx->lws, 0) < 0)
+		if (mws__loop_run_once(ctx) < 0)
 			break;
 		if (ctx->stopping &&
 		    (ctx->live_wsi == 0 || mws__now_us() >= ctx->stop_deadline_us))
@@ -310,6 +313,7 @@ static void *mws__io_main(void *arg)
 	pthread_mutex_unlock(&ctx->door);
 	lws_context_destroy(ctx->lws);
 	ctx->lws = NULL;
+	mws__loop_free(ctx);
 	mws__ctx_drain_door(ctx);
 	return NULL;
 }
@@ -372,6 +376,9 @@ MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg_in)
 	}
 	if (cfg.log_level < 0 || cfg.fd_limit < 0)
 		return MWS_EINVAL;
+	int loop_kind = mws__loop_choose(cfg.event_loop);
+	if (loop_kind < 0)
+		return loop_kind;
 
 	static pthread_once_t log_once = PTHREAD_ONCE_INIT;
 	pthread_once(&log_once, mws__lws_logging_once);
@@ -383,6 +390,9 @@ MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg_in)
 	ctx->log_user_data = cfg.log_user_data;
 	ctx->log_level = cfg.log_level ? cfg.log_level : MWS_LOG_WARN;
 	ctx->fd_limit = cfg.fd_limit ? cfg.fd_limit : mws__fd_limit_from_rlimit();
+	ctx->loop_kind = loop_kind;
+	if (getrandom(&ctx->hb_phase, sizeof ctx->hb_phase, GRND_NONBLOCK) != sizeof ctx->hb_phase)
+		ctx->hb_phase = (uint32_t)mws__now_us();
 	ctx->members.next = ctx->members.prev = &ctx->members;
 	ctx->resolve = mws__resolve_getaddrinfo;
 	pthread_mutex_init(&ctx->door, NULL);
@@ -404,9 +414,17 @@ MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg_in)
 	/* libwebsockets' 4096 would drop heads our servers accept. */
 	info.max_http_header_data = MWS__HEAD_MAX_BYTES + 1024;
 	info.user = ctx;
+	int rc = mws__loop_prepare(ctx, &info);
+	if (rc)
+		goto fail;
+	rc = MWS_EIO;
 	ctx->lws = lws_create_context(&info);
-	int rc = MWS_EIO;
-	if (!ctx->lws)
+	if (!ctx->lws) {
+		mws__log(ctx, MWS_LOG_ERROR, "libwebsockets could not create its context%s",
+		         ctx->ev ? " on libev (its evlib plugin did not load?)" : "");
+		goto fail;
+	}
+	if (mws__loop_started(ctx))
 		goto fail;
 	ctx->client_vhost = mws__client_vhost_create(ctx, NULL);
 	if (!ctx->client_vhost)
@@ -420,6 +438,7 @@ MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg_in)
 fail:
 	if (ctx->lws)
 		lws_context_destroy(ctx->lws);
+	mws__loop_free(ctx);
 	pthread_mutex_destroy(&ctx->door);
 	pthread_cond_destroy(&ctx->door_cond);
 	pthread_mutex_destroy(&ctx->res_lock);
@@ -452,6 +471,11 @@ MWS_API int mws_ctx_free(mws_ctx *ctx)
 	pthread_cond_destroy(&ctx->res_cond);
 	free(ctx);
 	return 0;
+}
+
+MWS_API int mws_ctx_event_loop(const mws_ctx *ctx)
+{
+	return ctx ? ctx->loop_kind : MWS_EINVAL;
 }
 
 /* ---- the default context ---- */

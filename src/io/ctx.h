@@ -81,6 +81,10 @@ struct mws_ctx {
 	void *log_user_data;
 	int log_level;
 	int fd_limit;
+	int loop_kind;              /* MWS_EVENT_LOOP_POLL or _EPOLL (io/loop.c) */
+	uint32_t hb_phase;          /* where this context's heartbeat grid starts
+	                               (random: processes do not beat together) */
+	struct mws__ev *ev;         /* the libev loop, for _EPOLL */
 };
 
 /* Runs `cmd` on the I/O thread, asynchronously. Any thread. */

@@ -21,8 +21,14 @@ enum { MODE_ECHO, MODE_BROADCAST, MODE_SINK };
 static const cli_choice mode_choices[] = {
 	{"echo", MODE_ECHO}, {"broadcast", MODE_BROADCAST}, {"sink", MODE_SINK}, {NULL, 0}};
 
+static const cli_choice loop_choices[] = {{"default", MWS_EVENT_LOOP_DEFAULT},
+                                          {"poll", MWS_EVENT_LOOP_POLL},
+                                          {"epoll", MWS_EVENT_LOOP_EPOLL},
+                                          {NULL, 0}};
+
 static struct {
 	mws_server_config cfg;
+	int event_loop;
 	const char *host;
 	cli_list origins;
 	int mode, print_port, summary_ms, quiet, verbose, json, tick_ms;
@@ -89,6 +95,9 @@ static const cli_flag serve_flags[] = {
 	{"json", NULL, CLI_BOOL, &o.json, 0, 0, NULL,
 	 "stdout carries one JSON object per line: listening, connect, disconnect,\n"
 	 "refused, summary, shutdown"},
+	{"event-loop", "LOOP", CLI_CHOICE, &o.event_loop, 0, 0, loop_choices,
+	 "what the I/O thread waits in: poll, epoll (libev; needs libwebsockets-evlib-ev;\n"
+	 "idles far cheaper with many connections), or default ($MWS_EVENT_LOOP, else poll)"},
 	CLI_FLAG_VERBOSE(&o.verbose),
 };
 
@@ -343,8 +352,12 @@ int mws_cmd_serve(int argc, char **argv)
 	o.cfg.origin_count = o.origins.count;
 
 	int sig_r = cli_signals_install();
-	if (sig_r < 0 || (rc = cli_ctx_new(&ctx, o.verbose ? on_log : NULL))) {
-		cli_error(&serve_cmd, "%s", sig_r < 0 ? strerror(errno) : mws_strerror(rc));
+	if (sig_r < 0 || (rc = cli_ctx_new_on(&ctx, o.verbose ? on_log : NULL, o.event_loop))) {
+		if (rc == MWS_EUNSUPPORTED)
+			cli_error(&serve_cmd, "--event-loop epoll: %s (it needs libev and the Debian "
+			          "package libwebsockets-evlib-ev)", mws_strerror(rc));
+		else
+			cli_error(&serve_cmd, "%s", sig_r < 0 ? strerror(errno) : mws_strerror(rc));
 		goto out;
 	}
 	rc = mws_server_new(&srv, ctx, &o.cfg);

@@ -65,9 +65,15 @@ void cli_log_line(const char *fmt, ...)
 
 int cli_ctx_new(mws_ctx **out, mws_log_cb log_cb)
 {
+	return cli_ctx_new_on(out, log_cb, MWS_EVENT_LOOP_DEFAULT);
+}
+
+int cli_ctx_new_on(mws_ctx **out, mws_log_cb log_cb, int event_loop)
+{
 	mws_ctx_config cc;
 
 	mws_ctx_config_init(&cc);
+	cc.event_loop = event_loop;
 	if (log_cb) {
 		cc.log_cb = log_cb;
 		cc.log_level = MWS_LOG_DEBUG;

@@ -27,6 +27,8 @@ void cli_log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A context with the library's defaults; log_cb non-NULL: every library
  * log line at DEBUG and above goes to it. 0 or a negative MWS_E code. */
 int cli_ctx_new(mws_ctx **out, mws_log_cb log_cb);
+/* The same on a given loop (mws_event_loop; 0: the default). */
+int cli_ctx_new_on(mws_ctx **out, mws_log_cb log_cb, int event_loop);
 
 /* Routes SIGINT and SIGTERM to a self-pipe and ignores SIGPIPE. The
  * handler only writes the signal number to the pipe (async-signal-safe);

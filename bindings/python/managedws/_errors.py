@@ -19,6 +19,7 @@ __all__ = [
     "ListenError",
     "Deadlock",
     "StoreUnavailable",
+    "Unsupported",
 ]
 
 
@@ -100,6 +101,10 @@ class StoreUnavailable(ManagedWSError, ConnectionError):
     """MWS_ESTORE: the session store (Redis) cannot be reached."""
 
 
+class Unsupported(ManagedWSError, OSError):
+    """MWS_EUNSUPPORTED: not available in this build or on this system (e.g. the epoll loop without libwebsockets-evlib-ev)."""
+
+
 _BY_NAME: Dict[str, Type[ManagedWSError]] = {
     "MWS_EINVAL": InvalidArgument,
     "MWS_ENOMEM": OutOfMemory,
@@ -113,6 +118,7 @@ _BY_NAME: Dict[str, Type[ManagedWSError]] = {
     "MWS_ELISTEN": ListenError,
     "MWS_EDEADLK": Deadlock,
     "MWS_ESTORE": StoreUnavailable,
+    "MWS_EUNSUPPORTED": Unsupported,
 }
 
 # Shown as managedws.QueueFull, where users import them from.

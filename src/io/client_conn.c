@@ -52,6 +52,9 @@ static void mws__client_orphan_resolve(struct mws_client *c)
 void mws__client_detach_wsi(struct mws_client *c, int code, const char *reason)
 {
 	struct lws *wsi = c->wsi;
+	if (atomic_exchange(&c->tx_waiting, 0))
+		/* Sends made since counted on a WRITEABLE that will not come. */
+		mws__ctx_schedule(c->ctx, &c->ready);
 	if (!wsi)
 		return;
 	c->wsi = NULL;
@@ -79,6 +82,8 @@ static void mws__client_end_connection(struct mws_client *c, int code, const cha
 	mws__client_rx_reset(c);
 	c->ping_due = c->json_hb_due = 0;
 	c->tx_off = 0; /* a message cut by the end goes again whole */
+	c->tx_room = 0;
+	mws__msg_pool_trim(&c->pool); /* nothing kept for a connection that is gone */
 	c->phase = MWS__PHASE_IDLE;
 	mws__client_v1_conn_reset(c);
 	mws__client_queue_unhold(c);

@@ -261,7 +261,8 @@ static int mws__client_small(const mws__msg *m)
 
 void mws__client_want_writable(struct mws_client *c, struct lws *wsi)
 {
-	if (lws_callback_on_writable(wsi) == 1 && c->txq.head && !c->v1.managed)
+	/* Every plain WRITEABLE takes the ring (mws__client_writeable). */
+	if (lws_callback_on_writable(wsi) == 1 && !c->v1.managed && c->state == MWS_STATE_CONNECTED)
 		atomic_store(&c->tx_waiting, 1);
 }
 

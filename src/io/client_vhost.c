@@ -119,8 +119,8 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 			/* The next WRITEABLE proves no pong owed (rx_seen off): asked
 			 * now, it comes while the application reads this message, so
 			 * that its answer may be written at once, one trip round the
-			 * poll loop sooner. */
-			lws_callback_on_writable(wsi);
+			 * poll loop sooner (or taken from the ring by it, unwoken). */
+			mws__client_want_writable(c, wsi);
 		c->rx_seen = 1; /* a pong may be owed: see mws__client_kick */
 		return mws__client_receive(c, wsi, in, len);
 

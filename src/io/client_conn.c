@@ -52,9 +52,7 @@ static void mws__client_orphan_resolve(struct mws_client *c)
 void mws__client_detach_wsi(struct mws_client *c, int code, const char *reason)
 {
 	struct lws *wsi = c->wsi;
-	if (atomic_exchange(&c->tx_waiting, 0))
-		/* Sends made since counted on a WRITEABLE that will not come. */
-		mws__ctx_schedule(c->ctx, &c->ready);
+	atomic_store(&c->tx_waiting, 0); /* no WRITEABLE for us comes now */
 	if (!wsi)
 		return;
 	c->wsi = NULL;
@@ -78,6 +76,12 @@ static void mws__client_end_connection(struct mws_client *c, int code, const cha
 	mws__timer_cancel(&c->timeout_sul);
 	mws__timer_cancel(&c->hb_sul);
 	mws__client_orphan_resolve(c);
+	if (atomic_exchange(&c->tx_waiting, 0)) {
+		/* Sends made since counted on a WRITEABLE that will not come:
+		 * taken here, as the wake they skipped would have. */
+		atomic_thread_fence(memory_order_seq_cst);
+		mws__client_take_ring(c);
+	}
 	mws__client_detach_wsi(c, code, reason);
 	mws__client_rx_reset(c);
 	c->ping_due = c->json_hb_due = 0;

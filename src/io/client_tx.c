@@ -155,17 +155,22 @@ static int mws__client_write_json_hb(struct mws_client *c, struct lws *wsi)
  * leaves bytes in libwebsockets' own buffer, and a connection closing with
  * bytes there waits 5 s in flushing-before-close. SO_SNDBUF reads back
  * doubled for the kernel's overhead: half of it is payload room. */
-size_t mws__client_socket_room(struct lws *wsi, size_t cap)
+static size_t mws__client_room(struct lws *wsi, size_t cap, int share)
 {
 	int fd = lws_get_socket_fd(wsi), sndbuf = 0, queued = 0;
 	socklen_t len = sizeof sndbuf;
 	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) ||
 	    ioctl(fd, SIOCOUTQ, &queued))
 		return MWS__TX_BATCH_CAP < cap ? MWS__TX_BATCH_CAP : cap;
-	long room = (long)sndbuf / 2 - queued;
+	long room = (long)sndbuf / share - queued;
 	if (room < (long)MWS__TX_FRAGMENT_MIN)
 		return MWS__TX_FRAGMENT_MIN;
 	return room < (long)cap ? (size_t)room : cap;
+}
+
+size_t mws__client_socket_room(struct lws *wsi, size_t cap)
+{
+	return mws__client_room(wsi, cap, 2);
 }
 
 static unsigned char *mws__client_tx_buf(struct mws_client *c)
@@ -225,9 +230,13 @@ static int mws__client_write_batch(struct mws_client *c, struct lws *wsi)
 		if (used + need > cap && !asked) {
 			asked = 1;
 			/* The room only grows while the socket drains: measured once
-			 * for several batches, less what each one wrote. */
+			 * for several batches, less what each one wrote. Counted
+			 * against all of SO_SNDBUF, not half: a batch is whole
+			 * messages, and a short write of one only waits in
+			 * libwebsockets' buffer as a 4 KiB one would (at half, a
+			 * slow reader held the batches to one message each). */
 			if (c->tx_room < MWS__CLIENT_WRITE_MAX)
-				c->tx_room = mws__client_socket_room(wsi, MWS__ROOM_ASK);
+				c->tx_room = mws__client_room(wsi, MWS__ROOM_ASK, 1);
 			size_t room = c->tx_room < MWS__CLIENT_WRITE_MAX ? c->tx_room
 			                                                 : MWS__CLIENT_WRITE_MAX;
 			if (room > cap)

@@ -32,7 +32,7 @@ start_server() {
 	"$@" "$bench/server_bench" "$mode" >"$tmp/srv.out" 2>"$tmp/srv.err" &
 	srv_pid=$!
 	for _ in $(seq 1 200); do
-		port=$(awk '/^PORT/{print $2}' "$tmp/srv.out")
+		port=$(awk '/^PORT/{print $2}' "$tmp/srv.out" 2>/dev/null || true)
 		[ -n "$port" ] && return 0
 		sleep 0.05
 	done

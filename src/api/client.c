@@ -96,6 +96,7 @@ static void mws__client_release(struct mws_client *c)
 	free(c->free_cmd);
 	mws__client_v1_destroy(c);
 	mws__spsc_destroy(&c->ring);
+	mws__msg_pool_clear(&c->pool);
 	mws__client_settings_free(&c->set);
 	pthread_mutex_destroy(&c->send_lock);
 	pthread_mutex_destroy(&c->stats_lock);
@@ -221,6 +222,7 @@ MWS_API int mws_client_new(mws_client **out, mws_ctx *ctx, const char *url,
 		return MWS_EIO;
 	}
 	c->ctx = ctx;
+	mws__msg_pool_init(&c->pool, MWS__CLIENT_POOL_BYTES);
 	pthread_mutex_init(&c->send_lock, NULL);
 	pthread_mutex_init(&c->stats_lock, NULL);
 	mws__hist_init(&c->rtt_us);
@@ -366,7 +368,7 @@ MWS_API int mws_client_send_seq(mws_client *c, const void *data, size_t len, int
 		atomic_fetch_add_explicit(&c->queue_full, 1, memory_order_relaxed);
 		return MWS_EQUEUEFULL;
 	}
-	mws__msg *m = mws__msg_new(data, len, type);
+	mws__msg *m = mws__msg_pool_new(&c->pool, data, len, type);
 	if (!m) {
 		pthread_mutex_unlock(&c->send_lock);
 		return MWS_ENOMEM;

@@ -11,6 +11,11 @@
 
 void mws__client_wake(struct mws_client *c)
 {
+	/* The I/O thread waits for the socket with messages queued: its next
+	 * WRITEABLE takes this one too (see mws__client_tx_arrived). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&c->tx_waiting, memory_order_relaxed))
+		return;
 	if (atomic_load(&c->corked)) {
 		int held = atomic_fetch_add(&c->cork_held, 1) + 1;
 		/* Still corked after counting: the uncork sees the count and
@@ -85,7 +90,7 @@ MWS_API int mws_client_send_many(mws_client *c, const mws_message *msgs, size_t 
 			rc = MWS_EQUEUEFULL;
 			break;
 		}
-		mws__msg *q = mws__msg_new(m->data, m->len, m->type);
+		mws__msg *q = mws__msg_pool_new(&c->pool, m->data, m->len, m->type);
 		if (!q) {
 			rc = MWS_ENOMEM;
 			break;

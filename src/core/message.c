@@ -14,7 +14,7 @@ mws__msg *mws__msg_new(const void *data, size_t len, int type)
 	if (!m)
 		return NULL;
 	m->next = NULL;
-	m->len = len;
+	m->len = m->cap = len;
 	m->type = (uint8_t)type;
 	if (len)
 		memcpy(mws__msg_payload(m), data, len);

@@ -11,6 +11,7 @@
 typedef struct mws__msg {
 	struct mws__msg *next; /* intrusive FIFO link */
 	size_t len;
+	size_t cap;            /* payload room allocated (>= len): a block may be reused */
 	uint8_t type;          /* mws_msg_type */
 	_Alignas(16) unsigned char buf[]; /* MWS__MSG_HEADROOM + len bytes */
 } mws__msg;

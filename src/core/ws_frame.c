@@ -10,7 +10,10 @@ size_t mws__frame_header_len(size_t len, int masked)
 	return n + (masked ? 4 : 0);
 }
 
-/* XOR with the 4-byte key, eight bytes at a time where it can. */
+/* Sixteen bytes: one SSE2 register on x86-64, NEON on arm64. */
+typedef uint64_t mws__u64x2 __attribute__((vector_size(16)));
+
+/* XOR with the 4-byte key, 32 then 8 bytes at a time where it can. */
 static void mws__mask_copy(unsigned char *out, const unsigned char *in, size_t len,
                            const unsigned char *key)
 {
@@ -21,6 +24,15 @@ static void mws__mask_copy(unsigned char *out, const unsigned char *in, size_t l
 		memcpy(k8, key, 4);
 		memcpy(k8 + 4, key, 4);
 		memcpy(&kw, k8, 8);
+		mws__u64x2 kv = {kw, kw}, a, b;
+		for (; i + 32 <= len; i += 32) {
+			memcpy(&a, in + i, 16);
+			memcpy(&b, in + i + 16, 16);
+			a ^= kv;
+			b ^= kv;
+			memcpy(out + i, &a, 16);
+			memcpy(out + i + 16, &b, 16);
+		}
 		for (; i + 8 <= len; i += 8) {
 			memcpy(&w, in + i, 8);
 			w ^= kw;

@@ -52,6 +52,7 @@ static void mws__client_orphan_resolve(struct mws_client *c)
 void mws__client_detach_wsi(struct mws_client *c, int code, const char *reason)
 {
 	struct lws *wsi = c->wsi;
+	atomic_store(&c->tx_waiting, 0); /* no WRITEABLE for us comes now */
 	if (!wsi)
 		return;
 	c->wsi = NULL;
@@ -75,10 +76,18 @@ static void mws__client_end_connection(struct mws_client *c, int code, const cha
 	mws__timer_cancel(&c->timeout_sul);
 	mws__timer_cancel(&c->hb_sul);
 	mws__client_orphan_resolve(c);
+	if (atomic_exchange(&c->tx_waiting, 0)) {
+		/* Sends made since counted on a WRITEABLE that will not come:
+		 * taken here, as the wake they skipped would have. */
+		atomic_thread_fence(memory_order_seq_cst);
+		mws__client_take_ring(c);
+	}
 	mws__client_detach_wsi(c, code, reason);
 	mws__client_rx_reset(c);
 	c->ping_due = c->json_hb_due = 0;
 	c->tx_off = 0; /* a message cut by the end goes again whole */
+	c->tx_room = 0;
+	mws__msg_pool_trim(&c->pool); /* nothing kept for a connection that is gone */
 	c->phase = MWS__PHASE_IDLE;
 	mws__client_v1_conn_reset(c);
 	mws__client_queue_unhold(c);

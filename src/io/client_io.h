@@ -8,6 +8,7 @@
 #include "core/heartbeat.h"
 #include "core/histogram.h"
 #include "core/message.h"
+#include "core/msg_pool.h"
 #include "core/reassembly.h"
 #include "core/retry.h"
 #include "core/spsc_ring.h"
@@ -84,6 +85,7 @@ struct mws_client {
 	atomic_int closed_by_app;       /* close() returned: sends fail from now on */
 	pthread_mutex_t send_lock;      /* serialises producers only */
 	mws__spsc_ring ring;            /* application -> I/O thread */
+	mws__msg_pool pool;             /* written blocks back to the senders */
 	mws__ready ready;
 	atomic_size_t pending_msgs;     /* accepted, not yet written */
 	atomic_uint_least64_t pending_bytes;
@@ -93,6 +95,8 @@ struct mws_client {
 	atomic_int creds_ready;         /* mws_client_credentials_ready() asked */
 	atomic_int release_pending;     /* mws_client_release_queue() asked ... */
 	atomic_uint_least64_t release_upto; /* ... when this many sends were accepted */
+	atomic_int tx_waiting;          /* a WRITEABLE is due that takes the ring:
+	                                 * sends need no wake (client_tx.c) */
 
 	/* statistics: counters are atomics; histograms behind stats_lock */
 	pthread_mutex_t stats_lock;
@@ -112,6 +116,7 @@ struct mws_client {
 	int rx_applied;                 /* reading is paused on the current wsi */
 	mws__msg_queue held;            /* older than txq: waits for release_queue */
 	size_t tx_off;                  /* bytes of txq.head already written as fragments */
+	size_t tx_room;                 /* socket room last measured, less what we wrote since */
 	unsigned char *tx_frag;         /* LWS_PRE + one fragment or batch, on first use */
 	mws__retry retry;               /* attempts, backoff, breaker */
 	mws__heartbeat hb;
@@ -167,6 +172,16 @@ void mws__client_handshake_started(struct mws_client *c);
 void mws__client_detach_wsi(struct mws_client *c, int code, const char *reason);
 
 /* src/io/client_tx.c */
+/* The most written blocks a client keeps for its senders to fill again. */
+#define MWS__CLIENT_POOL_BYTES (64u * 1024u)
+/* The most one write of a client connection carries: the batch buffer's
+ * size, and the protocol's tx_packet_size, so that libwebsockets 4.1.6
+ * (lws_issue_raw) hands all of it to one send() rather than 4 KiB. */
+#define MWS__CLIENT_WRITE_MAX (64u * 1024u)
+/* Asks for WRITEABLE; until it comes, sends need no wake (tx_waiting). */
+void mws__client_want_writable(struct mws_client *c, struct lws *wsi);
+/* At WRITEABLE, before the ring is taken; and when the connection goes. */
+void mws__client_tx_arrived(struct mws_client *c);
 /* What the socket takes now without a short write, up to cap. */
 size_t mws__client_socket_room(struct lws *wsi, size_t cap);
 void mws__client_drain(mws_ctx *ctx, mws__ready *r);

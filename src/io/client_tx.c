@@ -17,11 +17,20 @@
 /* Without TLS several writes fit in one WRITEABLE; libwebsockets 4.1.6 lost
  * data under TLS with more than one, so TLS gets exactly one. */
 #define MWS__WRITES_PER_WRITEABLE 32
-/* Larger messages go out as fragments of at most this size (less when the
- * socket has less room), one per WRITEABLE. tx_frag holds either one
- * fragment or one batch of small messages. */
-#define MWS__TX_FRAGMENT MWS__TX_BATCH_CAP
+/* A batch of frames up to this size is written without asking the socket
+ * for its room (what libwebsockets would send in one call by default);
+ * past it, a batch grows to the socket's room, up to MWS__CLIENT_WRITE_MAX.
+ * A message whose frame fits here is small: it may be written at once. */
+#define MWS__BATCH_BASE (4096u + LWS_PRE + 4u)
+/* A message too large for the socket's room goes out as fragments of what
+ * the socket takes (at least MWS__TX_FRAGMENT_MIN), one per WRITEABLE; under
+ * TLS at most MWS__TX_FRAGMENT_TLS. tx_frag holds either one fragment or one
+ * batch, with its frame headers (MWS__FRAME_HEAD_MAX each). */
+#define MWS__TX_FRAGMENT_TLS MWS__TX_BATCH_CAP
 #define MWS__TX_FRAGMENT_MIN 512u
+#define MWS__FRAME_HEAD_MAX 14u
+/* How much socket room one measurement may count on: several batches. */
+#define MWS__ROOM_ASK (1024u * 1024u)
 
 static void mws__client_written(struct mws_client *c, mws__msg *m, int sent)
 {
@@ -35,7 +44,7 @@ static void mws__client_written(struct mws_client *c, mws__msg *m, int sent)
 	} else {
 		atomic_fetch_add_explicit(&c->msgs_discarded, 1, memory_order_relaxed);
 	}
-	mws__msg_free(m);
+	mws__msg_pool_put(&c->pool, m); /* the sender fills it again */
 	mws__client_sent_note(c);
 }
 
@@ -146,40 +155,55 @@ static int mws__client_write_json_hb(struct mws_client *c, struct lws *wsi)
  * leaves bytes in libwebsockets' own buffer, and a connection closing with
  * bytes there waits 5 s in flushing-before-close. SO_SNDBUF reads back
  * doubled for the kernel's overhead: half of it is payload room. */
-size_t mws__client_socket_room(struct lws *wsi, size_t cap)
+static size_t mws__client_room(struct lws *wsi, size_t cap, int share)
 {
 	int fd = lws_get_socket_fd(wsi), sndbuf = 0, queued = 0;
 	socklen_t len = sizeof sndbuf;
 	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) ||
 	    ioctl(fd, SIOCOUTQ, &queued))
-		return MWS__TX_FRAGMENT < cap ? MWS__TX_FRAGMENT : cap;
-	long room = (long)sndbuf / 2 - queued;
+		return MWS__TX_BATCH_CAP < cap ? MWS__TX_BATCH_CAP : cap;
+	long room = (long)sndbuf / share - queued;
 	if (room < (long)MWS__TX_FRAGMENT_MIN)
 		return MWS__TX_FRAGMENT_MIN;
 	return room < (long)cap ? (size_t)room : cap;
 }
 
-/* Writes the next fragment of a message too large for one lws_write():
- * handed over whole, libwebsockets 4.1.6 buffers the rest, and a peer that
- * stops reading and half-closes then keeps the I/O thread spinning in
- * flushing-before-close. A fragment is copied out because lws masks in
- * place and a message cut by a lost connection must go again intact.
- * Returns 1 when the message is complete, 0 when more is due, -1. */
+size_t mws__client_socket_room(struct lws *wsi, size_t cap)
+{
+	return mws__client_room(wsi, cap, 2);
+}
+
+static unsigned char *mws__client_tx_buf(struct mws_client *c)
+{
+	if (!c->tx_frag)
+		c->tx_frag = malloc(LWS_PRE + MWS__CLIENT_WRITE_MAX);
+	return c->tx_frag ? c->tx_frag + LWS_PRE : NULL;
+}
+
+/* Frames and masks the next fragment of a message too large for the
+ * socket's room now, and writes it. Handed over whole, libwebsockets 4.1.6
+ * buffers the rest, and a peer that stops reading and half-closes then
+ * keeps the I/O thread spinning in flushing-before-close. Framed here (not
+ * by lws_write) so that its mask comes from our pool, not from a read of
+ * /dev/urandom per frame. Returns 1 when the message is complete, 0 when
+ * more is due, -1. */
 static int mws__client_write_fragment(struct mws_client *c, struct lws *wsi, mws__msg *m)
 {
-	if (!c->tx_frag && !(c->tx_frag = malloc(LWS_PRE + MWS__TX_FRAGMENT)))
+	unsigned char *out = mws__client_tx_buf(c), key[4];
+	if (!out || mws__tx_mask(key))
 		return -1;
 	size_t left = m->len - c->tx_off;
-	size_t n = mws__client_socket_room(wsi, MWS__TX_FRAGMENT);
+	size_t n = mws__client_socket_room(wsi, c->url.tls ? MWS__TX_FRAGMENT_TLS
+	                                                   : MWS__CLIENT_WRITE_MAX - MWS__FRAME_HEAD_MAX);
 	if (n > left)
 		n = left;
-	int kind = c->tx_off ? LWS_WRITE_CONTINUATION
-	                     : m->type == MWS_MSG_BINARY ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
-	if (n < left)
-		kind |= LWS_WRITE_NO_FIN;
-	memcpy(c->tx_frag + LWS_PRE, (const unsigned char *)mws__msg_payload(m) + c->tx_off, n);
-	if (lws_write(wsi, c->tx_frag + LWS_PRE, n, (enum lws_write_protocol)kind) < (int)n)
+	int op = c->tx_off ? MWS__OP_CONTINUATION
+	                   : m->type == MWS_MSG_BINARY ? MWS__OP_BINARY : MWS__OP_TEXT;
+	size_t used = mws__frame_put(out, op, n == left, key,
+	                             (const unsigned char *)mws__msg_payload(m) + c->tx_off, n);
+	if (mws__tx_write_frames(wsi, out, used))
 		return -1;
+	c->tx_room = c->tx_room > used ? c->tx_room - used : 0;
 	c->tx_off += n;
 	if (c->tx_off < m->len)
 		return 0;
@@ -187,20 +211,39 @@ static int mws__client_write_fragment(struct mws_client *c, struct lws *wsi, mws
 	return 1;
 }
 
-/* Frames the small messages at the head of txq into tx_frag, each masked
- * with its own key, and writes them at once; pops and settles them once
- * libwebsockets has them all. Returns how many, or -1. */
+/* Frames the messages at the head of txq into tx_frag, each masked with its
+ * own key, and writes them at once; pops and settles them once
+ * libwebsockets has them all. Past MWS__BATCH_BASE (never under TLS) the
+ * batch grows only as far as the socket takes it now, so that several
+ * 4 KiB messages leave in one send() and none waits in libwebsockets'
+ * buffer. Returns how many, 0 when the first does not fit (it goes as
+ * fragments), or -1. */
 static int mws__client_write_batch(struct mws_client *c, struct lws *wsi)
 {
-	if (!c->tx_frag && !(c->tx_frag = malloc(LWS_PRE + MWS__TX_FRAGMENT)))
+	unsigned char *out = mws__client_tx_buf(c);
+	if (!out)
 		return -1;
-	unsigned char *out = c->tx_frag + LWS_PRE;
-	size_t cap = mws__tx_write_limit(wsi), used = 0;
-	int n = 0;
+	size_t cap = MWS__BATCH_BASE, used = 0;
+	int n = 0, asked = c->url.tls;
 	for (mws__msg *m = c->txq.head; m; m = m->next) {
 		size_t need = mws__frame_header_len(m->len, 1) + m->len;
+		if (used + need > cap && !asked) {
+			asked = 1;
+			/* The room only grows while the socket drains: measured once
+			 * for several batches, less what each one wrote. Counted
+			 * against all of SO_SNDBUF, not half: a batch is whole
+			 * messages, and a short write of one only waits in
+			 * libwebsockets' buffer as a 4 KiB one would (at half, a
+			 * slow reader held the batches to one message each). */
+			if (c->tx_room < MWS__CLIENT_WRITE_MAX)
+				c->tx_room = mws__client_room(wsi, MWS__ROOM_ASK, 1);
+			size_t room = c->tx_room < MWS__CLIENT_WRITE_MAX ? c->tx_room
+			                                                 : MWS__CLIENT_WRITE_MAX;
+			if (room > cap)
+				cap = room;
+		}
 		if (used + need > cap)
-			break; /* the first one always fits: see mws__client_small */
+			break;
 		unsigned char key[4];
 		if (mws__tx_mask(key))
 			return -1;
@@ -209,17 +252,39 @@ static int mws__client_write_batch(struct mws_client *c, struct lws *wsi)
 		                       key, mws__msg_payload(m), m->len);
 		n++;
 	}
+	if (!n)
+		return 0;
 	if (mws__tx_write_frames(wsi, out, used))
 		return -1; /* the socket failed: the close path takes over */
+	c->tx_room = c->tx_room > used ? c->tx_room - used : 0;
 	for (int i = 0; i < n; i++)
 		mws__client_written(c, mws__msgq_pop(&c->txq), 1);
 	return n;
 }
 
-/* Fits in one batch with its frame header. */
-static int mws__client_small(struct lws *wsi, const mws__msg *m)
+/* Fits in a batch without asking the socket. */
+static int mws__client_small(const mws__msg *m)
 {
-	return mws__frame_header_len(m->len, 1) + m->len <= mws__tx_write_limit(wsi);
+	return mws__frame_header_len(m->len, 1) + m->len <= MWS__BATCH_BASE;
+}
+
+void mws__client_want_writable(struct mws_client *c, struct lws *wsi)
+{
+	/* Every plain WRITEABLE takes the ring (mws__client_writeable). */
+	if (lws_callback_on_writable(wsi) == 1 && !c->v1.managed && c->state == MWS_STATE_CONNECTED)
+		atomic_store(&c->tx_waiting, 1);
+}
+
+/* Paired with the fence in mws__client_wake(): a send either sees the flag
+ * down and wakes the loop, or its message is in the ring this WRITEABLE
+ * takes. A writer choked by the socket is then not woken for every send
+ * only to find it still choked. */
+void mws__client_tx_arrived(struct mws_client *c)
+{
+	if (atomic_load_explicit(&c->tx_waiting, memory_order_relaxed)) {
+		atomic_store(&c->tx_waiting, 0);
+		atomic_thread_fence(memory_order_seq_cst);
+	}
 }
 
 /* New messages in txq: written at once when nothing is in the way, which
@@ -241,13 +306,13 @@ void mws__client_kick(struct mws_client *c)
 	if (!c->url.tls && !c->v1.managed && c->phase == MWS__PHASE_OPEN && c->txq.head && !c->in_rx &&
 	    !c->rx_seen &&
 	    !c->tx_off && !c->ping_due && !c->json_hb_due && !c->peer_close_code &&
-	    !c->own_close_code && !lws_partial_buffered(wsi) && mws__client_small(wsi, c->txq.head)) {
+	    !c->own_close_code && !lws_partial_buffered(wsi) && mws__client_small(c->txq.head)) {
 		uint64_t settled0 = c->v1.settled;
 		mws__client_write_batch(c, wsi); /* a failed socket fails again at WRITEABLE */
 		mws__client_v1_receipts(c, settled0); /* plain receipts: written */
 	}
 	if (c->txq.head)
-		lws_callback_on_writable(wsi);
+		mws__client_want_writable(c, wsi);
 }
 
 int mws__client_writeable(struct mws_client *c, struct lws *wsi)
@@ -274,29 +339,22 @@ int mws__client_writeable(struct mws_client *c, struct lws *wsi)
 	 * lws_send_pipe_choked() would make). */
 	mws__client_take_ring(c);
 	while (budget-- > 0 && c->txq.head && !lws_partial_buffered(wsi)) {
-		mws__msg *m = c->txq.head;
-		if (!c->tx_off && mws__client_small(wsi, m)) {
-			if (mws__client_write_batch(c, wsi) < 0)
-				return -1;
+		int n = c->tx_off ? 0 : mws__client_write_batch(c, wsi);
+		if (n < 0)
+			return -1;
+		if (n > 0)
 			continue;
-		}
-		if (c->tx_off || m->len > MWS__TX_FRAGMENT) {
-			int done = mws__client_write_fragment(c, wsi, m);
-			if (done < 0)
-				return -1;
-			if (!done)
-				break; /* the next fragment when the socket takes more */
-		} else {
-			enum lws_write_protocol kind =
-				m->type == MWS_MSG_BINARY ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
-			if (lws_write(wsi, mws__msg_payload(m), m->len, kind) < (int)m->len)
-				return -1; /* the socket failed: the close path takes over */
-		}
+		mws__msg *m = c->txq.head;
+		int done = mws__client_write_fragment(c, wsi, m);
+		if (done < 0)
+			return -1;
+		if (!done)
+			break; /* the next fragment when the socket takes more */
 		mws__msgq_pop(&c->txq);
 		mws__client_written(c, m, 1);
 	}
 	if (c->txq.head || c->ping_due || c->json_hb_due)
-		lws_callback_on_writable(wsi);
+		mws__client_want_writable(c, wsi);
 	return 0;
 }
 

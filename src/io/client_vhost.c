@@ -115,6 +115,12 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 		c = mws__client_of(wsi);
 		if (!c)
 			return 0; /* detached: its close is under way */
+		if (!c->rx_seen && !c->url.tls && !c->v1.managed)
+			/* The next WRITEABLE proves no pong owed (rx_seen off): asked
+			 * now, it comes while the application reads this message, so
+			 * that its answer may be written at once, one trip round the
+			 * poll loop sooner (or taken from the ring by it, unwoken). */
+			mws__client_want_writable(c, wsi);
 		c->rx_seen = 1; /* a pong may be owed: see mws__client_kick */
 		return mws__client_receive(c, wsi, in, len);
 
@@ -130,6 +136,7 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 			return -1; /* detached: send the stored close frame */
 		{
 			c->rx_seen = 0; /* libwebsockets wrote any pong it owed before this */
+			mws__client_tx_arrived(c);
 			uint64_t settled0 = c->v1.settled;
 			int rc = mws__client_writeable(c, wsi);
 			mws__client_v1_receipts(c, settled0);
@@ -204,8 +211,9 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 
 static const struct lws_protocols mws__client_protocols[] = {
 	/* Per-session data only so that libwebsockets 4.1.6 sends
-	 * WS_CLIENT_DROP_PROTOCOL (lib/core-net/close.c: only with user_space). */
-	{"mws-client", mws__client_callback, sizeof(int), 0, 0, NULL, 0},
+	 * WS_CLIENT_DROP_PROTOCOL (lib/core-net/close.c: only with user_space).
+	 * tx_packet_size: a batch of frames leaves in one send(). */
+	{"mws-client", mws__client_callback, sizeof(int), 0, 0, NULL, MWS__CLIENT_WRITE_MAX},
 	{NULL, NULL, 0, 0, 0, NULL, 0}};
 
 struct lws_vhost *mws__client_vhost_create(mws_ctx *ctx, const char *ca_file)

@@ -22,6 +22,8 @@ the --log file (when given), so a test can count connections.
   flood-halfclose   read nothing, send --flood-frames binary frames of 64 KiB,
                     half-close (FIN), log "fin", then keep the socket open
                     unread
+  no-read           upgrade, then read nothing for --hold seconds (a
+                    receiver that stopped: the client's socket fills)
 """
 
 from __future__ import annotations
@@ -160,6 +162,9 @@ def serve_one(sock: socket.socket, args: argparse.Namespace, port: int) -> None:
         conn_id: object = args.id if mode == "ack-string" else int(args.id)
         sock.sendall(frame(0x1, json.dumps({"type": "connection_ack",
                                             "connectionId": conn_id}).encode()))
+    if mode == "no-read":
+        threading.Event().wait(args.hold)
+        return
     if mode == "flood-halfclose":
         chunk = frame(0x2, b"\x55" * 65536)
         try:

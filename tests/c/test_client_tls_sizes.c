@@ -1,8 +1,9 @@
 /* The client frames and masks every data frame itself, batches and
  * fragments alike; under TLS a batch stays within 4 KiB and a fragment
  * within 16 KiB. Messages of every size, around those edges, reach our TLS
- * server whole and in order. (Echoed back over TLS, the largest stalled in
- * the server's send path, before this change too: not this test's job.) */
+ * server whole and in order. (An echo of all of them from on_message does
+ * not fit the server's per-connection send queue: mws_server_send refuses
+ * the rest with MWS_EQUEUEFULL, as it should.) */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <unistd.h>

@@ -95,7 +95,7 @@ static void mws__client_end_connection(struct mws_client *c, int code, const cha
 
 static void mws__client_attempt(struct mws_client *c);
 
-static void mws__client_retry_due(lws_sorted_usec_list_t *sul)
+static void mws__client_retry_due(mws__timer *sul)
 {
 	struct mws_client *c = MWS__CONTAINER_OF(sul, struct mws_client, retry_sul);
 	if (mws__client_transition(c, MWS__EV_RETRY_DUE, "retrying", 0, 0) == 0)
@@ -167,7 +167,7 @@ void mws__client_dropped(struct mws_client *c, int code, const char *reason,
 		mws__client_schedule_retry(c, plan.delay_ms, code, why);
 }
 
-static void mws__client_timed_out(lws_sorted_usec_list_t *sul)
+static void mws__client_timed_out(mws__timer *sul)
 {
 	struct mws_client *c = MWS__CONTAINER_OF(sul, struct mws_client, timeout_sul);
 	const char *why = c->phase == MWS__PHASE_HANDSHAKE || c->v1.managed

@@ -302,7 +302,7 @@ int mws__client_writeable(struct mws_client *c, struct lws *wsi)
 
 /* ---- heartbeats ---- */
 
-static void mws__client_hb_tick(lws_sorted_usec_list_t *sul)
+static void mws__client_hb_tick(mws__timer *sul)
 {
 	struct mws_client *c = MWS__CONTAINER_OF(sul, struct mws_client, hb_sul);
 	if (c->state != MWS_STATE_CONNECTED || !c->wsi)

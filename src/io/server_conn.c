@@ -265,7 +265,7 @@ void mws__srv_pong(struct mws_server *srv, mws__srv_conn *c, const void *in, siz
 
 /* ---- timers: reaping and pings ---- */
 
-static void mws__srv_check_tick(lws_sorted_usec_list_t *sul)
+static void mws__srv_check_tick(mws__timer *sul)
 {
 	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, check_sul);
 	uint64_t now = mws__now_ms();
@@ -286,7 +286,7 @@ static void mws__srv_check_tick(lws_sorted_usec_list_t *sul)
 		              mws__srv_check_tick);
 }
 
-static void mws__srv_ping_tick(lws_sorted_usec_list_t *sul)
+static void mws__srv_ping_tick(mws__timer *sul)
 {
 	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, ping_sul);
 	for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
@@ -310,7 +310,7 @@ void mws__srv_timers_start(struct mws_server *srv)
 
 /* ---- shutdown and free ---- */
 
-static void mws__srv_finish_free(lws_sorted_usec_list_t *sul)
+static void mws__srv_finish_free(mws__timer *sul)
 {
 	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, free_sul);
 	mws__timer_cancel(&srv->check_sul);
@@ -355,7 +355,7 @@ static void mws__srv_check_done(struct mws_server *srv)
 		mws__timer_in(srv->ctx, &srv->free_sul, 0, mws__srv_finish_free);
 }
 
-static void mws__srv_deadline(lws_sorted_usec_list_t *sul)
+static void mws__srv_deadline(mws__timer *sul)
 {
 	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, deadline_sul);
 	for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {

@@ -197,7 +197,7 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 /* Out of descriptors: stop polling the listener this long, not spin. */
 #define MWS__SRV_ACCEPT_PAUSE_MS 100
 
-static void mws__srv_accept_resume(lws_sorted_usec_list_t *sul)
+static void mws__srv_accept_resume(mws__timer *sul)
 {
 	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, accept_sul);
 	if (srv->lsn_wsi)

@@ -99,7 +99,9 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	mws_ctx_config cc;
 	mws_ctx_config_init(&cc);
-	cc.fd_limit = fd_limit;
+	/* The context's fd_limit stays 0 (the process's limit, which run.sh
+	 * raises): a smaller one makes libwebsockets 4.1.6 find each socket by
+	 * a linear search. --fd-limit bounds the connections. */
 	mws_ctx *ctx;
 	if (mws_ctx_new(&ctx, &cc)) {
 		fprintf(stderr, "cannot create the context\n");

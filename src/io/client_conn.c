@@ -8,10 +8,13 @@
 #include "io/client_io.h"
 
 /* libwebsockets' own idle ping (5 min by default) must not interfere with
- * our heartbeats: push it out of the way. */
+ * our heartbeats. A hang-up time of 0 turns it off (lws 4.1.6,
+ * _lws_validity_confirmed_role); a long one (65535 s, before) kept a timer
+ * per connection in lws's sorted timer list, which every connection
+ * established and every pong re-inserted by walking the whole list. */
 static const lws_retry_bo_t mws__no_idle_policy = {
-	.secs_since_valid_ping = 65535,
-	.secs_since_valid_hangup = 65535,
+	.secs_since_valid_ping = 0,
+	.secs_since_valid_hangup = 0,
 };
 
 int mws__client_transition(struct mws_client *c, int event, const char *reason,

@@ -6,12 +6,14 @@
  * TIMEOUT_S), then waits
  * until every client has connected a second time (bench/run.sh restarts
  * the server in between) or TIMEOUT_S more passes, prints
- * "RECONNECTED n seconds failed" (failed: attempts after the restart that
- * did not connect, e.g. refused before the new server listened), and
- * exits. */
+ * "RECONNECTED n seconds failed | count reason | ..." (failed: attempts
+ * since READY that did not connect, e.g. refused before the new server
+ * listened; then the first reasons seen, counted), and exits. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "managedws.h"
@@ -20,6 +22,25 @@ enum { STEP = 250 }; /* clients connected at once before READY */
 
 static atomic_long connects;
 static atomic_long failed; /* CONNECTING -> RECONNECTING: an attempt that failed */
+
+/* Why attempts failed: the first distinct reasons, counted. */
+enum { WHYS = 8 };
+static struct { char text[64]; long n; } whys[WHYS];
+static pthread_mutex_t why_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void count_why(const char *reason)
+{
+	pthread_mutex_lock(&why_lock);
+	for (int i = 0; i < WHYS; i++) {
+		if (!whys[i].n)
+			snprintf(whys[i].text, sizeof whys[i].text, "%s", reason);
+		if (!strncmp(whys[i].text, reason, sizeof whys[i].text - 1)) {
+			whys[i].n++;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&why_lock);
+}
 
 static double now_s(void)
 {
@@ -33,8 +54,10 @@ static void on_state(mws_client *c, const mws_state_change *ch, void *ud)
 	(void)c, (void)ud;
 	if (ch->to == MWS_STATE_CONNECTED)
 		atomic_fetch_add(&connects, 1);
-	else if (ch->from == MWS_STATE_CONNECTING && ch->to == MWS_STATE_RECONNECTING)
+	else if (ch->from == MWS_STATE_CONNECTING && ch->to == MWS_STATE_RECONNECTING) {
 		atomic_fetch_add(&failed, 1);
+		count_why(ch->reason);
+	}
 }
 
 /* Waits until `connects` reaches target or timeout_s passes. */
@@ -94,7 +117,12 @@ int main(int argc, char **argv)
 	double t0 = now_s();
 	long failed0 = atomic_load(&failed);
 	long got = wait_connects(2 * n, timeout) - n;
-	printf("RECONNECTED %ld %.3f %ld\n", got, now_s() - t0, atomic_load(&failed) - failed0);
+	printf("RECONNECTED %ld %.3f %ld", got, now_s() - t0, atomic_load(&failed) - failed0);
+	pthread_mutex_lock(&why_lock);
+	for (int i = 0; i < WHYS && whys[i].n; i++)
+		printf(" | %ld %s", whys[i].n, whys[i].text);
+	pthread_mutex_unlock(&why_lock);
+	printf("\n");
 	fflush(stdout);
 	for (long i = 0; i < n; i++)
 		mws_client_free(cs[i]);

@@ -168,8 +168,11 @@ def storm(n: int, spread_ms: int, log) -> dict:
         b, port_b = start_server("managedws", "echo", fd_limit=fd, port=port,
                                  spread_ms=spread_ms, accept_log=True)
         listen_ms = time.monotonic() * 1000 - t_stop
-        line = procs.read_line(c, "RECONNECTED ", 130).split()
+        parts = procs.read_line(c, "RECONNECTED ", 130).split(" | ")
+        line = parts[0].split()
         back, secs, failed = int(line[1]), float(line[2]), int(line[3])
+        whys = [{"attempts": int(w.split(None, 1)[0]), "reason": w.split(None, 1)[1]}
+                for w in parts[1:] if len(w.split(None, 1)) == 2]  # why attempts failed
         b.send_signal(signal.SIGTERM)
         acc = procs.read_line(b, "ACCEPTS ", 60).split()[1:]
         first_ms = int(acc[0]) - t_stop
@@ -187,12 +190,14 @@ def storm(n: int, spread_ms: int, log) -> dict:
                "mean": mean, "peak_over_mean": peak / mean if mean else None,
                "listen_ms": round(listen_ms), "first_accept_ms": round(first_ms),
                "last_accept_ms": round(first_ms + 100 * (nonzero[-1] + 1)) if nonzero else None,
-               "failed_attempts": failed}
+               "failed_attempts": failed, "failed_why": whys}
         log("  %d of %d back in %.2f s; accepts/100 ms peak %d, mean %.1f, peak/mean %.2f" % (
             back, ready, secs, peak, mean, res["peak_over_mean"] or 0))
         log("  new server listening %d ms after the stop, first accept at %d ms, last by %s ms; "
             "%d attempts failed" % (res["listen_ms"], res["first_accept_ms"],
                                      res["last_accept_ms"], failed))
+        for w in whys:
+            log("    %6d failed: %s" % (w["attempts"], w["reason"]))
         return res
     finally:
         procs.stop(c, 30)

@@ -113,7 +113,9 @@ int main(int argc, char **argv)
 	cfg.port = port;
 	cfg.rate_per_sec = -1;
 	cfg.max_connections = fd_limit;
-	cfg.max_sessions = fd_limit; /* mws.v1 clients (idle_bench) hold sessions */
+	/* mws.v1 clients (idle_bench, storm_bench) hold sessions; a restart storm
+	 * also leaves suspended ones of attempts cut short */
+	cfg.max_sessions = 2 * fd_limit;
 	cfg.max_handshakes_per_address = -1; /* idle holders connect many at once */
 	cfg.ping_interval_ms = -1;
 	cfg.heartbeat_timeout_ms = 3600000;

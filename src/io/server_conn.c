@@ -316,6 +316,7 @@ static void mws__srv_finish_free(mws__timer *sul)
 	mws__timer_cancel(&srv->check_sul);
 	mws__timer_cancel(&srv->ping_sul);
 	mws__timer_cancel(&srv->deadline_sul);
+	mws__timer_cancel(&srv->shut_sul);
 	mws__timer_cancel(&srv->stall_sul);
 	mws__timer_cancel(&srv->keepalive_sul);
 	mws__srv_heads_forget(srv);
@@ -358,9 +359,50 @@ static void mws__srv_check_done(struct mws_server *srv)
 static void mws__srv_deadline(mws__timer *sul)
 {
 	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, deadline_sul);
+	mws__timer_cancel(&srv->shut_sul);
 	for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
 		srv->drain_dropped = 1;
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, LWS_TO_KILL_ASYNC);
+	}
+}
+
+/* Closes sent per I/O pass in a shutdown. libwebsockets 4.1.6 arms a close
+ * timeout per connection in its sorted timer list, and each insert walks
+ * every pending one: 10,000 closes in one pass took the server (and the
+ * clients answering them) seconds. In batches the list stays short. */
+#define MWS__SRV_CLOSES_PER_PASS 256
+
+static void mws__srv_shutdown_step(mws__timer *sul);
+
+/* Sends the next batch of shutdown closes; the rest in the next pass. */
+static void mws__srv_shutdown_batch(struct mws_server *srv)
+{
+	int sent = 0;
+	for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
+		/* managed ones still waiting for their hello are not in the map */
+		if ((!c->in_map && !c->managed) || c->close_state)
+			continue;
+		if (sent++ == MWS__SRV_CLOSES_PER_PASS) {
+			mws__timer_in(srv->ctx, &srv->shut_sul, 0, mws__srv_shutdown_step);
+			return;
+		}
+		char reason[64];
+		uint64_t retry = mws__rng_between(&srv->rng, 0, srv->shut_window_ms);
+		snprintf(reason, sizeof reason, "code=%d retry-after=%" PRIu64, srv->shut_code,
+		         retry);
+		if (c->managed) /* half the deadline at most for its final ack */
+			mws__srv_v1_goaway(c, srv->shut_code, retry, srv->shut_deadline_ms / 2);
+		mws__srv_conn_close(srv, c, srv->shut_code, reason, MWS_DISCONNECT_SHUTDOWN, 0);
+	}
+}
+
+static void mws__srv_shutdown_step(mws__timer *sul)
+{
+	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, shut_sul);
+	mws__srv_shutdown_batch(srv);
+	if (srv->store.ops && !srv->shut_sul.list) { /* the last batch: as at the start */
+		srv->shared_dirty = 1;
+		mws__srv_shared_flush(srv);
 	}
 }
 
@@ -372,17 +414,10 @@ void mws__srv_shutdown_begin(struct mws_server *srv, int code, uint64_t window_m
 		atomic_store(&srv->shutting_down, 1);
 		mws__log(srv->ctx, MWS_LOG_INFO, "server %d: shutting down (%d, spread %" PRIu64
 		         " ms)", atomic_load(&srv->port), code, window_ms);
-		for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
-			/* managed ones still waiting for their hello are not in the map */
-			if ((!c->in_map && !c->managed) || c->close_state)
-				continue;
-			char reason[64];
-			uint64_t retry = mws__rng_between(&srv->rng, 0, window_ms);
-			snprintf(reason, sizeof reason, "code=%d retry-after=%" PRIu64, code, retry);
-			if (c->managed) /* half the deadline at most for its final ack */
-				mws__srv_v1_goaway(c, code, retry, deadline_ms / 2);
-			mws__srv_conn_close(srv, c, code, reason, MWS_DISCONNECT_SHUTDOWN, 0);
-		}
+		srv->shut_code = code;
+		srv->shut_window_ms = window_ms;
+		srv->shut_deadline_ms = deadline_ms;
+		mws__srv_shutdown_batch(srv);
 		mws__timer_in(srv->ctx, &srv->deadline_sul, deadline_ms, mws__srv_deadline);
 		mws__srv_v1_end_all(srv, MWS_DISCONNECT_SHUTDOWN); /* suspended ones too */
 	}

@@ -189,6 +189,9 @@ struct mws_server {
 	int tls;
 	int draining;
 	int drain_dropped;           /* the deadline cut some closes short */
+	int shut_code;               /* shutdown closes still to send: */
+	uint64_t shut_window_ms, shut_deadline_ms;
+	mws__timer shut_sul;         /* the next batch of them */
 	mws__cmd *shutdown_waiter;
 	mws__cmd *free_cmd;          /* set once freeing has begun */
 	mws__timer check_sul, ping_sul, deadline_sul, free_sul;

@@ -366,26 +366,36 @@ static void mws__srv_deadline(mws__timer *sul)
 	}
 }
 
-/* Closes sent per I/O pass in a shutdown. libwebsockets 4.1.6 arms a close
- * timeout per connection in its sorted timer list, and each insert walks
- * every pending one: 10,000 closes in one pass took the server (and the
- * clients answering them) seconds. In batches the list stays short. */
-#define MWS__SRV_CLOSES_PER_PASS 256
+/* Shutdown closes in flight at once. libwebsockets 4.1.6 arms a close
+ * timeout per closing connection in its sorted timer list, and each insert
+ * walks every pending one: 10,000 closes at once kept the server (and the
+ * clients answering) busy for seconds walking it. With at most this many
+ * closing, the list stays short; the next ones go as earlier ones finish. */
+#define MWS__SRV_CLOSES_IN_FLIGHT 256
+/* How often a shutdown with closes still to send looks again, and how
+ * many it sends then even at the bound, so that clients that never answer
+ * their close cannot hold everyone else's back until the deadline. */
+#define MWS__SRV_SHUT_STEP_MS 2
+#define MWS__SRV_CLOSES_PER_STEP_MIN 16
 
 static void mws__srv_shutdown_step(mws__timer *sul);
 
-/* Sends the next batch of shutdown closes; the rest in the next pass. */
+/* Sends shutdown closes up to the bound; the rest at a later step. */
 static void mws__srv_shutdown_batch(struct mws_server *srv)
 {
-	int sent = 0;
+	int in_flight = 0, waiting = 0, sent = 0;
+	for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next)
+		in_flight += c->close_state != MWS__CLOSE_NONE;
 	for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
 		/* managed ones still waiting for their hello are not in the map */
 		if ((!c->in_map && !c->managed) || c->close_state)
 			continue;
-		if (sent++ == MWS__SRV_CLOSES_PER_PASS) {
-			mws__timer_in(srv->ctx, &srv->shut_sul, 0, mws__srv_shutdown_step);
-			return;
+		if (in_flight >= MWS__SRV_CLOSES_IN_FLIGHT && sent >= MWS__SRV_CLOSES_PER_STEP_MIN) {
+			waiting = 1;
+			break;
 		}
+		in_flight++;
+		sent++;
 		char reason[64];
 		uint64_t retry = mws__rng_between(&srv->rng, 0, srv->shut_window_ms);
 		snprintf(reason, sizeof reason, "code=%d retry-after=%" PRIu64, srv->shut_code,
@@ -394,6 +404,9 @@ static void mws__srv_shutdown_batch(struct mws_server *srv)
 			mws__srv_v1_goaway(c, srv->shut_code, retry, srv->shut_deadline_ms / 2);
 		mws__srv_conn_close(srv, c, srv->shut_code, reason, MWS_DISCONNECT_SHUTDOWN, 0);
 	}
+	if (waiting)
+		mws__timer_in(srv->ctx, &srv->shut_sul, MWS__SRV_SHUT_STEP_MS,
+		              mws__srv_shutdown_step);
 }
 
 static void mws__srv_shutdown_step(mws__timer *sul)

@@ -1,11 +1,11 @@
-/* Graceful shutdown of more connections than one I/O pass closes (256:
- * libwebsockets 4.1.6 would walk its timer list per close): every client is
+/* Graceful shutdown of more connections than it closes at once (256 in
+ * flight: libwebsockets 4.1.6 walks its timer list per close): every client is
  * still told 1012 with a retry-after inside the window, and the reconnects
  * spread over it, as in test_server_shutdown.c with 200. */
 #include "server_common.h"
 #include "test_timing.h"
 
-enum { N = 700, WINDOW = 2000, DEADLINE = 5000 }; /* N: three batches of closes */
+enum { N = 700, WINDOW = 2000, DEADLINE = 5000 }; /* N: closes in three rounds or more */
 
 typedef struct one {
 	atomic_int connected;

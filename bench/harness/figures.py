@@ -187,7 +187,9 @@ def storm(n: int, spread_ms: int, log) -> dict:
         peak = max(window) if window else 0
         res = {"clients": n, "connected": ready, "reconnected": back, "seconds": secs,
                "spread_ms": spread_ms, "accepts_per_100ms": window, "peak": peak,
-               "mean": mean, "peak_over_mean": peak / mean if mean else None,
+               "mean": mean,
+               # not a figure of a storm that did not end: not all came back
+               "peak_over_mean": peak / mean if mean and back >= ready else None,
                "listen_ms": round(listen_ms), "first_accept_ms": round(first_ms),
                "last_accept_ms": round(first_ms + 100 * (nonzero[-1] + 1)) if nonzero else None,
                "failed_attempts": failed, "failed_why": whys}

@@ -176,7 +176,11 @@ def idle_memory(servers: List[str], n: int, per_proc: int, log) -> Dict[str, dic
 def storm(n: int, spread_ms: int, log) -> dict:
     """n managed clients on one context; our server restarted gracefully
     (1012 with retry-after spread over spread_ms); accepts per 100 ms at
-    the restarted server."""
+    the restarted server. Times are CLOCK_MONOTONIC ms from the moment the
+    first server was told to stop (Python's monotonic clock is the C one).
+    The mean is over the window the clients could use: from the first
+    accept to the end of the announced spread window, or to the last accept
+    if that came later."""
     fd = n + 256
     a, port = start_server("managedws", "echo", fd_limit=fd, spread_ms=spread_ms)
     c = procs.start([peers.STORM_BENCH, "ws://127.0.0.1:%d/" % port, str(n), "120"],
@@ -185,24 +189,43 @@ def storm(n: int, spread_ms: int, log) -> dict:
     try:
         ready = int(procs.read_line(c, "READY ", 130).split()[1])
         log("  %d of %d clients connected; restarting the server" % (ready, n))
+        t_stop = time.monotonic() * 1000
         procs.stop(a, 30)  # graceful: closes with 1012 + retry-after hints
         b, port_b = start_server("managedws", "echo", fd_limit=fd, port=port,
                                  spread_ms=spread_ms, accept_log=True)
-        line = procs.read_line(c, "RECONNECTED ", 130).split()
-        back, secs = int(line[1]), float(line[2])
+        listen_ms = time.monotonic() * 1000 - t_stop
+        parts = procs.read_line(c, "RECONNECTED ", 130).split(" | ")
+        line = parts[0].split()
+        back, secs, failed = int(line[1]), float(line[2]), int(line[3])
+        whys = [{"attempts": int(w.split(None, 1)[0]), "reason": w.split(None, 1)[1]}
+                for w in parts[1:] if len(w.split(None, 1)) == 2]  # why attempts failed
         b.send_signal(signal.SIGTERM)
-        acc = procs.read_line(b, "ACCEPTS ", 60).split()[2:]
-        buckets = [int(x) for x in acc]
+        acc = procs.read_line(b, "ACCEPTS ", 60).split()[1:]
+        first_ms = int(acc[0]) - t_stop
+        buckets = [int(x) for x in acc[1:]]
         procs.stop(b, 30)
         nonzero = [i for i, v in enumerate(buckets) if v]
         window = buckets[: nonzero[-1] + 1] if nonzero else []
+        # Empty buckets up to the end of the announced window count too.
+        to_end = int((spread_ms - first_ms) // 100) + 1 if window else 0
+        window += [0] * max(0, to_end - len(window))
         mean = sum(window) / len(window) if window else 0.0
         peak = max(window) if window else 0
         res = {"clients": n, "connected": ready, "reconnected": back, "seconds": secs,
                "spread_ms": spread_ms, "accepts_per_100ms": window, "peak": peak,
-               "mean": mean, "peak_over_mean": peak / mean if mean else None}
+               "mean": mean,
+               # not a figure of a storm that did not end: not all came back
+               "peak_over_mean": peak / mean if mean and back >= ready else None,
+               "listen_ms": round(listen_ms), "first_accept_ms": round(first_ms),
+               "last_accept_ms": round(first_ms + 100 * (nonzero[-1] + 1)) if nonzero else None,
+               "failed_attempts": failed, "failed_why": whys}
         log("  %d of %d back in %.2f s; accepts/100 ms peak %d, mean %.1f, peak/mean %.2f" % (
             back, ready, secs, peak, mean, res["peak_over_mean"] or 0))
+        log("  new server listening %d ms after the stop, first accept at %d ms, last by %s ms; "
+            "%d attempts failed" % (res["listen_ms"], res["first_accept_ms"],
+                                     res["last_accept_ms"], failed))
+        for w in whys:
+            log("    %6d failed: %s" % (w["attempts"], w["reason"]))
         return res
     finally:
         procs.stop(c, 30)

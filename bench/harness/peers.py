@@ -71,7 +71,8 @@ def server_cmd(name: str, mode: str, fd_limit: int = 4096, port: int = 0,
     if name.startswith(OURS):
         if mode == "echo" and fd_limit <= 4096 and not accept_log:
             return [MWS, "serve", "--mode", "echo", "--print-port", "--quiet", "--rate", "0",
-                    "--ping-interval", "0", "--summary-interval", "0"]
+                    "--ping-interval", "0", "--summary-interval", "0",
+                    "--shutdown-spread", str(spread_ms)]
         cmd = [SERVER_BENCH, "sink" if mode == "sink" else "echo", "--fd-limit", str(fd_limit),
                "--port", str(port), "--spread", str(spread_ms)]
         return cmd + (["--accept-log"] if accept_log else [])

@@ -119,7 +119,16 @@ def storm_table(s: dict) -> List[str]:
             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
             "| %d | %d | %.2f | %d ms | %d | %.1f | %s |" % (
                 s["connected"], s["reconnected"], s["seconds"], s["spread_ms"], s["peak"],
-                s["mean"], "%.2f" % s["peak_over_mean"] if s["peak_over_mean"] else "–"), ""]
+                s["mean"], "%.2f" % s["peak_over_mean"] if s["peak_over_mean"] else "–"), ""] + (
+            ["Times from the stop of the first server: the new one listened at %s ms, first "
+             "accept %s ms, last by %s ms; the mean is over first accept .. max(last accept, "
+             "end of the window); peak/mean only when every client came back. %d attempts "
+             "failed: %s." % (
+                 s.get("listen_ms"), s.get("first_accept_ms"), s.get("last_accept_ms"),
+                 s.get("failed_attempts", 0),
+                 "; ".join("%d %s" % (w["attempts"], w["reason"])
+                           for w in s.get("failed_why", [])) or "none"), ""]
+            if "listen_ms" in s else [])
 
 
 def markdown(res: dict) -> str:

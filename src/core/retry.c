@@ -8,6 +8,7 @@ void mws__retry_reset(mws__retry *r)
 	r->attempt = 0;
 	r->stable_end = 0;
 	r->restart_free_used = 0;
+	r->after_restart = 0;
 	mws__breaker_reset(&r->breaker);
 	mws__backoff_reset(&r->backoff);
 }
@@ -28,7 +29,9 @@ mws__retry_plan mws__retry_plan_for(mws__retry *r, const mws__close_decision *d,
 	 * attempt; an attempt that never connected, or a connection that ended
 	 * before min_uptime, counts (1001/1012: see below). */
 	int counted = !r->stable_end;
+	int after_restart = r->after_restart && counted;
 	r->stable_end = 0;
+	r->after_restart = 0;
 	if (r->no_retry) {
 		plan.give_up = 1;
 		plan.why = "reconnection off";
@@ -39,6 +42,7 @@ mws__retry_plan mws__retry_plan_for(mws__retry *r, const mws__close_decision *d,
 	 * restart loop, and counts. */
 	if (d->action == MWS_CLOSE_ACTION_RESTART && (!counted || !r->restart_free_used)) {
 		r->restart_free_used = 1;
+		r->after_restart = 1;
 		plan.delay_ms = d->retry_after_ms >= 0
 			? (uint64_t)d->retry_after_ms
 			: mws__rng_between(&r->rng, 0, r->restart_spread_ms);
@@ -69,5 +73,10 @@ mws__retry_plan mws__retry_plan_for(mws__retry *r, const mws__close_decision *d,
 		return plan;
 	}
 	plan.delay_ms = d->retry_after_ms >= 0 ? (uint64_t)d->retry_after_ms : backoff;
+	if (after_restart && d->retry_after_ms < 0) {
+		uint64_t spread = mws__rng_between(&r->rng, 0, r->restart_spread_ms);
+		if (spread > plan.delay_ms)
+			plan.delay_ms = spread;
+	}
 	return plan;
 }

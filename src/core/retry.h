@@ -19,6 +19,7 @@ typedef struct mws__retry {
 	int no_retry;              /* 1: every end is final (reconnection off) */
 	int stable_end;            /* the connection that just ended reached min_uptime */
 	int restart_free_used;     /* a restart was let go uncounted since then */
+	int after_restart;         /* the last plan was a restart's wait */
 	uint64_t min_uptime_ms;
 	uint64_t restart_spread_ms;
 } mws__retry;
@@ -44,7 +45,12 @@ void mws__retry_connection_ended(mws__retry *r, uint64_t uptime_ms);
  * the first time since the last stable connection; a further RESTART of a
  * connection shorter than min_uptime (a server that closes everyone with
  * 1001) counts like any other failure and waits at least the backoff.
- * RECONNECT waits the hint or the backoff. */
+ * RECONNECT waits the hint or the backoff; but the first failed attempt
+ * after a restart's wait (the old server still draining, the new one not
+ * listening yet) waits a fresh draw over restart_spread_ms when that is
+ * longer than the backoff: with the backoff's first step (0..base_delay)
+ * every client the restarting server turned away would come back in the
+ * first half second of the new one, the peak of the storm. */
 mws__retry_plan mws__retry_plan_for(mws__retry *r, const mws__close_decision *d,
                                     uint64_t now_ms);
 

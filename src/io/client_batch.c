@@ -20,7 +20,7 @@
 /* Buffers above this are freed after a delivery, not kept for the next. */
 #define MWS__BATCH_KEEP_BYTES (16u * 1024u)
 
-static void mws__client_batch_due(lws_sorted_usec_list_t *sul)
+static void mws__client_batch_due(mws__timer *sul)
 {
 	struct mws_client *c = MWS__CONTAINER_OF(sul, struct mws_client, batch.sul);
 	c->batch.scheduled = 0;

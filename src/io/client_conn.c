@@ -8,10 +8,13 @@
 #include "io/client_io.h"
 
 /* libwebsockets' own idle ping (5 min by default) must not interfere with
- * our heartbeats: push it out of the way. */
+ * our heartbeats. A hang-up time of 0 turns it off (lws 4.1.6,
+ * _lws_validity_confirmed_role); a long one (65535 s, before) kept a timer
+ * per connection in lws's sorted timer list, which every connection
+ * established and every pong re-inserted by walking the whole list. */
 static const lws_retry_bo_t mws__no_idle_policy = {
-	.secs_since_valid_ping = 65535,
-	.secs_since_valid_hangup = 65535,
+	.secs_since_valid_ping = 0,
+	.secs_since_valid_hangup = 0,
 };
 
 int mws__client_transition(struct mws_client *c, int event, const char *reason,
@@ -104,7 +107,7 @@ static void mws__client_end_connection(struct mws_client *c, int code, const cha
 
 static void mws__client_attempt(struct mws_client *c);
 
-static void mws__client_retry_due(lws_sorted_usec_list_t *sul)
+static void mws__client_retry_due(mws__timer *sul)
 {
 	struct mws_client *c = MWS__CONTAINER_OF(sul, struct mws_client, retry_sul);
 	if (mws__client_transition(c, MWS__EV_RETRY_DUE, "retrying", 0, 0) == 0)
@@ -176,7 +179,7 @@ void mws__client_dropped(struct mws_client *c, int code, const char *reason,
 		mws__client_schedule_retry(c, plan.delay_ms, code, why);
 }
 
-static void mws__client_timed_out(lws_sorted_usec_list_t *sul)
+static void mws__client_timed_out(mws__timer *sul)
 {
 	struct mws_client *c = MWS__CONTAINER_OF(sul, struct mws_client, timeout_sul);
 	const char *why = c->phase == MWS__PHASE_HANDSHAKE || c->v1.managed

@@ -65,7 +65,7 @@ typedef struct mws__client_batch {
 	int sent_due;                   /* on_sent is owed */
 	int scheduled;                  /* sul armed */
 	int flushing;
-	lws_sorted_usec_list_t sul;
+	mws__timer sul;
 } mws__client_batch;
 
 struct mws_client {
@@ -143,7 +143,7 @@ struct mws_client {
 	char server_conn_id_json[160];  /* the id as a JSON value, sent back */
 	mws__reassembly rx;             /* a fragmented message being rebuilt */
 	void *free_cmd;                 /* allocated up front: free() cannot fail */
-	lws_sorted_usec_list_t retry_sul, hb_sul, timeout_sul;
+	mws__timer retry_sul, hb_sul, timeout_sul;
 	mws__client_v1 v1;              /* mws.v1: src/io/client_v1*.c */
 	mws__client_batch batch;        /* on_messages / on_sent: src/io/client_batch.c */
 };

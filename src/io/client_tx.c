@@ -375,7 +375,7 @@ static uint64_t mws__hb_tick_ms(const struct mws_client *c)
 	return t > MWS__HB_TICK_MAX_MS ? MWS__HB_TICK_MAX_MS : t;
 }
 
-static void mws__client_hb_tick(lws_sorted_usec_list_t *sul);
+static void mws__client_hb_tick(mws__timer *sul);
 
 /* Schedules the next look at `next` (from mws__hb_poll): a send on the
  * grid at or before it, a timeout check exactly. Each context's grid has a
@@ -392,7 +392,7 @@ static void mws__client_hb_arm(struct mws_client *c, uint64_t now, uint64_t next
 	mws__timer_in(c->ctx, &c->hb_sul, at > now ? at - now : 1, mws__client_hb_tick);
 }
 
-static void mws__client_hb_tick(lws_sorted_usec_list_t *sul)
+static void mws__client_hb_tick(mws__timer *sul)
 {
 	struct mws_client *c = MWS__CONTAINER_OF(sul, struct mws_client, hb_sul);
 	if (c->state != MWS_STATE_CONNECTED || !c->wsi)

@@ -146,7 +146,7 @@ static int mws__client_v1_flush(struct mws_client *c, struct lws *wsi)
 	return 1;
 }
 
-static void mws__client_v1_ack_due(lws_sorted_usec_list_t *sul)
+static void mws__client_v1_ack_due(mws__timer *sul)
 {
 	mws__client_v1 *v = MWS__CONTAINER_OF(sul, mws__client_v1, ack_sul);
 	struct mws_client *c = MWS__CONTAINER_OF(v, struct mws_client, v1);

@@ -36,7 +36,7 @@ typedef struct mws__client_v1 {
 	size_t tx_off;            /* bytes of `out` written as fragments so far */
 	unsigned char *frag;      /* LWS_PRE + one fragment, allocated on first use */
 	char goaway_reason[124];
-	lws_sorted_usec_list_t ack_sul;
+	mws__timer ack_sul;
 
 	/* any thread: published for stats */
 	atomic_int managed_pub;

@@ -166,14 +166,40 @@ void mws__ctx_remove_member(mws_ctx *ctx, mws__member *m)
 	m->next = m->prev = NULL;
 }
 
-void mws__timer_in(mws_ctx *ctx, lws_sorted_usec_list_t *sul, uint64_t delay_ms,
-                   sul_cb_t cb)
+static void mws__ctx_wheel_due(lws_sorted_usec_list_t *sul);
+
+/* Wakes the loop at `at_us` unless it already wakes sooner. */
+static void mws__ctx_wheel_arm(mws_ctx *ctx, uint64_t at_us, uint64_t now_us)
 {
-	lws_sul_schedule(ctx->lws, 0, sul, cb, (lws_usec_t)delay_ms * LWS_US_PER_MS);
-	mws__loop_timer_due(ctx, sul);
+	if (at_us >= ctx->wheel_armed_us)
+		return;
+	ctx->wheel_armed_us = at_us;
+	lws_sul_schedule(ctx->lws, 0, &ctx->wheel_sul, mws__ctx_wheel_due,
+	                 (lws_usec_t)(at_us > now_us ? at_us - now_us : 0));
+	mws__loop_timer_due(ctx, &ctx->wheel_sul);
 }
 
-void mws__timer_cancel(lws_sorted_usec_list_t *sul) { lws_sul_cancel(sul); }
+static void mws__ctx_wheel_due(lws_sorted_usec_list_t *sul)
+{
+	mws_ctx *ctx = MWS__CONTAINER_OF(sul, mws_ctx, wheel_sul);
+	ctx->wheel_armed_us = MWS__TW_NEVER; /* callbacks below may arm it again */
+	mws__tw_run(&ctx->wheel, mws__now_us());
+	uint64_t next = mws__tw_next(&ctx->wheel);
+	if (next != MWS__TW_NEVER)
+		mws__ctx_wheel_arm(ctx, next, mws__now_us());
+}
+
+void mws__timer_in(mws_ctx *ctx, mws__timer *t, uint64_t delay_ms, mws__timer_cb cb)
+{
+	uint64_t now = mws__now_us();
+	if (delay_ms > UINT64_MAX / 2000 - now / 1000)
+		delay_ms = UINT64_MAX / 2000 - now / 1000; /* "never", without overflow */
+	uint64_t at = now + delay_ms * 1000;
+	mws__tw_add(&ctx->wheel, t, at, cb);
+	mws__ctx_wheel_arm(ctx, at, now);
+}
+
+void mws__timer_cancel(mws__timer *t) { mws__tw_cancel(t); }
 
 /* ---- stop ---- */
 
@@ -185,8 +211,9 @@ static void mws__ctx_stop_run(mws_ctx *ctx, mws__cmd *cmd)
 	ctx->stopping = 1;
 	ctx->stop_deadline_us = mws__now_us() + MWS__STOP_GRACE_US;
 	/* lws_service() sleeps until something happens: make sure something does */
-	mws__timer_in(ctx, &ctx->stop_sul, MWS__STOP_GRACE_US / 1000 + 1,
-	              mws__ctx_stop_deadline);
+	lws_sul_schedule(ctx->lws, 0, &ctx->stop_sul, mws__ctx_stop_deadline,
+	                 MWS__STOP_GRACE_US + 1000);
+	mws__loop_timer_due(ctx, &ctx->stop_sul);
 	while (ctx->members.next != &ctx->members) {
 		mws__member *m = ctx->members.next;
 		mws__ctx_remove_member(ctx, m);
@@ -394,6 +421,8 @@ MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg_in)
 	if (getrandom(&ctx->hb_phase, sizeof ctx->hb_phase, GRND_NONBLOCK) != sizeof ctx->hb_phase)
 		ctx->hb_phase = (uint32_t)mws__now_us();
 	ctx->members.next = ctx->members.prev = &ctx->members;
+	mws__tw_init(&ctx->wheel, mws__now_us());
+	ctx->wheel_armed_us = MWS__TW_NEVER;
 	ctx->resolve = mws__resolve_getaddrinfo;
 	pthread_mutex_init(&ctx->door, NULL);
 	pthread_cond_init(&ctx->door_cond, NULL);

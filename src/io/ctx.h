@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "core/timer_wheel.h"
 #include "managedws.h"
 
 #define MWS__CONTAINER_OF(ptr, type, member) \
@@ -66,6 +67,9 @@ struct mws_ctx {
 	int live_wsi;               /* client sockets not yet finished */
 	uint64_t stop_deadline_us;
 	lws_sorted_usec_list_t stop_sul; /* wakes the loop at the deadline */
+	mws__twheel wheel;          /* our timers (mws__timer_in) */
+	lws_sorted_usec_list_t wheel_sul; /* libwebsockets' one timer of ours: */
+	uint64_t wheel_armed_us;    /* the wheel's next deadline, when armed */
 	struct mws__ca_vhost *ca_vhosts; /* client vhosts per CA file */
 
 	/* resolver thread, started on the first host name */
@@ -141,9 +145,10 @@ int mws__ws_own_close(struct lws *wsi, char *reason, size_t cap);
 void mws__log(mws_ctx *ctx, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Timers on the I/O thread (libwebsockets' sorted usec lists). */
-void mws__timer_in(mws_ctx *ctx, lws_sorted_usec_list_t *sul, uint64_t delay_ms,
-                   sul_cb_t cb);
-void mws__timer_cancel(lws_sorted_usec_list_t *sul);
+/* Timers on the I/O thread, in the context's wheel (core/timer_wheel.h
+ * says why not libwebsockets' own): O(1) to arm, move and cancel. Arming
+ * an armed timer moves it; cancelling an idle one does nothing. */
+void mws__timer_in(mws_ctx *ctx, mws__timer *t, uint64_t delay_ms, mws__timer_cb cb);
+void mws__timer_cancel(mws__timer *t);
 
 #endif

@@ -267,7 +267,7 @@ void mws__srv_pong(struct mws_server *srv, mws__srv_conn *c, const void *in, siz
 
 /* ---- timers: reaping and pings ---- */
 
-static void mws__srv_check_tick(lws_sorted_usec_list_t *sul)
+static void mws__srv_check_tick(mws__timer *sul)
 {
 	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, check_sul);
 	uint64_t now = mws__now_ms();
@@ -288,7 +288,7 @@ static void mws__srv_check_tick(lws_sorted_usec_list_t *sul)
 		              mws__srv_check_tick);
 }
 
-static void mws__srv_ping_tick(lws_sorted_usec_list_t *sul)
+static void mws__srv_ping_tick(mws__timer *sul)
 {
 	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, ping_sul);
 	for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
@@ -312,12 +312,13 @@ void mws__srv_timers_start(struct mws_server *srv)
 
 /* ---- shutdown and free ---- */
 
-static void mws__srv_finish_free(lws_sorted_usec_list_t *sul)
+static void mws__srv_finish_free(mws__timer *sul)
 {
 	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, free_sul);
 	mws__timer_cancel(&srv->check_sul);
 	mws__timer_cancel(&srv->ping_sul);
 	mws__timer_cancel(&srv->deadline_sul);
+	mws__timer_cancel(&srv->shut_sul);
 	mws__timer_cancel(&srv->stall_sul);
 	mws__timer_cancel(&srv->keepalive_sul);
 	mws__srv_heads_forget(srv);
@@ -357,12 +358,66 @@ static void mws__srv_check_done(struct mws_server *srv)
 		mws__timer_in(srv->ctx, &srv->free_sul, 0, mws__srv_finish_free);
 }
 
-static void mws__srv_deadline(lws_sorted_usec_list_t *sul)
+static void mws__srv_deadline(mws__timer *sul)
 {
 	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, deadline_sul);
+	mws__timer_cancel(&srv->shut_sul);
 	for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
 		srv->drain_dropped = 1;
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, LWS_TO_KILL_ASYNC);
+	}
+}
+
+/* Shutdown closes in flight at once. libwebsockets 4.1.6 arms a close
+ * timeout per closing connection in its sorted timer list, and each insert
+ * walks every pending one: 10,000 closes at once kept the server (and the
+ * clients answering) busy for seconds walking it. With at most this many
+ * closing, the list stays short; the next ones go as earlier ones finish. */
+#define MWS__SRV_CLOSES_IN_FLIGHT 256
+/* How often a shutdown with closes still to send looks again, and how
+ * many it sends then even at the bound, so that clients that never answer
+ * their close cannot hold everyone else's back until the deadline. */
+#define MWS__SRV_SHUT_STEP_MS 2
+#define MWS__SRV_CLOSES_PER_STEP_MIN 16
+
+static void mws__srv_shutdown_step(mws__timer *sul);
+
+/* Sends shutdown closes up to the bound; the rest at a later step. */
+static void mws__srv_shutdown_batch(struct mws_server *srv)
+{
+	int in_flight = 0, waiting = 0, sent = 0;
+	for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next)
+		in_flight += c->close_state != MWS__CLOSE_NONE;
+	for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
+		/* managed ones still waiting for their hello are not in the map */
+		if ((!c->in_map && !c->managed) || c->close_state)
+			continue;
+		if (in_flight >= MWS__SRV_CLOSES_IN_FLIGHT && sent >= MWS__SRV_CLOSES_PER_STEP_MIN) {
+			waiting = 1;
+			break;
+		}
+		in_flight++;
+		sent++;
+		char reason[64];
+		uint64_t retry = mws__rng_between(&srv->rng, 0, srv->shut_window_ms);
+		snprintf(reason, sizeof reason, "code=%d retry-after=%" PRIu64, srv->shut_code,
+		         retry);
+		if (c->managed) /* half the deadline at most for its final ack */
+			mws__srv_v1_goaway(c, srv->shut_code, retry, srv->shut_deadline_ms / 2);
+		mws__srv_conn_close(srv, c, srv->shut_code, reason, MWS_DISCONNECT_SHUTDOWN, 0);
+	}
+	if (waiting)
+		mws__timer_in(srv->ctx, &srv->shut_sul, MWS__SRV_SHUT_STEP_MS,
+		              mws__srv_shutdown_step);
+}
+
+static void mws__srv_shutdown_step(mws__timer *sul)
+{
+	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, shut_sul);
+	mws__srv_shutdown_batch(srv);
+	if (srv->store.ops && !srv->shut_sul.list) { /* the last batch: as at the start */
+		srv->shared_dirty = 1;
+		mws__srv_shared_flush(srv);
 	}
 }
 
@@ -374,17 +429,10 @@ void mws__srv_shutdown_begin(struct mws_server *srv, int code, uint64_t window_m
 		atomic_store(&srv->shutting_down, 1);
 		mws__log(srv->ctx, MWS_LOG_INFO, "server %d: shutting down (%d, spread %" PRIu64
 		         " ms)", atomic_load(&srv->port), code, window_ms);
-		for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
-			/* managed ones still waiting for their hello are not in the map */
-			if ((!c->in_map && !c->managed) || c->close_state)
-				continue;
-			char reason[64];
-			uint64_t retry = mws__rng_between(&srv->rng, 0, window_ms);
-			snprintf(reason, sizeof reason, "code=%d retry-after=%" PRIu64, code, retry);
-			if (c->managed) /* half the deadline at most for its final ack */
-				mws__srv_v1_goaway(c, code, retry, deadline_ms / 2);
-			mws__srv_conn_close(srv, c, code, reason, MWS_DISCONNECT_SHUTDOWN, 0);
-		}
+		srv->shut_code = code;
+		srv->shut_window_ms = window_ms;
+		srv->shut_deadline_ms = deadline_ms;
+		mws__srv_shutdown_batch(srv);
 		mws__timer_in(srv->ctx, &srv->deadline_sul, deadline_ms, mws__srv_deadline);
 		mws__srv_v1_end_all(srv, MWS_DISCONNECT_SHUTDOWN); /* suspended ones too */
 	}

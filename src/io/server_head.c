@@ -54,7 +54,7 @@ struct mws__srv_head {
 	int admitted;            /* libwebsockets lets it pass FILTER */
 	uint64_t auth_id;
 	size_t len;
-	lws_sorted_usec_list_t handover_sul;
+	mws__timer handover_sul;
 	char buf[MWS__SRV_HEAD_MAX];
 };
 
@@ -80,7 +80,7 @@ static void mws__srv_head_give_back(struct mws__srv_head *h)
 
 /* After the poll wsi is gone: hand the socket to libwebsockets, outside of
  * any socket's callback. */
-static void mws__srv_head_handover(lws_sorted_usec_list_t *sul)
+static void mws__srv_head_handover(mws__timer *sul)
 {
 	struct mws__srv_head *h = MWS__CONTAINER_OF(sul, struct mws__srv_head, handover_sul);
 	struct mws_server *srv = h->srv;

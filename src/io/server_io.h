@@ -109,12 +109,12 @@ typedef struct mws__srv_conn {
 	struct mws__store_rec *rec;  /* its session once welcomed, else NULL */
 	uint64_t pong_ts;
 	uint64_t goaway_wait_ms;     /* ... this long at most */
-	lws_sorted_usec_list_t goaway_sul;
+	mws__timer goaway_sul;
 	size_t pending_msgs;         /* under srv->lock: unacked in the session */
 	size_t queue_max_bytes, queue_max_msgs; /* under srv->lock; 0: plain bounds */
 	mws__env_out out;            /* encode buffer (LWS_PRE headroom), none while idle */
 	size_t v1_off;               /* bytes of `out` written as fragments */
-	lws_sorted_usec_list_t ack_sul;
+	mws__timer ack_sul;
 	mws__srv_info *info;         /* the handshake, kept until the hello */
 } mws__srv_conn;
 
@@ -189,7 +189,7 @@ struct mws_server {
 	struct mws_server **slot;    /* the vhost's way back to us; NULL when freed */
 	int lsn_fd;                  /* our listening socket (-1: none) */
 	struct lws *lsn_wsi;         /* lsn_fd adopted as a raw file; it closes lsn_fd */
-	lws_sorted_usec_list_t accept_sul; /* resumes accepting after EMFILE */
+	mws__timer accept_sul; /* resumes accepting after EMFILE */
 	mws__srv_conn conns;         /* list head */
 	int live;                    /* WebSocket wsi not yet CLOSED */
 	uint64_t next_id;
@@ -199,13 +199,16 @@ struct mws_server {
 	int tls;
 	int draining;
 	int drain_dropped;           /* the deadline cut some closes short */
+	int shut_code;               /* shutdown closes still to send: */
+	uint64_t shut_window_ms, shut_deadline_ms;
+	mws__timer shut_sul;         /* the next batch of them */
 	mws__cmd *shutdown_waiter;
 	mws__cmd *free_cmd;          /* set once freeing has begun */
-	lws_sorted_usec_list_t check_sul, ping_sul, deadline_sul, free_sul;
-	lws_sorted_usec_list_t stall_sul; /* watches connections not read */
+	mws__timer check_sul, ping_sul, deadline_sul, free_sul;
+	mws__timer stall_sul; /* watches connections not read */
 	int rx_paused;               /* connections not read now */
 	atomic_int app_paused;       /* live connections paused by the application */
-	lws_sorted_usec_list_t keepalive_sul; /* pongs for paused connections */
+	mws__timer keepalive_sul; /* pongs for paused connections */
 	unsigned char *tx_scratch;   /* LWS_PRE + one fragment */
 	struct mws__srv_head *heads; /* plain connections whose head is being read */
 	uint64_t next_auth_id;
@@ -225,7 +228,7 @@ struct mws_server {
 	int store_down;              /* I/O thread: saves fail fast until a ping works */
 	int shared_dirty;            /* I/O thread: a session got messages: flush */
 	uint64_t store_pinged_ms;
-	lws_sorted_usec_list_t store_sul;
+	mws__timer store_sul;
 	uint64_t post_seq;           /* under lock: requests posted so far */
 	atomic_uint_least64_t done_seq; /* requests the I/O thread finished */
 	mws__srv_left left[MWS__SRV_LEFT_MAX]; /* under lock */

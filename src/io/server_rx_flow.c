@@ -24,7 +24,7 @@ void mws__srv_rx_apply(mws__srv_conn *c)
 	c->rx_off = off;
 }
 
-static void mws__srv_keepalive_tick(lws_sorted_usec_list_t *sul)
+static void mws__srv_keepalive_tick(mws__timer *sul)
 {
 	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, keepalive_sul);
 	for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {

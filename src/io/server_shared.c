@@ -430,7 +430,7 @@ void mws__srv_shared_notice_run(struct mws_server *srv, mws__srv_op *op)
 		mws__srv_inbox(srv, rec);
 }
 
-static void mws__srv_store_tick(lws_sorted_usec_list_t *sul)
+static void mws__srv_store_tick(mws__timer *sul)
 {
 	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, store_sul);
 	uint64_t now = mws__now_ms();

@@ -120,7 +120,7 @@ void mws__srv_enqueue_text(mws__srv_conn *c, const char *text, size_t n)
 
 /* ---- reading paused while libwebsockets holds output ---- */
 
-static void mws__srv_stall_tick(lws_sorted_usec_list_t *sul);
+static void mws__srv_stall_tick(mws__timer *sul);
 
 void mws__srv_rx_pause(struct mws_server *srv, mws__srv_conn *c)
 {
@@ -166,7 +166,7 @@ static int mws__srv_peer_half_closed(struct lws *wsi)
 	       ti.tcpi_state == TCP_CLOSE;
 }
 
-static void mws__srv_stall_tick(lws_sorted_usec_list_t *sul)
+static void mws__srv_stall_tick(mws__timer *sul)
 {
 	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, stall_sul);
 	for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {

@@ -214,7 +214,7 @@ static int mws__srv_v1_data(struct mws_server *srv, mws__srv_conn *c, uint64_t s
 	return 0;
 }
 
-static void mws__srv_v1_ack_due(lws_sorted_usec_list_t *sul)
+static void mws__srv_v1_ack_due(mws__timer *sul)
 {
 	mws__srv_conn *c = MWS__CONTAINER_OF(sul, mws__srv_conn, ack_sul);
 	if (c->wsi)

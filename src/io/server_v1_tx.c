@@ -76,7 +76,7 @@ static int mws__srv_v1_write_goaway(struct mws_server *srv, mws__srv_conn *c)
 }
 
 /* The client answered the goaway (or did not in time): the close goes. */
-static void mws__srv_v1_goaway_answered(lws_sorted_usec_list_t *sul)
+static void mws__srv_v1_goaway_answered(mws__timer *sul)
 {
 	mws__srv_conn *c = MWS__CONTAINER_OF(sul, mws__srv_conn, goaway_sul);
 	c->goaway_wait = 0;

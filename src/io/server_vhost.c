@@ -20,10 +20,11 @@
 #include "core/http_head.h"
 #include "io/server_io.h"
 
-/* libwebsockets' own idle ping would interfere with ours. */
+/* libwebsockets' own idle ping would interfere with ours: off (a hang-up
+ * time of 0; see mws__no_idle_policy in client_conn.c for why not long). */
 static const lws_retry_bo_t mws__srv_no_idle_policy = {
-	.secs_since_valid_ping = 65535,
-	.secs_since_valid_hangup = 65535,
+	.secs_since_valid_ping = 0,
+	.secs_since_valid_hangup = 0,
 };
 
 static struct mws_server *mws__srv_of(struct lws *wsi)
@@ -197,7 +198,7 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 /* Out of descriptors: stop polling the listener this long, not spin. */
 #define MWS__SRV_ACCEPT_PAUSE_MS 100
 
-static void mws__srv_accept_resume(lws_sorted_usec_list_t *sul)
+static void mws__srv_accept_resume(mws__timer *sul)
 {
 	struct mws_server *srv = MWS__CONTAINER_OF(sul, struct mws_server, accept_sul);
 	if (srv->lsn_wsi)

@@ -146,21 +146,21 @@ Test(event_loop, a_server_and_its_clients_on_epoll_echo_and_heartbeat, .timeout 
 
 typedef struct timer_probe {
 	mws__cmd cmd;
-	lws_sorted_usec_list_t later, sooner, second;
+	mws__timer later, sooner, second;
 	atomic_uint_least64_t sooner_at_ms, second_at_ms;
 } timer_probe;
 
 static timer_probe probe;
 
-static void never_cb(lws_sorted_usec_list_t *sul) { (void)sul; }
+static void never_cb(mws__timer *sul) { (void)sul; }
 
-static void sooner_cb(lws_sorted_usec_list_t *sul)
+static void sooner_cb(mws__timer *sul)
 {
 	(void)sul;
 	atomic_store(&probe.sooner_at_ms, mws__now_ms());
 }
 
-static void second_cb(lws_sorted_usec_list_t *sul)
+static void second_cb(mws__timer *sul)
 {
 	(void)sul;
 	atomic_store(&probe.second_at_ms, mws__now_ms());

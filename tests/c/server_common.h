@@ -315,4 +315,29 @@ static inline int http_get(int port, const char *path, char *body, size_t cap)
 	return status;
 }
 
+/* A self-signed certificate for 127.0.0.1 in a fresh temporary directory. */
+typedef struct test_cert {
+	char dir[32], cert[64], key[64];
+} test_cert;
+
+static inline void test_cert_make(test_cert *t)
+{
+	snprintf(t->dir, sizeof t->dir, "/tmp/mws-tls-XXXXXX");
+	cr_assert_not_null(mkdtemp(t->dir));
+	snprintf(t->cert, sizeof t->cert, "%s/cert.pem", t->dir);
+	snprintf(t->key, sizeof t->key, "%s/key.pem", t->dir);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd,
+	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+	         "-keyout %s -out %s -days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1", t->key, t->cert);
+	cr_assert_eq(system(cmd), 0, "openssl could not make a certificate");
+}
+
+static inline void test_cert_remove(test_cert *t)
+{
+	unlink(t->cert);
+	unlink(t->key);
+	rmdir(t->dir);
+}
+
 #endif

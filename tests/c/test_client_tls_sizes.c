@@ -37,22 +37,15 @@ static void on_message(mws_server *srv, mws_conn_id id, const void *data, size_t
 
 Test(client_tls_sizes, every_size_comes_back_whole_and_in_order, .timeout = 60)
 {
-	char dir[] = "/tmp/mws-tls-XXXXXX";
-	cr_assert_not_null(mkdtemp(dir));
-	char cmd[512], cert[64], key[64];
-	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-	snprintf(key, sizeof key, "%s/key.pem", dir);
-	snprintf(cmd, sizeof cmd,
-	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-	         "-keyout %s -out %s -days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1", key, cert);
-	cr_assert_eq(system(cmd), 0, "openssl could not make a certificate");
+	test_cert tc;
+	test_cert_make(&tc);
 	mws_ctx *ctx = NULL;
 	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
 	tls_sizes t = {0};
 	mws_server_config cfg;
 	mws_server_config_init(&cfg);
-	cfg.cert_file = cert;
-	cfg.key_file = key;
+	cfg.cert_file = tc.cert;
+	cfg.key_file = tc.key;
 	cfg.iface = "127.0.0.1";
 	mws_server *srv = NULL;
 	cr_assert_eq(mws_server_new(&srv, ctx, &cfg), 0);
@@ -83,7 +76,5 @@ Test(client_tls_sizes, every_size_comes_back_whole_and_in_order, .timeout = 60)
 	mws_client_free(c);
 	mws_server_free(srv);
 	mws_ctx_free(ctx);
-	unlink(cert);
-	unlink(key);
-	rmdir(dir);
+	test_cert_remove(&tc);
 }

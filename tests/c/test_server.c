@@ -622,23 +622,16 @@ static void tls_on_message(mws_client *c, const void *data, size_t len, int type
 
 Test(server, tls_echo_keeps_every_message_in_order, .timeout = 60)
 {
-	char dir[] = "/tmp/mws-tls-XXXXXX";
-	cr_assert_not_null(mkdtemp(dir));
-	char cmd[512], cert[64], key[64];
-	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-	snprintf(key, sizeof key, "%s/key.pem", dir);
-	snprintf(cmd, sizeof cmd,
-	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-	         "-keyout %s -out %s -days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1", key, cert);
-	cr_assert_eq(system(cmd), 0, "openssl could not make a certificate");
+	test_cert tc;
+	test_cert_make(&tc);
 	mws_ctx *ctx = new_ctx();
 	rec r;
 	rec_init(&r);
 	r.echo = 1;
 	mws_server_config cfg;
 	mws_server_config_init(&cfg);
-	cfg.cert_file = cert;
-	cfg.key_file = key;
+	cfg.cert_file = tc.cert;
+	cfg.key_file = tc.key;
 	mws_server *srv = rec_server(ctx, &cfg, &r);
 	char url[64];
 	snprintf(url, sizeof url, "wss://127.0.0.1:%d/", mws_server_port(srv));
@@ -663,9 +656,7 @@ Test(server, tls_echo_keeps_every_message_in_order, .timeout = 60)
 	mws_client_free(c);
 	mws_server_free(srv);
 	mws_ctx_free(ctx);
-	unlink(cert);
-	unlink(key);
-	rmdir(dir);
+	test_cert_remove(&tc);
 }
 
 static atomic_int freed_user_data;

@@ -253,15 +253,8 @@ static bool auth_refused(void *srv)
 
 Test(server_auth_deferred, under_tls_pending_is_refused_with_503, .timeout = 60)
 {
-	char dir[] = "/tmp/mws-auth-XXXXXX";
-	cr_assert_not_null(mkdtemp(dir));
-	char cmd[512], cert[64], key[64];
-	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-	snprintf(key, sizeof key, "%s/key.pem", dir);
-	snprintf(cmd, sizeof cmd,
-	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-	         "-keyout %s -out %s -days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1", key, cert);
-	cr_assert_eq(system(cmd), 0, "openssl could not make a certificate");
+	test_cert tc;
+	test_cert_make(&tc);
 	mws_ctx *ctx;
 	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
 	later l;
@@ -270,8 +263,8 @@ Test(server_auth_deferred, under_tls_pending_is_refused_with_503, .timeout = 60)
 	mws_server_config scfg;
 	mws_server_config_init(&scfg);
 	scfg.iface = "127.0.0.1";
-	scfg.cert_file = cert;
-	scfg.key_file = key;
+	scfg.cert_file = tc.cert;
+	scfg.key_file = tc.key;
 	mws_server *srv = NULL;
 	cr_assert_eq(mws_server_new(&srv, ctx, &scfg), 0);
 	mws_server_callbacks cbs = {sizeof cbs, later_auth, later_connect, later_message, NULL};
@@ -294,7 +287,5 @@ Test(server_auth_deferred, under_tls_pending_is_refused_with_503, .timeout = 60)
 	mws_client_free(c);
 	mws_server_free(srv);
 	mws_ctx_free(ctx);
-	unlink(cert);
-	unlink(key);
-	rmdir(dir);
+	test_cert_remove(&tc);
 }

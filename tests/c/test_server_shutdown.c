@@ -1,9 +1,11 @@
 /* Graceful shutdown with many clients of ours: every one is told 1012 with
- * a retry-after inside the window, and their reconnects spread over it. */
+ * a retry-after inside the window, and their reconnects spread over it;
+ * also with more connections than the server closes at once (256 in
+ * flight: libwebsockets 4.1.6 walks its timer list per close). */
 #include "server_common.h"
 #include "test_timing.h"
 
-enum { N = 200, WINDOW = 2000, DEADLINE = 5000 };
+enum { MAX_N = 700, WINDOW = 2000, DEADLINE = 5000 };
 
 typedef struct one {
 	atomic_int connected;
@@ -13,7 +15,7 @@ typedef struct one {
 	uint64_t told_at, retried_at;
 } one;
 
-static one clients[N];
+static one clients[MAX_N];
 static atomic_int n_connected, n_told, n_retried;
 
 static void on_state(mws_client *c, const mws_state_change *ch, void *ud)
@@ -38,12 +40,11 @@ static void on_state(mws_client *c, const mws_state_change *ch, void *ud)
 	}
 }
 
-Test(server_shutdown, two_hundred_clients_get_1012_and_reconnect_spread_over_the_window,
-     .timeout = 60)
+static void check_told_and_spread(int n, int fd_limit)
 {
 	mws_ctx_config cc;
 	mws_ctx_config_init(&cc);
-	cc.fd_limit = 1024;
+	cc.fd_limit = fd_limit;
 	mws_ctx *sctx, *cctx;
 	cr_assert_eq(mws_ctx_new(&sctx, &cc), 0);
 	cr_assert_eq(mws_ctx_new(&cctx, &cc), 0);
@@ -59,20 +60,20 @@ Test(server_shutdown, two_hundred_clients_get_1012_and_reconnect_spread_over_the
 	mws_client_config ccfg;
 	mws_client_config_init(&ccfg);
 	ccfg.base_delay_ms = 5000; /* a refused retry waits: out of the picture */
-	static mws_client *cs[N];
-	for (int i = 0; i < N; i++) {
+	static mws_client *cs[MAX_N];
+	for (int i = 0; i < n; i++) {
 		cr_assert_eq(mws_client_new(&cs[i], cctx, url, &ccfg), 0);
 		mws_client_callbacks cbs = {sizeof cbs, on_state, NULL, NULL};
 		cr_assert_eq(mws_client_set_callbacks(cs[i], &cbs, &clients[i], NULL), 0);
 		cr_assert_eq(mws_client_connect(cs[i]), 0);
 	}
-	cr_assert(wait_at_least(&n_connected, N, 20000), "%d connected", atomic_load(&n_connected));
-	cr_assert(wait_at_least(&r.connects, N, 5000));
+	cr_assert(wait_at_least(&n_connected, n, 20000), "%d connected", atomic_load(&n_connected));
+	cr_assert(wait_at_least(&r.connects, n, 5000));
 
 	uint64_t t0 = mws_test_now_ms();
 	int rc = mws_server_shutdown(srv, 1012, WINDOW, DEADLINE);
 	cr_expect_eq(rc, 0, "%s", mws_err_name(rc));
-	cr_expect_eq(atomic_load(&r.disconnects), N);
+	cr_expect_eq(atomic_load(&r.disconnects), n);
 	for (int i = 0; i < rec_ndisc(&r); i++) {
 		rec_event e = rec_disc(&r, i);
 		cr_expect_eq(e.why, MWS_DISCONNECT_SHUTDOWN);
@@ -87,11 +88,11 @@ Test(server_shutdown, two_hundred_clients_get_1012_and_reconnect_spread_over_the
 	char body[64];
 	cr_expect_eq(http_get(mws_server_port(srv), "/healthz", body, sizeof body), 503);
 
-	cr_assert(wait_at_least(&n_told, N, 5000), "%d told", atomic_load(&n_told));
-	cr_assert(wait_at_least(&n_retried, N, WINDOW + 5000), "%d retried",
+	cr_assert(wait_at_least(&n_told, n, 5000), "%d told", atomic_load(&n_told));
+	cr_assert(wait_at_least(&n_retried, n, WINDOW + 5000), "%d retried",
 	          atomic_load(&n_retried));
 	double sum = 0, sq = 0, lo = 1e9, hi = -1;
-	for (int i = 0; i < N; i++) {
+	for (int i = 0; i < n; i++) {
 		one *o = &clients[i];
 		/* our client reads the real code from the reason (lws says 1002) */
 		cr_expect_eq(o->code, 1012, "client %d: code %d", i, o->code);
@@ -108,7 +109,7 @@ Test(server_shutdown, two_hundred_clients_get_1012_and_reconnect_spread_over_the
 		lo = at < lo ? at : lo;
 		hi = at > hi ? at : hi;
 	}
-	double mean = sum / N, var = sq / N - mean * mean; /* no libm: compare squares */
+	double mean = sum / n, var = sq / n - mean * mean; /* no libm: compare squares */
 	/* uniform over the window: sd = WINDOW / sqrt(12) = 0.29 WINDOW */
 	cr_expect_gt(hi - lo, 0.5 * WINDOW, "range %.0f ms", hi - lo);
 	cr_expect_gt(var, 0.04 * WINDOW * WINDOW, "variance %.0f ms^2", var);
@@ -118,11 +119,25 @@ Test(server_shutdown, two_hundred_clients_get_1012_and_reconnect_spread_over_the
 	mws_server_stats_get(srv, &st);
 	cr_expect_eq(st.shutting_down, 1);
 	cr_expect_geq(st.refused[MWS_REFUSE_SHUTDOWN], 1);
-	for (int i = 0; i < N; i++)
+	for (int i = 0; i < n; i++)
 		mws_client_free(cs[i]);
 	mws_server_free(srv);
 	mws_ctx_free(cctx);
 	mws_ctx_free(sctx);
+}
+
+Test(server_shutdown, two_hundred_clients_get_1012_and_reconnect_spread_over_the_window,
+     .timeout = 60)
+{
+	check_told_and_spread(200, 1024);
+}
+
+/* Closes in three rounds or more; fd_limit 0: the process limit, 700
+ * sockets a side. */
+Test(server_shutdown, seven_hundred_clients_closed_in_batches_all_get_1012_and_a_hint_in_the_window,
+     .timeout = 60)
+{
+	check_told_and_spread(700, 0);
 }
 
 /* A shutdown with nobody connected completes inside the I/O thread's run of

@@ -132,7 +132,6 @@ struct mws_client {
 	int own_close_code;             /* a close libwebsockets sent by itself */
 	char own_close_reason[124];
 	int ping_due, json_hb_due;
-	int in_rx;                      /* inside on_message: no write now (client_rx.c) */
 	int in_opened;                  /* inside the CONNECTED callback (client_conn.c) */
 	int rx_seen;                    /* data read since the last WRITEABLE: a pong
 	                                   may be owed, so no write at once */

@@ -56,12 +56,10 @@ int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, s
 			return 0;
 		if (mws__client_v1_hello_echo(c, msg, n, c->rx.type))
 			return 0;
-		/* A send from on_message waits for WRITEABLE: a ping read
-		 * before the message must get its pong first (libwebsockets
-		 * sends that one there and tells nobody it is due). */
-		c->in_rx = 1;
+		/* A send from on_message waits for WRITEABLE (rx_seen is set):
+		 * a ping read before the message must get its pong first
+		 * (libwebsockets sends that one there and tells nobody). */
 		mws__client_deliver(c, msg, n, c->rx.type);
-		c->in_rx = 0;
 		return 0;
 	default:
 		return 0;

@@ -293,8 +293,8 @@ void mws__client_tx_arrived(struct mws_client *c)
  * the next WRITEABLE. Not under TLS (one write per WRITEABLE there), not
  * while libwebsockets holds output or a fragment, a ping or a JSON
  * heartbeat is under way, not once either side has begun to close, not
- * from on_message (see in_rx), not after data was read since the last
- * WRITEABLE (rx_seen): libwebsockets 4.1.6 owes a pong for a ping read
+ * after data was read since the last WRITEABLE (rx_seen, which also covers
+ * a send from on_message): libwebsockets 4.1.6 owes a pong for a ping read
  * before that data and sends it only at POLLOUT, before our WRITEABLE
  * (ops-ws.c, rops_handle_POLLOUT_ws), and tells nobody; a message echoed
  * from another thread must not overtake it (Autobahn 5.6, 5.7, 5.19). */
@@ -303,7 +303,7 @@ void mws__client_kick(struct mws_client *c)
 	struct lws *wsi = c->wsi;
 	if (!wsi || c->state != MWS_STATE_CONNECTED)
 		return;
-	if (!c->url.tls && !c->v1.managed && c->phase == MWS__PHASE_OPEN && c->txq.head && !c->in_rx &&
+	if (!c->url.tls && !c->v1.managed && c->phase == MWS__PHASE_OPEN && c->txq.head &&
 	    !c->rx_seen &&
 	    !c->tx_off && !c->ping_due && !c->json_hb_due && !c->peer_close_code &&
 	    !c->own_close_code && !lws_partial_buffered(wsi) && mws__client_small(c->txq.head)) {

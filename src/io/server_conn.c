@@ -228,12 +228,10 @@ int mws__srv_receive(struct mws_server *srv, mws__srv_conn *c, const void *in, s
 		} else if (c->managed) {
 			rc = mws__srv_v1_receive(srv, c, msg, n, c->rx.type);
 		} else {
-			/* A send from on_message waits for WRITEABLE: a ping read
-			 * before the message must get its pong first (libwebsockets
-			 * sends that one there and tells nobody it is due). */
-			c->in_rx = 1;
+			/* A send from on_message waits for WRITEABLE (rx_seen is
+			 * set): a ping read before the message must get its pong
+			 * first (libwebsockets sends that one there, tells nobody). */
 			mws__srv_deliver(srv, c, msg, n, c->rx.type);
-			c->in_rx = 0;
 		}
 		/* A message rebuilt from pieces leaves no buffer behind: an idle
 		 * connection holds none. */

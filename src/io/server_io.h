@@ -86,7 +86,6 @@ typedef struct mws__srv_conn {
 	unsigned char keepalive_due; /* paused: an unsolicited pong says we are alive */
 	unsigned char half_closed; /* the peer sent FIN with our output pending */
 	unsigned char ping_due;
-	unsigned char in_rx;      /* inside on_message of this connection: no write now */
 	unsigned char rx_seen;    /* data read since the last WRITEABLE: a pong may be owed */
 	unsigned char close_sent; /* libwebsockets has our close frame: it waits for the answer */
 	unsigned char goaway_wait; /* goaway sent: the close waits for the final ack */

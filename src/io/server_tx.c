@@ -318,11 +318,12 @@ void mws__srv_kick(struct mws_server *srv, mws__srv_conn *c)
 	/* Written now only when nothing else must go first or differently:
 	 * no TLS (one write per WRITEABLE there), nothing held by
 	 * libwebsockets, no fragment, ping or close under way, the peer has
-	 * not closed, not from this connection's on_message (see in_rx), not
-	 * after data was read since the last WRITEABLE (rx_seen: a pong may
-	 * be owed, which libwebsockets sends only at POLLOUT).
+	 * not closed, not after data was read since the last WRITEABLE
+	 * (rx_seen, which also covers a send from this connection's
+	 * on_message: a pong may be owed, which libwebsockets sends only at
+	 * POLLOUT).
 	 * Otherwise, or for what is left, the next WRITEABLE. */
-	if (!srv->tls && !c->managed && c->txh && !c->tx_off && !c->ping_due && !c->in_rx &&
+	if (!srv->tls && !c->managed && c->txh && !c->tx_off && !c->ping_due &&
 	    !c->rx_seen &&
 	    !c->close_state && !c->peer_code && !c->half_closed && !c->rx_paused &&
 	    !lws_partial_buffered(wsi) && mws__srv_small(wsi, c->txh->p)) {

@@ -387,12 +387,13 @@ MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data, s
 	return 0;
 }
 
-/* Posts a request for connection op->id, or MWS_ECLOSED (and frees it)
- * when no connection has that id. */
-static int mws__srv_post_to_conn(struct mws_server *srv, mws__srv_op *op)
+/* Posts a request for op->id, or MWS_ECLOSED (and frees it) when `map`
+ * (connections, or handshakes waiting for their auth answer) has no such
+ * id. */
+static int mws__srv_post_if_known(struct mws_server *srv, mws__id_map *map, mws__srv_op *op)
 {
 	pthread_mutex_lock(&srv->lock);
-	int rc = mws__idm_get(&srv->map, op->id) ? 0 : MWS_ECLOSED;
+	int rc = map->slots && mws__idm_get(map, op->id) ? 0 : MWS_ECLOSED;
 	if (!rc)
 		mws__srv_post_locked(srv, op);
 	pthread_mutex_unlock(&srv->lock);
@@ -421,7 +422,7 @@ MWS_API int mws_server_close(mws_server *srv, mws_conn_id id, int code, const ch
 	op->code = code ? code : 1000;
 	if (reason)
 		snprintf(op->reason, sizeof op->reason, "%s", reason);
-	return mws__srv_post_to_conn(srv, op);
+	return mws__srv_post_if_known(srv, &srv->map, op);
 }
 
 MWS_API int mws_server_pause_rx(mws_server *srv, mws_conn_id id, int paused)
@@ -436,7 +437,7 @@ MWS_API int mws_server_pause_rx(mws_server *srv, mws_conn_id id, int paused)
 	op->kind = MWS__SOP_PAUSE_RX;
 	op->id = id;
 	op->code = paused != 0;
-	return mws__srv_post_to_conn(srv, op);
+	return mws__srv_post_if_known(srv, &srv->map, op);
 }
 
 MWS_API int mws_server_auth_answer(mws_server *srv, uint64_t auth_id, int status)
@@ -451,17 +452,7 @@ MWS_API int mws_server_auth_answer(mws_server *srv, uint64_t auth_id, int status
 	op->kind = MWS__SOP_AUTH_ANSWER;
 	op->id = auth_id;
 	op->code = status;
-	pthread_mutex_lock(&srv->lock);
-	int rc = srv->auth_map.slots && mws__idm_get(&srv->auth_map, auth_id) ? 0 : MWS_ECLOSED;
-	if (!rc)
-		mws__srv_post_locked(srv, op);
-	pthread_mutex_unlock(&srv->lock);
-	if (rc) {
-		free(op);
-		return rc;
-	}
-	mws__ctx_schedule(srv->ctx, &srv->ready);
-	return 0;
+	return mws__srv_post_if_known(srv, &srv->auth_map, op);
 }
 
 MWS_API int mws_server_broadcast(mws_server *srv, const void *data, size_t len, int type)

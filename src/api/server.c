@@ -294,18 +294,6 @@ MWS_API int mws_server_port(const mws_server *srv)
 	return srv ? atomic_load(&((struct mws_server *)srv)->port) : 0;
 }
 
-/* Appends to the outbox and wakes the I/O thread once per burst. */
-static void mws__srv_post_locked(struct mws_server *srv, mws__srv_op *op)
-{
-	op->next = NULL;
-	op->seq = ++srv->post_seq;
-	if (srv->out_tail)
-		srv->out_tail->next = op;
-	else
-		srv->out_head = op;
-	srv->out_tail = op;
-}
-
 static int mws__srv_usable(const struct mws_server *srv)
 {
 	return atomic_load(&((struct mws_server *)srv)->started) &&

@@ -312,7 +312,10 @@ void mws__srv_pong(struct mws_server *srv, mws__srv_conn *conn, const void *in,
  * when out of memory. Its payload is never shared. */
 mws__srv_op *mws__srv_op_new_send(const void *data, size_t len, int type);
 
-/* src/io/server_tx.c: all on the I/O thread */
+/* src/io/server_tx.c: all on the I/O thread, except: */
+/* Any thread, srv->lock held: appends to the request list the I/O thread
+ * drains in order (numbered: post_seq). */
+void mws__srv_post_locked(struct mws_server *srv, mws__srv_op *op);
 void mws__srv_op_free(mws__srv_op *op);
 void mws__srv_enqueue(mws__srv_conn *c, mws__srv_op *op);
 /* Queues a message the library itself sends (acks): not counted. */

@@ -274,12 +274,7 @@ mws__store_rec *mws__srv_shared_resume(struct mws_server *srv, const unsigned ch
 static void mws__srv_shared_post(struct mws_server *srv, mws__srv_op *op)
 {
 	pthread_mutex_lock(&srv->lock);
-	op->seq = ++srv->post_seq;
-	if (srv->out_tail)
-		srv->out_tail->next = op;
-	else
-		srv->out_head = op;
-	srv->out_tail = op;
+	mws__srv_post_locked(srv, op);
 	pthread_mutex_unlock(&srv->lock);
 	mws__ctx_schedule(srv->ctx, &srv->ready);
 }

@@ -312,6 +312,17 @@ static void mws__srv_settle(struct mws_server *srv, mws__srv_conn *c, const mws_
 	atomic_fetch_add_explicit(&srv->bytes_out, w->bytes, memory_order_relaxed);
 }
 
+void mws__srv_post_locked(struct mws_server *srv, mws__srv_op *op)
+{
+	op->next = NULL;
+	op->seq = ++srv->post_seq;
+	if (srv->out_tail)
+		srv->out_tail->next = op;
+	else
+		srv->out_head = op;
+	srv->out_tail = op;
+}
+
 void mws__srv_kick(struct mws_server *srv, mws__srv_conn *c)
 {
 	struct lws *wsi = c->wsi;

@@ -315,6 +315,18 @@ static inline int http_get(int port, const char *path, char *body, size_t cap)
 	return status;
 }
 
+/* A metric's value from /metrics, or -1. */
+static inline long long metric(int port, const char *name)
+{
+	static char body[1 << 16];
+	if (http_get(port, "/metrics", body, sizeof body) != 200)
+		return -1;
+	char key[128];
+	snprintf(key, sizeof key, "\n%s ", name);
+	const char *p = strstr(body, key);
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
 /* A self-signed certificate for 127.0.0.1 in a fresh temporary directory. */
 typedef struct test_cert {
 	char dir[32], cert[64], key[64];

@@ -49,18 +49,6 @@ static mws_server *second_node(v1_app *a, const char *url)
 	return b;
 }
 
-/* A metric's value from /metrics, or -1. */
-static long long metric(int port, const char *name)
-{
-	static char body[1 << 16];
-	if (http_get(port, "/metrics", body, sizeof body) != 200)
-		return -1;
-	char key[128];
-	snprintf(key, sizeof key, "\n%s ", name);
-	const char *p = strstr(body, key);
-	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
-}
-
 typedef struct metric_wait {
 	int port;
 	const char *name;

@@ -65,17 +65,6 @@ static bool two_connected(void *arg)
 	return atomic_load(&g_connects) >= 2;
 }
 
-static long long metric(int port, const char *name)
-{
-	static char body[1 << 16];
-	if (http_get(port, "/metrics", body, sizeof body) != 200)
-		return -1;
-	char key[128];
-	snprintf(key, sizeof key, "\n%s ", name);
-	const char *p = strstr(body, key);
-	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
-}
-
 static mws_server *node(mws_ctx *ctx, const char *url, intptr_t which)
 {
 	mws_server_config sc;

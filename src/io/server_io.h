@@ -66,6 +66,10 @@ typedef struct mws__srv_info {
 	size_t head_len;
 } mws__srv_info;
 
+/* The most one send() of a server connection carries (its protocols'
+ * tx_packet_size); it costs no memory per connection. */
+#define MWS__SRV_WRITE_MAX (64u * 1024u)
+
 /* A WebSocket connection, from ESTABLISHED to CLOSED (I/O thread), except
  * `pending_bytes`, which is guarded by the server's lock. */
 typedef struct mws__srv_conn {

@@ -297,10 +297,13 @@ static int mws__srv_listen_callback(struct lws *wsi, enum lws_callback_reasons r
  * (mws__srv_is_v1 then says no). The WebSocket entries'
  * rx_buffer_size (0 here) is set from the config at listen: libwebsockets
  * allocates that much for every connection (lib/roles/ws/ops-ws.c) and
- * copies the table into the vhost. */
+ * copies the table into the vhost. tx_packet_size: without it
+ * libwebsockets 4.1.6 hands at most rx_buffer_size + LWS_PRE + 4 bytes to
+ * one send() (lws_issue_raw in lib/core-net/output.c), so a 512-byte
+ * receive buffer cut every write to 532 bytes. */
 static const struct lws_protocols mws__server_protocols[] = {
-	{"mws-server", mws__srv_callback, sizeof(mws__srv_pss), 0, 0, NULL, 0},
-	{MWS__SUBPROTOCOL, mws__srv_callback, sizeof(mws__srv_pss), 0, 0, NULL, 0},
+	{"mws-server", mws__srv_callback, sizeof(mws__srv_pss), 0, 0, NULL, MWS__SRV_WRITE_MAX},
+	{MWS__SUBPROTOCOL, mws__srv_callback, sizeof(mws__srv_pss), 0, 0, NULL, MWS__SRV_WRITE_MAX},
 	{MWS__SRV_LISTEN_PROTOCOL, mws__srv_listen_callback, 0, 0, 0, NULL, 0},
 	{MWS__SRV_HEAD_PROTOCOL, mws__srv_head_callback, 0, 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0}};

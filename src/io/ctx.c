@@ -30,6 +30,13 @@ uint64_t mws__now_us(void)
 
 uint64_t mws__now_ms(void) { return mws__now_us() / 1000u; }
 
+uint64_t mws__now_ms_coarse(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 void mws__log(mws_ctx *ctx, int level, const char *fmt, ...)
 {
 	if (!ctx || !ctx->log_cb || level > ctx->log_level)

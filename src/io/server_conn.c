@@ -210,7 +210,7 @@ int mws__srv_receive(struct mws_server *srv, mws__srv_conn *c, const void *in, s
 	if (c->close_state != MWS__CLOSE_NONE && !c->goaway_wait)
 		return 0; /* closing: what still arrives is not delivered */
 	struct lws *wsi = c->wsi;
-	c->last_seen_ms = mws__now_ms();
+	c->last_seen_ms = mws__now_ms_coarse(); /* reaping counts seconds */
 	const void *msg;
 	size_t n;
 	int type = lws_frame_is_binary(wsi) ? MWS_MSG_BINARY : MWS_MSG_TEXT;

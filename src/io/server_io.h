@@ -190,6 +190,7 @@ struct mws_server {
 	mws__member member;
 	struct lws_vhost *vh;
 	struct mws_server **slot;    /* the vhost's way back to us; NULL when freed */
+	struct mws_server **slot_v1; /* the same, for its mws.v1 protocol entry */
 	int lsn_fd;                  /* our listening socket (-1: none) */
 	struct lws *lsn_wsi;         /* lsn_fd adopted as a raw file; it closes lsn_fd */
 	mws__timer accept_sul; /* resumes accepting after EMFILE */

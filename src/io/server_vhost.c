@@ -27,17 +27,12 @@ static const lws_retry_bo_t mws__srv_no_idle_policy = {
 	.secs_since_valid_hangup = 0,
 };
 
+/* Both WebSocket entries of the vhost hold a slot naming the server, found
+ * by the protocol's address: no name is compared per message. */
 static struct mws_server *mws__srv_of(struct lws *wsi)
 {
-	struct lws_vhost *vh = lws_get_vhost(wsi);
-	const struct lws_protocols *prot = lws_get_protocol(wsi);
-	if (!vh || !prot)
-		return NULL;
-	if (prot->name && !strcmp(prot->name, MWS__SUBPROTOCOL)) /* one slot: mws-server's */
-		prot = lws_vhost_name_to_protocol(vh, "mws-server");
-	if (!prot)
-		return NULL;
-	struct mws_server **slot = lws_protocol_vh_priv_get(vh, prot);
+	struct mws_server **slot =
+		lws_protocol_vh_priv_get(lws_get_vhost(wsi), lws_get_protocol(wsi));
 	return slot ? *slot : NULL;
 }
 
@@ -501,7 +496,13 @@ int mws__server_listen(struct mws_server *srv)
 		rc = MWS_ENOMEM;
 		goto fail;
 	}
-	*srv->slot = srv;
+	srv->slot_v1 = lws_protocol_vh_priv_zalloc(srv->vh, &info.protocols[1],
+	                                           sizeof *srv->slot_v1);
+	if (!srv->slot_v1) {
+		rc = MWS_ENOMEM;
+		goto fail;
+	}
+	*srv->slot = *srv->slot_v1 = srv;
 	lws_adopt_desc_t ad;
 	memset(&ad, 0, sizeof ad);
 	ad.vh = srv->vh;
@@ -543,7 +544,9 @@ void mws__server_unlisten(struct mws_server *srv)
 	/* Callbacks still due for this vhost find no server from here on. */
 	if (srv->slot)
 		*srv->slot = NULL;
-	srv->slot = NULL;
+	if (srv->slot_v1)
+		*srv->slot_v1 = NULL;
+	srv->slot = srv->slot_v1 = NULL;
 	/* libwebsockets frees it once its unix listener is closed, by its
 	 * periodic check (30 s); our port is already free. */
 	lws_vhost_destroy(srv->vh);

@@ -594,11 +594,12 @@ typedef struct mws_server_config {
 	size_t keep_header_count;
 	size_t rx_buffer_bytes;      /* 0: 512; every WebSocket connection holds
 	                                this much for libwebsockets to receive
-	                                into: the most one recv() reads and one
-	                                piece of a message (larger ones arrive in
-	                                pieces, rebuilt). 4096 reads big messages
-	                                with fewer calls at 3.5 KiB more per
-	                                connection. 128..1048576, else MWS_EINVAL */
+	                                into: the most one recv() reads (up to
+	                                64 KiB) and one piece of a message
+	                                (larger ones arrive in pieces, rebuilt).
+	                                4096 reads big messages with fewer calls
+	                                at 3.5 KiB more per connection.
+	                                128..1048576, else MWS_EINVAL */
 	const char *session_store_url; /* NULL: sessions in this process's memory;
 	                                  "redis://127.0.0.1:6379/0": in Redis, shared
 	                                  by every server using it, so a session

@@ -177,6 +177,9 @@ void mws__client_detach_wsi(struct mws_client *c, int code, const char *reason);
  * size, and the protocol's tx_packet_size, so that libwebsockets 4.1.6
  * (lws_issue_raw) hands all of it to one send() rather than 4 KiB. */
 #define MWS__CLIENT_WRITE_MAX (64u * 1024u)
+/* A client connection's receive buffer in libwebsockets: the most one
+ * read takes, and one piece of a longer message. */
+#define MWS__CLIENT_RX_BYTES 4096u
 /* Asks for WRITEABLE; until it comes, sends need no wake (tx_waiting). */
 void mws__client_want_writable(struct mws_client *c, struct lws *wsi);
 /* At WRITEABLE, before the ring is taken; and when the connection goes. */

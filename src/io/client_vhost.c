@@ -212,8 +212,11 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 static const struct lws_protocols mws__client_protocols[] = {
 	/* Per-session data only so that libwebsockets 4.1.6 sends
 	 * WS_CLIENT_DROP_PROTOCOL (lib/core-net/close.c: only with user_space).
-	 * tx_packet_size: a batch of frames leaves in one send(). */
-	{"mws-client", mws__client_callback, sizeof(int), 0, 0, NULL, MWS__CLIENT_WRITE_MAX},
+	 * tx_packet_size: a batch of frames leaves in one send().
+	 * rx_buffer_size: what every connection holds to receive into; 0
+	 * would mean the context's service buffer, 64 KiB (ctx.c). */
+	{"mws-client", mws__client_callback, sizeof(int), MWS__CLIENT_RX_BYTES, 0, NULL,
+	 MWS__CLIENT_WRITE_MAX},
 	{NULL, NULL, 0, 0, 0, NULL, 0}};
 
 struct lws_vhost *mws__client_vhost_create(mws_ctx *ctx, const char *ca_file)

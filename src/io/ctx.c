@@ -447,6 +447,11 @@ MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg_in)
 	               LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN |
 	               LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.fd_limit_per_thread = (unsigned)ctx->fd_limit;
+	/* libwebsockets 4.1.6 reads a WebSocket connection at most its
+	 * receive buffer at a time, and at most this (ops-ws.c): without it, a
+	 * server's rx_buffer_bytes above 4096 read 4096 anyway. Once per
+	 * context; the client protocol names its own buffer (client_vhost.c). */
+	info.pt_serv_buf_size = MWS__READ_MAX;
 	/* libwebsockets' 4096 would drop heads our servers accept. */
 	info.max_http_header_data = MWS__HEAD_MAX_BYTES + 1024;
 	info.user = ctx;

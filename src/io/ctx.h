@@ -129,6 +129,10 @@ void mws__ctx_resolve(mws_ctx *ctx, mws__resolve_req *req);
 /* Tests replace the resolver (for a slow one). Before any use. */
 void mws__ctx_set_resolver(mws_ctx *ctx, mws__resolve_fn fn, void *arg);
 
+/* The most one read of a connection takes (libwebsockets' per-thread
+ * service buffer). */
+#define MWS__READ_MAX (64u * 1024u)
+
 /* Monotonic clock. */
 uint64_t mws__now_ms(void);
 uint64_t mws__now_us(void);

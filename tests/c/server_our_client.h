@@ -1,9 +1,10 @@
 /* The server tests' own managedws client: a record of what it saw, a
  * constructor that connects it (plain protocol unless a config is given),
- * and a wait for one of its states. */
+ * and (client_wait.h) waits on its state. */
 #ifndef MWS_TEST_SERVER_OUR_CLIENT_H
 #define MWS_TEST_SERVER_OUR_CLIENT_H
 
+#include "client_wait.h"
 #include "server_common.h"
 #include "test_timing.h"
 
@@ -83,23 +84,6 @@ static inline mws_client *our_client(mws_ctx *ctx, int port, const char *path,
 	cr_assert_eq(mws_client_set_callbacks(c, &cbs, r, NULL), 0);
 	cr_assert_eq(mws_client_connect(c), 0);
 	return c;
-}
-
-typedef struct state_wait {
-	mws_client *c;
-	int state;
-} state_wait;
-
-static inline bool state_reached(void *arg)
-{
-	state_wait *w = arg;
-	return mws_client_state(w->c) == w->state;
-}
-
-static inline bool wait_client_state(mws_client *c, int state, int timeout_ms)
-{
-	state_wait w = {c, state};
-	return mws_test_wait_until(state_reached, &w, timeout_ms);
 }
 
 static inline mws_ctx *new_ctx(void)

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include "client_py_proxy.h"
+#include "client_wait.h"
 
 Test(client, echoes_text_and_binary_against_python_websockets, .timeout = 30)
 {
@@ -66,6 +67,11 @@ Test(client, queued_messages_arrive_once_in_order_after_server_restart, .timeout
 	finish(c, &peer, &r);
 }
 
+static bool round_trip_known(const mws_client_stats *st)
+{
+	return st->rtt_p50_us > 0;
+}
+
 /* Blackholes the network under a connected client and measures how long the
  * zombie survives: it must not outlive interval + timeout. */
 static void zombie_detected(int mode, const char *peer_flag)
@@ -88,15 +94,9 @@ static void zombie_detected(int mode, const char *peer_flag)
 	mws_client_connect(c);
 	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000));
 	/* A heartbeat round trip proves the heartbeat really is answered. */
-	bool answered = false;
-	for (uint64_t until = mws_test_now_ms() + 3000; !answered && mws_test_now_ms() < until;) {
-		mws_client_stats st = {.size = sizeof st};
-		mws_client_stats_get(c, &st);
-		answered = st.rtt_p50_us > 0;
-		if (!answered)
-			nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
-	}
-	cr_assert(answered, "no heartbeat answered before the fault");
+	mws_client_stats st;
+	cr_assert(wait_client_stats(c, round_trip_known, &st, 3000),
+	          "no heartbeat answered before the fault");
 
 	uint64_t t0 = mws_test_now_ms();
 	cr_assert_eq(mws_fault_proxy_set_mode(proxy, MWS_FAULT_BLACKHOLE, 0), 0);

@@ -91,27 +91,29 @@ static inline int redis_free_port(void)
 	return port;
 }
 
+/* One PING to the Redis on *port, answered with +PONG. */
+static inline bool redis_pong(void *port)
+{
+	uint16_t p = (uint16_t)*(int *)port;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(p),
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (fd >= 0 && !connect(fd, (struct sockaddr *)&a, sizeof a) &&
+	    write(fd, "PING\r\n", 6) == 6 && mws_test_wait_readable(fd, 500) > 0) {
+		char b[16] = {0};
+		ssize_t r = read(fd, b, sizeof b - 1);
+		close(fd);
+		return r >= 5 && !strncmp(b, "+PONG", 5);
+	}
+	if (fd >= 0)
+		close(fd);
+	return false;
+}
+
 /* PING answered with +PONG within timeout_ms. */
 static inline bool redis_ping(int port, int timeout_ms)
 {
-	uint64_t end = mws_test_now_ms() + (uint64_t)timeout_ms;
-	do {
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-		                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-		if (fd >= 0 && !connect(fd, (struct sockaddr *)&a, sizeof a) &&
-		    write(fd, "PING\r\n", 6) == 6 && mws_test_wait_readable(fd, 500) > 0) {
-			char b[16] = {0};
-			ssize_t r = read(fd, b, sizeof b - 1);
-			close(fd);
-			if (r >= 5 && !strncmp(b, "+PONG", 5))
-				return true;
-		} else if (fd >= 0) {
-			close(fd);
-		}
-		usleep(20000);
-	} while (mws_test_now_ms() < end);
-	return false;
+	return mws_test_wait_until(redis_pong, &port, timeout_ms);
 }
 
 /* The store URL of a Redis (or of a relay in front of one) on port. */
@@ -162,20 +164,22 @@ static inline void redis_start(redis_proc *r)
 	cr_assert_fail("redis-server did not start");
 }
 
+static inline bool redis_reaped(void *arg)
+{
+	redis_proc *r = arg;
+	return waitpid(r->pid, NULL, WNOHANG) == r->pid;
+}
+
+/* SIGTERM, up to 3 s to exit, then SIGKILL; always reaped. */
 static inline void redis_stop(redis_proc *r)
 {
 	if (r->pid <= 0)
 		return;
 	kill(r->pid, SIGTERM);
-	for (int i = 0; i < 300; i++) {
-		if (waitpid(r->pid, NULL, WNOHANG) == r->pid) {
-			r->pid = 0;
-			return;
-		}
-		usleep(10000);
+	if (!mws_test_wait_until(redis_reaped, r, 3000)) {
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, NULL, 0);
 	}
-	kill(r->pid, SIGKILL);
-	waitpid(r->pid, NULL, 0);
 	r->pid = 0;
 }
 

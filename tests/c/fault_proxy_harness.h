@@ -234,40 +234,32 @@ struct counter_arg {
 	uint64_t want;
 };
 
-static inline bool stats_active_is(void *arg)
+static inline mws_fault_proxy_stats stats_of(const struct counter_arg *a)
 {
-	struct counter_arg *a = arg;
 	mws_fault_proxy_stats st;
 
 	mws_fault_proxy_get_stats(a->p, &st);
-	return st.active == a->want;
+	return st;
+}
+
+static inline bool stats_active_is(void *arg)
+{
+	return stats_of(arg).active == ((struct counter_arg *)arg)->want;
 }
 
 static inline bool stats_discarded_at_least(void *arg)
 {
-	struct counter_arg *a = arg;
-	mws_fault_proxy_stats st;
-
-	mws_fault_proxy_get_stats(a->p, &st);
-	return st.discarded >= a->want;
+	return stats_of(arg).discarded >= ((struct counter_arg *)arg)->want;
 }
 
 static inline bool stats_bytes_down_is(void *arg)
 {
-	struct counter_arg *a = arg;
-	mws_fault_proxy_stats st;
-
-	mws_fault_proxy_get_stats(a->p, &st);
-	return st.bytes_down == a->want;
+	return stats_of(arg).bytes_down == ((struct counter_arg *)arg)->want;
 }
 
 static inline bool stats_queued_at_least(void *arg)
 {
-	struct counter_arg *a = arg;
-	mws_fault_proxy_stats st;
-
-	mws_fault_proxy_get_stats(a->p, &st);
-	return st.queued >= a->want;
+	return stats_of(arg).queued >= ((struct counter_arg *)arg)->want;
 }
 
 static inline bool echo_received_more(void *arg)

@@ -30,20 +30,28 @@ static void on_message_creds(mws_client *c, const void *d, size_t n, int t, void
 	rec_on_message(c, d, n, t, &((creds_rec *)ud)->r);
 }
 
-Test(client, credentials_header_reaches_server_on_every_attempt, .timeout = 30)
+/* A client of the peer whose hook gives a new token on each attempt,
+ * connecting; cr is set up here. */
+static mws_client *creds_client(const mws_test_peer *peer, creds_rec *cr)
 {
-	mws_test_peer peer = start_py(NULL, NULL, NULL);
 	char url[64];
-	url_for_port(url, sizeof url, peer.port);
-	creds_rec cr;
-	memset(&cr, 0, sizeof cr);
-	rec_init(&cr.r);
+	url_for_port(url, sizeof url, peer->port);
+	memset(cr, 0, sizeof *cr);
+	rec_init(&cr->r);
 	mws_client_config cfg = fast_config();
 	mws_client *c;
 	cr_assert_eq(mws_client_new(&c, NULL, url, &cfg), 0);
 	mws_client_callbacks cbs = {sizeof cbs, on_state_creds, on_message_creds, give_token};
-	cr_assert_eq(mws_client_set_callbacks(c, &cbs, &cr, NULL), 0);
+	cr_assert_eq(mws_client_set_callbacks(c, &cbs, cr, NULL), 0);
 	mws_client_connect(c);
+	return c;
+}
+
+Test(client, credentials_header_reaches_server_on_every_attempt, .timeout = 30)
+{
+	mws_test_peer peer = start_py(NULL, NULL, NULL);
+	creds_rec cr;
+	mws_client *c = creds_client(&peer, &cr);
 	for (int round = 0; round < 3; round++) {
 		cr_assert(rec_wait_state(&cr.r, MWS_STATE_CONNECTED, 5000));
 		send_text(c, "__headers");
@@ -67,17 +75,8 @@ Test(client, credentials_header_reaches_server_on_every_attempt, .timeout = 30)
 Test(client, http_401_refreshes_credentials_once_then_fails, .timeout = 30)
 {
 	mws_test_peer peer = start_py("--reject-status", "401", NULL);
-	char url[64];
-	url_for_port(url, sizeof url, peer.port);
 	creds_rec cr;
-	memset(&cr, 0, sizeof cr);
-	rec_init(&cr.r);
-	mws_client_config cfg = fast_config();
-	mws_client *c;
-	cr_assert_eq(mws_client_new(&c, NULL, url, &cfg), 0);
-	mws_client_callbacks cbs = {sizeof cbs, on_state_creds, on_message_creds, give_token};
-	mws_client_set_callbacks(c, &cbs, &cr, NULL);
-	mws_client_connect(c);
+	mws_client *c = creds_client(&peer, &cr);
 	cr_assert(rec_wait_state(&cr.r, MWS_STATE_FAILED, 5000));
 	cr_expect_eq(cr.calls, 2, "the hook runs once more to refresh, then no more");
 	cr_expect_eq(cr.statuses[0], 0);

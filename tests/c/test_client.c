@@ -3,61 +3,8 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 
-#include "client_harness.h"
-#include "fault_proxy.h"
-#include "py_peer.h"
-#include "test_timing.h"
-
-/* Fast timings so failures show within seconds. */
-static mws_client_config fast_config(void)
-{
-	mws_client_config cfg;
-	mws_client_config_init(&cfg);
-	cfg.base_delay_ms = 50;
-	cfg.max_delay_ms = 400;
-	cfg.restart_spread_ms = 300;
-	cfg.connect_timeout_ms = 2000;
-	cfg.handshake_timeout_ms = 2000;
-	cfg.random_seed = 42;
-	return cfg;
-}
-
-/* Starts the Python peer and a client of ours connected to it. */
-static mws_client *connect_to_py(mws_test_peer *peer, rec *r, mws_client_config cfg)
-{
-	*peer = start_py(NULL, NULL, NULL);
-	char url[64];
-	url_for_port(url, sizeof url, peer->port);
-	rec_init(r);
-	mws_client *c = rec_client(r, NULL, url, &cfg);
-	cr_assert_not_null(c);
-	cr_assert_eq(mws_client_connect(c), 0);
-	cr_assert(rec_wait_state(r, MWS_STATE_CONNECTED, 5000), "never connected");
-	return c;
-}
-
-static void finish(mws_client *c, mws_test_peer *peer, rec *r)
-{
-	mws_client_free(c);
-	mws_test_peer_stop(peer);
-	rec_destroy(r);
-}
-
-/* A proxy that refuses every connection: a URL where each attempt fails. */
-static mws_fault_proxy *refusing_proxy(char *url, size_t cap)
-{
-	mws_fault_proxy *proxy;
-	/* Upstream port 1 on loopback: nothing listens there. */
-	cr_assert_eq(mws_fault_proxy_start(&proxy, "127.0.0.1", 0, "127.0.0.1", 1), 0);
-	cr_assert_eq(mws_fault_proxy_set_mode(proxy, MWS_FAULT_REFUSE, 0), 0);
-	url_for_port(url, cap, mws_fault_proxy_port(proxy));
-	return proxy;
-}
-
-static void send_text(mws_client *c, const char *text)
-{
-	cr_assert_eq(mws_client_send(c, text, strlen(text), MWS_MSG_TEXT), 0, "send %s", text);
-}
+#include "client_py_proxy.h"
+#include "client_wait.h"
 
 Test(client, echoes_text_and_binary_against_python_websockets, .timeout = 30)
 {
@@ -120,6 +67,11 @@ Test(client, queued_messages_arrive_once_in_order_after_server_restart, .timeout
 	finish(c, &peer, &r);
 }
 
+static bool round_trip_known(const mws_client_stats *st)
+{
+	return st->rtt_p50_us > 0;
+}
+
 /* Blackholes the network under a connected client and measures how long the
  * zombie survives: it must not outlive interval + timeout. */
 static void zombie_detected(int mode, const char *peer_flag)
@@ -142,15 +94,9 @@ static void zombie_detected(int mode, const char *peer_flag)
 	mws_client_connect(c);
 	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000));
 	/* A heartbeat round trip proves the heartbeat really is answered. */
-	bool answered = false;
-	for (uint64_t until = mws_test_now_ms() + 3000; !answered && mws_test_now_ms() < until;) {
-		mws_client_stats st = {.size = sizeof st};
-		mws_client_stats_get(c, &st);
-		answered = st.rtt_p50_us > 0;
-		if (!answered)
-			nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
-	}
-	cr_assert(answered, "no heartbeat answered before the fault");
+	mws_client_stats st;
+	cr_assert(wait_client_stats(c, round_trip_known, &st, 3000),
+	          "no heartbeat answered before the fault");
 
 	uint64_t t0 = mws_test_now_ms();
 	cr_assert_eq(mws_fault_proxy_set_mode(proxy, MWS_FAULT_BLACKHOLE, 0), 0);
@@ -284,196 +230,6 @@ Test(client, queue_full_refuses_and_keeps_what_is_queued, .timeout = 30)
 	rec_destroy(&r);
 }
 
-Test(client, close_while_reconnecting_stops_every_attempt, .timeout = 30)
-{
-	char url[64];
-	mws_fault_proxy *proxy = refusing_proxy(url, sizeof url);
-	rec r;
-	rec_init(&r);
-	mws_client_config cfg = fast_config();
-	cfg.base_delay_ms = 300;
-	cfg.jitter = MWS_JITTER_NONE;
-	mws_client *c = rec_client(&r, NULL, url, &cfg);
-	mws_client_connect(c);
-	cr_assert(rec_wait_state(&r, MWS_STATE_RECONNECTING, 5000));
-	cr_assert_eq(mws_client_close(c, 1000, "bye"), 0);
-	cr_assert(rec_wait_state(&r, MWS_STATE_CLOSED, 5000));
-	mws_client_stats st = {.size = sizeof st};
-	mws_client_stats_get(c, &st);
-	uint64_t attempts = st.attempts_total;
-	int before = r.nstates;
-	/* Two full backoff periods: a stray timer would have fired. */
-	cr_expect_not(rec_wait_nstates(&r, before + 1, 700));
-	mws_client_stats_get(c, &st);
-	cr_expect_eq(st.attempts_total, attempts);
-	cr_expect_eq(mws_client_send(c, "x", 1, MWS_MSG_TEXT), MWS_ECLOSED);
-	cr_expect_eq(mws_client_connect(c), MWS_ECLOSED);
-	mws_client_free(c);
-	mws_fault_proxy_stop(proxy);
-	rec_destroy(&r);
-}
-
-/* ---- credentials ---- */
-
-typedef struct creds_rec {
-	rec r;
-	int calls;
-	int statuses[16];
-} creds_rec;
-
-static int give_token(mws_client *c, mws_credentials *creds, void *ud)
-{
-	(void)c;
-	creds_rec *cr = ud;
-	char token[32];
-	snprintf(token, sizeof token, "token-%d", cr->calls);
-	if (cr->calls < 16)
-		cr->statuses[cr->calls] = mws_credentials_last_http_status(creds);
-	cr->calls++;
-	return mws_credentials_set_header(creds, "X-Token", token);
-}
-
-static void on_state_creds(mws_client *c, const mws_state_change *ch, void *ud)
-{
-	rec_on_state(c, ch, &((creds_rec *)ud)->r);
-}
-
-static void on_message_creds(mws_client *c, const void *d, size_t n, int t, void *ud)
-{
-	rec_on_message(c, d, n, t, &((creds_rec *)ud)->r);
-}
-
-Test(client, credentials_header_reaches_server_on_every_attempt, .timeout = 30)
-{
-	mws_test_peer peer = start_py(NULL, NULL, NULL);
-	char url[64];
-	url_for_port(url, sizeof url, peer.port);
-	creds_rec cr;
-	memset(&cr, 0, sizeof cr);
-	rec_init(&cr.r);
-	mws_client_config cfg = fast_config();
-	mws_client *c;
-	cr_assert_eq(mws_client_new(&c, NULL, url, &cfg), 0);
-	mws_client_callbacks cbs = {sizeof cbs, on_state_creds, on_message_creds, give_token};
-	cr_assert_eq(mws_client_set_callbacks(c, &cbs, &cr, NULL), 0);
-	mws_client_connect(c);
-	for (int round = 0; round < 3; round++) {
-		cr_assert(rec_wait_state(&cr.r, MWS_STATE_CONNECTED, 5000));
-		send_text(c, "__headers");
-		cr_assert(rec_wait_msgs(&cr.r, round + 1, 5000));
-		char expect[48];
-		snprintf(expect, sizeof expect, "\"token-%d\"", round);
-		cr_expect(strstr(cr.r.msgs[round], expect) != NULL, "attempt %d headers: %s",
-		          round, cr.r.msgs[round]);
-		if (round < 2) {
-			int n = cr.r.nstates;
-			send_text(c, "__close 1011 internal");
-			cr_assert(rec_wait_nstates(&cr.r, n + 1, 5000));
-		}
-	}
-	cr_expect_eq(cr.calls, 3);
-	mws_client_free(c);
-	mws_test_peer_stop(&peer);
-	rec_destroy(&cr.r);
-}
-
-Test(client, http_401_refreshes_credentials_once_then_fails, .timeout = 30)
-{
-	mws_test_peer peer = start_py("--reject-status", "401", NULL);
-	char url[64];
-	url_for_port(url, sizeof url, peer.port);
-	creds_rec cr;
-	memset(&cr, 0, sizeof cr);
-	rec_init(&cr.r);
-	mws_client_config cfg = fast_config();
-	mws_client *c;
-	cr_assert_eq(mws_client_new(&c, NULL, url, &cfg), 0);
-	mws_client_callbacks cbs = {sizeof cbs, on_state_creds, on_message_creds, give_token};
-	mws_client_set_callbacks(c, &cbs, &cr, NULL);
-	mws_client_connect(c);
-	cr_assert(rec_wait_state(&cr.r, MWS_STATE_FAILED, 5000));
-	cr_expect_eq(cr.calls, 2, "the hook runs once more to refresh, then no more");
-	cr_expect_eq(cr.statuses[0], 0);
-	cr_expect_eq(cr.statuses[1], 401);
-	rec_state *s = rec_last_to(&cr.r, MWS_STATE_FAILED);
-	cr_expect(strstr(s->reason, "401") != NULL, "reason: %s", s->reason);
-	mws_client_free(c);
-	mws_test_peer_stop(&peer);
-	rec_destroy(&cr.r);
-}
-
-/* A client whose every attempt is refused, run until it gives up. */
-static mws_client *refused_until_failed(mws_fault_proxy **proxy, rec *r,
-                                        mws_client_config cfg)
-{
-	char url[64];
-	*proxy = refusing_proxy(url, sizeof url);
-	rec_init(r);
-	cfg.base_delay_ms = 10;
-	mws_client *c = rec_client(r, NULL, url, &cfg);
-	mws_client_connect(c);
-	cr_assert(rec_wait_state(r, MWS_STATE_FAILED, 5000), "never gave up");
-	return c;
-}
-
-Test(client, max_attempts_then_failed, .timeout = 30)
-{
-	mws_fault_proxy *proxy;
-	rec r;
-	mws_client_config cfg = fast_config();
-	cfg.max_attempts = 3;
-	mws_client *c = refused_until_failed(&proxy, &r, cfg);
-	cr_expect_str_eq(rec_last_to(&r, MWS_STATE_FAILED)->reason, "max attempts reached");
-	mws_client_stats st = {.size = sizeof st};
-	mws_client_stats_get(c, &st);
-	cr_expect_eq(st.attempts_total, 3, "three attempts, the first one included");
-	/* connect() again starts over from FAILED. */
-	cr_expect_eq(mws_client_connect(c), 0);
-	cr_assert(rec_wait_state(&r, MWS_STATE_RECONNECTING, 5000));
-	mws_client_free(c);
-	mws_fault_proxy_stop(proxy);
-	rec_destroy(&r);
-}
-
-Test(client, circuit_breaker_opens_after_failures_in_window, .timeout = 30)
-{
-	mws_fault_proxy *proxy;
-	rec r;
-	mws_client_config cfg = fast_config();
-	cfg.breaker_failures = 5;
-	cfg.breaker_window_ms = 10000;
-	mws_client *c = refused_until_failed(&proxy, &r, cfg);
-	cr_expect_str_eq(rec_last_to(&r, MWS_STATE_FAILED)->reason, "circuit open");
-	cr_expect_eq(rec_count_to(&r, MWS_STATE_RECONNECTING), 4);
-	mws_client_free(c);
-	mws_fault_proxy_stop(proxy);
-	rec_destroy(&r);
-}
-
-Test(client, reconnect_now_skips_the_backoff_wait, .timeout = 30)
-{
-	mws_test_peer peer = start_py(NULL, NULL, NULL);
-	char url[64], portarg[16];
-	url_for_port(url, sizeof url, peer.port);
-	snprintf(portarg, sizeof portarg, "%d", peer.port);
-	rec r;
-	rec_init(&r);
-	mws_client_config cfg = fast_config();
-	cfg.base_delay_ms = 60000;
-	cfg.max_delay_ms = 60000;
-	cfg.jitter = MWS_JITTER_NONE;
-	mws_client *c = rec_client(&r, NULL, url, &cfg);
-	cr_expect_eq(mws_client_reconnect_now(c), MWS_ESTATE);
-	mws_client_connect(c);
-	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000));
-	send_text(c, "__close 1011 internal");
-	cr_assert(rec_wait_state(&r, MWS_STATE_RECONNECTING, 5000));
-	cr_expect_eq(rec_last_to(&r, MWS_STATE_RECONNECTING)->delay_ms, 60000);
-	cr_assert_eq(mws_client_reconnect_now(c), 0);
-	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000), "a minute's wait was not skipped");
-	finish(c, &peer, &r);
-}
-
 Test(client, bad_arguments_are_refused)
 {
 	mws_client *c = NULL;
@@ -551,37 +307,7 @@ Test(client, concurrent_senders_are_serialised_and_keep_their_order, .timeout = 
 	finish(c, &peer, &r);
 }
 
-/* ---- timeouts and logging ---- */
-
-Test(client, handshake_that_never_answers_times_out_and_retries, .timeout = 30)
-{
-	mws_test_peer peer = start_py(NULL, NULL, NULL);
-	mws_fault_proxy *proxy;
-	cr_assert_eq(mws_fault_proxy_start(&proxy, "127.0.0.1", 0, "127.0.0.1", peer.port), 0);
-	/* New connections are accepted and then hear nothing: TCP is up, the
-	 * HTTP upgrade never gets an answer. */
-	cr_assert_eq(mws_fault_proxy_set_mode(proxy, MWS_FAULT_BLACKHOLE, 0), 0);
-	char url[64];
-	url_for_port(url, sizeof url, mws_fault_proxy_port(proxy));
-	rec r;
-	rec_init(&r);
-	mws_client_config cfg = fast_config();
-	cfg.handshake_timeout_ms = 400;
-	mws_client *c = rec_client(&r, NULL, url, &cfg);
-	uint64_t t0 = mws_test_now_ms();
-	mws_client_connect(c);
-	cr_assert(rec_wait_state(&r, MWS_STATE_RECONNECTING, 5000));
-	rec_state *s = rec_last_to(&r, MWS_STATE_RECONNECTING);
-	cr_expect_str_eq(s->reason, "handshake timeout");
-	cr_expect_geq(s->at_ms - t0, 390, "gave up before its timeout");
-	/* Once the network passes again, the next attempt gets through. */
-	cr_assert_eq(mws_fault_proxy_set_mode(proxy, MWS_FAULT_PASS, 0), 0);
-	cr_assert(rec_wait_state(&r, MWS_STATE_CONNECTED, 5000));
-	mws_client_free(c);
-	mws_fault_proxy_stop(proxy);
-	mws_test_peer_stop(&peer);
-	rec_destroy(&r);
-}
+/* ---- logging ---- */
 
 typedef struct log_rec {
 	pthread_mutex_t lock;

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 
 #include "client_harness.h"
+#include "client_wait.h"
 #include "fault_proxy.h"
 #include "py_peer.h"
 
@@ -13,6 +14,11 @@
 #define BEATS 20
 /* Timer slack on a loaded two-core machine (and sanitizer builds). */
 #define SLACK_MS 600
+
+static bool beats_sent(const mws_client_stats *st)
+{
+	return st->heartbeats_sent >= BEATS;
+}
 
 static uint64_t heartbeats_sent(mws_client *c)
 {
@@ -44,9 +50,8 @@ Test(client_heartbeat_cadence, timeout_twice_the_interval_keeps_the_interval, .t
 
 	/* BEATS answered heartbeats take BEATS intervals (2000 ms), where a
 	 * cadence set by the timeout takes BEATS timeouts (4000 ms). */
-	uint64_t until = mws_test_now_ms() + 20000;
-	while (heartbeats_sent(c) < BEATS && mws_test_now_ms() < until)
-		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+	mws_client_stats st;
+	wait_client_stats(c, beats_sent, &st, 20000);
 	uint64_t took = mws_test_now_ms() - t0;
 	cr_assert_geq(heartbeats_sent(c), BEATS);
 	cr_expect_eq(mws_client_state(c), MWS_STATE_CONNECTED, "answered heartbeats timed out");

@@ -160,6 +160,12 @@ Test(client_lifecycle, context_free_sends_close_frames_first, .timeout = 30)
 	rec_destroy(&r);
 }
 
+/* No more descriptors open than *before. */
+static bool fds_back_to(void *before)
+{
+	return mws_test_count_fds() <= *(int *)before;
+}
+
 Test(client_lifecycle, thousand_connect_cycles_leave_no_descriptor_behind, .timeout = 240)
 {
 	mws_test_peer peer = start_py(NULL, NULL, NULL);
@@ -181,11 +187,8 @@ Test(client_lifecycle, thousand_connect_cycles_leave_no_descriptor_behind, .time
 			fds_before = mws_test_count_fds(); /* after warm-up */
 	}
 	/* The last sockets finish their close handshakes asynchronously. */
+	mws_test_wait_until(fds_back_to, &fds_before, 3000);
 	int fds_after = mws_test_count_fds();
-	for (uint64_t until = mws_test_now_ms() + 3000;
-	     fds_after > fds_before && mws_test_now_ms() < until;
-	     fds_after = mws_test_count_fds())
-		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 	cr_expect_leq(fds_after, fds_before, "descriptors grew from %d to %d", fds_before,
 	              fds_after);
 	mws_ctx_free(ctx);

@@ -2,6 +2,7 @@
  * Which one a context gets, a server and clients served on epoll, and the
  * timers libwebsockets' libev glue would fire late. The whole suite runs on
  * epoll with MWS_EVENT_LOOP=epoll in the environment. */
+#include "client_wait.h"
 #include "server_common.h"
 
 #include "io/ctx.h"
@@ -83,6 +84,11 @@ static bool all_msgs(void *arg)
 	return true;
 }
 
+static bool three_answered_heartbeats(const mws_client_stats *st)
+{
+	return st->heartbeats_sent >= 3 && st->rtt_p50_us;
+}
+
 /* 20 clients (plain and mws.v1 alternately) echo 50 messages each through
  * a server, with 200 ms heartbeats both ways, all on one epoll context
  * (two in one process make ThreadSanitizer report libev's lazy
@@ -123,12 +129,8 @@ Test(event_loop, a_server_and_its_clients_on_epoll_echo_and_heartbeat, .timeout 
 
 	/* heartbeats answered both ways over a second: nobody was reaped */
 	for (int i = 0; i < 20; i++) {
-		mws_client_stats st = {.size = sizeof st};
-		uint64_t deadline = mws_test_now_ms() + 10000;
-		do {
-			cr_assert_eq(mws_client_stats_get(c[i], &st), 0);
-		} while ((st.heartbeats_sent < 3 || !st.rtt_p50_us) &&
-		         mws_test_now_ms() < deadline && usleep(20000) == 0);
+		mws_client_stats st;
+		wait_client_stats(c[i], three_answered_heartbeats, &st, 10000);
 		cr_expect_geq(st.heartbeats_sent, 3, "client %d: %llu heartbeats", i,
 		              (unsigned long long)st.heartbeats_sent);
 		cr_expect_gt(st.rtt_p50_us, 0, "client %d: no round trip", i);

@@ -4,6 +4,7 @@
  * and each resume, goes through on_auth with the credentials the client's
  * hook supplies for that attempt.
  */
+#include "client_wait.h"
 #include "v1_harness.h"
 
 typedef struct auth_state {
@@ -90,9 +91,7 @@ Test(v1_auth, every_resume_passes_on_auth_again_and_a_revoked_one_fails, .timeou
 	 * once more for the 401, then the client fails for good). */
 	atomic_store(&g_auth.refuse, 1);
 	reset_proxy(&a);
-	uint64_t end = mws_test_now_ms() + 10000;
-	while (mws_client_state(a.cli) != MWS_STATE_FAILED && mws_test_now_ms() < end)
-		usleep(2000);
+	wait_client_state(a.cli, MWS_STATE_FAILED, 10000);
 	cr_expect_eq(mws_client_state(a.cli), MWS_STATE_FAILED, "a revoked session resumed");
 	cr_expect_eq(atomic_load(&a.c_resumed), 2);
 	v1_fini(&a);

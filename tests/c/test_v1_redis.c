@@ -14,39 +14,11 @@
 
 static mws_client_config fast_client(void)
 {
-	mws_client_config cc;
-	mws_client_config_init(&cc);
-	cc.base_delay_ms = 20;
-	cc.max_delay_ms = 200;
+	mws_client_config cc = redis_client_config();
 	cc.handshake_timeout_ms = 1000;
 	cc.connect_timeout_ms = 1000;
 	cc.restart_spread_ms = 100;
 	return cc;
-}
-
-static mws_server_config node_config(const char *url)
-{
-	mws_server_config sc;
-	mws_server_config_init(&sc);
-	sc.iface = "127.0.0.1";
-	sc.session_store_url = url;
-	return sc;
-}
-
-/* Another node, with the same application callbacks as a->srv. */
-static mws_server *second_node(v1_app *a, const char *url)
-{
-	mws_server_config sc = node_config(url);
-	mws_server *b = NULL;
-	cr_assert_eq(mws_server_new(&b, a->ctx, &sc), 0);
-	mws_server_callbacks cb = {sizeof cb};
-	cb.on_connect = v1_s_connect;
-	cb.on_message = v1_s_message;
-	cb.on_disconnect = v1_s_disconnect;
-	cb.on_session = v1_s_session;
-	cr_assert_eq(mws_server_set_callbacks(b, &cb, a, NULL), 0);
-	cr_assert_eq(mws_server_start(b), 0);
-	return b;
 }
 
 typedef struct metric_wait {
@@ -68,23 +40,6 @@ static bool wait_metric(int port, const char *name, long long min, int timeout_m
 	return mws_test_wait_until(metric_reached, &w, timeout_ms);
 }
 
-typedef struct int_wait {
-	atomic_int *v;
-	int min;
-} int_wait;
-
-static bool int_reached(void *arg)
-{
-	int_wait *w = arg;
-	return atomic_load(w->v) >= w->min;
-}
-
-static bool wait_int(atomic_int *v, int min, int timeout_ms)
-{
-	int_wait w = {v, min};
-	return mws_test_wait_until(int_reached, &w, timeout_ms);
-}
-
 Test(v1_redis, unreachable_or_bad_url_fails_at_new)
 {
 	if (!redis_store_built())
@@ -94,8 +49,8 @@ Test(v1_redis, unreachable_or_bad_url_fails_at_new)
 	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
 	mws_server *s = NULL;
 	char url[64];
-	snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", redis_free_port()); /* nobody */
-	mws_server_config sc = node_config(url);
+	redis_url_for_port(url, sizeof url, redis_free_port()); /* nobody */
+	mws_server_config sc = redis_node_config(url);
 	cr_expect_eq(mws_server_new(&s, ctx, &sc), MWS_ESTORE);
 	cr_expect_null(s);
 	sc.session_store_url = "http://127.0.0.1:6379/";
@@ -118,10 +73,7 @@ static void hop_node(v1_app *a, int quarter)
 	if (getenv("V1_DEBUG"))
 		fprintf(stderr, "hop %d: client got %lu, server got %lu\n", quarter,
 		        (unsigned long)atomic_load(&a->c_got), (unsigned long)atomic_load(&a->s_got));
-	mws_server *to = quarter % 2 ? g_hop.b : a->srv;
-	cr_assert_eq(mws_fault_proxy_set_upstream(a->px, "127.0.0.1", mws_server_port(to)), 0);
-	cr_assert_eq(mws_fault_proxy_set_mode(a->px, MWS_FAULT_RESET, 0), 0);
-	cr_assert_eq(mws_fault_proxy_set_mode(a->px, MWS_FAULT_PASS, 0), 0);
+	v1_move(a, mws_server_port(quarter % 2 ? g_hop.b : a->srv));
 }
 
 Test(v1_redis, session_moves_between_nodes_losing_nothing, .timeout = 120)
@@ -131,14 +83,12 @@ Test(v1_redis, session_moves_between_nodes_losing_nothing, .timeout = 120)
 	redis_start(&r);
 	v1_app a;
 	v1_init(&a);
-	mws_server_config sc = node_config(r.url);
+	mws_server_config sc = redis_node_config(r.url);
 	v1_server_start(&a, &sc);
-	mws_server *b = second_node(&a, r.url);
+	mws_server *b = v1_node(&a, &sc);
 	g_hop = (hop){&a, b};
-	cr_assert_eq(mws_fault_proxy_start(&a.px, "127.0.0.1", 0, "127.0.0.1",
-	                                   mws_server_port(a.srv)), 0);
 	mws_client_config cc = fast_client();
-	v1_client_start(&a, mws_fault_proxy_port(a.px), &cc);
+	v1_client_via_proxy(&a, mws_server_port(a.srv), &cc);
 	cr_assert(v1_int_ge(&a.connects, 1, 5000));
 
 	/* Both streams go on while the client hops A -> B -> A -> B at each
@@ -203,63 +153,14 @@ Test(v1_redis, session_moves_between_nodes_losing_nothing, .timeout = 120)
 
 /* ---- sends and broadcasts across nodes ---- */
 
-typedef struct inbox {
-	pthread_mutex_t mu;
-	char last[64];
-	char log[512]; /* every text, each followed by '|' */
-	atomic_int got;
-} inbox;
-
-static void inbox_message(mws_client *c, const void *d, size_t n, int t, void *u)
+static mws_client *inbox_client(mws_ctx *ctx, int port, redis_inbox *in)
 {
-	(void)c, (void)t;
-	inbox *in = u;
-	pthread_mutex_lock(&in->mu);
-	snprintf(in->last, sizeof in->last, "%.*s", (int)n, (const char *)d);
-	size_t l = strlen(in->log);
-	snprintf(in->log + l, sizeof in->log - l, "%.*s|", (int)n, (const char *)d);
-	pthread_mutex_unlock(&in->mu);
-	atomic_fetch_add(&in->got, 1);
-}
-
-static atomic_uint_least64_t g_ids[2];
-static atomic_int g_connects;
-
-static void note_connect(mws_server *s, mws_conn_id id, const mws_conn_info *i, void *u)
-{
-	(void)s, (void)i;
-	atomic_store(&g_ids[(intptr_t)u], id);
-	atomic_fetch_add(&g_connects, 1);
-}
-
-static mws_server *plain_node(mws_ctx *ctx, const char *url, intptr_t which)
-{
-	mws_server_config sc = node_config(url);
-	mws_server *s = NULL;
-	cr_assert_eq(mws_server_new(&s, ctx, &sc), 0);
-	mws_server_callbacks cb = {sizeof cb};
-	cb.on_connect = note_connect;
-	cr_assert_eq(mws_server_set_callbacks(s, &cb, (void *)which, NULL), 0);
-	cr_assert_eq(mws_server_start(s), 0);
-	return s;
-}
-
-static mws_client *inbox_client(mws_ctx *ctx, int port, inbox *in)
-{
-	char url[64];
-	snprintf(url, sizeof url, "ws://127.0.0.1:%d/", port);
-	mws_client *c = NULL;
 	mws_client_config cc = fast_client();
-	cr_assert_eq(mws_client_new(&c, ctx, url, &cc), 0);
-	mws_client_callbacks cb = {sizeof cb};
-	cb.on_message = inbox_message;
-	cr_assert_eq(mws_client_set_callbacks(c, &cb, in, NULL), 0);
-	cr_assert_eq(mws_client_connect(c), 0);
-	return c;
+	return redis_inbox_client(ctx, port, in, &cc);
 }
 
 typedef struct text_wait {
-	inbox *in;
+	redis_inbox *in;
 	int n;
 	const char *text;
 } text_wait;
@@ -274,7 +175,7 @@ static bool text_arrived(void *arg)
 }
 
 /* The n-th message (or a later one) arrived and the last is `text`. */
-static bool wait_text(inbox *in, int n, const char *text)
+static bool wait_text(redis_inbox *in, int n, const char *text)
 {
 	text_wait w = {in, n, text};
 	return mws_test_wait_until(text_arrived, &w, 5000);
@@ -287,14 +188,16 @@ Test(v1_redis, send_and_broadcast_reach_other_nodes, .timeout = 60)
 	redis_start(&r);
 	mws_ctx *ctx;
 	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
-	atomic_store(&g_connects, 0);
-	mws_server *na = plain_node(ctx, r.url, 0), *nb = plain_node(ctx, r.url, 1);
-	inbox ia = {PTHREAD_MUTEX_INITIALIZER}, ib = {PTHREAD_MUTEX_INITIALIZER};
+	atomic_store(&redis_node_connects, 0);
+	mws_server *na = redis_plain_node(ctx, r.url, 0);
+	mws_server *nb = redis_plain_node(ctx, r.url, 1);
+	redis_inbox ia = {PTHREAD_MUTEX_INITIALIZER}, ib = {PTHREAD_MUTEX_INITIALIZER};
 	mws_client *ca = inbox_client(ctx, mws_server_port(na), &ia);
 	mws_client *cb = inbox_client(ctx, mws_server_port(nb), &ib);
-	cr_assert(wait_int(&g_connects, 2, 5000));
-	cr_assert_eq(atomic_load(&g_connects), 2);
-	mws_conn_id id_a = atomic_load(&g_ids[0]), id_b = atomic_load(&g_ids[1]);
+	cr_assert(v1_int_ge(&redis_node_connects, 2, 5000));
+	cr_assert_eq(atomic_load(&redis_node_connects), 2);
+	mws_conn_id id_a = atomic_load(&redis_node_ids[0]);
+	mws_conn_id id_b = atomic_load(&redis_node_ids[1]);
 	cr_expect_neq(id_a, id_b, "ids are unique across nodes");
 
 	/* B sends to the session A holds, and A to B's. */
@@ -360,16 +263,16 @@ Test(v1_redis, redis_lost_then_back, .timeout = 60)
 	redis_start(&r);
 	mws_ctx *ctx;
 	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
-	atomic_store(&g_connects, 0);
-	mws_server *na = plain_node(ctx, r.url, 0);
+	atomic_store(&redis_node_connects, 0);
+	mws_server *na = redis_plain_node(ctx, r.url, 0);
 	int port = mws_server_port(na);
-	inbox ia = {PTHREAD_MUTEX_INITIALIZER};
+	redis_inbox ia = {PTHREAD_MUTEX_INITIALIZER};
 	mws_fault_proxy *px = NULL; /* cuts ca's connection while Redis is away */
 	cr_assert_eq(mws_fault_proxy_start(&px, "127.0.0.1", 0, "127.0.0.1", port), 0);
 	mws_client *ca = inbox_client(ctx, mws_fault_proxy_port(px), &ia);
-	cr_assert(wait_int(&g_connects, 1, 5000));
-	cr_assert_eq(atomic_load(&g_connects), 1);
-	mws_conn_id id = atomic_load(&g_ids[0]);
+	cr_assert(v1_int_ge(&redis_node_connects, 1, 5000));
+	cr_assert_eq(atomic_load(&redis_node_connects), 1);
+	mws_conn_id id = atomic_load(&redis_node_ids[0]);
 	cr_assert_eq(mws_server_send(na, id, "before", 6, MWS_MSG_TEXT), 0);
 	cr_assert(wait_text(&ia, 1, "before"));
 	cr_expect(wait_status(port, 200, 1000));
@@ -414,13 +317,14 @@ Test(v1_redis, redis_lost_then_back, .timeout = 60)
 	redis_restart(&r);
 	cr_expect(wait_status(port, 200, 5000), "/healthz is ok again");
 	cr_expect(wait_text(&ia, 3, "all"), "held messages go out");
-	cr_expect(wait_int(&g_cli_connected[1], 1, 10000), "the refused client got a session");
+	cr_expect(v1_int_ge(&g_cli_connected[1], 1, 10000), "the refused client got a session");
 	cr_expect_eq(mws_server_send(na, id, "after", 5, MWS_MSG_TEXT), 0);
 	cr_expect(wait_text(&ia, 4, "after"));
 	pthread_mutex_lock(&ia.mu);
 	cr_expect_str_eq(ia.log, "before|while down|all|after|", "once each, in order");
 	pthread_mutex_unlock(&ia.mu);
-	cr_expect_eq(atomic_load(&g_connects), 2, "ca's session went on (one on_connect), cb's began");
+	cr_expect_eq(atomic_load(&redis_node_connects), 2,
+	             "ca's session went on (one on_connect), cb's began");
 
 	mws_client_free(ca);
 	mws_client_free(cb);
@@ -440,14 +344,14 @@ Test(v1_redis, hung_redis_is_down_not_stuck, .timeout = 60)
 	redis_start(&r);
 	mws_ctx *ctx;
 	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
-	atomic_store(&g_connects, 0);
-	mws_server *na = plain_node(ctx, r.url, 0);
+	atomic_store(&redis_node_connects, 0);
+	mws_server *na = redis_plain_node(ctx, r.url, 0);
 	int port = mws_server_port(na);
-	inbox ia = {PTHREAD_MUTEX_INITIALIZER};
+	redis_inbox ia = {PTHREAD_MUTEX_INITIALIZER};
 	mws_client *ca = inbox_client(ctx, port, &ia);
-	cr_assert(wait_int(&g_connects, 1, 5000));
-	cr_assert_eq(atomic_load(&g_connects), 1);
-	mws_conn_id id = atomic_load(&g_ids[0]);
+	cr_assert(v1_int_ge(&redis_node_connects, 1, 5000));
+	cr_assert_eq(atomic_load(&redis_node_connects), 1);
+	mws_conn_id id = atomic_load(&redis_node_ids[0]);
 
 	cr_assert_eq(kill(r.pid, SIGSTOP), 0);
 	cr_expect_eq(mws_server_send(na, id, "held", 4, MWS_MSG_TEXT), 0);
@@ -473,13 +377,11 @@ Test(v1_redis, graceful_shutdown_hands_sessions_to_another_node, .timeout = 60)
 	redis_start(&r);
 	v1_app a;
 	v1_init(&a);
-	mws_server_config sc = node_config(r.url);
+	mws_server_config sc = redis_node_config(r.url);
 	v1_server_start(&a, &sc);
-	mws_server *b = second_node(&a, r.url);
-	cr_assert_eq(mws_fault_proxy_start(&a.px, "127.0.0.1", 0, "127.0.0.1",
-	                                   mws_server_port(a.srv)), 0);
+	mws_server *b = v1_node(&a, &sc);
 	mws_client_config cc = fast_client();
-	v1_client_start(&a, mws_fault_proxy_port(a.px), &cc);
+	v1_client_via_proxy(&a, mws_server_port(a.srv), &cc);
 	cr_assert(v1_int_ge(&a.connects, 1, 5000));
 	unsigned char num[8];
 	for (uint64_t i = 1; i <= 100; i++) {

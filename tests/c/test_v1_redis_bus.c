@@ -12,25 +12,10 @@
 
 #define HOLD_MS 250 /* below the subscription's 500 ms reply bound */
 
-typedef struct inbox {
-	pthread_mutex_t mu;
-	char log[256]; /* every text, each followed by '|' */
-} inbox;
-
-static void inbox_message(mws_client *c, const void *d, size_t n, int t, void *u)
-{
-	(void)c, (void)t;
-	inbox *in = u;
-	pthread_mutex_lock(&in->mu);
-	size_t l = strlen(in->log);
-	snprintf(in->log + l, sizeof in->log - l, "%.*s|", (int)n, (const char *)d);
-	pthread_mutex_unlock(&in->mu);
-}
-
 /* Got each of `want` once and nothing else, in any order: sends from
  * different nodes have no order between them. */
 typedef struct expect_log {
-	inbox *in;
+	redis_inbox *in;
 	const char *want[2];
 } expect_log;
 
@@ -49,53 +34,13 @@ static bool log_has_all(void *arg)
 	return ok;
 }
 
-static atomic_uint_least64_t g_ids[2];
-static atomic_int g_connects;
-
-static void note_connect(mws_server *s, mws_conn_id id, const mws_conn_info *i, void *u)
-{
-	(void)s, (void)i;
-	atomic_store(&g_ids[(intptr_t)u], id);
-	atomic_fetch_add(&g_connects, 1);
-}
-
-static bool two_connected(void *arg)
-{
-	(void)arg;
-	return atomic_load(&g_connects) >= 2;
-}
-
 static mws_server *node(mws_ctx *ctx, const char *url, intptr_t which)
 {
-	mws_server_config sc;
-	mws_server_config_init(&sc);
-	sc.iface = "127.0.0.1";
-	sc.session_store_url = url;
-	mws_server *s = NULL;
-	cr_assert_eq(mws_server_new(&s, ctx, &sc), 0);
-	mws_server_callbacks cb = {sizeof cb};
-	cb.on_connect = note_connect;
-	cr_assert_eq(mws_server_set_callbacks(s, &cb, (void *)which, NULL), 0);
-	cr_assert_eq(mws_server_start(s), 0);
+	mws_server *s = redis_plain_node(ctx, url, which);
 	/* Listening to the other nodes from the moment it takes connections. */
 	cr_expect_eq(metric(mws_server_port(s), "mws_server_store_bus_up"), 1,
 	             "node %d: subscribed when mws_server_start() returned", (int)which);
 	return s;
-}
-
-static mws_client *client(mws_ctx *ctx, int port, inbox *in)
-{
-	char url[64];
-	snprintf(url, sizeof url, "ws://127.0.0.1:%d/", port);
-	mws_client_config cc;
-	mws_client_config_init(&cc);
-	mws_client *c = NULL;
-	cr_assert_eq(mws_client_new(&c, ctx, url, &cc), 0);
-	mws_client_callbacks cb = {sizeof cb};
-	cb.on_message = inbox_message;
-	cr_assert_eq(mws_client_set_callbacks(c, &cb, in, NULL), 0);
-	cr_assert_eq(mws_client_connect(c), 0);
-	return c;
 }
 
 Test(v1_redis_bus, nodes_listen_before_they_take_connections, .timeout = 60)
@@ -106,18 +51,19 @@ Test(v1_redis_bus, nodes_listen_before_they_take_connections, .timeout = 60)
 	redis_relay rl;
 	cr_assert_eq(redis_relay_start(&rl, r.port, "SUBSCRIBE", HOLD_MS, 0), 0);
 	char url[64];
-	snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", rl.port);
+	redis_url_for_port(url, sizeof url, rl.port);
 	mws_ctx *ctx;
 	cr_assert_eq(mws_ctx_new(&ctx, NULL), 0);
-	atomic_store(&g_connects, 0);
+	atomic_store(&redis_node_connects, 0);
 	mws_server *na = node(ctx, url, 0), *nb = node(ctx, url, 1);
-	inbox ia = {PTHREAD_MUTEX_INITIALIZER}, ib = {PTHREAD_MUTEX_INITIALIZER};
-	mws_client *ca = client(ctx, mws_server_port(na), &ia);
-	mws_client *cb = client(ctx, mws_server_port(nb), &ib);
-	cr_assert(mws_test_wait_until(two_connected, NULL, 5000));
+	redis_inbox ia = {PTHREAD_MUTEX_INITIALIZER}, ib = {PTHREAD_MUTEX_INITIALIZER};
+	mws_client *ca = redis_inbox_client(ctx, mws_server_port(na), &ia, NULL);
+	mws_client *cb = redis_inbox_client(ctx, mws_server_port(nb), &ib, NULL);
+	cr_assert(wait_at_least(&redis_node_connects, 2, 5000));
 
 	/* At once: no waiting for the subscriptions the relay holds. */
-	cr_assert_eq(mws_server_send(nb, atomic_load(&g_ids[0]), "from b", 6, MWS_MSG_TEXT), 0);
+	mws_conn_id id_a = atomic_load(&redis_node_ids[0]);
+	cr_assert_eq(mws_server_send(nb, id_a, "from b", 6, MWS_MSG_TEXT), 0);
 	cr_assert_eq(mws_server_broadcast(na, "all", 3, MWS_MSG_TEXT), 0);
 	expect_log ea = {&ia, {"from b|", "all|"}}, eb = {&ib, {"all|", NULL}};
 	cr_expect(mws_test_wait_until(log_has_all, &ea, 5000), "client A got \"%s\"", ia.log);

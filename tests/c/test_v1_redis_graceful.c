@@ -35,29 +35,13 @@ Test(v1_redis_graceful, session_resumes_on_another_node_after_a_graceful_shutdow
 	redis_start(&r);
 	v1_app a;
 	v1_init(&a);
-	mws_server_config sc;
-	mws_server_config_init(&sc);
-	sc.iface = "127.0.0.1";
-	sc.session_store_url = r.url;
-	v1_server_start(&a, &sc); /* node A */
-	mws_server *b = NULL;     /* node B, the same application */
-	cr_assert_eq(mws_server_new(&b, a.ctx, &sc), 0);
-	mws_server_callbacks cb = {sizeof cb};
-	cb.on_connect = v1_s_connect;
-	cb.on_message = v1_s_message;
-	cb.on_disconnect = v1_s_disconnect;
-	cb.on_session = v1_s_session;
-	cr_assert_eq(mws_server_set_callbacks(b, &cb, &a, NULL), 0);
-	cr_assert_eq(mws_server_start(b), 0);
+	mws_server_config sc = redis_node_config(r.url);
+	v1_server_start(&a, &sc);          /* node A */
+	mws_server *b = v1_node(&a, &sc); /* node B, the same application */
 	/* The load balancer: A now, B for the next connection. */
-	cr_assert_eq(mws_fault_proxy_start(&a.px, "127.0.0.1", 0, "127.0.0.1",
-	                                   mws_server_port(a.srv)), 0);
-	mws_client_config cc;
-	mws_client_config_init(&cc);
-	cc.base_delay_ms = 20;
-	cc.max_delay_ms = 200;
+	mws_client_config cc = redis_client_config();
 	cc.restart_spread_ms = 100;
-	v1_client_start(&a, mws_fault_proxy_port(a.px), &cc);
+	v1_client_via_proxy(&a, mws_server_port(a.srv), &cc);
 	cr_assert(v1_int_ge(&a.started, 1, 5000));
 	client_sends(&a, 1, 50);
 	cr_assert(v1_ge(&a.s_got, 50, 5000), "node A got %lu", (unsigned long)atomic_load(&a.s_got));

@@ -81,24 +81,17 @@ Test(v1_redis_kill, node_killed_mid_stream_loses_nothing_acknowledged, .timeout 
 
 	v1_app a;
 	v1_init(&a);
-	mws_server_config sc;
-	mws_server_config_init(&sc);
-	sc.iface = "127.0.0.1";
-	sc.session_store_url = r.url;
+	mws_server_config sc = redis_node_config(r.url);
 	cr_assert_eq(mws_server_new(&a.srv, a.ctx, &sc), 0); /* node B */
 	mws_server_callbacks cb = {sizeof cb};
 	cb.on_message = echo;
 	cr_assert_eq(mws_server_set_callbacks(a.srv, &cb, &a, NULL), 0);
 	cr_assert_eq(mws_server_start(a.srv), 0);
 
-	cr_assert_eq(mws_fault_proxy_start(&a.px, "127.0.0.1", 0, "127.0.0.1", a_node.port), 0);
-	mws_client_config cc;
-	mws_client_config_init(&cc);
-	cc.base_delay_ms = 20;
-	cc.max_delay_ms = 200;
+	mws_client_config cc = redis_client_config();
 	cc.handshake_timeout_ms = 1000;
 	cc.connect_timeout_ms = 1000;
-	v1_client_start(&a, mws_fault_proxy_port(a.px), &cc);
+	v1_client_via_proxy(&a, a_node.port, &cc);
 
 	uint64_t sent = 0, end = mws_test_now_ms() + 90000;
 	int killed = 0;
@@ -119,10 +112,7 @@ Test(v1_redis_kill, node_killed_mid_stream_loses_nothing_acknowledged, .timeout 
 			cr_assert_eq(kill(a_node.pid, SIGKILL), 0);
 			waitpid(a_node.pid, NULL, 0);
 			killed = 1;
-			cr_assert_eq(mws_fault_proxy_set_upstream(a.px, "127.0.0.1",
-			                                          mws_server_port(a.srv)), 0);
-			cr_assert_eq(mws_fault_proxy_set_mode(a.px, MWS_FAULT_RESET, 0), 0);
-			cr_assert_eq(mws_fault_proxy_set_mode(a.px, MWS_FAULT_PASS, 0), 0);
+			v1_move(&a, mws_server_port(a.srv));
 		}
 		usleep(1000);
 	}

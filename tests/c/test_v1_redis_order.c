@@ -19,30 +19,33 @@
 #define HOLD_MS 20
 #define SEND_MARK "'LLEN', i)" /* in the script of a send to another node only */
 
-static mws_server *node(v1_app *a, const char *url)
+/* Sends 1..N_MSGS from node `via` to the session, at most WINDOW
+ * unconfirmed; every HOP_EVERY messages received (once the client resumed
+ * after the hop before) the session moves: via -> other -> via -> ...
+ * Returns the number of hops. */
+static int send_while_hopping(v1_app *a, mws_server *via, mws_server *other)
 {
-	mws_server_config sc;
-	mws_server_config_init(&sc);
-	sc.iface = "127.0.0.1";
-	sc.session_store_url = url;
-	mws_server *s = NULL;
-	cr_assert_eq(mws_server_new(&s, a->ctx, &sc), 0);
-	mws_server_callbacks cb = {sizeof cb};
-	cb.on_connect = v1_s_connect;
-	cb.on_message = v1_s_message;
-	cb.on_disconnect = v1_s_disconnect;
-	cb.on_session = v1_s_session;
-	cr_assert_eq(mws_server_set_callbacks(s, &cb, a, NULL), 0);
-	cr_assert_eq(mws_server_start(s), 0);
-	return s;
-}
-
-/* The client's connection is cut and it lands on the other node. */
-static void hop(v1_app *a, mws_server *to)
-{
-	cr_assert_eq(mws_fault_proxy_set_upstream(a->px, "127.0.0.1", mws_server_port(to)), 0);
-	cr_assert_eq(mws_fault_proxy_set_mode(a->px, MWS_FAULT_RESET, 0), 0);
-	cr_assert_eq(mws_fault_proxy_set_mode(a->px, MWS_FAULT_PASS, 0), 0);
+	uint64_t sent = 0, end = mws_test_now_ms() + 90000;
+	int hops = 0;
+	unsigned char num[8];
+	while (atomic_load(&a->c_got) + atomic_load(&a->c_bad) < N_MSGS &&
+	       mws_test_now_ms() < end) {
+		uint64_t seen = atomic_load(&a->c_got) + atomic_load(&a->c_bad);
+		if (sent < N_MSGS && sent - seen < WINDOW) {
+			v1_num(num, sent + 1);
+			int rc = mws_server_send(via, atomic_load(&a->srv_id), num, 8, MWS_MSG_BINARY);
+			cr_assert(rc == 0 || rc == MWS_EQUEUEFULL, "send: %s", mws_err_name(rc));
+			sent += rc == 0;
+		} else {
+			usleep(1000);
+		}
+		if (atomic_load(&a->c_got) >= (uint64_t)(hops + 1) * HOP_EVERY &&
+		    atomic_load(&a->c_resumed) >= hops) {
+			hops++;
+			v1_move(a, mws_server_port(hops % 2 ? other : via));
+		}
+	}
+	return hops;
 }
 
 Test(v1_redis_order, sends_from_one_node_keep_their_order_across_hops, .timeout = 120)
@@ -53,41 +56,17 @@ Test(v1_redis_order, sends_from_one_node_keep_their_order_across_hops, .timeout 
 	redis_relay rl;
 	cr_assert_eq(redis_relay_start(&rl, r.port, SEND_MARK, HOLD_MS, 1), 0);
 	char url[64];
-	snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", rl.port);
+	redis_url_for_port(url, sizeof url, rl.port);
 	v1_app a;
 	v1_init(&a);
-	a.srv = node(&a, url);
-	mws_server *b = node(&a, url);
-	cr_assert_eq(mws_fault_proxy_start(&a.px, "127.0.0.1", 0, "127.0.0.1",
-	                                   mws_server_port(a.srv)), 0);
-	mws_client_config cc;
-	mws_client_config_init(&cc);
-	cc.base_delay_ms = 20;
-	cc.max_delay_ms = 200;
-	v1_client_start(&a, mws_fault_proxy_port(a.px), &cc);
+	mws_server_config sc = redis_node_config(url);
+	v1_server_start(&a, &sc);
+	mws_server *b = v1_node(&a, &sc);
+	mws_client_config cc = redis_client_config();
+	v1_client_via_proxy(&a, mws_server_port(a.srv), &cc);
 	cr_assert(v1_int_ge(&a.connects, 1, 5000));
 
-	/* Every HOP_EVERY messages received (once the client resumed after
-	 * the hop before) the session moves: A -> B -> A -> ... */
-	uint64_t sent = 0, end = mws_test_now_ms() + 90000;
-	int hops = 0;
-	unsigned char num[8];
-	while (atomic_load(&a.c_got) + atomic_load(&a.c_bad) < N_MSGS && mws_test_now_ms() < end) {
-		uint64_t seen = atomic_load(&a.c_got) + atomic_load(&a.c_bad);
-		if (sent < N_MSGS && sent - seen < WINDOW) {
-			v1_num(num, sent + 1);
-			int rc = mws_server_send(a.srv, atomic_load(&a.srv_id), num, 8, MWS_MSG_BINARY);
-			cr_assert(rc == 0 || rc == MWS_EQUEUEFULL, "send: %s", mws_err_name(rc));
-			sent += rc == 0;
-		} else {
-			usleep(1000);
-		}
-		if (atomic_load(&a.c_got) >= (uint64_t)(hops + 1) * HOP_EVERY &&
-		    atomic_load(&a.c_resumed) >= hops) {
-			hops++;
-			hop(&a, hops % 2 ? b : a.srv);
-		}
-	}
+	int hops = send_while_hopping(&a, a.srv, b);
 	cr_expect_geq(hops, 10, "the session hopped %d times", hops);
 	cr_expect_gt(atomic_load(&rl.held), 0, "sends to node B were held back");
 	cr_expect_eq(atomic_load(&a.c_bad), 0, "%lu out of order (first at %lu)",
@@ -136,10 +115,7 @@ Test(v1_redis_order, sends_queued_on_the_node_left_stay_ahead, .timeout = 120)
 	v1_init(&a);
 	mws_ctx *actx; /* node A alone on its I/O thread: its stalls stall only it */
 	cr_assert_eq(mws_ctx_new(&actx, NULL), 0);
-	mws_server_config sc;
-	mws_server_config_init(&sc);
-	sc.iface = "127.0.0.1";
-	sc.session_store_url = r.url;
+	mws_server_config sc = redis_node_config(r.url);
 	mws_server *na = NULL;
 	cr_assert_eq(mws_server_new(&na, actx, &sc), 0);
 	mws_server_callbacks cb = {sizeof cb};
@@ -149,36 +125,13 @@ Test(v1_redis_order, sends_queued_on_the_node_left_stay_ahead, .timeout = 120)
 	cb.on_session = a_session;
 	cr_assert_eq(mws_server_set_callbacks(na, &cb, &a, NULL), 0);
 	cr_assert_eq(mws_server_start(na), 0);
-	mws_server *b = node(&a, r.url);
-	cr_assert_eq(mws_fault_proxy_start(&a.px, "127.0.0.1", 0, "127.0.0.1",
-	                                   mws_server_port(na)), 0);
-	mws_client_config cc;
-	mws_client_config_init(&cc);
-	cc.base_delay_ms = 20;
-	cc.max_delay_ms = 200;
-	v1_client_start(&a, mws_fault_proxy_port(a.px), &cc);
+	mws_server *b = v1_node(&a, &sc);
+	mws_client_config cc = redis_client_config();
+	v1_client_via_proxy(&a, mws_server_port(na), &cc);
 	cr_assert(v1_int_ge(&a.connects, 1, 5000));
 	atomic_store(&g_slow, 60);
 
-	uint64_t sent = 0, end = mws_test_now_ms() + 90000;
-	int hops = 0;
-	unsigned char num[8];
-	while (atomic_load(&a.c_got) + atomic_load(&a.c_bad) < N_MSGS && mws_test_now_ms() < end) {
-		uint64_t seen = atomic_load(&a.c_got) + atomic_load(&a.c_bad);
-		if (sent < N_MSGS && sent - seen < WINDOW) {
-			v1_num(num, sent + 1);
-			int rc = mws_server_send(na, atomic_load(&a.srv_id), num, 8, MWS_MSG_BINARY);
-			cr_assert(rc == 0 || rc == MWS_EQUEUEFULL, "send: %s", mws_err_name(rc));
-			sent += rc == 0;
-		} else {
-			usleep(1000);
-		}
-		if (atomic_load(&a.c_got) >= (uint64_t)(hops + 1) * HOP_EVERY &&
-		    atomic_load(&a.c_resumed) >= hops) {
-			hops++;
-			hop(&a, hops % 2 ? b : na);
-		}
-	}
+	int hops = send_while_hopping(&a, na, b);
 	cr_expect_geq(hops, 10, "the session hopped %d times", hops);
 	cr_expect_eq(atomic_load(&a.c_bad), 0, "%lu out of order (first at %lu)",
 	             (unsigned long)atomic_load(&a.c_bad), (unsigned long)atomic_load(&a.c_got) + 1);

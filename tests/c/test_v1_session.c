@@ -6,6 +6,7 @@
  * session past its TTL ends with MWS_DISCONNECT_EXPIRED; receipts reach
  * the number send_seq returned.
  */
+#include "client_wait.h"
 #include "v1_harness.h"
 
 #define N_MSGS 5000
@@ -74,17 +75,33 @@ Test(v1_session, resets_lose_duplicate_and_reorder_nothing_both_ways, .timeout =
 	v1_fini(&a);
 }
 
+static bool heartbeat_timed_out(const mws_client_stats *st)
+{
+	return st->heartbeat_timeouts > 0;
+}
+
+static bool round_trip_known(const mws_client_stats *st)
+{
+	return st->rtt_p50_us > 0;
+}
+
+static bool ten_written(const mws_client_stats *st)
+{
+	return st->msgs_out >= 10;
+}
+
+static bool goaway_seen(const mws_client_stats *st)
+{
+	return st->goaways > 0;
+}
+
 static void blackhole_until_timeout(v1_app *a, int quarter)
 {
 	if (quarter != 2)
 		return;
 	cr_assert_eq(mws_fault_proxy_set_mode(a->px, MWS_FAULT_BLACKHOLE, 0), 0);
-	uint64_t end = mws_test_now_ms() + 10000;
-	mws_client_stats st = {.size = sizeof st};
-	do {
-		usleep(5000);
-		mws_client_stats_get(a->cli, &st);
-	} while (st.heartbeat_timeouts == 0 && mws_test_now_ms() < end);
+	mws_client_stats st;
+	wait_client_stats(a->cli, heartbeat_timed_out, &st, 10000);
 	cr_assert_gt(st.heartbeat_timeouts, 0, "no heartbeat timeout in a blackhole");
 	cr_assert_eq(mws_fault_proxy_set_mode(a->px, MWS_FAULT_PASS, 0), 0);
 }
@@ -101,12 +118,8 @@ Test(v1_session, blackhole_heartbeat_timeout_then_resume, .timeout = 120)
 	v1_client_start(&a, mws_fault_proxy_port(a.px), &cc);
 	cr_assert(v1_int_ge(&a.connects, 1, 5000));
 	/* envelope pings are the heartbeat: their pongs give round trips */
-	mws_client_stats st = {.size = sizeof st};
-	uint64_t end = mws_test_now_ms() + 5000;
-	do {
-		usleep(5000);
-		mws_client_stats_get(a.cli, &st);
-	} while (st.rtt_p50_us == 0 && mws_test_now_ms() < end);
+	mws_client_stats st;
+	wait_client_stats(a.cli, round_trip_known, &st, 5000);
 	cr_expect_gt(st.rtt_p50_us, 0);
 	cr_expect_gt(st.heartbeats_sent, 0);
 
@@ -209,12 +222,8 @@ static void restart_with_unacked(int lost_mode)
 		v1_num(b, i);
 		cr_assert_eq(mws_client_send_seq(a.cli, b, 8, MWS_MSG_BINARY, &last), 0);
 	}
-	mws_client_stats st = {.size = sizeof st};
-	uint64_t end = mws_test_now_ms() + 5000;
-	do {
-		usleep(1000);
-		mws_client_stats_get(a.cli, &st);
-	} while (st.msgs_out < 10 && mws_test_now_ms() < end);
+	mws_client_stats st;
+	wait_client_stats(a.cli, ten_written, &st, 5000);
 	cr_assert_eq(st.msgs_out, 10);
 	cr_assert_eq(mws_server_shutdown(a.srv, 1012, 100, 5000), 0);
 	mws_server_stats ss = {.size = sizeof ss};
@@ -328,6 +337,13 @@ static void big_check(const void *d, size_t n)
 	atomic_fetch_add(ok ? &big_ok : &big_bad, 1);
 }
 
+/* All 16 arrived whole, or one did not. */
+static bool big_done(void *arg)
+{
+	(void)arg;
+	return atomic_load(&big_ok) >= 16 || atomic_load(&big_bad);
+}
+
 static void big_s_message(mws_server *s, mws_conn_id id, const void *d, size_t n, int t, void *u)
 {
 	(void)u;
@@ -368,9 +384,7 @@ Test(v1_session, large_messages_both_ways_in_fragments, .timeout = 60)
 		big[i] = (unsigned char)(i * 7);
 	for (int i = 0; i < 8; i++)
 		cr_assert_eq(mws_client_send(c, big, sizeof big, MWS_MSG_BINARY), 0);
-	uint64_t end = mws_test_now_ms() + 30000;
-	while (atomic_load(&big_ok) < 16 && !atomic_load(&big_bad) && mws_test_now_ms() < end)
-		usleep(5000);
+	mws_test_wait_until(big_done, NULL, 30000);
 	cr_expect_eq(atomic_load(&big_ok), 16, "8 there and 8 back");
 	cr_expect_eq(atomic_load(&big_bad), 0);
 	mws_client_stats st = {.size = sizeof st};
@@ -379,6 +393,11 @@ Test(v1_session, large_messages_both_ways_in_fragments, .timeout = 60)
 	mws_client_free(c);
 	mws_server_free(srv);
 	mws_ctx_free(ctx);
+}
+
+static bool left_connected(void *c)
+{
+	return mws_client_state(c) != MWS_STATE_CONNECTED;
 }
 
 Test(v1_session, goaway_is_seen_before_the_close_and_drives_the_policy)
@@ -391,23 +410,15 @@ Test(v1_session, goaway_is_seen_before_the_close_and_drives_the_policy)
 	cr_assert(v1_int_ge(&a.connected, 1, 5000));
 	/* 1012 (which lws 4.1.6 turns into 1002 on the client) with a spread */
 	cr_assert_eq(mws_server_shutdown(a.srv, 1012, 100, 5000), 0);
-	mws_client_stats st = {.size = sizeof st};
-	uint64_t end = mws_test_now_ms() + 5000;
-	do {
-		usleep(2000);
-		mws_client_stats_get(a.cli, &st);
-	} while (st.goaways == 0 && mws_test_now_ms() < end);
+	mws_client_stats st;
+	wait_client_stats(a.cli, goaway_seen, &st, 5000);
 	cr_expect_eq(st.goaways, 1);
 	mws_server_stats ss = {.size = sizeof ss};
 	mws_server_stats_get(a.srv, &ss);
 	cr_expect_eq(ss.goaways_sent, 1);
 	/* the goaway's 1012 is a restart: reconnecting, not FAILED */
-	end = mws_test_now_ms() + 5000;
-	int state;
-	do {
-		usleep(2000);
-		state = mws_client_state(a.cli);
-	} while (state == MWS_STATE_CONNECTED && mws_test_now_ms() < end);
+	mws_test_wait_until(left_connected, a.cli, 5000);
+	int state = mws_client_state(a.cli);
 	cr_expect(state == MWS_STATE_RECONNECTING || state == MWS_STATE_CONNECTING,
 	          "state %s", mws_state_name(state));
 	cr_expect_eq(atomic_load(&a.disconnects), 1);

@@ -23,6 +23,7 @@
 
 #include "fault_proxy.h"
 #include "managedws.h"
+#include "peer.h"
 #include "test_timing.h"
 
 enum {
@@ -289,8 +290,9 @@ static int soak_seconds(void)
 	return s > 0 ? s : 40;
 }
 
-static bool settled(soak *k)
+static bool settled(void *arg)
 {
+	soak *k = arg;
 	return atomic_load(&k->at_server.last) >= k->client_sent &&
 	       atomic_load(&k->at_client.last) >= k->server_sent;
 }
@@ -329,9 +331,7 @@ Test(v1_soak, nothing_lost_duplicated_or_reordered_under_chaos, .timeout = 0)
 	cr_assert_eq(mws_fault_proxy_set_mode(k->proxy, MWS_FAULT_PASS, 0), 0);
 
 	/* Everything accepted must arrive. */
-	uint64_t deadline = now_ms() + SETTLE_MS;
-	while (!settled(k) && now_ms() < deadline)
-		sleep_ms(20);
+	mws_test_wait_until(settled, k, SETTLE_MS);
 
 	mws_client_stats cs = {.size = sizeof cs};
 	mws_client_stats_get(k->client, &cs);

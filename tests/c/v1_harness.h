@@ -128,16 +128,25 @@ static void v1_c_acked(mws_client *c, uint64_t n, void *u)
 	atomic_store(&a->acked, n);
 }
 
-static inline void v1_server_start(v1_app *a, mws_server_config *cfg)
+/* A started server with the application's callbacks, on a's context: node
+ * A (v1_server_start), or another node of the same application. */
+static inline mws_server *v1_node(v1_app *a, mws_server_config *cfg)
 {
-	cr_assert_eq(mws_server_new(&a->srv, a->ctx, cfg), 0);
+	mws_server *s = NULL;
+	cr_assert_eq(mws_server_new(&s, a->ctx, cfg), 0);
 	mws_server_callbacks cb = {sizeof cb};
 	cb.on_connect = v1_s_connect;
 	cb.on_message = v1_s_message;
 	cb.on_disconnect = v1_s_disconnect;
 	cb.on_session = v1_s_session;
-	cr_assert_eq(mws_server_set_callbacks(a->srv, &cb, a, NULL), 0);
-	cr_assert_eq(mws_server_start(a->srv), 0);
+	cr_assert_eq(mws_server_set_callbacks(s, &cb, a, NULL), 0);
+	cr_assert_eq(mws_server_start(s), 0);
+	return s;
+}
+
+static inline void v1_server_start(v1_app *a, mws_server_config *cfg)
+{
+	a->srv = v1_node(a, cfg);
 }
 
 static inline void v1_client_start(v1_app *a, int port, mws_client_config *cfg)
@@ -152,6 +161,22 @@ static inline void v1_client_start(v1_app *a, int port, mws_client_config *cfg)
 	cb.on_acked = v1_c_acked;
 	cr_assert_eq(mws_client_set_callbacks(a->cli, &cb, a, NULL), 0);
 	cr_assert_eq(mws_client_connect(a->cli), 0);
+}
+
+/* The load balancer: a->px in front of the server on port, and the client
+ * connected through it. */
+static inline void v1_client_via_proxy(v1_app *a, int port, mws_client_config *cfg)
+{
+	cr_assert_eq(mws_fault_proxy_start(&a->px, "127.0.0.1", 0, "127.0.0.1", port), 0);
+	v1_client_start(a, mws_fault_proxy_port(a->px), cfg);
+}
+
+/* The client's connection is cut and it lands on the server on port. */
+static inline void v1_move(v1_app *a, int port)
+{
+	cr_assert_eq(mws_fault_proxy_set_upstream(a->px, "127.0.0.1", port), 0);
+	cr_assert_eq(mws_fault_proxy_set_mode(a->px, MWS_FAULT_RESET, 0), 0);
+	cr_assert_eq(mws_fault_proxy_set_mode(a->px, MWS_FAULT_PASS, 0), 0);
 }
 
 static inline void v1_init(v1_app *a)

@@ -93,22 +93,26 @@ int mws_test_wait_readable(int fd, int timeout_ms)
 	}
 }
 
+struct reap_wait {
+	pid_t pid;
+	int *status;
+};
+
+static bool reaped(void *arg)
+{
+	struct reap_wait *w = arg;
+	pid_t r = waitpid(w->pid, w->status, WNOHANG);
+
+	/* r < 0 but for EINTR: not our child any more, nothing to reap */
+	return r == w->pid || (r < 0 && errno != EINTR);
+}
+
 /* Reaps pid within timeout_ms; returns true and the status if it did. */
 static bool reap_within(pid_t pid, int *status, int timeout_ms)
 {
-	uint64_t end = mws_test_now_ms() + (uint64_t)timeout_ms;
+	struct reap_wait w = { pid, status };
 
-	for (;;) {
-		pid_t r = waitpid(pid, status, WNOHANG);
-
-		if (r == pid)
-			return true;
-		if (r < 0 && errno != EINTR)
-			return true; /* not our child any more: nothing to reap */
-		if (mws_test_now_ms() >= end)
-			return false;
-		nap_ms(5);
-	}
+	return mws_test_wait_until(reaped, &w, timeout_ms);
 }
 
 static void child_exec(int out_w, const char *const argv[])

@@ -58,9 +58,9 @@ def _floor_rows(label: str, rows: Dict[str, dict]) -> List[str]:
     out = []
     for k in sorted(med):
         if k.split("/")[0].split(" ")[0] == peers.FLOOR and best:
-            out.append("| %s p50 %s: %s (probe, not a peer) | %s µs | %s µs (%s) | %.2f× |" % (
-                label, k, "floor of any client", _fmt(med[k], "µs"), _fmt(med[best], "µs"), best,
-                med[k] / med[best]))
+            out.append("| floor (a probe, not a peer): %s p50 | %s µs (%s) | %s µs (%s) "
+                       "| %.2f× |" % (label, _fmt(med[k], "µs"), k, _fmt(med[best], "µs"), best,
+                                      med[k] / med[best]))
     return out
 
 

@@ -150,6 +150,7 @@ int main(int argc, char **argv)
 	pthread_mutex_unlock(&b.lock);
 	if (!connected) {
 		fprintf(stderr, "could not connect to %s\n", url);
+		mws_client_free(c); /* its callbacks use `b`, on this stack */
 		return 1;
 	}
 	char *payload = malloc(size ? size : 1);

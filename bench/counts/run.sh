@@ -42,6 +42,9 @@ start_server() {
 	else
 		cmd=("$bench/server_bench" "$mode")
 	fi
+	# Removed first: the child truncates it only once it runs, and the
+	# last server's PORT line must not be read meanwhile.
+	rm -f "$tmp/srv.out"
 	"$@" "${cmd[@]}" >"$tmp/srv.out" 2>"$tmp/srv.err" &
 	srv_pid=$!
 	for _ in $(seq 1 200); do

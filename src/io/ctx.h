@@ -72,7 +72,7 @@ struct mws_ctx {
 	uint64_t wheel_armed_us;    /* the wheel's next deadline, when armed */
 	struct mws__ca_vhost *ca_vhosts; /* client vhosts per CA file */
 	int pollfd_watch;           /* libwebsockets reports each change of a
-	                               socket's poll events (mws__ctx_thread_id) */
+	                               socket's poll events (mws__ctx_pollfd_changed) */
 
 	/* resolver thread, started on the first host name */
 	pthread_mutex_t res_lock;
@@ -122,8 +122,11 @@ void mws__ctx_on_wake(mws_ctx *ctx, struct lws *wsi);
  * answers to find a change made off the service thread. We make none, so
  * the answer is a constant, and the question tells us the one thing
  * libwebsockets does not: that it asked for POLLOUT, as it does when it
- * owes a pong (the caller then forgets that the socket was quiet). Returns
- * 1 for a wsi of a socket, 0 for the service thread's question. */
+ * owes a pong (the caller then forgets that the socket was quiet). Only
+ * the poll loop asks at its first pass: on the epoll loop (libev) nobody
+ * asks, nothing is reported, pollfd_watch stays 0 and a send from
+ * on_message keeps waiting for WRITEABLE. Returns 1 for a wsi of a
+ * socket, 0 for the service thread's question. */
 int mws__ctx_pollfd_changed(mws_ctx *ctx, struct lws *wsi);
 #define MWS__IO_THREAD_ID 1
 

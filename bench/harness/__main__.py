@@ -56,6 +56,10 @@ def main() -> int:
                  "issue 10 targets >= 6x the Node ws client on 64 B")
     notes.append("rtt: managedws/rtt and websockets, gorilla wait on the app thread; */rtt_cb "
                  "(and ws, picows: event loop) send the next message from inside the callback")
+    notes.append("floor/rtt and floor → SERVER: a probe, not a peer (bench/rtt_floor.c: a "
+                 "blocking socket, one pre-masked frame written, exactly the answer read, no "
+                 "parser): the least any client can take against that echo server. If the floor "
+                 "is above 0.65x the best peer, no client meets that goal against that server")
     res = {"meta": {"date": stamp, "quick": args.quick, "machine": platform.node(),
                     "cpus": os.cpu_count(), "server_cpu": procs.SERVER_CPU,
                     "client_cpu": procs.CLIENT_CPU, "runs": p["runs"], "note": args.note,
@@ -99,7 +103,7 @@ def main() -> int:
         if "rtt" in only:
             print("== client round trip (-> the ws echo server)", flush=True)
             res["client_rtt"] = {"64 B -> ws server": figures.rtt(
-                clients + peers.BINDINGS, "ws", p["rtt"], 64, p["runs"], log)}
+                clients + peers.BINDINGS + [peers.FLOOR], "ws", p["rtt"], 64, p["runs"], log)}
         if "server_rtt" in only:
             print("== server echo round trip (ws client)", flush=True)
             res["server_rtt"] = {"64 B, ws client": figures.server_rtt(

@@ -123,14 +123,17 @@ def rtt(clients: List[str], server: str, count: int, size: int, runs: int,
 
 def server_rtt(servers: List[str], client: str, count: int, size: int, runs: int,
                log) -> Dict[str, dict]:
-    """Round trip of one client (ws) against each echo server."""
+    """Round trip of one client (ws) against each echo server; and of the
+    floor probe against the same server (row "floor → SERVER", a reference:
+    the least any client can take against that server)."""
     out: Dict[str, dict] = {}
     for server in servers:
-        res = rtt([client], server, count, size, runs, lambda s: None)
+        res = rtt([client, peers.FLOOR], server, count, size, runs, lambda s: None)
         for key, v in res.items():
-            out[server] = v
+            name = server if key.split("/")[0] == client else "%s → %s" % (peers.FLOOR, server)
+            out[name] = v
             log("  %-10s echo, %s client: p50 %7.1f us  p99 %8.1f us" % (
-                server, client, v["p50_us"]["median"], v["p99_us"]["median"]))
+                server, key.split("/")[0], v["p50_us"]["median"], v["p99_us"]["median"]))
     return out
 
 

@@ -15,6 +15,7 @@ CLIENT_BENCH = os.path.join(BUILD, "bench", "client_bench")
 SERVER_BENCH = os.path.join(BUILD, "bench", "server_bench")
 STORM_BENCH = os.path.join(BUILD, "bench", "storm_bench")
 IDLE_BENCH = os.path.join(BUILD, "bench", "idle_bench")
+RTT_FLOOR = os.path.join(BUILD, "bench", "rtt_floor")
 MWS = os.path.join(BUILD, "tools", "mws")
 
 # The libraries compared. "managedws" is ours (C); the binding clients are
@@ -26,6 +27,10 @@ OURS = "managedws"
 V1 = "managedws-v1"
 # managedws-python-batch: the Python binding sending with send_many().
 BINDINGS = ["managedws-python", "managedws-python-batch", "managedws-node"]
+# A reference row of the round-trip tables, not a peer (never the "best
+# peer"): bench/rtt_floor.c, a blocking socket writing one pre-masked frame
+# and reading exactly the answer. No client can be faster against a server.
+FLOOR = "floor"
 # The idle-memory figure also measures our server holding mws.v1 sessions
 # (held by our own clients, bench/idle_bench.c).
 OURS_V1 = "managedws/mws.v1"
@@ -43,6 +48,7 @@ RTT_MODES: Dict[str, List[str]] = {
     "managedws-python": ["rtt", "rtt_cb"],
     "managedws-python-batch": [],  # throughput only
     "managedws-node": ["rtt_cb"],
+    FLOOR: ["rtt"],
 }
 
 
@@ -52,6 +58,8 @@ def client_cmd(name: str, url: str, mode: str, count: int, size: int) -> List[st
         return [CLIENT_BENCH] + args + ["plain"]
     if name == V1:
         return [CLIENT_BENCH] + args + ["v1"]
+    if name == FLOOR:
+        return [RTT_FLOOR] + args
     if name == "ws":
         return ["node", os.path.join(NODE_DIR, "client.mjs"), "ws"] + args
     if name == "managedws-node":

@@ -10,9 +10,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 OURS_COLOR, PEER_COLOR = "#d95f02", "#7570b3"
+FLOOR_COLOR = "#aaaaaa"  # the round-trip floor probe: a reference, not a peer
 
 
 def _color(name: str) -> str:
+    if name.startswith("floor"):
+        return FLOOR_COLOR
     return OURS_COLOR if name.startswith("managedws") else PEER_COLOR
 
 
@@ -48,7 +51,7 @@ def _grid(panels: List[tuple], path: str, suptitle: str) -> str:
 def draw(res: dict, prefix: str) -> List[str]:
     """Writes prefix-throughput.png, -latency.png, -memory.png, -storm.png."""
     made = []
-    sub = "(%s; whiskers: min–max of %d run(s); managedws orange)" % (
+    sub = "(%s; whiskers: min–max of %d run(s); managedws orange, floor probe grey)" % (
         res["meta"]["date"], res["meta"]["runs"])
     panels = []
     for key, what in (("client_tput", "client"), ("binding_tput", "binding"),

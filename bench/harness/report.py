@@ -50,6 +50,20 @@ def _summary_row(label: str, unit: str, rows: Dict[str, dict], key: Optional[str
         label, _fmt(med[m], unit), unit, m, _fmt(med[best], unit), unit, best, med[m] / med[best])
 
 
+def _floor_rows(label: str, rows: Dict[str, dict]) -> List[str]:
+    """The floor probe's p50 beside the best peer's (a reference, not a
+    peer): the best ratio any client could reach against that server."""
+    med = {k: v["p50_us"]["median"] for k, v in rows.items()}
+    best = _best_peer(med, False)
+    out = []
+    for k in sorted(med):
+        if k.split("/")[0].split(" ")[0] == peers.FLOOR and best:
+            out.append("| floor (a probe, not a peer): %s p50 | %s µs (%s) | %s µs (%s) "
+                       "| %.2f× |" % (label, _fmt(med[k], "µs"), k, _fmt(med[best], "µs"), best,
+                                      med[k] / med[best]))
+    return out
+
+
 # (binding, the peer it is held against, the goal of issue 11 item 5)
 BINDING_GOALS = [("managedws-python", "picows", "2"), ("managedws-node", "ws", "1.5")]
 
@@ -82,8 +96,10 @@ def summary_table(res: dict) -> List[str]:
     for label, r in res.get("client_rtt", {}).items():
         rows.append(_summary_row("client round trip p50 " + label, "µs", r, "p50_us", False))
         rows.append(_summary_row("client round trip p99 " + label, "µs", r, "p99_us", False))
+        rows += _floor_rows("client round trip " + label, r)
     for label, r in res.get("server_rtt", {}).items():
         rows.append(_summary_row("server echo round trip p50 " + label, "µs", r, "p50_us", False))
+        rows += _floor_rows("server echo round trip " + label, r)
     for level, r in (res.get("idle_memory") or {}).items():
         per = {k: {"median": v["bytes_per_conn"]} for k, v in r.items() if v.get("bytes_per_conn")}
         rows.append(_summary_row("server RSS per idle connection (%s conns)" % level, "B", per,

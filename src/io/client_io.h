@@ -135,6 +135,10 @@ struct mws_client {
 	int in_opened;                  /* inside the CONNECTED callback (client_conn.c) */
 	int rx_seen;                    /* data read since the last WRITEABLE: a pong
 	                                   may be owed, so no write at once */
+	int pollout_idle;               /* ... unless libwebsockets has changed nothing
+	                                   in the socket's poll events since that
+	                                   WRITEABLE: it asked for no POLLOUT, so it
+	                                   owes no pong (mws__ctx_pollfd_changed) */
 	uint64_t last_rx_ms;             /* last message from the peer */
 	/* From a JSON connection_ack; written on the I/O thread under
 	 * stats_lock, read by mws_client_server_connection_id(). */

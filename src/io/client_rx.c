@@ -58,7 +58,8 @@ int mws__client_receive(struct mws_client *c, struct lws *wsi, const void *in, s
 			return 0;
 		/* A send from on_message waits for WRITEABLE (rx_seen is set):
 		 * a ping read before the message must get its pong first
-		 * (libwebsockets sends that one there and tells nobody). */
+		 * (libwebsockets sends that one there); at once only if the
+		 * socket stayed quiet (pollout_idle, see mws__client_kick). */
 		mws__client_deliver(c, msg, n, c->rx.type);
 		return 0;
 	default:

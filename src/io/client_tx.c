@@ -297,14 +297,18 @@ void mws__client_tx_arrived(struct mws_client *c)
  * a send from on_message): libwebsockets 4.1.6 owes a pong for a ping read
  * before that data and sends it only at POLLOUT, before our WRITEABLE
  * (ops-ws.c, rops_handle_POLLOUT_ws), and tells nobody; a message echoed
- * from another thread must not overtake it (Autobahn 5.6, 5.7, 5.19). */
+ * from another thread must not overtake it (Autobahn 5.6, 5.7, 5.19).
+ * Unless the socket stayed quiet (pollout_idle): libwebsockets asks for
+ * POLLOUT when it reads a ping, and we hear of every such change, so
+ * without one since the last WRITEABLE (which found POLLOUT off and no
+ * pong owed) it owes none, and a send from on_message goes at once. */
 void mws__client_kick(struct mws_client *c)
 {
 	struct lws *wsi = c->wsi;
 	if (!wsi || c->state != MWS_STATE_CONNECTED)
 		return;
 	if (!c->url.tls && !c->v1.managed && c->phase == MWS__PHASE_OPEN && c->txq.head &&
-	    !c->rx_seen &&
+	    (!c->rx_seen || c->pollout_idle) &&
 	    !c->tx_off && !c->ping_due && !c->json_hb_due && !c->peer_close_code &&
 	    !c->own_close_code && !lws_partial_buffered(wsi) && mws__client_small(c->txq.head)) {
 		uint64_t settled0 = c->v1.settled;

@@ -74,6 +74,11 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 		mws__ctx_on_wake(ctx, wsi);
 		return 0; /* non-zero would close the wake pipe */
 
+	case LWS_CALLBACK_GET_THREAD_ID:
+		if (mws__ctx_pollfd_changed(ctx, wsi) && (c = mws__client_of(wsi)))
+			c->pollout_idle = 0;
+		return MWS__IO_THREAD_ID;
+
 	case LWS_CALLBACK_CLIENT_CONFIRM_EXTENSION_SUPPORTED:
 		/* permessage-deflate loops forever on some frames in 4.1.6 */
 		return 1;
@@ -100,6 +105,7 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 		if (!c)
 			return -1;
 		c->wsi = wsi;
+		c->pollout_idle = 0; /* quiet only from this socket's first WRITEABLE */
 		if (mws__client_v1_established(c) == 0)
 			mws__client_opened(c);
 		return 0;
@@ -115,14 +121,26 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 		c = mws__client_of(wsi);
 		if (!c)
 			return 0; /* detached: its close is under way */
-		if (!c->rx_seen && !c->url.tls && !c->v1.managed)
+		{
 			/* The next WRITEABLE proves no pong owed (rx_seen off): asked
 			 * now, it comes while the application reads this message, so
 			 * that its answer may be written at once, one trip round the
-			 * poll loop sooner (or taken from the ring by it, unwoken). */
-			mws__client_want_writable(c, wsi);
-		c->rx_seen = 1; /* a pong may be owed: see mws__client_kick */
-		return mws__client_receive(c, wsi, in, len);
+			 * poll loop sooner (or taken from the ring by it, unwoken).
+			 * Not needed while the socket is quiet (pollout_idle: no pong
+			 * owed), where an answer from on_message is written at once;
+			 * asked after the message then, if on_message sent nothing. */
+			int ask = !c->rx_seen && !c->url.tls && !c->v1.managed;
+			int quiet = c->pollout_idle;
+			uint64_t taken0 = c->taken;
+			if (ask && !quiet)
+				mws__client_want_writable(c, wsi);
+			c->rx_seen = 1; /* a pong may be owed: see mws__client_kick */
+			int rc = mws__client_receive(c, wsi, in, len);
+			if (ask && quiet && c->taken == taken0 && c->wsi == wsi &&
+			    c->state == MWS_STATE_CONNECTED)
+				mws__client_want_writable(c, wsi);
+			return rc;
+		}
 
 	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
 		c = mws__client_of(wsi);
@@ -136,6 +154,9 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 			return -1; /* detached: send the stored close frame */
 		{
 			c->rx_seen = 0; /* libwebsockets wrote any pong it owed before this */
+			/* and turned POLLOUT off: from here, it asks for it again
+			 * (for a pong too) only through a change we are told of */
+			c->pollout_idle = c->ctx->pollfd_watch;
 			mws__client_tx_arrived(c);
 			uint64_t settled0 = c->v1.settled;
 			int rc = mws__client_writeable(c, wsi);

@@ -149,6 +149,14 @@ static void mws__ctx_drain_door(mws_ctx *ctx)
 	}
 }
 
+int mws__ctx_pollfd_changed(mws_ctx *ctx, struct lws *wsi)
+{
+	if (lws_get_vhost(wsi))
+		return 1;
+	ctx->pollfd_watch = 1; /* the service thread's id is known: changes are reported */
+	return 0;
+}
+
 void mws__ctx_on_wake(mws_ctx *ctx, struct lws *wsi)
 {
 	if (lws_get_vhost(wsi) == ctx->client_vhost)

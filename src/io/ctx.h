@@ -71,6 +71,8 @@ struct mws_ctx {
 	lws_sorted_usec_list_t wheel_sul; /* libwebsockets' one timer of ours: */
 	uint64_t wheel_armed_us;    /* the wheel's next deadline, when armed */
 	struct mws__ca_vhost *ca_vhosts; /* client vhosts per CA file */
+	int pollfd_watch;           /* libwebsockets reports each change of a
+	                               socket's poll events (mws__ctx_pollfd_changed) */
 
 	/* resolver thread, started on the first host name */
 	pthread_mutex_t res_lock;
@@ -112,6 +114,21 @@ void mws__ctx_remove_member(mws_ctx *ctx, mws__member *m);
 /* Every wake reaches every protocol of every vhost; only this one drains.
  * Protocol handlers call it for LWS_CALLBACK_EVENT_WAIT_CANCELLED. */
 void mws__ctx_on_wake(mws_ctx *ctx, struct lws *wsi);
+
+/* LWS_CALLBACK_GET_THREAD_ID, which every vhost's protocols[0] answers.
+ * Answered once for the service thread at its first pass (a wsi with no
+ * vhost); libwebsockets 4.1.6 then asks again, with the wsi, whenever it
+ * changes that socket's poll events (lib/core-net/pollfd.c), comparing the
+ * answers to find a change made off the service thread. We make none, so
+ * the answer is a constant, and the question tells us the one thing
+ * libwebsockets does not: that it asked for POLLOUT, as it does when it
+ * owes a pong (the caller then forgets that the socket was quiet). Only
+ * the poll loop asks at its first pass: on the epoll loop (libev) nobody
+ * asks, nothing is reported, pollfd_watch stays 0 and a send from
+ * on_message keeps waiting for WRITEABLE. Returns 1 for a wsi of a
+ * socket, 0 for the service thread's question. */
+int mws__ctx_pollfd_changed(mws_ctx *ctx, struct lws *wsi);
+#define MWS__IO_THREAD_ID 1
 
 /* Resolves `host` off the I/O thread; `done` then runs on the I/O thread
  * with the numeric address (or NULL on failure). */

@@ -230,7 +230,8 @@ int mws__srv_receive(struct mws_server *srv, mws__srv_conn *c, const void *in, s
 		} else {
 			/* A send from on_message waits for WRITEABLE (rx_seen is
 			 * set): a ping read before the message must get its pong
-			 * first (libwebsockets sends that one there, tells nobody). */
+			 * first (libwebsockets sends that one there); at once only
+			 * if the socket stayed quiet (pollout_idle, mws__srv_kick). */
 			mws__srv_deliver(srv, c, msg, n, c->rx.type);
 		}
 		/* A message rebuilt from pieces leaves no buffer behind: an idle

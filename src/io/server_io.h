@@ -91,6 +91,8 @@ typedef struct mws__srv_conn {
 	unsigned char half_closed; /* the peer sent FIN with our output pending */
 	unsigned char ping_due;
 	unsigned char rx_seen;    /* data read since the last WRITEABLE: a pong may be owed */
+	unsigned char pollout_idle; /* ... unless no poll-event change since that
+	                             * WRITEABLE: none owed (mws__ctx_pollfd_changed) */
 	unsigned char close_sent; /* libwebsockets has our close frame: it waits for the answer */
 	unsigned char goaway_wait; /* goaway sent: the close waits for the final ack */
 	unsigned char close_state; /* MWS__CLOSE_* */

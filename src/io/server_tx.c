@@ -332,10 +332,12 @@ void mws__srv_kick(struct mws_server *srv, mws__srv_conn *c)
 	 * not closed, not after data was read since the last WRITEABLE
 	 * (rx_seen, which also covers a send from this connection's
 	 * on_message: a pong may be owed, which libwebsockets sends only at
-	 * POLLOUT).
+	 * POLLOUT) unless the socket stayed quiet since that WRITEABLE
+	 * (pollout_idle: libwebsockets asks for POLLOUT when it reads a
+	 * ping, and we hear of every change to the socket's poll events).
 	 * Otherwise, or for what is left, the next WRITEABLE. */
 	if (!srv->tls && !c->managed && c->txh && !c->tx_off && !c->ping_due &&
-	    !c->rx_seen &&
+	    (!c->rx_seen || c->pollout_idle) &&
 	    !c->close_state && !c->peer_code && !c->half_closed && !c->rx_paused &&
 	    !lws_partial_buffered(wsi) && mws__srv_small(wsi, c->txh->p)) {
 		mws__srv_written w = {0, 0, 0};

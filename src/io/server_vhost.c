@@ -49,6 +49,15 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 		mws__ctx_on_wake(ctx, wsi);
 		return 0; /* non-zero would close the wake pipe */
 
+	case LWS_CALLBACK_GET_THREAD_ID:
+		/* `user` is NULL here; only our WebSocket protocols' wsis hold
+		 * an mws__srv_pss. */
+		if (mws__ctx_pollfd_changed(ctx, wsi) && lws_get_protocol(wsi) &&
+		    lws_get_protocol(wsi)->callback == mws__srv_callback &&
+		    (pss = lws_wsi_user(wsi)) && pss->conn)
+			pss->conn->pollout_idle = 0;
+		return MWS__IO_THREAD_ID;
+
 	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
 		srv = mws__srv_of(wsi);
 		/* A client that never finishes its upgrade is dropped. */
@@ -119,6 +128,9 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 		if (!srv || !pss || !pss->conn)
 			return -1;
 		pss->conn->rx_seen = 0; /* libwebsockets wrote any pong it owed before this */
+		/* and turned POLLOUT off: asked again only through a change we
+		 * are told of (mws__srv_kick) */
+		pss->conn->pollout_idle = (unsigned char)ctx->pollfd_watch;
 		return mws__srv_writeable(srv, pss->conn);
 
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:

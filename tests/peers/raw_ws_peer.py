@@ -24,6 +24,12 @@ the --log file (when given), so a test can count connections.
                     unread
   no-read           upgrade, then read nothing for --hold seconds (a
                     receiver that stopped: the client's socket fills)
+  ping-order        for each of two cases, five round trips (the client
+                    echoes; its socket is then quiet), then in one write a
+                    ping and a message (case A) or a ping between two
+                    fragments (case B); then sends "order:<case>:pong-first"
+                    if the next two frames were the pong and the echo, in
+                    that order, else "order:<case>:echo-first"
 """
 
 from __future__ import annotations
@@ -130,6 +136,24 @@ def messages(sock: socket.socket):
             yield kind, b"".join(parts)
 
 
+def ping_order(sock: socket.socket) -> None:
+    """See --mode ping-order: is a pong owed from a ping read before a
+    message written before the client's echo of that message?"""
+    cases = {"A": frame(0x9, b"p") + frame(0x1, b"last"),
+             "B": frame(0x1, b"la", fin=False) + frame(0x9, b"p") + frame(0x0, b"st")}
+    for name, frames in cases.items():
+        for i in range(5):
+            sock.sendall(frame(0x1, b"r%d" % i))
+            if recv_frame(sock) is None:
+                return
+        sock.sendall(frames)
+        got = [recv_frame(sock) for _ in range(2)]
+        if None in got:
+            return
+        first = "pong" if [f[0] for f in got] == [0xA, 0x1] else "echo"
+        sock.sendall(frame(0x1, b"order:%s:%s-first" % (name.encode(), first.encode())))
+
+
 def serve_one(sock: socket.socket, args: argparse.Namespace, port: int) -> None:
     req = read_request(sock)
     if req is None:
@@ -164,6 +188,11 @@ def serve_one(sock: socket.socket, args: argparse.Namespace, port: int) -> None:
                                             "connectionId": conn_id}).encode()))
     if mode == "no-read":
         threading.Event().wait(args.hold)
+        return
+    if mode == "ping-order":
+        ping_order(sock)
+        for _ in messages(sock):
+            pass
         return
     if mode == "flood-halfclose":
         chunk = frame(0x2, b"\x55" * 65536)

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "core/admission.h"
 #include "core/timer_wheel.h"
 #include "managedws.h"
 
@@ -71,6 +72,8 @@ struct mws_ctx {
 	lws_sorted_usec_list_t wheel_sul; /* libwebsockets' one timer of ours: */
 	uint64_t wheel_armed_us;    /* the wheel's next deadline, when armed */
 	struct mws__ca_vhost *ca_vhosts; /* client vhosts per CA file */
+	mws__admission admit;       /* clients' connection attempts in flight */
+	mws__timer admit_timer;     /* starts waiting attempts as slots free */
 
 	/* resolver thread, started on the first host name */
 	pthread_mutex_t res_lock;

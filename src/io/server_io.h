@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "core/token_bucket.h"
 #include "core/session_store.h"
+#include "core/shutdown_spread.h"
 #include "core/reassembly.h"
 #include "io/ctx.h"
 
@@ -149,6 +150,7 @@ typedef struct mws__srv_settings {
 	size_t rx_buffer_bytes; /* each connection's receive buffer in libwebsockets */
 	char *store_url;       /* shared session store; NULL: memory only */
 	mws__store_config store;
+	int release_port_on_shutdown; /* the listener closes when draining begins */
 } mws__srv_settings;
 
 struct mws_server {
@@ -200,6 +202,7 @@ struct mws_server {
 	int drain_dropped;           /* the deadline cut some closes short */
 	int shut_code;               /* shutdown closes still to send: */
 	uint64_t shut_window_ms, shut_deadline_ms;
+	mws__shutdown_spread shut_spread; /* each close's slot in the window */
 	mws__timer shut_sul;         /* the next batch of them */
 	mws__cmd *shutdown_waiter;
 	mws__cmd *free_cmd;          /* set once freeing has begun */
@@ -243,6 +246,8 @@ int mws__server_listen(struct mws_server *srv);
 /* Closes the listening socket at once (the port is free on return), then
  * destroys the vhost. Not from a callback of the listening socket. */
 void mws__server_unlisten(struct mws_server *srv);
+/* Only the listening socket: the port is free, connections stay. */
+void mws__srv_close_listener(struct mws_server *srv);
 void mws__srv_info_fill(mws__srv_info *info, struct lws *wsi);
 /* Copies the headers `names` while the request is there, for a later
  * on_connect (info->kept, freed by the caller); then info->wsi is NULL. */

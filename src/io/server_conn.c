@@ -397,7 +397,7 @@ static void mws__srv_shutdown_batch(struct mws_server *srv)
 		in_flight++;
 		sent++;
 		char reason[64];
-		uint64_t retry = mws__shutdown_spread_next(&srv->shut_spread, mws__now_ms(), &srv->rng);
+		uint64_t retry = mws__rng_between(&srv->rng, 0, srv->shut_window_ms);
 		snprintf(reason, sizeof reason, "code=%d retry-after=%" PRIu64, srv->shut_code,
 		         retry);
 		if (c->managed) /* half the deadline at most for its final ack */
@@ -430,10 +430,6 @@ void mws__srv_shutdown_begin(struct mws_server *srv, int code, uint64_t window_m
 		srv->shut_code = code;
 		srv->shut_window_ms = window_ms;
 		srv->shut_deadline_ms = deadline_ms;
-		uint32_t to_close = 0; /* as the batches count them */
-		for (mws__srv_conn *c = srv->conns.next; c != &srv->conns; c = c->next)
-			to_close += (c->in_map || c->managed) && !c->close_state;
-		mws__shutdown_spread_begin(&srv->shut_spread, mws__now_ms(), window_ms, to_close);
 		/* A successor may take the port while this one drains; those
 		 * who come early are refused at once instead of read and 503'd. */
 		if (srv->set.release_port_on_shutdown)

@@ -11,7 +11,6 @@
 #include "core/rng.h"
 #include "core/token_bucket.h"
 #include "core/session_store.h"
-#include "core/shutdown_spread.h"
 #include "core/reassembly.h"
 #include "io/ctx.h"
 
@@ -202,7 +201,6 @@ struct mws_server {
 	int drain_dropped;           /* the deadline cut some closes short */
 	int shut_code;               /* shutdown closes still to send: */
 	uint64_t shut_window_ms, shut_deadline_ms;
-	mws__shutdown_spread shut_spread; /* each close's slot in the window */
 	mws__timer shut_sul;         /* the next batch of them */
 	mws__cmd *shutdown_waiter;
 	mws__cmd *free_cmd;          /* set once freeing has begun */

@@ -3,6 +3,7 @@ samples. Every process is pinned (server CPU 0, clients CPU 1) and stopped."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import statistics
 import subprocess
@@ -201,6 +202,7 @@ def storm(n: int, spread_ms: int, log) -> dict:
     accept to the end of the announced spread window, or to the last accept
     if that came later."""
     fd = n + 256
+    load_before = os.getloadavg()[0]
     # The old server lets the port go when its shutdown begins (clients that
     # come back before the new one listens are refused, not answered 503 by
     # a server busy draining); the new one starts once the old one is gone.
@@ -248,7 +250,8 @@ def storm(n: int, spread_ms: int, log) -> dict:
                "peak_over_mean": peak / mean if mean and back >= ready else None,
                "listen_ms": round(listen_ms), "first_accept_ms": round(first_ms),
                "last_accept_ms": round(first_ms + 100 * (nonzero[-1] + 1)) if nonzero else None,
-               "failed_attempts": failed, "failed_why": whys, "late_clients": late}
+               "failed_attempts": failed, "failed_why": whys, "late_clients": late,
+               "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
         log("  %d of %d back in %.2f s; accepts/100 ms peak %d, mean %.1f, peak/mean %.2f" % (
             back, ready, secs, peak, mean, res["peak_over_mean"] or 0))
         log("  new server listening %d ms after the stop, first accept at %d ms, last by %s ms; "

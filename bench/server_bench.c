@@ -6,10 +6,13 @@
  *
  *   server_bench echo|sink|idle [--port N] [--fd-limit N] [--spread MS]
  *                                [--accept-log] [--rx-buffer BYTES]
+ *                                [--release-port]
  *
  * Prints "PORT n" once listening. SIGTERM or SIGINT: graceful shutdown
  * (1012, retry-after spread over --spread), then with --accept-log one line
  * "ACCEPTS first_ms c0 c1 ..." (accepts per 100 ms from the first accept).
+ * --release-port: the port is let go when the shutdown begins, so that a
+ * successor can listen on it while this one drains.
  */
 #include <signal.h>
 #include <stdatomic.h>
@@ -76,15 +79,17 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s echo|sink|idle [--port N] [--fd-limit N] [--spread MS] "
-		                "[--accept-log] [--rx-buffer BYTES]\n", argv[0]);
+		                "[--accept-log] [--rx-buffer BYTES] [--release-port]\n", argv[0]);
 		return 2;
 	}
 	sink = !strcmp(argv[1], "sink");
-	int port = 0, fd_limit = 4096, spread = 5000, accept_log = 0;
+	int port = 0, fd_limit = 4096, spread = 5000, accept_log = 0, release_port = 0;
 	long rx_buffer = 0; /* 0: the library's default */
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--accept-log"))
 			accept_log = 1;
+		else if (!strcmp(argv[i], "--release-port"))
+			release_port = 1;
 		else if (i + 1 < argc && !strcmp(argv[i], "--port"))
 			port = atoi(argv[++i]);
 		else if (i + 1 < argc && !strcmp(argv[i], "--fd-limit"))
@@ -125,6 +130,7 @@ int main(int argc, char **argv)
 	cfg.max_message_bytes = 64u << 20;
 	cfg.send_queue_max_bytes = 256u << 20;
 	cfg.rx_buffer_bytes = rx_buffer > 0 ? (size_t)rx_buffer : 0;
+	cfg.release_port_on_shutdown = release_port;
 	mws_server *srv;
 	mws_server_callbacks cbs = {sizeof cbs, NULL, on_connect, on_message, NULL};
 	int rc = mws_server_new(&srv, ctx, &cfg);

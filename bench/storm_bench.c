@@ -8,7 +8,11 @@
  * the server in between) or TIMEOUT_S more passes, prints
  * "RECONNECTED n seconds failed | count reason | ..." (failed: attempts
  * since READY that did not connect, e.g. refused before the new server
- * listened; then the first reasons seen, counted), and exits. */
+ * listened; then the first reasons seen, counted), and exits. Before that
+ * line, "LATE ..." lines tell the story of the last clients back: each
+ * drop since READY as "t_ms:delay_ms:reason", then "back t_ms" (ms from
+ * READY), so a straggler's cause is read, not guessed. */
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -49,14 +53,64 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Each client's drops and return after READY (its user data). */
+enum { DROPS = 6, LATE = 8 };
+typedef struct story {
+	int drops;
+	struct { long t_ms, delay_ms; char why[40]; } drop[DROPS];
+	long back_ms; /* -1 until connected again */
+} story;
+static atomic_int armed;
+static double t_ready;
+
 static void on_state(mws_client *c, const mws_state_change *ch, void *ud)
 {
-	(void)c, (void)ud;
-	if (ch->to == MWS_STATE_CONNECTED)
+	(void)c;
+	story *st = ud;
+	long t = atomic_load(&armed) ? (long)((now_s() - t_ready) * 1000) : -1;
+	if (ch->to == MWS_STATE_CONNECTED) {
 		atomic_fetch_add(&connects, 1);
-	else if (ch->from == MWS_STATE_CONNECTING && ch->to == MWS_STATE_RECONNECTING) {
+		if (t >= 0)
+			st->back_ms = t;
+	} else if (ch->from == MWS_STATE_CONNECTING && ch->to == MWS_STATE_RECONNECTING) {
 		atomic_fetch_add(&failed, 1);
 		count_why(ch->reason);
+	}
+	if (t >= 0 && ch->to == MWS_STATE_RECONNECTING && st->drops < DROPS) {
+		st->drop[st->drops].t_ms = t;
+		st->drop[st->drops].delay_ms = ch->retry_delay_ms;
+		snprintf(st->drop[st->drops].why, sizeof st->drop[0].why, "%s", ch->reason);
+		st->drops++;
+	}
+}
+
+static long back_key(const story *st)
+{
+	return st->back_ms < 0 ? LONG_MAX : st->back_ms; /* never back: latest */
+}
+
+/* The LATE clients that came back last (or not at all), one line each. */
+static void print_late(const story *ss, long n)
+{
+	long pick[LATE];
+	int k = 0;
+	for (; k < LATE && k < n; k++) { /* LATE passes over n: cheap */
+		long best = -1;
+		for (long i = 0; i < n; i++) {
+			int taken = 0;
+			for (int j = 0; j < k; j++)
+				taken |= pick[j] == i;
+			if (!taken && (best < 0 || back_key(&ss[i]) > back_key(&ss[best])))
+				best = i;
+		}
+		pick[k] = best;
+	}
+	for (int j = 0; j < k; j++) {
+		const story *st = &ss[pick[j]];
+		printf("LATE back %ld |", st->back_ms);
+		for (int d = 0; d < st->drops; d++)
+			printf(" %ld:%ld:%s;", st->drop[d].t_ms, st->drop[d].delay_ms, st->drop[d].why);
+		printf("\n");
 	}
 }
 
@@ -91,6 +145,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	mws_client **cs = calloc((size_t)n, sizeof *cs);
+	story *ss = calloc((size_t)n, sizeof *ss);
 	mws_client_config cfg;
 	mws_client_config_init(&cfg);
 	cfg.heartbeat_mode = MWS_HEARTBEAT_OFF;
@@ -100,7 +155,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bad URL\n");
 			return 2;
 		}
-		mws_client_set_callbacks(cs[i], &cbs, NULL, NULL);
+		ss[i].back_ms = -1;
+		mws_client_set_callbacks(cs[i], &cbs, &ss[i], NULL);
 	}
 	/* In steps: libwebsockets 4.1.6 keeps every pending timeout of a
 	 * context in one sorted list (insertion walks it), so thousands of
@@ -112,11 +168,15 @@ int main(int argc, char **argv)
 		if ((i + 1) % STEP == 0 || i + 1 == n)
 			wait_connects(i + 1, until - now_s());
 	}
+	t_ready = now_s();
+	atomic_store(&armed, 1);
 	printf("READY %ld\n", atomic_load(&connects));
 	fflush(stdout);
-	double t0 = now_s();
+	double t0 = t_ready;
 	long failed0 = atomic_load(&failed);
 	long got = wait_connects(2 * n, timeout) - n;
+	atomic_store(&armed, 0);
+	print_late(ss, n);
 	printf("RECONNECTED %ld %.3f %ld", got, now_s() - t0, atomic_load(&failed) - failed0);
 	pthread_mutex_lock(&why_lock);
 	for (int i = 0; i < WHYS && whys[i].n; i++)
@@ -127,6 +187,7 @@ int main(int argc, char **argv)
 	for (long i = 0; i < n; i++)
 		mws_client_free(cs[i]);
 	free(cs);
+	free(ss);
 	mws_ctx_free(ctx);
 	return 0;
 }

@@ -119,6 +119,11 @@ typedef struct mws_ctx_config {
 	                           memory, about 16 bytes a socket), with
 	                           slower lookups in libwebsockets. */
 	int event_loop;         /* mws_event_loop; 0: MWS_EVENT_LOOP_DEFAULT */
+	int max_connecting;     /* 0: 256; -1: no bound. Connection attempts of
+	                           this context's clients in flight at once (from
+	                           the socket to the open WebSocket); one that
+	                           falls due beyond it waits, in order, within
+	                           its connect timeout. Below -1: MWS_EINVAL */
 } mws_ctx_config;
 
 /* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */
@@ -607,6 +612,12 @@ typedef struct mws_server_config {
 	                                  broadcasts reach other nodes
 	                                  (docs/SESSIONS-REDIS.md). Unreachable at
 	                                  mws_server_new(): MWS_ESTORE. Copied. */
+	int release_port_on_shutdown; /* 0: the port keeps listening while a
+	                                 shutdown drains (new connections get 503,
+	                                 /healthz says "draining"); 1: the listening
+	                                 socket closes when the shutdown begins, so
+	                                 a successor can listen on the port at once
+	                                 (connects to it are refused meanwhile) */
 } mws_server_config;
 
 /* Fills `cfg` with defaults. MWS_EINVAL if cfg is NULL. */

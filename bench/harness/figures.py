@@ -3,6 +3,7 @@ samples. Every process is pinned (server CPU 0, clients CPU 1) and stopped."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import statistics
 import subprocess
@@ -177,6 +178,24 @@ def idle_memory(servers: List[str], n: int, per_proc: int, log) -> Dict[str, dic
     return out
 
 
+def start_successor(fd: int, port: int, spread_ms: int, until: float):
+    """The restarted server on the same port, started again until it can
+    listen there (the old one lets the port go when its shutdown begins, or
+    at its exit), bounded by until (monotonic s)."""
+    while True:
+        b = procs.start(peers.server_cmd("managedws", "echo", fd_limit=fd, port=port,
+                                         spread_ms=spread_ms, accept_log=True),
+                        procs.SERVER_CPU)
+        try:
+            procs.read_line(b, "PORT ", 20)
+            return b
+        except RuntimeError:
+            procs.stop(b, 5)  # "cannot listen": the port is still taken
+            if time.monotonic() > until:
+                raise
+            time.sleep(0.02)
+
+
 def storm(n: int, spread_ms: int, log) -> dict:
     """n managed clients on one context; our server restarted gracefully
     (1012 with retry-after spread over spread_ms); accepts per 100 ms at
@@ -186,7 +205,12 @@ def storm(n: int, spread_ms: int, log) -> dict:
     accept to the end of the announced spread window, or to the last accept
     if that came later."""
     fd = n + 256
-    a, port = start_server("managedws", "echo", fd_limit=fd, spread_ms=spread_ms)
+    load_before = os.getloadavg()[0]
+    # The old server lets the port go when its shutdown begins (clients that
+    # come back before the new one listens are refused, not answered 503 by
+    # a server busy draining); the new one starts once the old one is gone.
+    a, port = start_server("managedws", "echo", fd_limit=fd, spread_ms=spread_ms,
+                           release_port=True)
     c = procs.start([peers.STORM_BENCH, "ws://127.0.0.1:%d/" % port, str(n), "120"],
                     procs.CLIENT_CPU)
     b = None
@@ -195,10 +219,17 @@ def storm(n: int, spread_ms: int, log) -> dict:
         log("  %d of %d clients connected; restarting the server" % (ready, n))
         t_stop = time.monotonic() * 1000
         procs.stop(a, 30)  # graceful: closes with 1012 + retry-after hints
-        b, port_b = start_server("managedws", "echo", fd_limit=fd, port=port,
-                                 spread_ms=spread_ms, accept_log=True)
+        b = start_successor(fd, port, spread_ms, time.monotonic() + 30)
         listen_ms = time.monotonic() * 1000 - t_stop
-        parts = procs.read_line(c, "RECONNECTED ", 130).split(" | ")
+        late = []  # storm_bench's stories of the last clients back, then RECONNECTED
+        for _ in range(64):
+            line = procs.read_line(c, "", 130)
+            if not line.startswith("LATE "):
+                break
+            late.append(line[len("LATE "):])
+        if not line.startswith("RECONNECTED "):
+            raise RuntimeError("storm_bench said %r, not RECONNECTED" % line)
+        parts = line.split(" | ")
         line = parts[0].split()
         back, secs, failed = int(line[1]), float(line[2]), int(line[3])
         whys = [{"attempts": int(w.split(None, 1)[0]), "reason": w.split(None, 1)[1]}
@@ -222,7 +253,8 @@ def storm(n: int, spread_ms: int, log) -> dict:
                "peak_over_mean": peak / mean if mean and back >= ready else None,
                "listen_ms": round(listen_ms), "first_accept_ms": round(first_ms),
                "last_accept_ms": round(first_ms + 100 * (nonzero[-1] + 1)) if nonzero else None,
-               "failed_attempts": failed, "failed_why": whys}
+               "failed_attempts": failed, "failed_why": whys, "late_clients": late,
+               "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
         log("  %d of %d back in %.2f s; accepts/100 ms peak %d, mean %.1f, peak/mean %.2f" % (
             back, ready, secs, peak, mean, res["peak_over_mean"] or 0))
         log("  new server listening %d ms after the stop, first accept at %d ms, last by %s ms; "
@@ -230,8 +262,11 @@ def storm(n: int, spread_ms: int, log) -> dict:
                                      res["last_accept_ms"], failed))
         for w in whys:
             log("    %6d failed: %s" % (w["attempts"], w["reason"]))
+        for l in late[:3]:
+            log("    late: %s" % l)
         return res
     finally:
         procs.stop(c, 30)
+        procs.stop(a, 30)
         if b is not None:
             procs.stop(b, 30)

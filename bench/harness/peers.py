@@ -72,7 +72,8 @@ def client_cmd(name: str, url: str, mode: str, count: int, size: int) -> List[st
 
 
 def server_cmd(name: str, mode: str, fd_limit: int = 4096, port: int = 0,
-               spread_ms: int = 5000, accept_log: bool = False) -> List[str]:
+               spread_ms: int = 5000, accept_log: bool = False,
+               release_port: bool = False) -> List[str]:
     """mode: echo | sink | idle. Ours is `mws serve` for echo; server_bench
     (same library, public header) for sink, idle (more sockets than the
     CLI's context allows) and the storm (accept log per 100 ms)."""
@@ -83,7 +84,8 @@ def server_cmd(name: str, mode: str, fd_limit: int = 4096, port: int = 0,
                     "--shutdown-spread", str(spread_ms)]
         cmd = [SERVER_BENCH, "sink" if mode == "sink" else "echo", "--fd-limit", str(fd_limit),
                "--port", str(port), "--spread", str(spread_ms)]
-        return cmd + (["--accept-log"] if accept_log else [])
+        return (cmd + (["--accept-log"] if accept_log else []) +
+                (["--release-port"] if release_port else []))
     peer_mode = "sink" if mode == "sink" else "echo"
     if name == "ws":
         return ["node", os.path.join(NODE_DIR, "server.mjs"), peer_mode]

@@ -144,7 +144,13 @@ def storm_table(s: dict) -> List[str]:
                  s.get("failed_attempts", 0),
                  "; ".join("%d %s" % (w["attempts"], w["reason"])
                            for w in s.get("failed_why", [])) or "none"), ""]
-            if "listen_ms" in s else [])
+            if "listen_ms" in s else []) + (
+            ["Load average (1 min) when the storm began and ended: %.2f, %.2f (the machine "
+             "is shared)." % (s["load_before"], s["load_after"]), ""]
+            if "load_before" in s else []) + (
+            ["The last clients back (ms from READY; each drop as t:wait:reason):", ""] +
+            ["    " + l for l in s["late_clients"][:3]] + [""]
+            if s.get("late_clients") else [])
 
 
 def markdown(res: dict) -> str:

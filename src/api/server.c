@@ -114,6 +114,7 @@ static int mws__srv_settings_resolve(mws__srv_settings *s, const mws_server_conf
 	s->random_seed = c->random_seed;
 	s->v1_enabled = c->protocol_mode != MWS_PROTOCOL_PLAIN;
 	s->rx_buffer_bytes = c->rx_buffer_bytes ? c->rx_buffer_bytes : 512;
+	s->release_port_on_shutdown = c->release_port_on_shutdown != 0;
 	s->store.ttl_ms = mws__or(c->session_ttl_ms, 120000);
 	s->store.max_sessions = (size_t)mws__or(c->max_sessions, 10000);
 	s->store.max_bytes_per_session = c->session_max_bytes ? c->session_max_bytes : 1u << 20;

@@ -73,10 +73,33 @@ void mws__client_detach_wsi(struct mws_client *c, int code, const char *reason)
 	lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 2);
 }
 
+static void mws__client_attempt_start(struct mws_client *c);
+
+/* Starts attempts that wait, as far as slots are free (not from inside the
+ * callback of the socket that freed one). */
+static void mws__client_admit_pump(mws__timer *t)
+{
+	mws_ctx *ctx = MWS__CONTAINER_OF(t, mws_ctx, admit_timer);
+	mws__admit_node *n;
+	while ((n = mws__admission_next(&ctx->admit)))
+		mws__client_attempt_start(MWS__CONTAINER_OF(n, struct mws_client, admit));
+}
+
+/* The attempt no longer needs its slot (or its place in line). */
+static void mws__client_admit_release(struct mws_client *c)
+{
+	mws_ctx *ctx = c->ctx;
+	int held = c->admit.state == MWS__ADMIT_IN;
+	mws__admission_done(&ctx->admit, &c->admit);
+	if (held && ctx->admit.waiting && !ctx->admit_timer.list)
+		mws__timer_in(ctx, &ctx->admit_timer, 0, mws__client_admit_pump);
+}
+
 /* Leaves the current attempt or connection behind: timers, socket, buffers. */
 static void mws__client_end_connection(struct mws_client *c, int code, const char *reason)
 {
 	mws__timer_cancel(&c->timeout_sul);
+	mws__client_admit_release(c);
 	mws__timer_cancel(&c->hb_sul);
 	mws__client_orphan_resolve(c);
 	if (atomic_exchange(&c->tx_waiting, 0)) {
@@ -182,7 +205,9 @@ void mws__client_dropped(struct mws_client *c, int code, const char *reason,
 static void mws__client_timed_out(mws__timer *sul)
 {
 	struct mws_client *c = MWS__CONTAINER_OF(sul, struct mws_client, timeout_sul);
-	const char *why = c->phase == MWS__PHASE_HANDSHAKE || c->v1.managed
+	const char *why = c->phase == MWS__PHASE_QUEUED
+		? "connect timeout (queued behind other attempts)"
+		: c->phase == MWS__PHASE_HANDSHAKE || c->v1.managed
 		? "handshake timeout" : "connect timeout";
 	mws__client_dropped(c, MWS__CODE_ABNORMAL, why, strlen(why), 0);
 }
@@ -197,6 +222,7 @@ void mws__client_handshake_started(struct mws_client *c)
 void mws__client_opened(struct mws_client *c)
 {
 	mws__timer_cancel(&c->timeout_sul);
+	mws__client_admit_release(c);
 	c->phase = MWS__PHASE_OPEN;
 	c->opened_at_ms = mws__now_ms();
 	c->last_rx_ms = 0;
@@ -393,8 +419,20 @@ void mws__client_credentials_resume(struct mws_client *c)
 
 static void mws__client_attempt_go(struct mws_client *c)
 {
+	/* The connect timeout also bounds the wait for a slot. */
 	mws__timer_in(c->ctx, &c->timeout_sul, c->set.connect_timeout_ms,
 	              mws__client_timed_out);
+	if (!mws__admission_request(&c->ctx->admit, &c->admit, mws__now_us())) {
+		c->phase = MWS__PHASE_QUEUED;
+		return;
+	}
+	mws__client_attempt_start(c);
+}
+
+/* With a slot: resolve (off the thread) or connect. */
+static void mws__client_attempt_start(struct mws_client *c)
+{
+	c->phase = MWS__PHASE_IDLE;
 	if (mws__url_host_is_literal(&c->url)) {
 		mws__client_connect_to(c, c->url.host);
 		return;
@@ -487,6 +525,7 @@ void mws__client_do_free(struct mws_client *c)
 	mws__timer_cancel(&c->timeout_sul);
 	mws__timer_cancel(&c->hb_sul);
 	mws__timer_cancel(&c->v1.ack_sul);
+	mws__client_admit_release(c);
 	mws__client_orphan_resolve(c);
 	mws__client_detach_wsi(c, 1000, "client freed");
 	mws__client_discard_pending(c);

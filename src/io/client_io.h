@@ -24,7 +24,8 @@ enum mws__phase {
 	MWS__PHASE_CONNECTING,  /* TCP (and TLS) */
 	MWS__PHASE_HANDSHAKE,   /* HTTP upgrade sent */
 	MWS__PHASE_OPEN,
-	MWS__PHASE_CREDENTIALS  /* the credentials hook answers later */
+	MWS__PHASE_CREDENTIALS, /* the credentials hook answers later */
+	MWS__PHASE_QUEUED       /* waits for a slot among the context's attempts */
 };
 
 /* The resolved settings: every default applied, strings owned. */
@@ -147,6 +148,7 @@ struct mws_client {
 	mws__reassembly rx;             /* a fragmented message being rebuilt */
 	void *free_cmd;                 /* allocated up front: free() cannot fail */
 	mws__timer retry_sul, hb_sul, timeout_sul;
+	mws__admit_node admit;          /* its attempt's slot in ctx->admit */
 	mws__client_v1 v1;              /* mws.v1: src/io/client_v1*.c */
 	mws__client_batch batch;        /* on_messages / on_sent: src/io/client_batch.c */
 };

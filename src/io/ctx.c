@@ -416,7 +416,7 @@ MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg_in)
 			return MWS_EINVAL;
 		memcpy(&cfg, cfg_in, cfg_in->size < sizeof cfg ? cfg_in->size : sizeof cfg);
 	}
-	if (cfg.log_level < 0 || cfg.fd_limit < 0)
+	if (cfg.log_level < 0 || cfg.fd_limit < 0 || cfg.max_connecting < -1)
 		return MWS_EINVAL;
 	int loop_kind = mws__loop_choose(cfg.event_loop);
 	if (loop_kind < 0)
@@ -436,6 +436,8 @@ MWS_API int mws_ctx_new(mws_ctx **out, const mws_ctx_config *cfg_in)
 	if (getrandom(&ctx->hb_phase, sizeof ctx->hb_phase, GRND_NONBLOCK) != sizeof ctx->hb_phase)
 		ctx->hb_phase = (uint32_t)mws__now_us();
 	ctx->members.next = ctx->members.prev = &ctx->members;
+	mws__admission_init(&ctx->admit, cfg.max_connecting < 0 ? 0u
+	                    : cfg.max_connecting ? (uint32_t)cfg.max_connecting : 256u);
 	mws__tw_init(&ctx->wheel, mws__now_us());
 	ctx->wheel_armed_us = MWS__TW_NEVER;
 	ctx->resolve = mws__resolve_getaddrinfo;

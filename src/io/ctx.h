@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "core/admission.h"
 #include "core/timer_wheel.h"
 #include "managedws.h"
 
@@ -73,6 +74,8 @@ struct mws_ctx {
 	struct mws__ca_vhost *ca_vhosts; /* client vhosts per CA file */
 	int pollfd_watch;           /* libwebsockets reports each change of a
 	                               socket's poll events (mws__ctx_pollfd_changed) */
+	mws__admission admit;       /* clients' connection attempts in flight */
+	mws__timer admit_timer;     /* starts waiting attempts as slots free */
 
 	/* resolver thread, started on the first host name */
 	pthread_mutex_t res_lock;

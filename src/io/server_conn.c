@@ -431,6 +431,10 @@ void mws__srv_shutdown_begin(struct mws_server *srv, int code, uint64_t window_m
 		srv->shut_code = code;
 		srv->shut_window_ms = window_ms;
 		srv->shut_deadline_ms = deadline_ms;
+		/* A successor may take the port while this one drains; those
+		 * who come early are refused at once instead of read and 503'd. */
+		if (srv->set.release_port_on_shutdown)
+			mws__srv_close_listener(srv);
 		mws__srv_shutdown_batch(srv);
 		mws__timer_in(srv->ctx, &srv->deadline_sul, deadline_ms, mws__srv_deadline);
 		mws__srv_v1_end_all(srv, MWS_DISCONNECT_SHUTDOWN); /* suspended ones too */

@@ -155,6 +155,7 @@ typedef struct mws__srv_settings {
 	size_t rx_buffer_bytes; /* each connection's receive buffer in libwebsockets */
 	char *store_url;       /* shared session store; NULL: memory only */
 	mws__store_config store;
+	int release_port_on_shutdown; /* the listener closes when draining begins */
 } mws__srv_settings;
 
 struct mws_server {
@@ -250,6 +251,8 @@ int mws__server_listen(struct mws_server *srv);
 /* Closes the listening socket at once (the port is free on return), then
  * destroys the vhost. Not from a callback of the listening socket. */
 void mws__server_unlisten(struct mws_server *srv);
+/* Only the listening socket: the port is free, connections stay. */
+void mws__srv_close_listener(struct mws_server *srv);
 void mws__srv_info_fill(mws__srv_info *info, struct lws *wsi);
 /* Copies the headers `names` while the request is there, for a later
  * on_connect (info->kept, freed by the caller); then info->wsi is NULL. */

@@ -536,7 +536,7 @@ fail:
 	return rc;
 }
 
-void mws__server_unlisten(struct mws_server *srv)
+void mws__srv_close_listener(struct mws_server *srv)
 {
 	mws__timer_cancel(&srv->accept_sul);
 	if (srv->lsn_wsi) {
@@ -551,6 +551,11 @@ void mws__server_unlisten(struct mws_server *srv)
 		close(srv->lsn_fd);
 		srv->lsn_fd = -1;
 	}
+}
+
+void mws__server_unlisten(struct mws_server *srv)
+{
+	mws__srv_close_listener(srv);
 	if (!srv->vh)
 		return;
 	/* Callbacks still due for this vhost find no server from here on. */

@@ -267,4 +267,5 @@ SERVER_OPTIONS: Tuple[Option, ...] = (
     Option("keep_headers", "keep_headers", "strings", "None", "request headers kept for an mws.v1 session's on_connect, which comes after the request is gone (on_auth sees all)"),
     Option("session_store", "session_store_url", "str", "None = in memory", 'mws.v1 sessions in Redis, shared by every server using it: "redis://127.0.0.1:6379/0" (docs/SESSIONS-REDIS.md)'),
     Option("rx_buffer_bytes", "rx_buffer_bytes", "int", "512", "each connection's receive buffer in libwebsockets (128..1048576); 4096 reads big messages with fewer calls"),
+    Option("release_port_on_shutdown", "release_port_on_shutdown", "bool", "False", "close the listening socket when a graceful shutdown begins, so a successor can listen on the port while this server drains"),
 )

@@ -66,9 +66,12 @@ static int mws__srv_hs_take_admitted(struct lws *wsi);
 
 int mws__srv_admit(struct mws_server *srv, struct lws *wsi)
 {
-	if (mws__srv_hs_take_admitted(wsi) ||
-	    (srv->admitting_fd >= 0 && (int)lws_get_socket_fd(wsi) == srv->admitting_fd))
+	if (mws__srv_hs_take_admitted(wsi))
 		return 0;
+	if (srv->admitting_fd >= 0 && (int)lws_get_socket_fd(wsi) == srv->admitting_fd) {
+		srv->admitting_fd = -1; /* taken inside the adopt call: no pass to attach */
+		return 0;
+	}
 	mws__srv_info info;
 	mws__srv_info_fill(&info, wsi);
 	return mws__srv_admit_info(srv, &info);

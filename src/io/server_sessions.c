@@ -54,9 +54,9 @@ void mws__srv_v1_suspend(struct mws_server *srv, mws__srv_conn *c)
 	g->in_map = 1;
 	pthread_mutex_lock(&srv->lock);
 	g->pending_bytes = c->pending_bytes;
-	g->pending_msgs = c->pending_msgs;
-	g->queue_max_bytes = c->queue_max_bytes;
-	g->queue_max_msgs = c->queue_max_msgs;
+	g->v1->pending_msgs = c->v1->pending_msgs;
+	g->v1->queue_max_bytes = c->v1->queue_max_bytes;
+	g->v1->queue_max_msgs = c->v1->queue_max_msgs;
 	mws__idm_put(&srv->map, g->id, g); /* replaces c: cannot fail */
 	c->in_map = 0;
 	pthread_mutex_unlock(&srv->lock);
@@ -88,13 +88,13 @@ void mws__srv_v1_adopt(struct mws_server *srv, mws__srv_conn *c, mws__store_rec 
 	if (g) {
 		c->id = g->id;
 		c->pending_bytes = g->pending_bytes;
-		c->pending_msgs = g->pending_msgs;
+		c->v1->pending_msgs = g->v1->pending_msgs;
 		c->opened_ms = g->opened_ms;
 	} else {
 		c->id = rec->app_id;
 	}
-	c->queue_max_bytes = srv->store.cfg.max_bytes_per_session;
-	c->queue_max_msgs = srv->store.cfg.max_messages_per_session;
+	c->v1->queue_max_bytes = srv->store.cfg.max_bytes_per_session;
+	c->v1->queue_max_msgs = srv->store.cfg.max_messages_per_session;
 	mws__idm_put(&srv->map, c->id, c);
 	c->in_map = 1;
 	pthread_mutex_unlock(&srv->lock);

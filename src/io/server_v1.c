@@ -56,7 +56,7 @@ static void mws__srv_v1_error(struct mws_server *srv, mws__srv_conn *c, int code
 	snprintf(why, sizeof why, "mws.v1: %s", what);
 	atomic_fetch_add(&srv->protocol_errors, 1);
 	c->goaway_due = 0;
-	c->error_code = code;
+	c->v1->error_code = code;
 	int too_big = code == MWS__CLOSE_TOO_BIG;
 	if (too_big)
 		atomic_fetch_add(&srv->too_big, 1);
@@ -74,7 +74,7 @@ static void mws__srv_v1_freed(struct mws_server *srv, mws__srv_conn *c, uint64_t
 	if (!n)
 		return;
 	pthread_mutex_lock(&srv->lock);
-	c->pending_msgs -= n < c->pending_msgs ? n : c->pending_msgs;
+	c->v1->pending_msgs -= n < c->v1->pending_msgs ? n : c->v1->pending_msgs;
 	c->pending_bytes -= bytes < c->pending_bytes ? bytes : c->pending_bytes;
 	pthread_mutex_unlock(&srv->lock);
 	if (c->rec->inbox_more && c->wsi) /* messages from other nodes wait for room */
@@ -170,7 +170,7 @@ static void mws__srv_v1_hello(struct mws_server *srv, mws__srv_conn *c, const mw
 	mws__srv_v1_adopt(srv, c, rec);
 	if (arrived) { /* its outbox came from the store: it counts toward the bound */
 		pthread_mutex_lock(&srv->lock);
-		c->pending_msgs = mws__sess_outbox_count(&rec->sess);
+		c->v1->pending_msgs = mws__sess_outbox_count(&rec->sess);
 		c->pending_bytes = (size_t)mws__sess_outbox_bytes(&rec->sess);
 		pthread_mutex_unlock(&srv->lock);
 	}

@@ -45,14 +45,14 @@ static int mws__srv_v1_put(mws__srv_conn *c, int encode_rc)
 
 static int mws__srv_v1_close_now(struct mws_server *srv, mws__srv_conn *c)
 {
-	if (c->error_code) {
+	if (c->v1->error_code) {
 		char why[64];
 		int n = snprintf(why, sizeof why, "%s", mws__srv_reason(c->close_reason));
 		mws__env_out_reset(&c->v1->out);
 		c->v1->v1_off = 0;
-		if (!mws__env_encode_error(&c->v1->out, (uint32_t)c->error_code, why, (size_t)n))
+		if (!mws__env_encode_error(&c->v1->out, (uint32_t)c->v1->error_code, why, (size_t)n))
 			mws__srv_v1_flush(c); /* best effort: the close follows anyway */
-		c->error_code = 0;
+		c->v1->error_code = 0;
 	}
 	(void)srv;
 	return mws__srv_send_close(c);
@@ -68,8 +68,8 @@ static int mws__srv_v1_write_goaway(struct mws_server *srv, mws__srv_conn *c)
 	uint64_t ack = c->rec ? mws__sess_take_ack(&c->rec->sess) : 0;
 	if (ack && mws__srv_v1_put(c, mws__env_encode_ack(&c->v1->out, ack)))
 		return -1;
-	if (mws__srv_v1_put(c, mws__env_encode_goaway(&c->v1->out, (uint32_t)c->goaway_code,
-	                                              c->goaway_retry_ms, why, strlen(why))))
+	if (mws__srv_v1_put(c, mws__env_encode_goaway(&c->v1->out, (uint32_t)c->v1->goaway_code,
+	                                              c->v1->goaway_retry_ms, why, strlen(why))))
 		return -1;
 	atomic_fetch_add(&srv->goaways_sent, 1);
 	return 0;
@@ -193,21 +193,21 @@ out:
 static int mws__srv_v1_push_locked(struct mws_server *srv, mws__srv_conn *c,
                                    const mws__srv_payload *p, int counted)
 {
-	if (!counted && ((c->queue_max_msgs && c->pending_msgs + 1 > c->queue_max_msgs) ||
-	                 c->pending_bytes + p->len > c->queue_max_bytes))
+	if (!counted && ((c->v1->queue_max_msgs && c->v1->pending_msgs + 1 > c->v1->queue_max_msgs) ||
+	                 c->pending_bytes + p->len > c->v1->queue_max_bytes))
 		return -1;
 	mws__msg *m = mws__msg_new(p->buf + LWS_PRE, p->len, p->type);
 	if (!m || mws__sess_push(&c->rec->sess, m, NULL)) {
 		if (m)
 			mws__msg_free(m);
 		if (counted) {
-			c->pending_msgs--;
+			c->v1->pending_msgs--;
 			c->pending_bytes -= p->len;
 		}
 		return -1;
 	}
 	if (!counted) {
-		c->pending_msgs++;
+		c->v1->pending_msgs++;
 		c->pending_bytes += p->len;
 	}
 	if (c->wsi)
@@ -253,8 +253,8 @@ void mws__srv_v1_goaway(mws__srv_conn *c, int code, uint64_t retry_ms, uint64_t 
 	if (!c->rec)
 		return;
 	c->goaway_due = 1;
-	c->goaway_code = (uint16_t)code;
-	c->goaway_retry_ms = retry_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)retry_ms;
+	c->v1->goaway_code = (uint16_t)code;
+	c->v1->goaway_retry_ms = retry_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)retry_ms;
 	c->v1->goaway_wait_ms = answer_ms < MWS__SRV_GOAWAY_ANSWER_MS ? answer_ms
 	                                                          : MWS__SRV_GOAWAY_ANSWER_MS;
 }

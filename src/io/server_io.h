@@ -138,12 +138,37 @@ static inline mws__srv_conn *mws__srv_conn_of_v1(mws__srv_v1c *v)
 
 enum { MWS__CLOSE_NONE = 0, MWS__CLOSE_AFTER_QUEUE, MWS__CLOSE_NOW };
 
-/* Per-wsi data libwebsockets allocates for our protocol (HTTP and WS). */
-typedef struct mws__srv_pss {
-	mws__srv_conn *conn;
+/* What a server socket holds before it is a WebSocket connection (and an
+ * HTTP one for its life), as libwebsockets' opaque user data
+ * (server_admit.c). */
+typedef struct mws__srv_hs {
+	char addr[48];
+	int counted;  /* holds one of addr's handshake slots */
+	int admitted; /* the head reader admitted it: FILTER lets it pass */
 	unsigned char *http_body; /* LWS_PRE + len, waiting for HTTP_WRITEABLE */
 	size_t http_len;
-} mws__srv_pss;
+} mws__srv_hs;
+
+/* The opaque user data of a server socket: its mws__srv_hs (or NULL) up
+ * to ESTABLISHED, then its conn, tagged by the low bit, until CLOSED. The
+ * protocols have no per-session data: libwebsockets would allocate it for
+ * every connection (32 bytes each in malloc chunks). */
+static inline mws__srv_conn *mws__srv_wsi_conn(struct lws *wsi)
+{
+	uintptr_t u = (uintptr_t)lws_get_opaque_user_data(wsi);
+	return u & 1u ? (mws__srv_conn *)(u & ~(uintptr_t)1u) : NULL;
+}
+
+static inline mws__srv_hs *mws__srv_wsi_hs(struct lws *wsi)
+{
+	uintptr_t u = (uintptr_t)lws_get_opaque_user_data(wsi);
+	return u & 1u ? NULL : (mws__srv_hs *)u;
+}
+
+static inline void mws__srv_wsi_set_conn(struct lws *wsi, mws__srv_conn *c)
+{
+	lws_set_opaque_user_data(wsi, c ? (void *)((uintptr_t)c | 1u) : NULL);
+}
 
 
 typedef struct mws__srv_settings {
@@ -292,6 +317,8 @@ void mws__srv_hs_cancel(struct mws_server *srv, void *hs);
 /* The handshake of `wsi` ended (upgraded, or the socket is gone); `srv`
  * may be NULL once the server is gone. */
 void mws__srv_hs_end(struct mws_server *srv, struct lws *wsi);
+/* The hs of an HTTP socket, made if it has none; NULL: out of memory. */
+mws__srv_hs *mws__srv_hs_for_http(struct lws *wsi);
 
 /* src/io/server_head.c: all on the I/O thread */
 #define MWS__SRV_HEAD_PROTOCOL "mws head"
@@ -460,7 +487,7 @@ void mws__srv_v1_moved(struct mws_server *srv, mws__store_rec *rec);
 /* The /metrics text (malloc'd, LWS_PRE headroom in front), or NULL. */
 unsigned char *mws__srv_metrics(struct mws_server *srv, size_t *len);
 /* Answers LWS_CALLBACK_HTTP for `path`; 0, or -1 to close. */
-int mws__srv_http(struct mws_server *srv, struct lws *wsi, mws__srv_pss *pss, const char *path);
+int mws__srv_http(struct mws_server *srv, struct lws *wsi, const char *path);
 
 
 #endif

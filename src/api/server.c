@@ -344,9 +344,10 @@ MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data, s
 		}
 	} else if (!c)
 		rc = MWS_ECLOSED;
-	else if (c->pending_bytes + len > (c->queue_max_bytes ? c->queue_max_bytes
-	                                                      : srv->set.send_queue_max_bytes) ||
-	         (c->queue_max_msgs && c->pending_msgs + 1 > c->queue_max_msgs)) {
+	else if (c->pending_bytes + len > (c->v1 && c->v1->queue_max_bytes
+	                                       ? c->v1->queue_max_bytes
+	                                       : srv->set.send_queue_max_bytes) ||
+	         (c->v1 && c->v1->queue_max_msgs && c->v1->pending_msgs + 1 > c->v1->queue_max_msgs)) {
 		rc = MWS_EQUEUEFULL; /* refused before anything is allocated */
 		atomic_fetch_add(&srv->send_queue_full, 1);
 	} else if (!(op = mws__srv_op_new_send(data, len, type))) {
@@ -355,8 +356,8 @@ MWS_API int mws_server_send(mws_server *srv, mws_conn_id id, const void *data, s
 		op->counted = 1;
 		op->id = id;
 		c->pending_bytes += len;
-		if (c->queue_max_msgs)
-			c->pending_msgs++;
+		if (c->v1 && c->v1->queue_max_msgs)
+			c->v1->pending_msgs++;
 		/* From a callback, a plain connection's send goes straight to
 		 * its queue, unless earlier requests wait in the outbox (their
 		 * order is the order of the calls). */

@@ -66,9 +66,12 @@ static int mws__srv_hs_take_admitted(struct lws *wsi);
 
 int mws__srv_admit(struct mws_server *srv, struct lws *wsi)
 {
-	if (mws__srv_hs_take_admitted(wsi) ||
-	    (srv->admitting_fd >= 0 && (int)lws_get_socket_fd(wsi) == srv->admitting_fd))
+	if (mws__srv_hs_take_admitted(wsi))
 		return 0;
+	if (srv->admitting_fd >= 0 && (int)lws_get_socket_fd(wsi) == srv->admitting_fd) {
+		srv->admitting_fd = -1; /* taken inside the adopt call: no pass to attach */
+		return 0;
+	}
 	mws__srv_info info;
 	mws__srv_info_fill(&info, wsi);
 	return mws__srv_admit_info(srv, &info);
@@ -122,12 +125,6 @@ int mws__srv_refuse(struct lws *wsi, int status)
  * so that one address cannot hold every slot with slow handshakes. What
  * a socket holds travels with it as libwebsockets' opaque user data. */
 
-typedef struct mws__srv_hs {
-	char addr[48];
-	int counted;  /* holds one of addr's handshake slots */
-	int admitted; /* the head reader admitted it: FILTER lets it pass */
-} mws__srv_hs;
-
 void *mws__srv_hs_admitted(void)
 {
 	mws__srv_hs *hs = calloc(1, sizeof *hs);
@@ -138,7 +135,7 @@ void *mws__srv_hs_admitted(void)
 
 static int mws__srv_hs_take_admitted(struct lws *wsi)
 {
-	mws__srv_hs *hs = lws_get_opaque_user_data(wsi);
+	mws__srv_hs *hs = mws__srv_wsi_hs(wsi);
 	if (!hs || !hs->admitted)
 		return 0;
 	hs->admitted = 0;
@@ -190,11 +187,22 @@ void mws__srv_hs_cancel(struct mws_server *srv, void *hs)
 
 void mws__srv_hs_end(struct mws_server *srv, struct lws *wsi)
 {
-	mws__srv_hs *hs = lws_get_opaque_user_data(wsi);
+	mws__srv_hs *hs = mws__srv_wsi_hs(wsi);
 	if (!hs)
 		return;
 	lws_set_opaque_user_data(wsi, NULL);
 	if (srv && hs->counted)
 		mws__ac_give(&srv->hs_count, hs->addr);
+	free(hs->http_body);
 	free(hs);
+}
+
+mws__srv_hs *mws__srv_hs_for_http(struct lws *wsi)
+{
+	if (mws__srv_wsi_conn(wsi))
+		return NULL; /* a WebSocket connection: no HTTP reply */
+	mws__srv_hs *hs = mws__srv_wsi_hs(wsi);
+	if (!hs && (hs = calloc(1, sizeof *hs)))
+		lws_set_opaque_user_data(wsi, hs);
+	return hs;
 }

@@ -76,16 +76,29 @@ void mws__srv_conn_free(mws__srv_conn *c)
 	free(c);
 }
 
+mws__srv_conn *mws__srv_conn_new(int managed)
+{
+	if (!managed)
+		return calloc(1, sizeof(mws__srv_conn));
+	mws__srv_conn_block *b = calloc(1, sizeof *b);
+	if (!b)
+		return NULL;
+	b->c.managed = 1;
+	b->c.v1 = &b->v1;
+	return &b->c;
+}
+
 mws__srv_conn *mws__srv_conn_open(struct mws_server *srv, struct lws *wsi)
 {
-	mws__srv_conn *c = calloc(1, sizeof *c);
+	int v1 = mws__srv_is_v1(srv, wsi);
+	mws__srv_conn *c = mws__srv_conn_new(v1);
 	if (!c)
 		return NULL;
 	c->srv = srv;
 	c->wsi = wsi;
 	c->id = ++srv->next_id;
 	c->opened_ms = c->last_seen_ms = mws__now_ms();
-	if (mws__srv_is_v1(srv, wsi)) {
+	if (v1) {
 		/* Into the map, counted and announced at its hello. */
 		mws__srv_v1_open(srv, c);
 		c->next = srv->conns.next;

@@ -93,11 +93,16 @@ static void mws__srv_head_handover(mws__timer *sul)
 		 * before the marker below is set. */
 		srv->admitting_fd = h->admitted ? h->fd : -1;
 		struct lws *w = lws_adopt_socket_vhost_readbuf(srv->vh, h->fd, h->buf, h->len);
+		/* Still set: FILTER did not run inside the call, so the pass
+		 * goes with the socket. Attached after a FILTER that ran, it
+		 * stayed until the socket's end (56 bytes per idle connection:
+		 * ESTABLISHED, which frees it, had run too). */
+		int pass_owed = h->admitted && srv->admitting_fd >= 0;
 		srv->admitting_fd = -1;
 		if (!w)
 			mws__log(srv->ctx, MWS_LOG_DEBUG, "server %d: a connection ended at its head",
 			         atomic_load(&srv->port));
-		else if (h->admitted)
+		else if (pass_owed)
 			lws_set_opaque_user_data(w, mws__srv_hs_admitted()); /* NULL: checked again */
 	} else {
 		close(h->fd);

@@ -74,7 +74,7 @@ unsigned char *mws__srv_metrics(struct mws_server *srv, size_t *len)
 	return body;
 }
 
-static int mws__srv_http_reply(struct lws *wsi, mws__srv_pss *pss, int status,
+static int mws__srv_http_reply(struct lws *wsi, int status,
                                unsigned char *body, size_t len, const char *type)
 {
 	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
@@ -86,9 +86,14 @@ static int mws__srv_http_reply(struct lws *wsi, mws__srv_pss *pss, int status,
 		free(body);
 		return -1;
 	}
-	free(pss->http_body);
-	pss->http_body = body;
-	pss->http_len = len;
+	mws__srv_hs *hs = mws__srv_hs_for_http(wsi);
+	if (!hs) {
+		free(body);
+		return -1;
+	}
+	free(hs->http_body);
+	hs->http_body = body;
+	hs->http_len = len;
 	lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -102,8 +107,7 @@ static unsigned char *mws__srv_body(const char *text, size_t *len)
 	return b;
 }
 
-int mws__srv_http(struct mws_server *srv, struct lws *wsi, mws__srv_pss *pss,
-                         const char *path)
+int mws__srv_http(struct mws_server *srv, struct lws *wsi, const char *path)
 {
 	size_t len = 0;
 	unsigned char *body = NULL;
@@ -125,5 +129,5 @@ int mws__srv_http(struct mws_server *srv, struct lws *wsi, mws__srv_pss *pss,
 	}
 	if (!body)
 		return -1;
-	return mws__srv_http_reply(wsi, pss, status, body, len, type);
+	return mws__srv_http_reply(wsi, status, body, len, type);
 }

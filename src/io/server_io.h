@@ -101,9 +101,6 @@ typedef struct mws__srv_conn {
 	uint16_t close_code;
 	uint16_t peer_code;
 	uint16_t own_code;         /* a close libwebsockets sent by itself */
-	uint16_t goaway_code;
-	uint16_t error_code;       /* mws.v1: an error envelope goes before the close */
-	uint32_t goaway_retry_ms;
 	/* Reasons (<= 123 bytes) on the heap, NULL for "": only a closing
 	 * connection holds them (mws__srv_reason_set). */
 	char *close_reason, *peer_reason, *own_reason;
@@ -112,25 +109,72 @@ typedef struct mws__srv_conn {
 	 * carrying it or, while suspended, a "ghost" (wsi NULL, on
 	 * srv->ghosts) that keeps its id in the map so sends reach it. */
 	struct mws__store_rec *rec;  /* its session once welcomed, else NULL */
-	uint64_t pong_ts;
-	uint64_t goaway_wait_ms;     /* ... this long at most */
-	mws__timer goaway_sul;
+	struct mws__srv_v1c *v1;     /* set exactly when `managed` (mws__srv_conn_new) */
+} mws__srv_conn;
+
+/* What only an mws.v1 connection or ghost holds, in the same block as its
+ * conn, after it: a plain connection's block ends before it (issue 11,
+ * memory per idle connection: 176 bytes less). I/O thread, except what
+ * says srv->lock. */
+typedef struct mws__srv_v1c {
 	size_t pending_msgs;         /* under srv->lock: unacked in the session */
 	size_t queue_max_bytes, queue_max_msgs; /* under srv->lock; 0: plain bounds */
+	uint16_t goaway_code;
+	uint16_t error_code;         /* an error envelope goes before the close */
+	uint32_t goaway_retry_ms;
+	uint64_t pong_ts;
+	uint64_t goaway_wait_ms;     /* goaway_wait: this long at most */
+	mws__timer goaway_sul;
 	mws__env_out out;            /* encode buffer (LWS_PRE headroom), none while idle */
 	size_t v1_off;               /* bytes of `out` written as fragments */
 	mws__timer ack_sul;
 	mws__srv_info *info;         /* the handshake, kept until the hello */
-} mws__srv_conn;
+} mws__srv_v1c;
+
+typedef struct mws__srv_conn_block {
+	mws__srv_conn c;
+	mws__srv_v1c v1;
+} mws__srv_conn_block;
+
+/* The conn a v1 part belongs to (a timer callback finds its conn so). */
+static inline mws__srv_conn *mws__srv_conn_of_v1(mws__srv_v1c *v)
+{
+	return &MWS__CONTAINER_OF(v, mws__srv_conn_block, v1)->c;
+}
 
 enum { MWS__CLOSE_NONE = 0, MWS__CLOSE_AFTER_QUEUE, MWS__CLOSE_NOW };
 
-/* Per-wsi data libwebsockets allocates for our protocol (HTTP and WS). */
-typedef struct mws__srv_pss {
-	mws__srv_conn *conn;
+/* What a server socket holds before it is a WebSocket connection (and an
+ * HTTP one for its life), as libwebsockets' opaque user data
+ * (server_admit.c). */
+typedef struct mws__srv_hs {
+	char addr[48];
+	int counted;  /* holds one of addr's handshake slots */
+	int admitted; /* the head reader admitted it: FILTER lets it pass */
 	unsigned char *http_body; /* LWS_PRE + len, waiting for HTTP_WRITEABLE */
 	size_t http_len;
-} mws__srv_pss;
+} mws__srv_hs;
+
+/* The opaque user data of a server socket: its mws__srv_hs (or NULL) up
+ * to ESTABLISHED, then its conn, tagged by the low bit, until CLOSED. The
+ * protocols have no per-session data: libwebsockets would allocate it for
+ * every connection (32 bytes each in malloc chunks). */
+static inline mws__srv_conn *mws__srv_wsi_conn(struct lws *wsi)
+{
+	uintptr_t u = (uintptr_t)lws_get_opaque_user_data(wsi);
+	return u & 1u ? (mws__srv_conn *)(u & ~(uintptr_t)1u) : NULL;
+}
+
+static inline mws__srv_hs *mws__srv_wsi_hs(struct lws *wsi)
+{
+	uintptr_t u = (uintptr_t)lws_get_opaque_user_data(wsi);
+	return u & 1u ? NULL : (mws__srv_hs *)u;
+}
+
+static inline void mws__srv_wsi_set_conn(struct lws *wsi, mws__srv_conn *c)
+{
+	lws_set_opaque_user_data(wsi, c ? (void *)((uintptr_t)c | 1u) : NULL);
+}
 
 
 typedef struct mws__srv_settings {
@@ -283,6 +327,8 @@ void mws__srv_hs_cancel(struct mws_server *srv, void *hs);
 /* The handshake of `wsi` ended (upgraded, or the socket is gone); `srv`
  * may be NULL once the server is gone. */
 void mws__srv_hs_end(struct mws_server *srv, struct lws *wsi);
+/* The hs of an HTTP socket, made if it has none; NULL: out of memory. */
+mws__srv_hs *mws__srv_hs_for_http(struct lws *wsi);
 
 /* src/io/server_head.c: all on the I/O thread */
 #define MWS__SRV_HEAD_PROTOCOL "mws head"
@@ -298,6 +344,9 @@ void mws__srv_heads_forget(struct mws_server *srv);
 void mws__srv_head_answer(struct mws_server *srv, uint64_t auth_id, int status);
 
 /* src/io/server_conn.c: all on the I/O thread */
+/* A zeroed conn; managed: with its v1 part (and `managed` set). NULL: out
+ * of memory. */
+mws__srv_conn *mws__srv_conn_new(int managed);
 mws__srv_conn *mws__srv_conn_open(struct mws_server *srv, struct lws *wsi);
 void mws__srv_conn_closed(struct mws_server *srv, mws__srv_conn *conn);
 /* Frees a conn (a socket's or a ghost) and its reasons. */
@@ -448,7 +497,7 @@ void mws__srv_v1_moved(struct mws_server *srv, mws__store_rec *rec);
 /* The /metrics text (malloc'd, LWS_PRE headroom in front), or NULL. */
 unsigned char *mws__srv_metrics(struct mws_server *srv, size_t *len);
 /* Answers LWS_CALLBACK_HTTP for `path`; 0, or -1 to close. */
-int mws__srv_http(struct mws_server *srv, struct lws *wsi, mws__srv_pss *pss, const char *path);
+int mws__srv_http(struct mws_server *srv, struct lws *wsi, const char *path);
 
 
 #endif

@@ -42,22 +42,21 @@ void mws__srv_v1_suspend(struct mws_server *srv, mws__srv_conn *c)
 	mws__store_rec *rec = c->rec;
 	if (!rec || !c->in_map)
 		return;
-	mws__srv_conn *g = calloc(1, sizeof *g);
+	mws__srv_conn *g = mws__srv_conn_new(1);
 	if (!g) { /* cannot keep it: the session ends here */
 		mws__srv_conn_end(srv, c, 1006, "out of memory", MWS_DISCONNECT_ERROR);
 		return;
 	}
 	g->srv = srv;
 	g->id = c->id;
-	g->managed = 1;
 	g->rec = rec;
 	g->opened_ms = c->opened_ms;
 	g->in_map = 1;
 	pthread_mutex_lock(&srv->lock);
 	g->pending_bytes = c->pending_bytes;
-	g->pending_msgs = c->pending_msgs;
-	g->queue_max_bytes = c->queue_max_bytes;
-	g->queue_max_msgs = c->queue_max_msgs;
+	g->v1->pending_msgs = c->v1->pending_msgs;
+	g->v1->queue_max_bytes = c->v1->queue_max_bytes;
+	g->v1->queue_max_msgs = c->v1->queue_max_msgs;
 	mws__idm_put(&srv->map, g->id, g); /* replaces c: cannot fail */
 	c->in_map = 0;
 	pthread_mutex_unlock(&srv->lock);
@@ -66,7 +65,7 @@ void mws__srv_v1_suspend(struct mws_server *srv, mws__srv_conn *c)
 	rec->user = g;
 	mws__srv_ghost_link(srv, g);
 	mws__store_suspend(&srv->store, rec, mws__now_ms());
-	mws__timer_cancel(&c->ack_sul);
+	mws__timer_cancel(&c->v1->ack_sul);
 	atomic_fetch_sub(&srv->connections, 1);
 	atomic_fetch_sub(&srv->sessions_active, 1);
 	atomic_fetch_add(&srv->sessions_suspended, 1);
@@ -89,13 +88,13 @@ void mws__srv_v1_adopt(struct mws_server *srv, mws__srv_conn *c, mws__store_rec 
 	if (g) {
 		c->id = g->id;
 		c->pending_bytes = g->pending_bytes;
-		c->pending_msgs = g->pending_msgs;
+		c->v1->pending_msgs = g->v1->pending_msgs;
 		c->opened_ms = g->opened_ms;
 	} else {
 		c->id = rec->app_id;
 	}
-	c->queue_max_bytes = srv->store.cfg.max_bytes_per_session;
-	c->queue_max_msgs = srv->store.cfg.max_messages_per_session;
+	c->v1->queue_max_bytes = srv->store.cfg.max_bytes_per_session;
+	c->v1->queue_max_msgs = srv->store.cfg.max_messages_per_session;
 	mws__idm_put(&srv->map, c->id, c);
 	c->in_map = 1;
 	pthread_mutex_unlock(&srv->lock);
@@ -141,7 +140,7 @@ void mws__srv_v1_moved(struct mws_server *srv, mws__store_rec *rec)
 	atomic_fetch_add(&srv->sessions_moved, 1);
 	if (c && c->wsi) {
 		c->rec = NULL;
-		mws__timer_cancel(&c->ack_sul);
+		mws__timer_cancel(&c->v1->ack_sul);
 		atomic_fetch_sub(&srv->sessions_active, 1);
 		mws__srv_conn_close(srv, c, MWS__CLOSE_UNEXPECTED,
 		                    "mws.v1: session moved to another node", MWS_DISCONNECT_MOVED, 1);
@@ -201,7 +200,7 @@ void mws__srv_v1_tick(struct mws_server *srv, uint64_t now)
 
 void mws__srv_v1_closed(struct mws_server *srv, mws__srv_conn *c)
 {
-	mws__timer_cancel(&c->ack_sul);
+	mws__timer_cancel(&c->v1->ack_sul);
 	mws__store_rec *rec = c->rec;
 	if (!rec)
 		return; /* never welcomed, or its session moved on */

@@ -166,7 +166,7 @@ static void mws__srv_take_in(struct mws_server *srv, mws__store_rec *rec, mws__m
 		mws__sess_push_always(&rec->sess, m); /* the store numbered it already */
 		taken++;
 		if (c) {
-			c->pending_msgs++;
+			c->v1->pending_msgs++;
 			c->pending_bytes += m->len;
 		}
 	}

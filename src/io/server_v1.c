@@ -22,31 +22,30 @@ int mws__srv_is_v1(const struct mws_server *srv, struct lws *wsi)
 
 void mws__srv_v1_open(struct mws_server *srv, mws__srv_conn *c)
 {
-	c->managed = 1;
-	mws__env_out_growing(&c->out, LWS_PRE);
+	mws__env_out_growing(&c->v1->out, LWS_PRE);
 	/* on_connect comes with the hello; the request is read now, while
 	 * libwebsockets still holds it. */
-	c->info = malloc(sizeof *c->info);
-	if (c->info) {
-		mws__srv_info_fill(c->info, c->wsi);
+	c->v1->info = malloc(sizeof *c->v1->info);
+	if (c->v1->info) {
+		mws__srv_info_fill(c->v1->info, c->wsi);
 		/* By the hello libwebsockets has freed the request's headers. */
-		mws__srv_info_keep(c->info, srv->set.keep_headers, srv->set.keep_header_count);
+		mws__srv_info_keep(c->v1->info, srv->set.keep_headers, srv->set.keep_header_count);
 	}
 }
 
 /* The handshake's details are needed until on_connect (or a resume). */
 static void mws__srv_v1_info_drop(mws__srv_conn *c)
 {
-	if (c->info)
-		free(c->info->kept);
-	free(c->info);
-	c->info = NULL;
+	if (c->v1->info)
+		free(c->v1->info->kept);
+	free(c->v1->info);
+	c->v1->info = NULL;
 }
 
 void mws__srv_v1_conn_free(mws__srv_conn *c)
 {
-	mws__timer_cancel(&c->goaway_sul);
-	mws__env_out_release(&c->out);
+	mws__timer_cancel(&c->v1->goaway_sul);
+	mws__env_out_release(&c->v1->out);
 	mws__srv_v1_info_drop(c);
 }
 
@@ -57,7 +56,7 @@ static void mws__srv_v1_error(struct mws_server *srv, mws__srv_conn *c, int code
 	snprintf(why, sizeof why, "mws.v1: %s", what);
 	atomic_fetch_add(&srv->protocol_errors, 1);
 	c->goaway_due = 0;
-	c->error_code = code;
+	c->v1->error_code = code;
 	int too_big = code == MWS__CLOSE_TOO_BIG;
 	if (too_big)
 		atomic_fetch_add(&srv->too_big, 1);
@@ -75,7 +74,7 @@ static void mws__srv_v1_freed(struct mws_server *srv, mws__srv_conn *c, uint64_t
 	if (!n)
 		return;
 	pthread_mutex_lock(&srv->lock);
-	c->pending_msgs -= n < c->pending_msgs ? n : c->pending_msgs;
+	c->v1->pending_msgs -= n < c->v1->pending_msgs ? n : c->v1->pending_msgs;
 	c->pending_bytes -= bytes < c->pending_bytes ? bytes : c->pending_bytes;
 	pthread_mutex_unlock(&srv->lock);
 	if (c->rec->inbox_more && c->wsi) /* messages from other nodes wait for room */
@@ -97,7 +96,7 @@ static void mws__srv_v1_announce(struct mws_server *srv, mws__srv_conn *c)
 {
 	if (srv->cbs.on_connect) {
 		mws__srv_info empty;
-		mws__srv_info *info = c->info;
+		mws__srv_info *info = c->v1->info;
 		if (!info) {
 			memset(&empty, 0, sizeof empty);
 			empty.pub.size = sizeof empty.pub;
@@ -171,7 +170,7 @@ static void mws__srv_v1_hello(struct mws_server *srv, mws__srv_conn *c, const mw
 	mws__srv_v1_adopt(srv, c, rec);
 	if (arrived) { /* its outbox came from the store: it counts toward the bound */
 		pthread_mutex_lock(&srv->lock);
-		c->pending_msgs = mws__sess_outbox_count(&rec->sess);
+		c->v1->pending_msgs = mws__sess_outbox_count(&rec->sess);
 		c->pending_bytes = (size_t)mws__sess_outbox_bytes(&rec->sess);
 		pthread_mutex_unlock(&srv->lock);
 	}
@@ -216,7 +215,7 @@ static int mws__srv_v1_data(struct mws_server *srv, mws__srv_conn *c, uint64_t s
 
 static void mws__srv_v1_ack_due(mws__timer *sul)
 {
-	mws__srv_conn *c = MWS__CONTAINER_OF(sul, mws__srv_conn, ack_sul);
+	mws__srv_conn *c = mws__srv_conn_of_v1(MWS__CONTAINER_OF(sul, mws__srv_v1c, ack_sul));
 	if (c->wsi)
 		lws_callback_on_writable(c->wsi);
 }
@@ -226,7 +225,7 @@ void mws__srv_v1_arm_ack(struct mws_server *srv, mws__srv_conn *c, uint64_t now)
 	uint64_t due = c->rec && !srv->store_down ? mws__sess_ack_deadline(&c->rec->sess)
 	                                          : UINT64_MAX; /* the store tick wakes it */
 	if (due != UINT64_MAX)
-		mws__timer_in(srv->ctx, &c->ack_sul, due > now ? due - now : 1, mws__srv_v1_ack_due);
+		mws__timer_in(srv->ctx, &c->v1->ack_sul, due > now ? due - now : 1, mws__srv_v1_ack_due);
 }
 
 static void mws__srv_v1_dispatch(struct mws_server *srv, mws__srv_conn *c, const mws__env *e,
@@ -264,7 +263,7 @@ static void mws__srv_v1_dispatch(struct mws_server *srv, mws__srv_conn *c, const
 		break;
 	case MWS__ENV_PING:
 		c->pong_due = 1;
-		c->pong_ts = e->u.ping.timestamp_ms;
+		c->v1->pong_ts = e->u.ping.timestamp_ms;
 		lws_callback_on_writable(c->wsi);
 		return;
 	case MWS__ENV_PONG: {
@@ -316,7 +315,7 @@ int mws__srv_v1_answer(struct mws_server *srv, mws__srv_conn *c, const void *msg
 			mws__srv_v1_freed(srv, c, acked0, bytes0);
 	}
 	if (answered) { /* the close frame goes now */
-		mws__timer_cancel(&c->goaway_sul);
+		mws__timer_cancel(&c->v1->goaway_sul);
 		c->goaway_wait = 0;
 		lws_callback_on_writable(c->wsi);
 	}

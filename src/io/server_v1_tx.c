@@ -14,24 +14,24 @@
 /* How long the close frame waits, at most, for the answer to a goaway. */
 #define MWS__SRV_GOAWAY_ANSWER_MS 1000
 
-/* Writes the envelope in c->out, or its next fragment. 1 when all of it is
+/* Writes the envelope in c->v1->out, or its next fragment. 1 when all of it is
  * out, 0 when more is due, -1 when the socket failed. */
 static int mws__srv_v1_flush(mws__srv_conn *c)
 {
-	size_t len = c->out.len, left = len - c->v1_off;
+	size_t len = c->v1->out.len, left = len - c->v1->v1_off;
 	size_t n = left > MWS__SRV_V1_FRAGMENT ? MWS__SRV_V1_FRAGMENT : left;
-	int kind = c->v1_off ? LWS_WRITE_CONTINUATION : LWS_WRITE_BINARY;
+	int kind = c->v1->v1_off ? LWS_WRITE_CONTINUATION : LWS_WRITE_BINARY;
 	if (n < left)
 		kind |= LWS_WRITE_NO_FIN;
 	/* The bytes in front, already written, take the frame header. */
-	unsigned char *p = mws__env_out_bytes(&c->out) + c->v1_off;
+	unsigned char *p = mws__env_out_bytes(&c->v1->out) + c->v1->v1_off;
 	if (lws_write(c->wsi, p, n, (enum lws_write_protocol)kind) < (int)n)
 		return -1;
-	c->v1_off += n;
-	if (c->v1_off < len)
+	c->v1->v1_off += n;
+	if (c->v1->v1_off < len)
 		return 0;
-	c->v1_off = 0;
-	mws__env_out_reset(&c->out);
+	c->v1->v1_off = 0;
+	mws__env_out_reset(&c->v1->out);
 	return 1;
 }
 
@@ -45,14 +45,14 @@ static int mws__srv_v1_put(mws__srv_conn *c, int encode_rc)
 
 static int mws__srv_v1_close_now(struct mws_server *srv, mws__srv_conn *c)
 {
-	if (c->error_code) {
+	if (c->v1->error_code) {
 		char why[64];
 		int n = snprintf(why, sizeof why, "%s", mws__srv_reason(c->close_reason));
-		mws__env_out_reset(&c->out);
-		c->v1_off = 0;
-		if (!mws__env_encode_error(&c->out, (uint32_t)c->error_code, why, (size_t)n))
+		mws__env_out_reset(&c->v1->out);
+		c->v1->v1_off = 0;
+		if (!mws__env_encode_error(&c->v1->out, (uint32_t)c->v1->error_code, why, (size_t)n))
 			mws__srv_v1_flush(c); /* best effort: the close follows anyway */
-		c->error_code = 0;
+		c->v1->error_code = 0;
 	}
 	(void)srv;
 	return mws__srv_send_close(c);
@@ -66,10 +66,10 @@ static int mws__srv_v1_write_goaway(struct mws_server *srv, mws__srv_conn *c)
 {
 	const char *why = "server going away";
 	uint64_t ack = c->rec ? mws__sess_take_ack(&c->rec->sess) : 0;
-	if (ack && mws__srv_v1_put(c, mws__env_encode_ack(&c->out, ack)))
+	if (ack && mws__srv_v1_put(c, mws__env_encode_ack(&c->v1->out, ack)))
 		return -1;
-	if (mws__srv_v1_put(c, mws__env_encode_goaway(&c->out, (uint32_t)c->goaway_code,
-	                                              c->goaway_retry_ms, why, strlen(why))))
+	if (mws__srv_v1_put(c, mws__env_encode_goaway(&c->v1->out, (uint32_t)c->v1->goaway_code,
+	                                              c->v1->goaway_retry_ms, why, strlen(why))))
 		return -1;
 	atomic_fetch_add(&srv->goaways_sent, 1);
 	return 0;
@@ -78,7 +78,7 @@ static int mws__srv_v1_write_goaway(struct mws_server *srv, mws__srv_conn *c)
 /* The client answered the goaway (or did not in time): the close goes. */
 static void mws__srv_v1_goaway_answered(mws__timer *sul)
 {
-	mws__srv_conn *c = MWS__CONTAINER_OF(sul, mws__srv_conn, goaway_sul);
+	mws__srv_conn *c = mws__srv_conn_of_v1(MWS__CONTAINER_OF(sul, mws__srv_v1c, goaway_sul));
 	c->goaway_wait = 0;
 	if (c->wsi)
 		lws_callback_on_writable(c->wsi);
@@ -99,7 +99,7 @@ int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c)
 	int ka = mws__srv_keepalive_write(srv, c);
 	if (ka < 0 || (ka && srv->tls))
 		return ka < 0 ? -1 : 0;
-	if (c->v1_off) {
+	if (c->v1->v1_off) {
 		int done = mws__srv_v1_flush(c);
 		if (done < 0)
 			return -1;
@@ -117,7 +117,7 @@ int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c)
 		may_data = w;
 	}
 	if (s && c->welcome_due) {
-		if (mws__srv_v1_put(c, mws__env_encode_welcome(&c->out, c->rec->id, c->resumed,
+		if (mws__srv_v1_put(c, mws__env_encode_welcome(&c->v1->out, c->rec->id, c->resumed,
 		                                               s->last_recv, srv->store.cfg.ttl_ms)))
 			return -1;
 		c->welcome_due = 0;
@@ -125,23 +125,23 @@ int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c)
 	}
 	if (s && c->ping_due && budget > 0) { /* never before the welcome */
 		c->ping_due = 0;
-		if (mws__srv_v1_put(c, mws__env_encode_ping(&c->out, now)))
+		if (mws__srv_v1_put(c, mws__env_encode_ping(&c->v1->out, now)))
 			return -1;
 		atomic_fetch_add(&srv->pings_sent, 1);
 		budget--;
 	}
 	if (s && c->pong_due && budget > 0) {
 		c->pong_due = 0;
-		if (mws__srv_v1_put(c, mws__env_encode_pong(&c->out, c->pong_ts)))
+		if (mws__srv_v1_put(c, mws__env_encode_pong(&c->v1->out, c->v1->pong_ts)))
 			return -1;
 		budget--;
 	}
 	int wrote_data = 0;
 	/* After the goaway nothing new goes: the session ends with this connection. */
-	while (s && may_data && !c->goaway_wait && budget-- > 0 && !c->v1_off && !lws_send_pipe_choked(wsi)) {
+	while (s && may_data && !c->goaway_wait && budget-- > 0 && !c->v1->v1_off && !lws_send_pipe_choked(wsi)) {
 		uint64_t n0 = s->stats.sent + s->stats.replayed, b0 = s->stats.batches;
 		uint64_t r0 = s->stats.replayed;
-		int rc = mws__sess_write_next(s, &c->out, MWS__SESS_BATCH_MAX_COUNT,
+		int rc = mws__sess_write_next(s, &c->v1->out, MWS__SESS_BATCH_MAX_COUNT,
 		                              MWS__SESS_BATCH_MAX_BYTES);
 		if (rc < 0)
 			return -1;
@@ -149,25 +149,25 @@ int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c)
 			break;
 		atomic_fetch_add_explicit(&srv->msgs_out, s->stats.sent + s->stats.replayed - n0,
 		                          memory_order_relaxed);
-		atomic_fetch_add_explicit(&srv->bytes_out, c->out.len, memory_order_relaxed);
+		atomic_fetch_add_explicit(&srv->bytes_out, c->v1->out.len, memory_order_relaxed);
 		atomic_fetch_add(&srv->batches_out, s->stats.batches - b0);
 		atomic_fetch_add(&srv->replayed, s->stats.replayed - r0);
 		wrote_data = 1;
 		if (mws__srv_v1_flush(c) < 0)
 			return -1;
 	}
-	if (s && may_data && !wrote_data && !c->v1_off && budget > 0 && mws__sess_ack_due(s, now)) {
+	if (s && may_data && !wrote_data && !c->v1->v1_off && budget > 0 && mws__sess_ack_due(s, now)) {
 		uint64_t ack = mws__sess_take_ack(s);
-		if (ack && mws__srv_v1_put(c, mws__env_encode_ack(&c->out, ack)))
+		if (ack && mws__srv_v1_put(c, mws__env_encode_ack(&c->v1->out, ack)))
 			return -1;
 	}
-	if (c->close_state == MWS__CLOSE_AFTER_QUEUE && !c->v1_off && (budget > 0 || !srv->tls) &&
+	if (c->close_state == MWS__CLOSE_AFTER_QUEUE && !c->v1->v1_off && (budget > 0 || !srv->tls) &&
 	    (!s || !mws__sess_unsent(s) || c->goaway_wait)) {
 		if (c->goaway_due) {
 			c->goaway_due = 0;
 			if (mws__srv_v1_write_goaway(srv, c) == 0) {
 				c->goaway_wait = 1; /* the close follows the client's final ack */
-				mws__timer_in(srv->ctx, &c->goaway_sul, c->goaway_wait_ms,
+				mws__timer_in(srv->ctx, &c->v1->goaway_sul, c->v1->goaway_wait_ms,
 				              mws__srv_v1_goaway_answered);
 			}
 		}
@@ -175,11 +175,11 @@ int mws__srv_v1_writeable(struct mws_server *srv, mws__srv_conn *c)
 			return mws__srv_send_close(c);
 	}
 out:
-	if (!c->v1_off) /* nothing half written: an idle session holds no buffer */
-		mws__env_out_release(&c->out);
+	if (!c->v1->v1_off) /* nothing half written: an idle session holds no buffer */
+		mws__env_out_release(&c->v1->out);
 	if (lws_partial_buffered(wsi))
 		mws__srv_rx_pause(srv, c);
-	if (c->v1_off || (s && (c->welcome_due || c->ping_due || c->pong_due ||
+	if (c->v1->v1_off || (s && (c->welcome_due || c->ping_due || c->pong_due ||
 	                        (may_data && ((mws__sess_unsent(s) && !c->goaway_wait) ||
 	                                      mws__sess_ack_due(s, now))))) ||
 	    (c->close_state == MWS__CLOSE_AFTER_QUEUE && !c->goaway_wait))
@@ -193,21 +193,21 @@ out:
 static int mws__srv_v1_push_locked(struct mws_server *srv, mws__srv_conn *c,
                                    const mws__srv_payload *p, int counted)
 {
-	if (!counted && ((c->queue_max_msgs && c->pending_msgs + 1 > c->queue_max_msgs) ||
-	                 c->pending_bytes + p->len > c->queue_max_bytes))
+	if (!counted && ((c->v1->queue_max_msgs && c->v1->pending_msgs + 1 > c->v1->queue_max_msgs) ||
+	                 c->pending_bytes + p->len > c->v1->queue_max_bytes))
 		return -1;
 	mws__msg *m = mws__msg_new(p->buf + LWS_PRE, p->len, p->type);
 	if (!m || mws__sess_push(&c->rec->sess, m, NULL)) {
 		if (m)
 			mws__msg_free(m);
 		if (counted) {
-			c->pending_msgs--;
+			c->v1->pending_msgs--;
 			c->pending_bytes -= p->len;
 		}
 		return -1;
 	}
 	if (!counted) {
-		c->pending_msgs++;
+		c->v1->pending_msgs++;
 		c->pending_bytes += p->len;
 	}
 	if (c->wsi)
@@ -253,8 +253,8 @@ void mws__srv_v1_goaway(mws__srv_conn *c, int code, uint64_t retry_ms, uint64_t 
 	if (!c->rec)
 		return;
 	c->goaway_due = 1;
-	c->goaway_code = (uint16_t)code;
-	c->goaway_retry_ms = retry_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)retry_ms;
-	c->goaway_wait_ms = answer_ms < MWS__SRV_GOAWAY_ANSWER_MS ? answer_ms
+	c->v1->goaway_code = (uint16_t)code;
+	c->v1->goaway_retry_ms = retry_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)retry_ms;
+	c->v1->goaway_wait_ms = answer_ms < MWS__SRV_GOAWAY_ANSWER_MS ? answer_ms
 	                                                          : MWS__SRV_GOAWAY_ANSWER_MS;
 }

@@ -39,9 +39,11 @@ static struct mws_server *mws__srv_of(struct lws *wsi)
 static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                              void *in, size_t len)
 {
+	(void)user; /* no per-session data: see mws__srv_wsi_conn */
 	mws_ctx *ctx = lws_context_user(lws_get_context(wsi));
-	mws__srv_pss *pss = user;
 	struct mws_server *srv;
+	mws__srv_conn *c;
+	mws__srv_hs *hs;
 	int status;
 
 	switch (reason) {
@@ -50,12 +52,12 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 		return 0; /* non-zero would close the wake pipe */
 
 	case LWS_CALLBACK_GET_THREAD_ID:
-		/* `user` is NULL here; only our WebSocket protocols' wsis hold
-		 * an mws__srv_pss. */
+		/* Asked for every socket of the vhost: only our WebSocket
+		 * protocols' sockets carry a conn (mws__srv_wsi_conn). */
 		if (mws__ctx_pollfd_changed(ctx, wsi) && lws_get_protocol(wsi) &&
 		    lws_get_protocol(wsi)->callback == mws__srv_callback &&
-		    (pss = lws_wsi_user(wsi)) && pss->conn)
-			pss->conn->pollout_idle = 0;
+		    (c = mws__srv_wsi_conn(wsi)))
+			c->pollout_idle = 0;
 		return MWS__IO_THREAD_ID;
 
 	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
@@ -67,15 +69,16 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 		return 0;
 
 	case LWS_CALLBACK_HTTP:
-		return mws__srv_http(mws__srv_of(wsi), wsi, pss, in ? (const char *)in : "");
+		return mws__srv_http(mws__srv_of(wsi), wsi, in ? (const char *)in : "");
 
 	case LWS_CALLBACK_HTTP_WRITEABLE:
-		if (!pss || !pss->http_body)
+		hs = mws__srv_wsi_hs(wsi);
+		if (!hs || !hs->http_body)
 			return 0;
 		{
-			unsigned char *b = pss->http_body;
-			size_t n = pss->http_len;
-			pss->http_body = NULL;
+			unsigned char *b = hs->http_body;
+			size_t n = hs->http_len;
+			hs->http_body = NULL;
 			int w = lws_write(wsi, b + LWS_PRE, n, LWS_WRITE_HTTP_FINAL);
 			free(b);
 			if (w < (int)n)
@@ -84,9 +87,9 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 
 	case LWS_CALLBACK_CLOSED_HTTP:
-		if (pss) {
-			free(pss->http_body);
-			pss->http_body = NULL;
+		if ((hs = mws__srv_wsi_hs(wsi))) {
+			free(hs->http_body);
+			hs->http_body = NULL;
 		}
 		return 0;
 
@@ -94,8 +97,6 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 		srv = mws__srv_of(wsi);
 		if (!srv)
 			return -1;
-		if (pss)
-			memset(pss, 0, sizeof *pss); /* CLOSED comes even if refused */
 		status = mws__srv_admit(srv, wsi);
 		if (!status)
 			return 0;
@@ -105,37 +106,37 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 	case LWS_CALLBACK_ESTABLISHED:
 		srv = mws__srv_of(wsi);
 		mws__srv_hs_end(srv, wsi);
-		if (!srv || !pss)
+		if (!srv)
 			return -1;
-		pss->conn = mws__srv_conn_open(srv, wsi);
-		return pss->conn ? 0 : -1;
+		c = mws__srv_conn_open(srv, wsi);
+		mws__srv_wsi_set_conn(wsi, c);
+		return c ? 0 : -1;
 
 	case LWS_CALLBACK_RECEIVE:
 		srv = mws__srv_of(wsi);
-		if (!srv || !pss || !pss->conn)
+		if (!srv || !(c = mws__srv_wsi_conn(wsi)))
 			return 0;
-		pss->conn->rx_seen = 1; /* a pong may be owed: see mws__srv_kick */
-		return mws__srv_receive(srv, pss->conn, in, len);
+		c->rx_seen = 1; /* a pong may be owed: see mws__srv_kick */
+		return mws__srv_receive(srv, c, in, len);
 
 	case LWS_CALLBACK_RECEIVE_PONG:
 		srv = mws__srv_of(wsi);
-		if (srv && pss && pss->conn)
-			mws__srv_pong(srv, pss->conn, in, len);
+		if (srv && (c = mws__srv_wsi_conn(wsi)))
+			mws__srv_pong(srv, c, in, len);
 		return 0;
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		srv = mws__srv_of(wsi);
-		if (!srv || !pss || !pss->conn)
+		if (!srv || !(c = mws__srv_wsi_conn(wsi)))
 			return -1;
-		pss->conn->rx_seen = 0; /* libwebsockets wrote any pong it owed before this */
+		c->rx_seen = 0; /* libwebsockets wrote any pong it owed before this */
 		/* and turned POLLOUT off: asked again only through a change we
 		 * are told of (mws__srv_kick) */
-		pss->conn->pollout_idle = (unsigned char)ctx->pollfd_watch;
-		return mws__srv_writeable(srv, pss->conn);
+		c->pollout_idle = (unsigned char)ctx->pollfd_watch;
+		return mws__srv_writeable(srv, c);
 
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-		if (mws__srv_of(wsi) && pss && pss->conn) {
-			mws__srv_conn *c = pss->conn;
+		if (mws__srv_of(wsi) && (c = mws__srv_wsi_conn(wsi))) {
 			const unsigned char *b = in;
 			if (len >= 2) {
 				c->peer_code = b[0] << 8 | b[1];
@@ -148,9 +149,8 @@ static int mws__srv_callback(struct lws *wsi, enum lws_callback_reasons reason, 
 
 	case LWS_CALLBACK_CLOSED:
 		srv = mws__srv_of(wsi);
-		if (pss && pss->conn) {
-			mws__srv_conn *c = pss->conn;
-			pss->conn = NULL;
+		if ((c = mws__srv_wsi_conn(wsi))) {
+			mws__srv_wsi_set_conn(wsi, NULL);
 			if (!c->peer_code) { /* libwebsockets refused a frame: 1002, 1007 */
 				char own[124];
 				c->own_code = mws__ws_own_close(wsi, own, sizeof own);
@@ -309,8 +309,8 @@ static int mws__srv_listen_callback(struct lws *wsi, enum lws_callback_reasons r
  * one send() (lws_issue_raw in lib/core-net/output.c), so a 512-byte
  * receive buffer cut every write to 532 bytes. */
 static const struct lws_protocols mws__server_protocols[] = {
-	{"mws-server", mws__srv_callback, sizeof(mws__srv_pss), 0, 0, NULL, MWS__SRV_WRITE_MAX},
-	{MWS__SUBPROTOCOL, mws__srv_callback, sizeof(mws__srv_pss), 0, 0, NULL, MWS__SRV_WRITE_MAX},
+	{"mws-server", mws__srv_callback, 0, 0, 0, NULL, MWS__SRV_WRITE_MAX},
+	{MWS__SUBPROTOCOL, mws__srv_callback, 0, 0, 0, NULL, MWS__SRV_WRITE_MAX},
 	{MWS__SRV_LISTEN_PROTOCOL, mws__srv_listen_callback, 0, 0, 0, NULL, 0},
 	{MWS__SRV_HEAD_PROTOCOL, mws__srv_head_callback, 0, 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0}};

@@ -53,6 +53,35 @@ static inline int raw_ws_open(const char *src, int port, int *status)
 	return fd;
 }
 
+/* A recording server on a new context (cfg NULL: defaults; echo: every
+ * message back) and a raw client upgraded to it, returned once the server
+ * saw it connect. raw_session_end() closes and frees all of it. */
+typedef struct raw_session {
+	mws_ctx *ctx;
+	mws_server *srv;
+	int fd;
+} raw_session;
+
+static inline raw_session raw_session_start(rec *r, int echo, mws_server_config *cfg)
+{
+	raw_session s;
+	s.ctx = rec_ctx(r);
+	r->echo = echo;
+	s.srv = rec_server(s.ctx, cfg, r);
+	int status = 0;
+	s.fd = raw_ws_open(NULL, mws_server_port(s.srv), &status);
+	cr_assert_geq(s.fd, 0, "upgrade failed (status %d)", status);
+	cr_assert(wait_at_least(&r->connects, 1, 5000), "never connected");
+	return s;
+}
+
+static inline void raw_session_end(raw_session *s)
+{
+	close(s->fd);
+	mws_server_free(s->srv);
+	mws_ctx_free(s->ctx);
+}
+
 /* Frames `len` bytes into `out` (room for len + 14): FIN, `opcode`, masked
  * with a fixed key unless `masked` is 0. Returns the frame's length. */
 static inline size_t raw_ws_frame(unsigned char *out, int opcode, const void *data, size_t len,
@@ -178,6 +207,30 @@ static inline int raw_ws_read_close(int fd, char *reason, size_t cap, int timeou
 		}
 		return n >= 2 ? (b[0] << 8 | b[1]) : 1005;
 	}
+}
+
+/* An echo server gets `frames` (a ping before or inside a message) in one
+ * write, after `warm` echoed messages (from then on the socket is quiet and
+ * each echo is written at once): the pong must come back first, then the
+ * echo `want`. */
+static inline void raw_expect_pong_then_echo(const unsigned char *frames, size_t n,
+                                             const char *want, int warm)
+{
+	rec r;
+	raw_session t = raw_session_start(&r, 1, NULL);
+	char buf[64];
+	size_t len = 0;
+	for (int i = 0; i < warm; i++) {
+		cr_assert_eq(raw_ws_send(t.fd, 0x1, "warm", 4, 1), 0);
+		cr_assert_eq(raw_ws_read_frame(t.fd, buf, sizeof buf, &len, NULL, 5000), 0x1);
+	}
+	cr_assert_eq(write_all(t.fd, frames, n), 0);
+	cr_assert_eq(raw_ws_read_frame(t.fd, buf, sizeof buf, &len, NULL, 5000), 0xA,
+	             "the pong comes first");
+	cr_assert_eq(raw_ws_read_frame(t.fd, buf, sizeof buf - 1, &len, NULL, 5000), 0x1);
+	buf[len] = '\0';
+	cr_expect_str_eq(buf, want);
+	raw_session_end(&t);
 }
 
 #endif

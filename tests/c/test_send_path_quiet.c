@@ -12,32 +12,10 @@
 
 /* ---- server: our echo from on_message, a raw client ---- */
 
+/* The first echo goes at WRITEABLE; after a few the socket is quiet. */
 static void quiet_then_pong_first(const unsigned char *frames, size_t n, const char *want)
 {
-	rec r;
-	mws_ctx *ctx = rec_ctx(&r);
-	r.echo = 1;
-	mws_server *srv = rec_server(ctx, NULL, &r);
-	int status = 0;
-	int fd = raw_ws_open(NULL, mws_server_port(srv), &status);
-	cr_assert_geq(fd, 0);
-	char buf[64];
-	size_t len = 0;
-	/* The first echo goes at WRITEABLE; from then on the socket is quiet
-	 * and each echo is written at once. */
-	for (int i = 0; i < 5; i++) {
-		cr_assert_eq(raw_ws_send(fd, 0x1, "warm", 4, 1), 0);
-		cr_assert_eq(raw_ws_read_frame(fd, buf, sizeof buf, &len, NULL, 5000), 0x1);
-	}
-	cr_assert_eq(write_all(fd, frames, n), 0);
-	cr_assert_eq(raw_ws_read_frame(fd, buf, sizeof buf, &len, NULL, 5000), 0xA,
-	             "the pong comes first");
-	cr_assert_eq(raw_ws_read_frame(fd, buf, sizeof buf - 1, &len, NULL, 5000), 0x1);
-	buf[len] = '\0';
-	cr_expect_str_eq(buf, want);
-	close(fd);
-	mws_server_free(srv);
-	mws_ctx_free(ctx);
+	raw_expect_pong_then_echo(frames, n, want, 5);
 }
 
 Test(send_path_quiet, server_a_ping_before_a_message_on_a_quiet_socket_is_answered_first,

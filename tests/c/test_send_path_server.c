@@ -144,28 +144,10 @@ Test(send_path_server, a_send_from_a_callback_wakes_nothing_and_arrives, .timeou
 
 /* ---- a ping read before a message gets its pong before the echo ---- */
 
-/* Writes `frames` in one write and reads two frames back: their opcodes. */
+/* The ping in `frames` gets its pong before the echo (raw_ws.h). */
 static void pong_then_echo(const unsigned char *frames, size_t n, const char *want)
 {
-	rec r;
-	mws_ctx *ctx = rec_ctx(&r);
-	r.echo = 1;
-	mws_server *srv = rec_server(ctx, NULL, &r);
-	int status = 0;
-	int fd = raw_ws_open(NULL, mws_server_port(srv), &status);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(status, 101);
-	cr_assert_eq(write_all(fd, frames, n), 0);
-	char buf[64];
-	size_t len = 0;
-	cr_assert_eq(raw_ws_read_frame(fd, buf, sizeof buf, &len, NULL, 5000), 0xA,
-	             "the pong comes first");
-	cr_assert_eq(raw_ws_read_frame(fd, buf, sizeof buf - 1, &len, NULL, 5000), 0x1);
-	buf[len] = '\0';
-	cr_expect_str_eq(buf, want);
-	close(fd);
-	mws_server_free(srv);
-	mws_ctx_free(ctx);
+	raw_expect_pong_then_echo(frames, n, want, 0);
 }
 
 Test(send_path_server, a_ping_between_fragments_is_answered_before_the_echo, .timeout = 30)

@@ -37,24 +37,20 @@ __attribute__((visibility("default"))) ssize_t recv(int fd, void *buf, size_t le
 static int sends_for_message(size_t rx_buffer_bytes, size_t len)
 {
 	rec r;
-	mws_ctx *ctx = rec_ctx(&r);
 	mws_server_config cfg;
 	mws_server_config_init(&cfg);
 	cfg.rx_buffer_bytes = rx_buffer_bytes;
-	mws_server *srv = rec_server(ctx, &cfg, &r);
-	int fd = raw_ws_open(NULL, mws_server_port(srv), NULL);
-	cr_assert_geq(fd, 0, "upgrade failed");
-	cr_assert(wait_at_least(&r.connects, 1, 5000), "never connected");
+	raw_session t = raw_session_start(&r, 0, &cfg);
 
 	unsigned char *msg = malloc(len), *got = malloc(len);
 	cr_assert(msg && got);
 	for (size_t i = 0; i < len; i++)
 		msg[i] = (unsigned char)(i * 7);
 	atomic_store(&sends, 0);
-	cr_assert_eq(mws_server_send(srv, rec_last_id(&r), msg, len, MWS_MSG_BINARY), 0);
+	cr_assert_eq(mws_server_send(t.srv, rec_last_id(&r), msg, len, MWS_MSG_BINARY), 0);
 	size_t n = 0;
 	int fin = 0;
-	cr_assert_eq(raw_ws_read_frame(fd, got, len, &n, &fin, 5000), 2, "no binary frame");
+	cr_assert_eq(raw_ws_read_frame(t.fd, got, len, &n, &fin, 5000), 2, "no binary frame");
 	int counted = atomic_load(&sends);
 	cr_assert_geq(counted, 1, "the send() counter was not reached (not exported?)");
 	cr_assert_eq(n, len);
@@ -63,9 +59,7 @@ static int sends_for_message(size_t rx_buffer_bytes, size_t len)
 
 	free(msg);
 	free(got);
-	close(fd);
-	mws_server_free(srv);
-	mws_ctx_free(ctx);
+	raw_session_end(&t);
 	return counted;
 }
 
@@ -86,28 +80,22 @@ Test(server_io_calls, a_small_rx_buffer_does_not_cut_writes, .timeout = 30)
 static int recvs_for_message(size_t rx_buffer_bytes, size_t len)
 {
 	rec r;
-	mws_ctx *ctx = rec_ctx(&r);
 	mws_server_config cfg;
 	mws_server_config_init(&cfg);
 	cfg.rx_buffer_bytes = rx_buffer_bytes;
 	cfg.max_message_bytes = 1u << 20;
-	mws_server *srv = rec_server(ctx, &cfg, &r);
-	int fd = raw_ws_open(NULL, mws_server_port(srv), NULL);
-	cr_assert_geq(fd, 0, "upgrade failed");
-	cr_assert(wait_at_least(&r.connects, 1, 5000), "never connected");
+	raw_session t = raw_session_start(&r, 0, &cfg);
 
 	unsigned char *msg = calloc(1, len);
 	cr_assert(msg);
 	atomic_store(&recvs, 0);
-	cr_assert_eq(raw_ws_send(fd, 2, msg, len, 1), 0);
+	cr_assert_eq(raw_ws_send(t.fd, 2, msg, len, 1), 0);
 	cr_assert(wait_at_least(&r.messages, 1, 5000), "the message never arrived");
 	int counted = atomic_load(&recvs);
 	cr_assert_geq(counted, 1, "the recv() counter was not reached (not exported?)");
 
 	free(msg);
-	close(fd);
-	mws_server_free(srv);
-	mws_ctx_free(ctx);
+	raw_session_end(&t);
 	return counted;
 }
 

@@ -203,14 +203,12 @@ int mws_test_peer_start(mws_test_peer *p, const char *const argv[])
 	return err;
 }
 
-int mws_test_peer_stop(mws_test_peer *p)
+/* Waits up to timeout_ms for the child to end (SIGKILL after that), reaps
+ * it and clears p; its exit code, or -signo. */
+static int peer_reap(mws_test_peer *p, int timeout_ms)
 {
 	int status = 0;
-
-	if (!p || p->pid <= 0)
-		return 0;
-	kill(p->pid, SIGTERM);
-	if (!reap_within(p->pid, &status, MWS_TEST_PEER_STOP_TIMEOUT_MS)) {
+	if (!reap_within(p->pid, &status, timeout_ms)) {
 		kill(p->pid, SIGKILL);
 		while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
 			;
@@ -225,4 +223,19 @@ int mws_test_peer_stop(mws_test_peer *p)
 	if (WIFSIGNALED(status))
 		return -WTERMSIG(status);
 	return 0;
+}
+
+int mws_test_peer_stop(mws_test_peer *p)
+{
+	if (!p || p->pid <= 0)
+		return 0;
+	kill(p->pid, SIGTERM);
+	return peer_reap(p, MWS_TEST_PEER_STOP_TIMEOUT_MS);
+}
+
+int mws_test_peer_wait(mws_test_peer *p, int timeout_ms)
+{
+	if (!p || p->pid <= 0)
+		return 0;
+	return peer_reap(p, timeout_ms);
 }

@@ -39,6 +39,10 @@ int mws_test_peer_start(mws_test_peer *p, const char *const argv[]);
  * it (-9 means it ignored SIGTERM). A stopped or zeroed p returns 0. */
 int mws_test_peer_stop(mws_test_peer *p);
 
+/* Waits up to timeout_ms for the child to exit by itself (a shutdown
+ * already asked for), then SIGKILL; reaps it. Returns as _stop() does. */
+int mws_test_peer_wait(mws_test_peer *p, int timeout_ms);
+
 /* Calls cond(arg) until it returns true or timeout_ms passes, in short
  * steps. Returns the last result of cond. For polling a condition, never
  * for sleeping "long enough". */

@@ -87,6 +87,9 @@ static const cli_flag serve_flags[] = {
 	 "retry-after hints spread uniformly over this window"},
 	{"shutdown-deadline", "MS", CLI_INT, &o.shutdown_deadline_ms, CLI_MS, NULL,
 	 "wait this long for close handshakes, then drop the rest"},
+	{"shutdown-release-port", NULL, CLI_BOOL, &o.cfg.release_port_on_shutdown, 0, 0, NULL,
+	 "close the listening socket when the shutdown begins, so a successor can\n"
+	 "listen on the port while this server drains"},
 	{"tick", "MS", CLI_INT, &o.tick_ms, CLI_MS0, NULL,
 	 "broadcast 'tick=N' (N = 1, 2, ...) every MS to every client; 0 = none"},
 	{"summary-interval", "MS", CLI_INT, &o.summary_ms, CLI_MS0, NULL,

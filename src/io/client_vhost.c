@@ -62,6 +62,28 @@ static int mws__client_append_headers(struct mws_client *c, struct lws *wsi, voi
 	return 0;
 }
 
+/* A piece of a message read. The next WRITEABLE proves no pong owed
+ * (rx_seen off): asked now, it comes while the application reads this
+ * message, so that its answer may be written at once, one trip round the
+ * poll loop sooner (or taken from the ring by it, unwoken). Not needed
+ * while the socket is quiet (pollout_idle: no pong owed), where an answer
+ * from on_message is written at once; asked after the message then, if
+ * on_message sent nothing. */
+static int mws__client_on_receive(struct mws_client *c, struct lws *wsi, const void *in,
+                                  size_t len)
+{
+	int ask = !c->rx_seen && !c->url.tls && !c->v1.managed;
+	int quiet = c->pollout_idle;
+	uint64_t taken0 = c->taken;
+	if (ask && !quiet)
+		mws__client_want_writable(c, wsi);
+	c->rx_seen = 1; /* a pong may be owed: see mws__client_kick */
+	int rc = mws__client_receive(c, wsi, in, len);
+	if (ask && quiet && c->taken == taken0 && c->wsi == wsi && c->state == MWS_STATE_CONNECTED)
+		mws__client_want_writable(c, wsi);
+	return rc;
+}
+
 static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reason,
                                 void *user, void *in, size_t len)
 {
@@ -121,26 +143,7 @@ static int mws__client_callback(struct lws *wsi, enum lws_callback_reasons reaso
 		c = mws__client_of(wsi);
 		if (!c)
 			return 0; /* detached: its close is under way */
-		{
-			/* The next WRITEABLE proves no pong owed (rx_seen off): asked
-			 * now, it comes while the application reads this message, so
-			 * that its answer may be written at once, one trip round the
-			 * poll loop sooner (or taken from the ring by it, unwoken).
-			 * Not needed while the socket is quiet (pollout_idle: no pong
-			 * owed), where an answer from on_message is written at once;
-			 * asked after the message then, if on_message sent nothing. */
-			int ask = !c->rx_seen && !c->url.tls && !c->v1.managed;
-			int quiet = c->pollout_idle;
-			uint64_t taken0 = c->taken;
-			if (ask && !quiet)
-				mws__client_want_writable(c, wsi);
-			c->rx_seen = 1; /* a pong may be owed: see mws__client_kick */
-			int rc = mws__client_receive(c, wsi, in, len);
-			if (ask && quiet && c->taken == taken0 && c->wsi == wsi &&
-			    c->state == MWS_STATE_CONNECTED)
-				mws__client_want_writable(c, wsi);
-			return rc;
-		}
+		return mws__client_on_receive(c, wsi, in, len);
 
 	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
 		c = mws__client_of(wsi);

@@ -60,6 +60,11 @@ def main() -> int:
                  "blocking socket, one pre-masked frame written, exactly the answer read, no "
                  "parser): the least any client can take against that echo server. If the floor "
                  "is above 0.65x the best peer, no client meets that goal against that server")
+    notes.append("floor-server (ws client) and floor → floor-server: the echo server's probe "
+                 "(bench/echo_floor.c: blocking exact reads, the frame unmasked and sent back "
+                 "with one send(), none of a real server's checks): the least any server can "
+                 "take for the ws client, and for the floor probe (the kernel's share). If the "
+                 "ws client against it is above 0.65x the best peer, no server meets that goal")
     res = {"meta": {"date": stamp, "quick": args.quick, "machine": platform.node(),
                     "cpus": os.cpu_count(), "server_cpu": procs.SERVER_CPU,
                     "client_cpu": procs.CLIENT_CPU, "runs": p["runs"], "note": args.note,

@@ -126,9 +126,11 @@ def server_rtt(servers: List[str], client: str, count: int, size: int, runs: int
                log) -> Dict[str, dict]:
     """Round trip of one client (ws) against each echo server; and of the
     floor probe against the same server (row "floor → SERVER", a reference:
-    the least any client can take against that server)."""
+    the least any client can take against that server). Last, both against
+    the floor server (rows "floor-server" and "floor → floor-server"): the
+    least any server can take for that client, and the kernel's own share."""
     out: Dict[str, dict] = {}
-    for server in servers:
+    for server in servers + [peers.FLOOR_SERVER]:
         res = rtt([client, peers.FLOOR], server, count, size, runs, lambda s: None)
         for key, v in res.items():
             name = server if key.split("/")[0] == client else "%s → %s" % (peers.FLOOR, server)

@@ -16,6 +16,7 @@ SERVER_BENCH = os.path.join(BUILD, "bench", "server_bench")
 STORM_BENCH = os.path.join(BUILD, "bench", "storm_bench")
 IDLE_BENCH = os.path.join(BUILD, "bench", "idle_bench")
 RTT_FLOOR = os.path.join(BUILD, "bench", "rtt_floor")
+ECHO_FLOOR = os.path.join(BUILD, "bench", "echo_floor")
 MWS = os.path.join(BUILD, "tools", "mws")
 
 # The libraries compared. "managedws" is ours (C); the binding clients are
@@ -31,6 +32,10 @@ BINDINGS = ["managedws-python", "managedws-python-batch", "managedws-node"]
 # peer"): bench/rtt_floor.c, a blocking socket writing one pre-masked frame
 # and reading exactly the answer. No client can be faster against a server.
 FLOOR = "floor"
+# Its counterpart among the echo servers, also a reference row, not a peer:
+# bench/echo_floor.c, blocking exact reads, the frame unmasked and sent back
+# with one send(). No server can answer a given client faster.
+FLOOR_SERVER = "floor-server"
 # The idle-memory figure also measures our server holding mws.v1 sessions
 # (held by our own clients, bench/idle_bench.c).
 OURS_V1 = "managedws/mws.v1"
@@ -87,6 +92,8 @@ def server_cmd(name: str, mode: str, fd_limit: int = 4096, port: int = 0,
         return (cmd + (["--accept-log"] if accept_log else []) +
                 (["--release-port"] if release_port else []))
     peer_mode = "sink" if mode == "sink" else "echo"
+    if name == FLOOR_SERVER and mode == "echo":
+        return [ECHO_FLOOR]
     if name == "ws":
         return ["node", os.path.join(NODE_DIR, "server.mjs"), peer_mode]
     if name == "gorilla":

@@ -57,7 +57,7 @@ def _floor_rows(label: str, rows: Dict[str, dict]) -> List[str]:
     best = _best_peer(med, False)
     out = []
     for k in sorted(med):
-        if k.split("/")[0].split(" ")[0] == peers.FLOOR and best:
+        if k.split("/")[0].split(" ")[0] in (peers.FLOOR, peers.FLOOR_SERVER) and best:
             out.append("| floor (a probe, not a peer): %s p50 | %s µs (%s) | %s µs (%s) "
                        "| %.2f× |" % (label, _fmt(med[k], "µs"), k, _fmt(med[best], "µs"), best,
                                       med[k] / med[best]))

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "managedws.h"
@@ -97,6 +98,15 @@ static int wait_received(bench *b, long n)
 	return wait_count(b, &b->received, n);
 }
 
+/* The process's CPU time so far, user and system, every thread. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -158,7 +168,7 @@ int main(int argc, char **argv)
 	int rc = 0;
 
 	if (!strcmp(mode, "throughput")) {
-		double t0 = now_s();
+		double t0 = now_s(), c0 = cpu_s();
 		long refused = 0;
 		for (long i = 0; i < count; i++) {
 			/* A full queue is the library pushing back: wait for room. */
@@ -170,11 +180,11 @@ int main(int argc, char **argv)
 		while (mws_client_send(c, "__sync", 6, MWS_MSG_TEXT) == MWS_EQUEUEFULL)
 			nanosleep(&(struct timespec){0, 20000}, NULL);
 		rc = wait_count(&b, &b.texts, 1);
-		double secs = now_s() - t0;
+		double secs = now_s() - t0, cpu = cpu_s() - c0;
 		printf("{\"client\":\"%s\",\"mode\":\"throughput\",\"msgs\":%ld,"
-		       "\"size\":%zu,\"seconds\":%.6f,\"msg_per_s\":%.1f,\"queue_full_waits\":%ld,"
-		       "\"sink_count\":%ld}\n",
-		       name, count, size, secs, count / secs, refused, atol(b.reply));
+		       "\"size\":%zu,\"seconds\":%.6f,\"msg_per_s\":%.1f,\"cpu_s\":%.6f,"
+		       "\"queue_full_waits\":%ld,\"sink_count\":%ld}\n",
+		       name, count, size, secs, count / secs, cpu, refused, atol(b.reply));
 	} else if (!strcmp(mode, "rtt") || !strcmp(mode, "rtt_cb")) {
 		double *rtt = malloc(sizeof *rtt * (size_t)count);
 		if (!strcmp(mode, "rtt")) {

@@ -46,14 +46,26 @@ def warm_up(url: str, server: str, size: int, count: int, log) -> None:
         log("  ERROR warm-up of the %s sink %d B: %s" % (server, size, e))
 
 
-def sink_rate(name: str, url: str, n: int, size: int) -> float:
+def sink_rate(name: str, url: str, n: int, size: int, server_pid: int = 0) -> dict:
     """One throughput run; a client that reports the sink's answer (the
-    count the server received on its connection) must have delivered all."""
+    count the server received on its connection) must have delivered all.
+    Also the client's own CPU per message (each client reports its process
+    CPU over its timed window) and how busy the sink was meanwhile (its CPU
+    over the window; at about 100 % the sink, not the client, set the pace)."""
+    busy0 = procs.cpu_seconds(server_pid) if server_pid else None
     r = client_json(name, url, "throughput", n, size)
+    busy = procs.cpu_seconds(server_pid) - busy0 if server_pid else None
     counted = r.get("counted", r.get("sink_count"))  # peers' name, client_bench's
     if counted is not None and int(counted) != n:
         raise RuntimeError("the sink counted %s of %d messages" % (counted, n))
-    return r["msg_per_s"]
+    out = {"msg_per_s": r["msg_per_s"]}
+    if r.get("cpu_s") is not None:
+        out["cpu_us_per_msg"] = r["cpu_s"] * 1e6 / n
+    if busy is not None and r.get("seconds"):
+        # The client process's start and end fall outside its window: the
+        # sink's CPU then is its warm-up's tail and the close, counted here.
+        out["sink_busy"] = busy / r["seconds"]
+    return out
 
 
 def throughput(clients: List[str], server: str, size: int, count: int, runs: int,
@@ -67,16 +79,28 @@ def throughput(clients: List[str], server: str, size: int, count: int, runs: int
         for name in clients:
             # websockets is an order of magnitude slower: fewer messages.
             n = max(1000, count // 5) if name == "websockets" else count
-            values = []
+            values, cpu, busy = [], [], []
             for _ in range(runs):
                 try:
-                    values.append(sink_rate(name, url, n, size))
+                    r = sink_rate(name, url, n, size, p.pid)
                 except Exception as e:  # reported, not hidden
                     log("  ERROR %s -> %s sink %d B: %s" % (name, server, size, e))
+                    continue
+                values.append(r["msg_per_s"])
+                if "cpu_us_per_msg" in r:
+                    cpu.append(r["cpu_us_per_msg"])
+                if "sink_busy" in r:
+                    busy.append(r["sink_busy"])
             if values:
                 out[name] = summary(values)
-                log("  %-17s -> %-10s sink %5d B: %10.0f msg/s (runs %s)" % (
-                    name, server, size, out[name]["median"], [round(v) for v in values]))
+                if len(cpu) == len(values):
+                    out[name]["cpu_us_per_msg"] = summary(cpu)
+                if len(busy) == len(values):
+                    out[name]["sink_busy"] = summary(busy)
+                log("  %-17s -> %-10s sink %5d B: %10.0f msg/s (runs %s)%s%s" % (
+                    name, server, size, out[name]["median"], [round(v) for v in values],
+                    "  client CPU %.2f us/msg" % statistics.median(cpu) if cpu else "",
+                    "  sink busy %.0f %%" % (100 * statistics.median(busy)) if busy else ""))
     finally:
         procs.stop(p)
     return out

@@ -87,6 +87,15 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError("no VmRSS for %d" % pid)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) a live process used so far,
+    from /proc (clock ticks: 10 ms resolution at 100 Hz)."""
+    import os
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def raise_fd_limit() -> int:
     """Soft RLIMIT_NOFILE up to the hard limit (children inherit it)."""
     import resource
@@ -104,4 +113,4 @@ def exit_on_signal() -> None:
 
 
 __all__ = ["start", "read_line", "stop", "stop_all", "run_client", "rss_bytes",
-           "raise_fd_limit", "exit_on_signal", "SERVER_CPU", "CLIENT_CPU"]
+           "cpu_seconds", "raise_fd_limit", "exit_on_signal", "SERVER_CPU", "CLIENT_CPU"]

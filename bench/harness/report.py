@@ -91,6 +91,10 @@ def summary_table(res: dict) -> List[str]:
                 rows.append("| %s throughput %s vs %s (target ≥ %s×) | %s msg/s | %s msg/s (%s) "
                             "| **%.2f×** |" % (b, label, peer, goal, _fmt(mine, "msg/s"),
                                                _fmt(theirs, "msg/s"), peer, mine / theirs))
+    for label, r in res.get("client_tput", {}).items():
+        cpu = {k: v for k, v in r.items() if "cpu_us_per_msg" in v}
+        rows.append(_summary_row("client CPU per message " + label, "µs", cpu,
+                                 "cpu_us_per_msg", False))
     for label, r in res.get("server_sink", {}).items():
         rows.append(_summary_row("server sink " + label, "msg/s", r, None, True))
     for label, r in res.get("client_rtt", {}).items():
@@ -109,6 +113,29 @@ def summary_table(res: dict) -> List[str]:
         rows.append("| reconnect storm, %d clients: accepts/100 ms peak/mean | %.2f | – | – |" % (
             s["reconnected"], s["peak_over_mean"]))
     return out + [r for r in rows if r] + [""]
+
+
+def cpu_table(title: str, rows: Dict[str, dict]) -> List[str]:
+    """Each client's own CPU per message in a throughput figure, and how
+    busy the sink server was meanwhile (about 100 %: the sink set the pace,
+    and the msg/s compares the sink's reading more than the clients)."""
+    rows = {k: v for k, v in rows.items() if "cpu_us_per_msg" in v}
+    if not rows:
+        return []
+    med = {k: v["cpu_us_per_msg"]["median"] for k, v in rows.items()}
+    best = _best_peer(med, False)
+    out = ["### " + title, "",
+           "| | client CPU (µs/msg) | spread (min–max) | vs best peer%s | sink busy |" % (
+               " (%s)" % best if best else ""),
+           "| --- | ---: | ---: | ---: | ---: |"]
+    for name in sorted(med, key=med.get):
+        v = rows[name]["cpu_us_per_msg"]
+        busy = rows[name].get("sink_busy")
+        out.append("| %s | %.2f | %.2f–%.2f | %s | %s |" % (
+            name, v["median"], v["min"], v["max"],
+            "%.2f×" % (med[name] / med[best]) if best and med[best] else "–",
+            "%.0f %%" % (100 * busy["median"]) if busy else "–"))
+    return out + [""]
 
 
 def memory_table(levels: Dict[str, Dict[str, dict]]) -> List[str]:
@@ -168,6 +195,7 @@ def markdown(res: dict) -> str:
     for key, title in (("client_tput", "Client throughput"), ("binding_tput", "Binding throughput")):
         for label, rows in res.get(key, {}).items():
             lines += table("%s, %s" % (title, label), "msg/s", rows, None, True)
+            lines += cpu_table("%s, %s: CPU per message" % (title, label), rows)
     for label, rows in res.get("server_sink", {}).items():
         lines += table("Server sink, %s" % label, "msg/s", rows, None, True)
     for label, rows in res.get("client_rtt", {}).items():

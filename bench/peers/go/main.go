@@ -113,7 +113,7 @@ func client(url, mode string, count, size int) {
 				}
 			}
 		}()
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuSeconds()
 		for i := 0; i < count; i++ {
 			if err := c.WriteMessage(websocket.BinaryMessage, payload); err != nil {
 				fail(err)
@@ -125,9 +125,9 @@ func client(url, mode string, count, size int) {
 		if err := <-done; err != nil {
 			fail(err)
 		}
-		secs := time.Since(t0).Seconds()
-		fmt.Printf("{\"client\":\"gorilla\",\"mode\":\"throughput\",\"msgs\":%d,\"size\":%d,\"seconds\":%.6f,\"msg_per_s\":%.1f}\n",
-			count, size, secs, float64(count)/secs)
+		secs, cpu := time.Since(t0).Seconds(), cpuSeconds()-c0
+		fmt.Printf("{\"client\":\"gorilla\",\"mode\":\"throughput\",\"msgs\":%d,\"size\":%d,\"seconds\":%.6f,\"msg_per_s\":%.1f,\"cpu_s\":%.6f}\n",
+			count, size, secs, float64(count)/secs, cpu)
 		return
 	}
 	rtt := make([]float64, count)
@@ -187,4 +187,14 @@ func idle(url string, n int, src string) {
 	for _, c := range conns {
 		c.Close()
 	}
+}
+
+// cpuSeconds is the process's CPU time so far, user and system, all threads.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime)
 }

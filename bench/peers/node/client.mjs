@@ -29,13 +29,15 @@ const finish = (fields) => {
 
 ws.on('open', () => {
   if (mode === 'throughput') {
-    const t0 = process.hrtime.bigint();
+    const t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      const cpu = process.cpuUsage(c0); // the whole process: every thread
+      const cpu_s = (cpu.user + cpu.system) / 1e6;
       // The sink's answer: how many of our messages it counted.
       const answer = String(data);
-      finish({ seconds: secs, msg_per_s: count / secs, counted: /^\d+$/.test(answer) ? Number(answer) : null });
+      finish({ seconds: secs, msg_per_s: count / secs, cpu_s, counted: /^\d+$/.test(answer) ? Number(answer) : null });
     });
     for (let i = 0; i < count; i++) ws.send(payload, { binary: true });
     ws.send('__sync');

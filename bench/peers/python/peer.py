@@ -85,13 +85,13 @@ async def websockets_client(url: str, mode: str, count: int, size: int) -> None:
                         return msg
                 return ""
             reader = asyncio.create_task(drain())
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(count):
                 await ws.send(payload)
             await ws.send("__sync")
             counted = await asyncio.wait_for(reader, 120)
-            secs = time.perf_counter() - t0
-            report("websockets", mode, count, size, seconds=secs, msg_per_s=count / secs,
+            secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+            report("websockets", mode, count, size, seconds=secs, msg_per_s=count / secs, cpu_s=cpu,
                    counted=sink_count(counted))
             return
         rtt = []
@@ -167,15 +167,15 @@ async def picows_client(url: str, mode: str, count: int, size: int) -> None:
 
     transport, client = await ws_connect(Client, url)
     if mode == "throughput":
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for i in range(count):
             transport.send(WSMsgType.BINARY, payload)
             if not client.writable.is_set():
                 await client.writable.wait()
         transport.send(WSMsgType.TEXT, b"__sync")
         counted = await asyncio.wait_for(done, 120)
-        secs = time.perf_counter() - t0
-        report("picows", mode, count, size, seconds=secs, msg_per_s=count / secs,
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+        report("picows", mode, count, size, seconds=secs, msg_per_s=count / secs, cpu_s=cpu,
                counted=sink_count(counted))
     else:
         client.t0 = time.perf_counter()
@@ -220,7 +220,7 @@ def managedws_client(url: str, mode: str, count: int, size: int, batch: bool = F
     client.wait_state(managedws.State.CONNECTED, timeout=10)
     try:
         if mode == "throughput":
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             if batch:
                 # An application sending in a loop, with the batch API: one
                 # call into the library per 1000 messages.
@@ -250,9 +250,9 @@ def managedws_client(url: str, mode: str, count: int, size: int, batch: bool = F
                     time.sleep(20e-6)
             if not synced.wait(120):
                 raise SystemExit("managedws: no answer to __sync")
-            secs = time.perf_counter() - t0
+            secs, cpu = time.perf_counter() - t0, time.process_time() - c0
             name = "managedws-python-batch" if batch else "managedws-python"
-            report(name, mode, count, size, seconds=secs, msg_per_s=count / secs,
+            report(name, mode, count, size, seconds=secs, msg_per_s=count / secs, cpu_s=cpu,
                    counted=state["counted"])
         elif mode == "rtt":
             for _ in range(count):

@@ -468,6 +468,19 @@ MWS_API int mws_client_send(mws_client *client, const void *data, size_t len,
 MWS_API int mws_client_send_seq(mws_client *client, const void *data, size_t len,
                                 int type, uint64_t *number);
 
+/* Waits for room in the send queue: until it has fallen to half of
+ * queue_max_messages and of queue_max_bytes (a low-water mark, as Python
+ * websockets' drain() and Node's 'drain' wait for) and a message of `len`
+ * bytes would be accepted. For a sender that met MWS_EQUEUEFULL: one wake
+ * buys many sends, where retrying on a timer costs a wake each time. 0
+ * then; MWS_ETIMEDOUT after timeout_ms (-1: no limit; 0: only looks),
+ * MWS_ECLOSED once CLOSED or closed, MWS_EFAILED in FAILED, MWS_ETOOBIG
+ * when len exceeds queue_max_bytes, MWS_EDEADLK on the I/O thread (the
+ * queue drains only after the callback returns), MWS_EINVAL. While no
+ * connection is up the queue does not drain: it waits for one. Any thread
+ * but the I/O thread; not concurrently with mws_client_free(). */
+MWS_API int mws_client_wait_room(mws_client *client, size_t len, int timeout_ms);
+
 /* The current state (mws_state). Any thread. */
 MWS_API int mws_client_state(const mws_client *client);
 

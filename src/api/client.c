@@ -100,6 +100,8 @@ static void mws__client_release(struct mws_client *c)
 	mws__client_settings_free(&c->set);
 	pthread_mutex_destroy(&c->send_lock);
 	pthread_mutex_destroy(&c->stats_lock);
+	pthread_mutex_destroy(&c->room_lock);
+	pthread_cond_destroy(&c->room_cond);
 	free(c->url_text);
 	free(c);
 }
@@ -225,6 +227,12 @@ MWS_API int mws_client_new(mws_client **out, mws_ctx *ctx, const char *url,
 	mws__msg_pool_init(&c->pool, MWS__CLIENT_POOL_BYTES);
 	pthread_mutex_init(&c->send_lock, NULL);
 	pthread_mutex_init(&c->stats_lock, NULL);
+	pthread_mutex_init(&c->room_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* a wait's deadline ignores clock steps */
+	pthread_cond_init(&c->room_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	mws__hist_init(&c->rtt_us);
 	mws__hist_init(&c->uptime_ms);
 	mws__msgq_init(&c->txq);

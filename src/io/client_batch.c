@@ -103,6 +103,7 @@ void mws__client_hand_over(struct mws_client *c, const void *data, size_t len, i
 
 void mws__client_sent_note(struct mws_client *c)
 {
+	mws__client_room_wake(c);
 	if (!c->cbs.on_sent)
 		return;
 	c->batch.sent_due = 1;

@@ -33,6 +33,8 @@ int mws__client_transition(struct mws_client *c, int event, const char *reason,
 	c->state = to;
 	atomic_store(&c->state_pub, to);
 	atomic_store(&c->attempt_pub, c->retry.attempt);
+	if (to == MWS_STATE_CLOSED || to == MWS_STATE_FAILED)
+		mws__client_room_wake(c); /* a sender waiting for room: it never comes */
 	mws__log(c->ctx, MWS_LOG_INFO, "client %s: %s -> %s (%s, code %d)", c->url_text,
 	         mws__state_name(from), mws__state_name(to), reason, close_code);
 	if (c->cbs.on_state) {

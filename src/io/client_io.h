@@ -90,6 +90,11 @@ struct mws_client {
 	mws__ready ready;
 	atomic_size_t pending_msgs;     /* accepted, not yet written */
 	atomic_uint_least64_t pending_bytes;
+	/* mws_client_wait_room(): senders asleep until the queue is at its
+	 * low-water mark (client_room.c); woken by mws__client_sent_note(). */
+	pthread_mutex_t room_lock;
+	pthread_cond_t room_cond;       /* on CLOCK_MONOTONIC */
+	atomic_int room_waiters;
 	atomic_int rx_paused;           /* mws_client_pause_rx(): wanted */
 	atomic_int corked;              /* mws_client_cork(): wakes deferred ... */
 	atomic_int cork_held;           /* ... for this many sends */
@@ -260,8 +265,16 @@ void mws__client_wake(struct mws_client *c);
 /* src/io/client_batch.c: batched hand-over to bindings */
 /* A whole message for the application: on_message now, or into the batch. */
 void mws__client_hand_over(struct mws_client *c, const void *data, size_t len, int type);
-/* Messages left the send queue: on_sent at the end of the pass. */
+/* Messages left the send queue: on_sent at the end of the pass, and
+ * senders in mws_client_wait_room() woken at the low-water mark. */
 void mws__client_sent_note(struct mws_client *c);
+
+/* src/io/client_room.c: the send queue's low-water mark */
+/* At most half of queue_max_messages and of queue_max_bytes wait. */
+int mws__client_at_low_water(struct mws_client *c);
+/* Wakes the senders waiting for room, if any, when the queue is at its
+ * low-water mark or the client has ended (CLOSED, FAILED). I/O thread. */
+void mws__client_room_wake(struct mws_client *c);
 /* Delivers what waits now (before a state change). */
 void mws__client_batch_flush(struct mws_client *c);
 /* At free: the timer cancelled, the buffers freed. */

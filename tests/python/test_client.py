@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from typing import List, Optional
 
 import pytest
 
@@ -121,6 +123,36 @@ def test_close_1008_goes_failed(make_ws_server, collector: Collector):
     with pytest.raises(managedws.Failed) as ei:
         c.wait_state(State.CONNECTED, timeout=WAIT)
     assert ei.value.close_code == 1008
+    c.close()
+
+
+def test_wait_room_after_queue_full(ws_server, collector: Collector):
+    c = managedws.Client(ws_server.url, on_message=collector.on_message,
+                         queue_max_messages=4, **FAST)
+    for i in range(4):
+        c.send("m%d" % i)  # queued: no connect yet, nothing drains
+    with pytest.raises(managedws.QueueFull):
+        c.send("m4")
+    with pytest.raises(managedws.Timeout):
+        c.wait_room(timeout=0.05)
+    with pytest.raises(managedws.MessageTooBig):
+        c.wait_room(size=(4 << 20) + 1, timeout=0)
+    woke: List[Optional[BaseException]] = []
+
+    def waiter() -> None:
+        try:
+            c.wait_room(size=2, timeout=WAIT)
+            woke.append(None)
+        except BaseException as e:  # noqa: BLE001: reported by the assert below
+            woke.append(e)
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    c.connect()  # the connection drains the queue and wakes the waiter
+    t.join(WAIT + 5)
+    assert woke == [None]
+    c.send("m4")
+    wait_until(lambda: len(collector.messages) >= 5, what="echoes")
     c.close()
 
 

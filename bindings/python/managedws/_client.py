@@ -370,6 +370,19 @@ in the FAILED state.
             return self._acked
         return max(self._acked, self.stats().acked_number)
 
+    def wait_room(self, size: int = 0, timeout: Optional[float] = None) -> None:
+        """Blocks until the send queue has fallen to half of its bounds and a
+        message of ``size`` bytes would be accepted: what to do after
+        QueueFull, rather than retrying on a timer (one wake buys many
+        sends). Timeout after ``timeout`` seconds (None: no limit); Closed /
+        Failed once the client is; Deadlock from a callback; MessageTooBig
+        when ``size`` is over queue_max_bytes. Releases the GIL while it
+        waits. While not connected it waits for a connection to drain it."""
+        if size < 0 or (timeout is not None and timeout < 0):
+            raise ValueError("size and timeout must not be negative")
+        ms = -1 if timeout is None else min(int(timeout * 1000 + 0.999), 2**31 - 1)
+        check(lib.mws_client_wait_room(self._ptr(), size, ms), "wait_room")
+
     def wait_acked(self, number: int, timeout: Optional[float] = None) -> None:
         """Blocks until the message with send ``number`` (what send() returned)
         is settled. Timeout after ``timeout`` seconds; Closed / Failed if the

@@ -139,7 +139,7 @@ int main(int argc, char **argv)
 	mws_client_config cfg;
 	mws_client_config_init(&cfg);
 	cfg.queue_max_messages = 65536;
-	cfg.queue_max_bytes = 64u << 20;
+	cfg.queue_max_bytes = 4u << 20;
 	cfg.heartbeat_mode = MWS_HEARTBEAT_OFF;
 	cfg.protocol_mode = v1 ? MWS_PROTOCOL_REQUIRE : MWS_PROTOCOL_PLAIN;
 	mws_client *c;
@@ -171,14 +171,15 @@ int main(int argc, char **argv)
 		double t0 = now_s(), c0 = cpu_s();
 		long refused = 0;
 		for (long i = 0; i < count; i++) {
-			/* A full queue is the library pushing back: wait for room. */
+			/* A full queue is the library pushing back: wait for room
+			 * (its low-water mark, half the queue). */
 			while (mws_client_send(c, payload, size, MWS_MSG_BINARY) == MWS_EQUEUEFULL) {
 				refused++;
-				nanosleep(&(struct timespec){0, 20000}, NULL);
+				mws_client_wait_room(c, size, 1000);
 			}
 		}
 		while (mws_client_send(c, "__sync", 6, MWS_MSG_TEXT) == MWS_EQUEUEFULL)
-			nanosleep(&(struct timespec){0, 20000}, NULL);
+			mws_client_wait_room(c, 6, 1000);
 		rc = wait_count(&b, &b.texts, 1);
 		double secs = now_s() - t0, cpu = cpu_s() - c0;
 		printf("{\"client\":\"%s\",\"mode\":\"throughput\",\"msgs\":%ld,"

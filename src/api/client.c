@@ -224,7 +224,7 @@ MWS_API int mws_client_new(mws_client **out, mws_ctx *ctx, const char *url,
 		return MWS_EIO;
 	}
 	c->ctx = ctx;
-	mws__msg_pool_init(&c->pool, MWS__CLIENT_POOL_BYTES);
+	mws__msg_pool_init(&c->pool, mws__client_pool_limit(c->set.queue_max_bytes));
 	pthread_mutex_init(&c->send_lock, NULL);
 	pthread_mutex_init(&c->stats_lock, NULL);
 	pthread_mutex_init(&c->room_lock, NULL);
@@ -376,6 +376,8 @@ MWS_API int mws_client_send_seq(mws_client *c, const void *data, size_t len, int
 		atomic_fetch_add_explicit(&c->queue_full, 1, memory_order_relaxed);
 		return MWS_EQUEUEFULL;
 	}
+	if (!msgs) /* nothing in flight: no burst to keep blocks for */
+		mws__msg_pool_shrink_spare(&c->pool, MWS__CLIENT_POOL_KEEP);
 	mws__msg *m = mws__msg_pool_new(&c->pool, data, len, type);
 	if (!m) {
 		pthread_mutex_unlock(&c->send_lock);

@@ -9,7 +9,10 @@
  * Threads: mws__msg_pool_put() and mws__msg_pool_trim() on the one thread
  * that consumes (the I/O thread); mws__msg_pool_new() and
  * mws__msg_pool_drop_spare() by producers, serialised by their own lock.
- * The pool holds at most `limit` bytes; past that a block is freed. */
+ * The pool holds at most `limit` bytes; past that a block is freed. Sized
+ * for a burst (what one drain of the queue hands back), it is cut back to
+ * a few blocks once the queue is empty, on each side (shrink, shrink_spare),
+ * so that a client that sent a burst does not keep it. */
 #ifndef MWS_CORE_MSG_POOL_H
 #define MWS_CORE_MSG_POOL_H
 
@@ -23,6 +26,7 @@ typedef struct mws__msg_pool {
 	atomic_size_t bytes;          /* held in returned and spare */
 	size_t limit;
 	mws__msg *spare;              /* producers' side, under their lock */
+	size_t spare_bytes;           /* of those, under the same lock */
 } mws__msg_pool;
 
 void mws__msg_pool_init(mws__msg_pool *p, size_t limit);
@@ -34,6 +38,10 @@ void mws__msg_pool_put(mws__msg_pool *p, mws__msg *m);
 /* Consumer: frees what was handed back and not yet taken (when the
  * senders have gone quiet). */
 void mws__msg_pool_trim(mws__msg_pool *p);
+/* Consumer: frees what was handed back past the first `keep` bytes. */
+void mws__msg_pool_shrink(mws__msg_pool *p, size_t keep);
+/* Producers (under their lock): frees spare blocks past `keep` bytes. */
+void mws__msg_pool_shrink_spare(mws__msg_pool *p, size_t keep);
 /* Producers (under their lock), or at teardown: frees the spare blocks. */
 void mws__msg_pool_drop_spare(mws__msg_pool *p);
 /* Teardown, no other thread left: frees everything. */

@@ -182,8 +182,15 @@ void mws__client_handshake_started(struct mws_client *c);
 void mws__client_detach_wsi(struct mws_client *c, int code, const char *reason);
 
 /* src/io/client_tx.c */
-/* The most written blocks a client keeps for its senders to fill again. */
-#define MWS__CLIENT_POOL_BYTES (64u * 1024u)
+/* Written blocks a client keeps for its senders to fill again: while it
+ * sends, what one drain of the queue hands back (half of queue_max_bytes,
+ * the low-water mark) up to MWS__CLIENT_POOL_MAX, so that a burst refills
+ * the queue without malloc (glibc trims the freed half and every page is
+ * faulted in again: 5x the page faults of 4 KiB sends, measured); once the
+ * queue is empty, MWS__CLIENT_POOL_KEEP. */
+#define MWS__CLIENT_POOL_KEEP (64u * 1024u)
+#define MWS__CLIENT_POOL_MAX (2u * 1024u * 1024u)
+size_t mws__client_pool_limit(size_t queue_max_bytes);
 /* The most one write of a client connection carries: the batch buffer's
  * size, and the protocol's tx_packet_size, so that libwebsockets 4.1.6
  * (lws_issue_raw) hands all of it to one send() rather than 4 KiB. */

@@ -45,7 +45,16 @@ static void mws__client_written(struct mws_client *c, mws__msg *m, int sent)
 		atomic_fetch_add_explicit(&c->msgs_discarded, 1, memory_order_relaxed);
 	}
 	mws__msg_pool_put(&c->pool, m); /* the sender fills it again */
+	if (!atomic_load_explicit(&c->pending_msgs, memory_order_relaxed))
+		mws__msg_pool_shrink(&c->pool, MWS__CLIENT_POOL_KEEP); /* the burst is over */
 	mws__client_sent_note(c);
+}
+
+size_t mws__client_pool_limit(size_t queue_max_bytes)
+{
+	size_t half = queue_max_bytes / 2;
+	return half < MWS__CLIENT_POOL_KEEP ? MWS__CLIENT_POOL_KEEP
+	       : half > MWS__CLIENT_POOL_MAX ? MWS__CLIENT_POOL_MAX : half;
 }
 
 void mws__client_discard_one(struct mws_client *c, mws__msg *m)

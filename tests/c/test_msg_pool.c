@@ -72,3 +72,65 @@ Test(msg_pool, refuses_a_null_payload_with_a_length)
 	mws__msg_free(m);
 	mws__msg_pool_clear(&p);
 }
+
+/* Five 1 KiB blocks handed back to a pool that holds them all. */
+static size_t put_five(mws__msg_pool *p, mws__msg *m[5])
+{
+	static unsigned char kb[1024];
+	mws__msg_pool_init(p, 1u << 20);
+	for (int i = 0; i < 5; i++)
+		cr_assert_not_null(m[i] = mws__msg_pool_new(p, kb, sizeof kb, MWS_MSG_BINARY));
+	for (int i = 0; i < 5; i++)
+		mws__msg_pool_put(p, m[i]);
+	return sizeof(mws__msg) + MWS__MSG_HEADROOM + sizeof kb;
+}
+
+Test(msg_pool, shrink_keeps_what_fits_in_keep_and_frees_the_rest)
+{
+	mws__msg_pool p;
+	mws__msg *m[5];
+	size_t one = put_five(&p, m);
+	cr_assert_eq(atomic_load(&p.bytes), 5 * one);
+	mws__msg_pool_shrink(&p, 2 * one + one / 2);
+	cr_expect_eq(atomic_load(&p.bytes), 2 * one);
+	/* The two kept are still handed out, then new blocks. */
+	mws__msg *a = mws__msg_pool_new(&p, "a", 1, MWS_MSG_TEXT);
+	cr_expect_eq(p.spare_bytes, one, "one of the two kept is still spare");
+	mws__msg *b = mws__msg_pool_new(&p, "b", 1, MWS_MSG_TEXT);
+	cr_expect_eq(p.spare_bytes, 0);
+	cr_expect_eq(atomic_load(&p.bytes), 0);
+	mws__msg_free(a);
+	mws__msg_free(b);
+	mws__msg_pool_clear(&p);
+}
+
+Test(msg_pool, shrink_below_the_pool_size_only)
+{
+	mws__msg_pool p;
+	mws__msg *m[5];
+	size_t one = put_five(&p, m);
+	mws__msg_pool_shrink(&p, 10 * one);
+	cr_expect_eq(atomic_load(&p.bytes), 5 * one, "nothing to free");
+	mws__msg_pool_shrink(&p, 0);
+	cr_expect_eq(atomic_load(&p.bytes), 0);
+	cr_expect_null(atomic_load(&p.returned));
+	mws__msg_pool_clear(&p);
+}
+
+Test(msg_pool, shrink_spare_frees_the_producers_blocks_past_keep)
+{
+	mws__msg_pool p;
+	mws__msg *m[5];
+	size_t one = put_five(&p, m);
+	/* A producer takes the whole stack with its first block. */
+	mws__msg *a = mws__msg_pool_new(&p, "a", 1, MWS_MSG_TEXT);
+	cr_assert_eq(p.spare_bytes, 4 * one);
+	mws__msg_pool_shrink_spare(&p, one);
+	cr_expect_eq(p.spare_bytes, one);
+	cr_expect_eq(atomic_load(&p.bytes), one);
+	mws__msg_pool_shrink_spare(&p, 0);
+	cr_expect_null(p.spare);
+	cr_expect_eq(atomic_load(&p.bytes), 0);
+	mws__msg_free(a);
+	mws__msg_pool_clear(&p);
+}

@@ -233,7 +233,7 @@ def managedws_client(url: str, mode: str, count: int, size: int, batch: bool = F
                         left -= len(part)
                     except managedws.QueueFull as e:
                         left -= e.accepted
-                        time.sleep(20e-6)  # the library pushing back: wait for room
+                        client.wait_room(len(payload), 1.0)  # the library pushing back
             else:
                 for _ in range(count):
                     while True:
@@ -241,13 +241,13 @@ def managedws_client(url: str, mode: str, count: int, size: int, batch: bool = F
                             client.send(payload)
                             break
                         except managedws.QueueFull:
-                            time.sleep(20e-6)  # the library pushing back: wait for room
+                            client.wait_room(len(payload), 1.0)  # the library pushing back
             while True:  # the queue may still be full: __sync waits for room too
                 try:
                     client.send("__sync")
                     break
                 except managedws.QueueFull:
-                    time.sleep(20e-6)
+                    client.wait_room(6, 1.0)
             if not synced.wait(120):
                 raise SystemExit("managedws: no answer to __sync")
             secs, cpu = time.perf_counter() - t0, time.process_time() - c0

@@ -214,7 +214,7 @@ def managedws_client(url: str, mode: str, count: int, size: int, batch: bool = F
             client_box[0].send(payload)
 
     client = managedws.Client(url, on_message=on_message, heartbeat_mode="OFF",
-                              queue_max_messages=65536, queue_max_bytes=64 << 20)
+                              queue_max_messages=65536)  # bytes: the default 4 MiB, as client_bench
     client_box.append(client)
     client.connect()
     client.wait_state(managedws.State.CONNECTED, timeout=10)

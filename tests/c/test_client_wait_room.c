@@ -109,6 +109,39 @@ Test(client_wait_room, woken_when_the_connection_drains, .timeout = 30)
 	rec_destroy(&r);
 }
 
+/* Under mws.v1 the queue falls when the server acknowledges: that wakes it too. */
+Test(client_wait_room, woken_by_mws_v1_acks, .timeout = 30)
+{
+	mws_server *srv;
+	cr_assert_eq(mws_server_new(&srv, NULL, NULL), 0);
+	cr_assert_eq(mws_server_start(srv), 0);
+	mws_client_config cfg;
+	mws_client_config_init(&cfg);
+	cfg.queue_max_messages = QUEUE_MSGS;
+	cfg.protocol_mode = MWS_PROTOCOL_REQUIRE;
+	rec r;
+	rec_init(&r);
+	mws_client *c = rec_client_on(&r, mws_server_port(srv), &cfg);
+	for (int i = 0; i < QUEUE_MSGS; i++)
+		cr_assert_eq(mws_client_send(c, "0123456789abcdef", 16, MWS_MSG_BINARY), 0);
+	waiter w = {c, 20000, 99, 0, 0};
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, wait_thread, &w), 0);
+	cr_assert(mws_test_wait_until(waiter_started, &w, 5000));
+	cr_assert_not(mws_test_wait_until(waiter_done, &w, 200), "returned with a full queue");
+	cr_assert_eq(mws_client_connect(c), 0);
+	cr_assert(mws_test_wait_until(waiter_done, &w, 15000), "not woken by the acks");
+	pthread_join(t, NULL);
+	cr_assert_eq(w.rc, 0);
+	mws_client_stats st = {sizeof st};
+	cr_assert_eq(mws_client_stats_get(c, &st), 0);
+	cr_expect_eq(st.managed, 1, "the connection speaks mws.v1");
+	cr_expect_geq(st.acked_number, QUEUE_MSGS / 2, "woken before half was acknowledged");
+	mws_client_free(c);
+	mws_server_free(srv);
+	rec_destroy(&r);
+}
+
 /* A sender asleep on a queue that will never drain is told the client ended. */
 Test(client_wait_room, ends_with_the_client, .timeout = 30)
 {

@@ -23,29 +23,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "probe_io.h"
+
 #define FLOOR_PAYLOAD_MAX (1u << 20)
-
-static int read_exact(int fd, unsigned char *p, size_t n)
-{
-	while (n) {
-		ssize_t r = recv(fd, p, n, 0);
-		if (r <= 0)
-			return -1;
-		p += r, n -= (size_t)r;
-	}
-	return 0;
-}
-
-static int send_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w <= 0)
-			return -1;
-		p += w, n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* Reads the request head and answers 101 with its Sec-WebSocket-Accept
  * (RFC 6455 4.2.2: base64 of SHA-1 of the key and the GUID). */

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe_io.h"
+
 static double now_us(void)
 {
 	struct timespec ts;
@@ -30,18 +32,6 @@ static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return x < y ? -1 : x > y;
-}
-
-/* Reads exactly n bytes; -1 on error, timeout (SO_RCVTIMEO) or EOF. */
-static int read_exact(int fd, unsigned char *p, size_t n)
-{
-	while (n) {
-		ssize_t r = recv(fd, p, n, 0);
-		if (r <= 0)
-			return -1;
-		p += r, n -= (size_t)r;
-	}
-	return 0;
 }
 
 /* ws://127.0.0.1:PORT/PATH -> a connected socket after the 101, or -1. */

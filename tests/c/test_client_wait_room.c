@@ -59,6 +59,17 @@ static bool waiter_started(void *arg)
 	return __atomic_load_n(&((waiter *)arg)->started, __ATOMIC_SEQ_CST);
 }
 
+/* A thread in mws_client_wait_room() on c's full queue, checked asleep. */
+static pthread_t start_waiter(waiter *w, mws_client *c, int timeout_ms)
+{
+	*w = (waiter){c, timeout_ms, 99, 0, 0};
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, wait_thread, w), 0);
+	cr_assert(mws_test_wait_until(waiter_started, w, 5000));
+	cr_assert_not(mws_test_wait_until(waiter_done, w, 200), "returned with a full queue");
+	return t;
+}
+
 Test(client_wait_room, bad_arguments)
 {
 	rec r;
@@ -92,12 +103,8 @@ Test(client_wait_room, woken_when_the_connection_drains, .timeout = 30)
 	rec_init(&r);
 	mws_client *c = offline_client(&r, peer.port, QUEUE_MSGS);
 	cr_assert_eq(mws_client_send(c, "x", 1, MWS_MSG_BINARY), MWS_EQUEUEFULL);
-	waiter w = {c, 20000, 99, 0, 0};
-	pthread_t t;
-	cr_assert_eq(pthread_create(&t, NULL, wait_thread, &w), 0);
-	cr_assert(mws_test_wait_until(waiter_started, &w, 5000));
-	/* Still asleep: nothing has drained. */
-	cr_assert_not(mws_test_wait_until(waiter_done, &w, 200), "returned with a full queue");
+	waiter w;
+	pthread_t t = start_waiter(&w, c, 20000);
 	cr_assert_eq(mws_client_connect(c), 0);
 	cr_assert(mws_test_wait_until(waiter_done, &w, 15000), "not woken by the drain");
 	pthread_join(t, NULL);
@@ -124,11 +131,8 @@ Test(client_wait_room, woken_by_mws_v1_acks, .timeout = 30)
 	mws_client *c = rec_client_on(&r, mws_server_port(srv), &cfg);
 	for (int i = 0; i < QUEUE_MSGS; i++)
 		cr_assert_eq(mws_client_send(c, "0123456789abcdef", 16, MWS_MSG_BINARY), 0);
-	waiter w = {c, 20000, 99, 0, 0};
-	pthread_t t;
-	cr_assert_eq(pthread_create(&t, NULL, wait_thread, &w), 0);
-	cr_assert(mws_test_wait_until(waiter_started, &w, 5000));
-	cr_assert_not(mws_test_wait_until(waiter_done, &w, 200), "returned with a full queue");
+	waiter w;
+	pthread_t t = start_waiter(&w, c, 20000);
 	cr_assert_eq(mws_client_connect(c), 0);
 	cr_assert(mws_test_wait_until(waiter_done, &w, 15000), "not woken by the acks");
 	pthread_join(t, NULL);
@@ -148,11 +152,8 @@ Test(client_wait_room, ends_with_the_client, .timeout = 30)
 	rec r;
 	rec_init(&r);
 	mws_client *c = offline_client(&r, 9, QUEUE_MSGS);
-	waiter w = {c, -1, 99, 0, 0};
-	pthread_t t;
-	cr_assert_eq(pthread_create(&t, NULL, wait_thread, &w), 0);
-	cr_assert(mws_test_wait_until(waiter_started, &w, 5000));
-	cr_assert_not(mws_test_wait_until(waiter_done, &w, 200), "returned with a full queue");
+	waiter w;
+	pthread_t t = start_waiter(&w, c, -1);
 	cr_assert_eq(mws_client_close(c, 0, NULL), 0);
 	cr_assert(mws_test_wait_until(waiter_done, &w, 10000), "no limit, and not woken by close");
 	pthread_join(t, NULL);

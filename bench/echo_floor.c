@@ -32,15 +32,8 @@
 static int handshake(int fd)
 {
 	char head[4096];
-	size_t got = 0;
-	while (got + 1 < sizeof head) { /* byte by byte: no frame taken with it */
-		if (read_exact(fd, (unsigned char *)head + got, 1))
-			return -1;
-		got++;
-		if (got >= 4 && !memcmp(head + got - 4, "\r\n\r\n", 4))
-			break;
-	}
-	head[got] = 0;
+	if (read_head(fd, head, sizeof head))
+		return -1;
 	const char *k = strcasestr(head, "\r\nSec-WebSocket-Key:");
 	if (!k)
 		return -1;

@@ -4,6 +4,7 @@
 #define MWS_BENCH_PROBE_IO_H
 
 #include <stddef.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -28,6 +29,23 @@ static inline int send_all(int fd, const unsigned char *p, size_t n)
 			return -1;
 		p += w, n -= (size_t)w;
 	}
+	return 0;
+}
+
+/* An HTTP head, byte by byte up to its blank line (so nothing of the
+ * first frame is taken with it), NUL-terminated in head[cap]; -1 when the
+ * socket fails first. A head longer than cap - 1 is cut there. */
+static inline int read_head(int fd, char *head, size_t cap)
+{
+	size_t got = 0;
+	while (got + 1 < cap) {
+		if (read_exact(fd, (unsigned char *)head + got, 1))
+			return -1;
+		got++;
+		if (got >= 4 && !memcmp(head + got - 4, "\r\n\r\n", 4))
+			break;
+	}
+	head[got] = 0;
 	return 0;
 }
 

@@ -61,17 +61,8 @@ static int open_ws(const char *url)
 	                 path, host, port);
 	if (send(fd, req, (size_t)n, 0) != n)
 		return -1;
-	/* Byte by byte up to the blank line: nothing of the first frame is
-	 * taken with the head (the server sends none before ours anyway). */
-	size_t got = 0;
-	while (got + 1 < sizeof head) {
-		if (read_exact(fd, (unsigned char *)head + got, 1))
-			return -1;
-		got++;
-		if (got >= 4 && !memcmp(head + got - 4, "\r\n\r\n", 4))
-			break;
-	}
-	head[got] = 0;
+	if (read_head(fd, head, sizeof head))
+		return -1;
 	if (strncmp(head, "HTTP/1.1 101", 12)) {
 		fprintf(stderr, "rtt_floor: no 101: %.40s\n", head);
 		return -1;

@@ -101,6 +101,8 @@ export interface ClientOptions {
   ackEvery?: number;
   /** ... or this long after the first unacknowledged one (50) */
   ackDelayMs?: number;
+  /** Source IP address every connection leaves from ("127.0.0.2"); an IP literal, else TypeError. Default: the system picks. */
+  localAddress?: string;
 
   // JavaScript-only
   /** false = noOfflineQueue */
@@ -405,6 +407,18 @@ export interface ServerOptions {
   sessionMaxMessages?: number;
   /** mws.v1 sessions in Redis ("redis://127.0.0.1:6379/0"), shared by every server using it. */
   sessionStore?: string;
+  /**
+   * Each connection's receive buffer in libwebsockets: the most one read
+   * takes (up to 64 KiB). 0: 512; else 128..1048576 (RangeError otherwise).
+   * 4096 reads big messages with fewer calls at 3.5 KiB more per connection.
+   */
+  rxBufferBytes?: number;
+  /**
+   * true: the listening socket closes when shutdown() begins, so a successor
+   * can listen on the port while this server drains (connects to it are
+   * refused meanwhile). Default false: the port answers 503 until the drain ends.
+   */
+  releasePortOnShutdown?: boolean;
   // JavaScript-only
   startClosed?: boolean;
   binaryType?: BinaryType;

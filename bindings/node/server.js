@@ -16,6 +16,7 @@ const SERVER_OPTIONS = {
   jsonAllowInvalid: 'boolean', maxHandshakesPerAddress: 'int',
   protocolMode: 'protocolMode', sessionTtlMs: 'int', maxSessions: 'int', sessionMaxBytes: 'int',
   sessionMaxMessages: 'int', sessionStore: 'string',
+  rxBufferBytes: 'rxBuffer', releasePortOnShutdown: 'strictBoolean',
 };
 const SERVER_JS_OPTIONS = new Set(['startClosed', 'binaryType', 'captureHeaders', 'auth']);
 const DISCONNECT_WHY = Object.freeze([undefined, 'peer_closed', 'reaped', 'too_big', 'shutdown', 'server_closed', 'error', 'invalid_message',

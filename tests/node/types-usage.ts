@@ -83,6 +83,8 @@ void v1.flush().then(() => console.log(v1.stats().ackedNumber, v1.stats().lostRe
 server.on('suspended', (conn) => console.log(conn?.suspended));
 server.on('resumed', (conn) => console.log(conn?.id, server.stats().sessionsResumed));
 new ManagedWebSocketServer({ protocolMode: 'plain', sessionTtlMs: 1000, maxSessions: 10, sessionMaxBytes: 1 << 20, sessionMaxMessages: 100 });
+new ManagedWebSocketServer({ rxBufferBytes: 4096, releasePortOnShutdown: true });
+new ManagedWebSocket('ws://127.0.0.1:8080/', { localAddress: '127.0.0.2' });
 // @ts-expect-error: protocolMode is 'offer' | 'require' | 'plain'
 new ManagedWebSocket('ws://x/', { protocolMode: 'sometimes' });
 

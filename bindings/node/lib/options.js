@@ -2,6 +2,8 @@
 // The options of ManagedWebSocket and ManagedWebSocketServer: names, aliases
 // from reconnecting-websocket, and values checked with the name the user wrote.
 
+const { isIP } = require('node:net');
+
 const JITTER = Object.freeze({ full: 1, equal: 2, decorrelated: 3, proportional: 4, none: 5 });
 const HEARTBEAT = Object.freeze({ ping: 1, json: 2, off: 3 });
 const CLOSE_ACTION = Object.freeze({ default: 0, reconnect: 1, restart: 2, fail: 3, close: 4 });
@@ -20,6 +22,7 @@ const CLIENT_OPTIONS = {
   caFile: 'string', insecure: 'boolean', closeRules: 'closeRules', randomSeed: 'seed',
   noReconnect: 'boolean', noOfflineQueue: 'boolean', holdQueueOnConnect: 'boolean', backoffFactor: 'factor',
   protocolMode: 'protocolMode', sessionLostMode: 'sessionLostMode', ackEvery: 'int', ackDelayMs: 'int',
+  localAddress: 'ipAddress',
 };
 // reconnecting-websocket's names, accepted as aliases (see README).
 // maxRetries is translated by clientOptions().
@@ -34,6 +37,9 @@ const RWS_ALIASES = {
 // Options whose value is a count of milliseconds (or a count): fractions are
 // rounded, as setTimeout would; Infinity is not a count.
 const INT_MAX = 2 ** 31 - 1;
+// mws_server_config.rx_buffer_bytes: 0 is the default (512), else this range.
+const RX_BUFFER_MIN = 128;
+const RX_BUFFER_MAX = 1048576;
 const JS_OPTIONS = new Set(['binaryType', 'startClosed', 'protocols', 'protocol', 'credentials', 'maxRetries',
   'offlineQueue', 'onOpen',
   // accepted from reconnecting-websocket and ignored: they have no meaning here
@@ -102,6 +108,30 @@ function optionValue(kind, value, name) {
     case 'origins': return [...value].map(String);
     case 'seed': return typeof value === 'bigint' ? Number(value) : value;
     case 'boolean': return !!value;
+    // Options added since: a boolean, not any value made one ('false' is
+    // not false).
+    case 'strictBoolean':
+      if (typeof value !== 'boolean') {
+        throw new TypeError(`managedws: option ${name} must be a boolean, got ${typeof value}`);
+      }
+      return value;
+    case 'rxBuffer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) {
+        throw new TypeError(`managedws: option ${name} must be an integer, got ${typeof value === 'number' ? value : typeof value}`);
+      }
+      if (value !== 0 && (value < RX_BUFFER_MIN || value > RX_BUFFER_MAX)) {
+        throw new RangeError(`managedws: option ${name} must be 0 (the default, 512) or from ${RX_BUFFER_MIN} to ${RX_BUFFER_MAX}, got ${value}`);
+      }
+      return value;
+    case 'ipAddress':
+      // The C library takes an IP literal only (no name lookups).
+      if (typeof value !== 'string') {
+        throw new TypeError(`managedws: option ${name} must be a string, got ${typeof value}`);
+      }
+      if (!isIP(value)) {
+        throw new TypeError(`managedws: option ${name} must be an IP address ("127.0.0.2"), got ${JSON.stringify(value)}`);
+      }
+      return value;
     default: return value;
   }
 }

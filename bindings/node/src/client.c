@@ -237,6 +237,7 @@ static const mws_node_opt mws__client_opts[] = {
 	OPT("sessionLostMode", INT, session_lost_mode),
 	OPT("ackEvery", INT, ack_every),
 	OPT("ackDelayMs", INT, ack_delay_ms),
+	OPT("localAddress", STRING, local_address),
 };
 #undef OPT
 #define N_OPTS (sizeof mws__client_opts / sizeof *mws__client_opts)

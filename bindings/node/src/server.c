@@ -231,6 +231,8 @@ static const mws_node_opt mws__server_opts[] = {
 	OPT("sessionMaxBytes", SIZE, session_max_bytes),
 	OPT("sessionMaxMessages", INT, session_max_messages),
 	OPT("sessionStore", STRING, session_store_url),
+	OPT("rxBufferBytes", SIZE, rx_buffer_bytes),
+	OPT("releasePortOnShutdown", BOOL, release_port_on_shutdown),
 };
 #undef OPT
 #define N_OPTS (sizeof mws__server_opts / sizeof *mws__server_opts)

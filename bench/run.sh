@@ -14,7 +14,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 venv=${BENCH_VENV:-$here/.venv}
 if [ ! -x "$venv/bin/python" ] || [ ! -x "$here/../build/bench/gorilla_peer" ] ||
-	[ ! -d "$here/peers/node/node_modules/ws" ] || [ ! -x "$here/../build/bench/server_bench" ] || [ ! -x "$here/../build/bench/idle_bench" ] || [ ! -x "$here/../build/bench/rtt_floor" ]; then
+	[ ! -d "$here/peers/node/node_modules/ws" ] || [ ! -x "$here/../build/bench/server_bench" ] || [ ! -x "$here/../build/bench/idle_bench" ] || [ ! -x "$here/../build/bench/rtt_floor" ] || [ ! -x "$here/../build/bench/echo_floor" ]; then
 	"$here/setup.sh"
 fi
 ulimit -n "$(ulimit -Hn)"

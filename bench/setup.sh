@@ -31,4 +31,4 @@ fi
 (cd "$here/peers/go" && "$go" build -o "$root/build/bench/gorilla_peer" .)
 
 [ -x "$root/build/tools/mws" ] && [ -f "$root/build/build.ninja" ] || "$root/scripts/build.sh" "$root/build"
-ninja -C "$root/build" client_bench server_bench storm_bench idle_bench rtt_floor mws >/dev/null
+ninja -C "$root/build" client_bench server_bench storm_bench idle_bench rtt_floor echo_floor mws >/dev/null

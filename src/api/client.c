@@ -351,13 +351,11 @@ MWS_API int mws_client_send_seq(mws_client *c, const void *data, size_t len, int
 {
 	if (!c || (!data && len) || (type != MWS_MSG_TEXT && type != MWS_MSG_BINARY))
 		return MWS_EINVAL;
-	int st = atomic_load_explicit(&c->state_pub, memory_order_relaxed);
-	if (st == MWS_STATE_CLOSED || atomic_load_explicit(&c->freeing, memory_order_relaxed) ||
-	    atomic_load(&c->closed_by_app))
-		return MWS_ECLOSED;
-	if (st == MWS_STATE_FAILED)
-		return MWS_EFAILED;
-	if (c->set.no_offline_queue && st != MWS_STATE_CONNECTED)
+	int ended = mws__client_ended(c);
+	if (ended)
+		return ended;
+	if (c->set.no_offline_queue && atomic_load_explicit(&c->state_pub, memory_order_relaxed) !=
+	                                   MWS_STATE_CONNECTED)
 		return MWS_ESTATE;
 	if (len > c->set.queue_max_bytes)
 		return MWS_ETOOBIG;

@@ -54,13 +54,11 @@ static int mws__send_many_check(const struct mws_client *c, const mws_message *m
 /* The state's answer for every message of the batch, as in send_seq. */
 static int mws__send_many_state(struct mws_client *c)
 {
-	int st = atomic_load_explicit(&c->state_pub, memory_order_relaxed);
-	if (st == MWS_STATE_CLOSED || atomic_load_explicit(&c->freeing, memory_order_relaxed) ||
-	    atomic_load(&c->closed_by_app))
-		return MWS_ECLOSED;
-	if (st == MWS_STATE_FAILED)
-		return MWS_EFAILED;
-	if (c->set.no_offline_queue && st != MWS_STATE_CONNECTED)
+	int rc = mws__client_ended(c);
+	if (rc)
+		return rc;
+	if (c->set.no_offline_queue && atomic_load_explicit(&c->state_pub, memory_order_relaxed) !=
+	                                   MWS_STATE_CONNECTED)
 		return MWS_ESTATE;
 	return 0;
 }

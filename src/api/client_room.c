@@ -6,22 +6,11 @@
 
 #include "io/client_io.h"
 
-/* Why the wait is over before it began, or 0 to go on waiting. */
-static int mws__room_verdict(struct mws_client *c)
-{
-	int st = atomic_load(&c->state_pub);
-	if (st == MWS_STATE_CLOSED || atomic_load(&c->closed_by_app) || atomic_load(&c->freeing))
-		return MWS_ECLOSED;
-	if (st == MWS_STATE_FAILED)
-		return MWS_EFAILED;
-	return 0;
-}
-
-/* Room now: at the low-water mark, and this message would be accepted. */
+/* Room now: at the low-water mark (at most half of queue_max_messages
+ * wait, so one more fits), and `len` more bytes fit. */
 static int mws__room_now(struct mws_client *c, size_t len)
 {
 	return mws__client_at_low_water(c) &&
-	       atomic_load(&c->pending_msgs) + 1 <= c->set.queue_max_messages &&
 	       atomic_load(&c->pending_bytes) + len <= c->set.queue_max_bytes;
 }
 
@@ -42,7 +31,7 @@ MWS_API int mws_client_wait_room(mws_client *c, size_t len, int timeout_ms)
 		return MWS_EINVAL;
 	if (len > c->set.queue_max_bytes)
 		return MWS_ETOOBIG;
-	int rc = mws__room_verdict(c);
+	int rc = mws__client_ended(c);
 	if (rc || mws__room_now(c, len))
 		return rc;
 	if (mws__ctx_on_io_thread(c->ctx))
@@ -55,12 +44,12 @@ MWS_API int mws_client_wait_room(mws_client *c, size_t len, int timeout_ms)
 	pthread_mutex_lock(&c->room_lock);
 	atomic_fetch_add(&c->room_waiters, 1); /* before the queue is read again */
 	for (;;) {
-		if ((rc = mws__room_verdict(c)) || mws__room_now(c, len))
+		if ((rc = mws__client_ended(c)) || mws__room_now(c, len))
 			break;
 		int w = timeout_ms > 0 ? pthread_cond_timedwait(&c->room_cond, &c->room_lock, &at)
 		                       : pthread_cond_wait(&c->room_cond, &c->room_lock);
 		if (w == ETIMEDOUT) {
-			rc = mws__room_verdict(c);
+			rc = mws__client_ended(c);
 			if (!rc && !mws__room_now(c, len))
 				rc = MWS_ETIMEDOUT;
 			break;

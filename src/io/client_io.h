@@ -276,6 +276,17 @@ void mws__client_hand_over(struct mws_client *c, const void *data, size_t len, i
  * senders in mws_client_wait_room() woken at the low-water mark. */
 void mws__client_sent_note(struct mws_client *c);
 
+/* Why nothing more can be sent: MWS_ECLOSED once CLOSED, freed or closed
+ * by the application, MWS_EFAILED in FAILED; else 0. Any thread. */
+static inline int mws__client_ended(struct mws_client *c)
+{
+	int st = atomic_load_explicit(&c->state_pub, memory_order_relaxed);
+	if (st == MWS_STATE_CLOSED || atomic_load_explicit(&c->freeing, memory_order_relaxed) ||
+	    atomic_load(&c->closed_by_app))
+		return MWS_ECLOSED;
+	return st == MWS_STATE_FAILED ? MWS_EFAILED : 0;
+}
+
 /* src/io/client_room.c: the send queue's low-water mark */
 /* At most half of queue_max_messages and of queue_max_bytes wait. */
 int mws__client_at_low_water(struct mws_client *c);
